@@ -1,0 +1,1 @@
+"""Postgres access: models, the per-process engine and session scope."""

@@ -1,0 +1,174 @@
+"""SQLAlchemy 2 models: the metadata schema in Postgres.
+
+The Alembic migrations in `migrations/versions/` create exactly this schema; a test compares them.
+All timestamps are `timestamptz` (tz-aware UTC in Python) with server defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from common.status import MediaStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MEDIA_STATUSES = tuple(status.value for status in MediaStatus)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable names for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class MediaObject(Base):
+    """One capture declared by a device, and everything learned about its bytes.
+
+    Declared values (`size_bytes`, `sha256`, `md5`) come from the device; `verified_*`,
+    `actual_size_bytes` and `sampling_id` from finalize_upload's pass over the stored generation.
+    """
+
+    __tablename__ = "media_objects"
+    __table_args__ = (
+        UniqueConstraint("device_id", "camera_id", "message_id", name="uq_media_objects_device_camera_message"),
+        UniqueConstraint("bucket", "object_name", name="uq_media_objects_bucket_object"),
+        CheckConstraint(_in("status", MEDIA_STATUSES), name="status"),
+        CheckConstraint(_in("media_type", ("image", "video")), name="media_type"),
+        CheckConstraint(_in("kind", ("capture", "clip", "snapshot")), name="kind"),
+        CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+        Index("ix_media_objects_device_captured", "device_id", "captured_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128))
+    camera_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(128))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(256))
+    media_type: Mapped[str] = mapped_column(String(16))
+    mime_type: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), server_default="capture")
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("media_objects.id"))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str] = mapped_column(String(24))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    verified_sha256: Mapped[str | None] = mapped_column(String(64))
+    verified_md5: Mapped[str | None] = mapped_column(String(24))
+    sampling_id: Mapped[str | None] = mapped_column(String(17))
+    actual_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    bucket: Mapped[str] = mapped_column(String(222))
+    object_name: Mapped[str] = mapped_column(String(1024))
+    generation: Mapped[int | None] = mapped_column(BigInteger)
+    gcs_uri: Mapped[str] = mapped_column(Text)
+    width_px: Mapped[int | None] = mapped_column(Integer)
+    height_px: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    video_codec: Mapped[str | None] = mapped_column(String(32))
+    frame_rate: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32), server_default=MediaStatus.PENDING_UPLOAD.value)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Detection(Base):
+    """One detected object: label, score, pixel box (x, y, w, h) and, for video, the frame time."""
+
+    __tablename__ = "detections"
+    __table_args__ = (
+        CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
+        CheckConstraint("w >= 0 AND h >= 0", name="box_size"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media_objects.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    w: Mapped[int] = mapped_column(Integer)
+    h: Mapped[int] = mapped_column(Integer)
+    time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Derivative(Base):
+    """A rendition written by process_media (thumbnail or poster) in the derivatives bucket."""
+
+    __tablename__ = "derivatives"
+    __table_args__ = (
+        UniqueConstraint("media_id", "kind", name="uq_derivatives_media_kind"),
+        CheckConstraint(_in("kind", ("thumbnail", "poster")), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    bucket: Mapped[str] = mapped_column(String(222))
+    object_name: Mapped[str] = mapped_column(String(1024))
+    width_px: Mapped[int] = mapped_column(Integer)
+    height_px: Mapped[int] = mapped_column(Integer)
+    mime_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StatusHistory(Base):
+    """Append-only record of every status transition (and rejected object generations)."""
+
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media_objects.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[str | None] = mapped_column(String(256))
+    generation: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeviceOwner(Base):
+    """Which user (JWT `sub` of a user token) may see which device's media."""
+
+    __tablename__ = "device_owners"
+
+    user_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
