@@ -57,7 +57,9 @@ class MediaObject(Base):
 
     __tablename__ = "media_objects"
     __table_args__ = (
-        UniqueConstraint("device_id", "camera_id", "message_id", name="uq_media_objects_device_camera_message"),
+        UniqueConstraint(
+            "device_id", "camera_id", "message_id", name="uq_media_objects_device_camera_message"
+        ),
         UniqueConstraint("bucket", "object_name", name="uq_media_objects_bucket_object"),
         CheckConstraint(_in("status", MEDIA_STATUSES), name="status"),
         CheckConstraint(_in("media_type", ("image", "video")), name="media_type"),

@@ -1,0 +1,135 @@
+"""Bearer-token authentication for devices and users (JWT, RFC 7519, via PyJWT).
+
+Tokens carry `sub` (the device id or user id), `aud` (`JWT_AUDIENCE`), `exp`, `iat` and a `kind`
+claim, `"device"` or `"user"`. HS256 with `JWT_SECRET` is the default; RS256/ES256 tokens are
+verified against a JWKS endpoint (`JWT_JWKS_URL`) when configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from common.errors import Forbidden, Unauthenticated
+from common.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import jwt
+
+PrincipalKind = Literal["device", "user"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: `kind` is "device" or "user"; `subject` is the JWT `sub`."""
+
+    kind: PrincipalKind
+    subject: str
+
+    def require_device(self) -> str:
+        """Return the device id, or raise Forbidden for a user token."""
+        if self.kind != "device":
+            raise Forbidden("this operation needs a device token", code="device_token_required")
+        return self.subject
+
+
+@cache
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+def _verification_key(token: str, settings: Settings) -> Any:
+    import jwt
+
+    header = jwt.get_unverified_header(token)
+    algorithm = header.get("alg")
+    if algorithm not in settings.jwt_algorithms:
+        raise Unauthenticated(
+            f"token algorithm {algorithm!r} is not accepted", code="invalid_token"
+        )
+    if algorithm.startswith("HS"):
+        if not settings.jwt_secret:
+            raise Unauthenticated("HMAC tokens are not configured", code="invalid_token")
+        return settings.jwt_secret
+    if not settings.jwt_jwks_url:
+        raise Unauthenticated("asymmetric tokens are not configured", code="invalid_token")
+    return _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+
+
+def authenticate(authorization: str | None, settings: Settings | None = None) -> Principal:
+    """Verify an `Authorization: Bearer <jwt>` header value.
+
+    Args:
+        authorization: the raw header value, or None when absent.
+        settings: defaults to the process settings.
+
+    Returns:
+        The principal named by the token.
+
+    Raises:
+        Unauthenticated: header missing or not Bearer, bad signature, expired, wrong audience or
+            issuer, or a missing / unknown `sub` or `kind`.
+    """
+    import jwt
+
+    settings = settings or get_settings()
+    if not authorization:
+        raise Unauthenticated("missing Authorization header", code="missing_token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'", code="missing_token")
+    token = token.strip()
+    try:
+        claims = jwt.decode(
+            token,
+            key=_verification_key(token, settings),
+            algorithms=settings.jwt_algorithms,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
+            options={"require": ["exp", "sub", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("token expired", code="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}", code="invalid_token") from exc
+    kind = claims.get("kind", "device")
+    subject = claims.get("sub")
+    if kind not in ("device", "user") or not isinstance(subject, str) or not subject:
+        raise Unauthenticated("token has no valid sub/kind", code="invalid_token")
+    return Principal(kind=kind, subject=subject)
+
+
+def mint_token(
+    subject: str,
+    kind: PrincipalKind = "device",
+    *,
+    ttl_seconds: int = 3600,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Mint an HS256 token with the configured secret (local stack, tests, `mediactl token`).
+
+    Raises:
+        RuntimeError: if `JWT_SECRET` is not set.
+    """
+    import jwt
+
+    settings = settings or get_settings()
+    if not settings.jwt_secret:
+        raise RuntimeError("JWT_SECRET is not set")
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "kind": kind,
+        "aud": settings.jwt_audience,
+        "iat": issued,
+        "exp": issued + timedelta(seconds=ttl_seconds),
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
