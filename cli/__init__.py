@@ -1,0 +1,1 @@
+"""Device-side tools: the `mediactl` CLI and the end-to-end demo."""

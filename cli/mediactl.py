@@ -1,0 +1,164 @@
+"""mediactl: the device side of the pipeline, from a terminal.
+
+    mediactl token --device cam-01             # mint a device JWT (needs JWT_SECRET)
+    mediactl upload a.jpg b.mp4 --camera front # declare, PUT with a progress bar, wait
+    mediactl list                              # newest captures of this device
+    mediactl get med_...                       # metadata, detections, derivative URLs
+
+Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`), `CREATE_MEDIA_URL` and
+`LIST_MEDIA_URL` from the environment (`source .stack/env.sh` for the local stack).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+
+from cli.client import ApiError, MediaApi, describe_file
+
+app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
+console = Console()
+
+DeviceOpt = Annotated[str, typer.Option("--device", envvar="MEDIA_DEVICE_ID", help="Device id.")]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="MEDIA_TOKEN", help="Bearer JWT.")]
+
+
+def _token(device: str, token: str | None) -> str:
+    if token:
+        return token
+    from common.auth import mint_token
+
+    try:
+        return mint_token(device, "device")
+    except RuntimeError as exc:
+        raise typer.BadParameter("set MEDIA_TOKEN, or JWT_SECRET to mint one") from exc
+
+
+def _api(device: str, token: str | None) -> MediaApi:
+    try:
+        return MediaApi(_token(device, token))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def message_id_for(path: Path, sampling_id: str) -> str:
+    """A stable message id for a file: its stem (made path-safe) plus its sampling id."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", path.stem).strip(".-")[:80] or "capture"
+    return f"{stem}-{sampling_id}"
+
+
+@app.command()
+def token(
+    device: DeviceOpt = "device-1",
+    user: Annotated[str | None, typer.Option(help="Mint a user token instead.")] = None,
+    ttl_seconds: Annotated[int, typer.Option(min=60, max=30 * 86400)] = 3600,
+) -> None:
+    """Print a JWT for a device (or a user) signed with JWT_SECRET."""
+    from common.auth import mint_token
+
+    subject, kind = (user, "user") if user else (device, "device")
+    try:
+        typer.echo(mint_token(subject, kind, ttl_seconds=ttl_seconds))  # type: ignore[arg-type]
+    except RuntimeError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def upload_one(
+    api: MediaApi, path: Path, camera: str, reason: str | None, progress: Progress
+) -> Any:
+    """Declare one file, PUT its bytes with a progress bar; return the create response."""
+    facts = describe_file(path)
+    extra: dict[str, Any] = {"captured_at": datetime.now(UTC).isoformat()}
+    if reason:
+        extra["reason"] = reason
+    created = api.declare(facts, camera, message_id_for(path, facts.sampling_id), **extra)
+    task = progress.add_task(path.name, total=facts.size_bytes)
+    if "upload" in created:
+        api.put_bytes(created["upload"], facts, lambda n: progress.advance(task, n))
+    else:
+        progress.update(task, completed=facts.size_bytes)
+    return created
+
+
+@app.command()
+def upload(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    camera: Annotated[str, typer.Option(help="Camera id.")] = "cam-1",
+    reason: Annotated[str | None, typer.Option(help="Why it was captured.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait until each media is terminal.")] = True,
+    device: DeviceOpt = "device-1",
+    token: TokenOpt = None,
+) -> None:
+    """Upload files through signed URLs, then show where each one ended."""
+    api = _api(device, token)
+    created = []
+    columns = (
+        *Progress.get_default_columns()[:2],
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        for path in files:
+            try:
+                created.append(upload_one(api, path, camera, reason, progress))
+            except ApiError as exc:
+                console.print(f"[red]{path}: {exc}[/red]")
+                raise typer.Exit(1) from exc
+    results = [api.wait_terminal(c["id"]) if wait else api.get(c["id"]) for c in created]
+    table = Table("id", "status", "type", "size", "detections")
+    for body in results:
+        table.add_row(
+            body["id"], body["status"], body["media_type"], str(body["size_bytes"]),
+            str(len(body.get("detections", []))),
+        )  # fmt: skip
+    console.print(table)
+    if wait and any(body["status"] != "processed" for body in results):
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
+    device: DeviceOpt = "device-1",
+    token: TokenOpt = None,
+) -> None:
+    """List a device's newest captures."""
+    page = _api(device, token).list(device, limit=limit, cursor=cursor)
+    table = Table("id", "captured_at", "type", "status", "size")
+    for item in page["items"]:
+        table.add_row(
+            item["id"],
+            item["captured_at"],
+            item["media_type"],
+            item["status"],
+            str(item["size_bytes"]),
+        )
+    console.print(table)
+    if page["next_cursor"]:
+        console.print(f"next: --cursor {page['next_cursor']}")
+
+
+@app.command()
+def get(media_id: str, device: DeviceOpt = "device-1", token: TokenOpt = None) -> None:
+    """Print one media object's metadata as JSON."""
+    try:
+        console.print_json(json.dumps(_api(device, token).get(media_id)))
+    except ApiError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("COLUMNS", "120")
+    app()
