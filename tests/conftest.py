@@ -1,0 +1,33 @@
+"""Shared fixtures: every test starts from the same environment and fresh cached settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from common.settings import get_settings
+
+_STACK_KEYS = (
+    "DATABASE_URL",
+    "STORAGE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "FIRESTORE_EMULATOR_HOST",
+    "JWT_SECRET",
+    "SIGNING_CREDENTIALS_FILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests see no stack variables; every test gets settings read afresh."""
+    saved = dict(os.environ)
+    if "integration" not in request.keywords:
+        for key in _STACK_KEYS:
+            os.environ.pop(key, None)
+    get_settings.cache_clear()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from common.auth import authenticate, mint_token
+from common.errors import Forbidden, Unauthenticated
+from common.settings import Settings
+
+SETTINGS = Settings(jwt_secret="s3cret-for-tests-only-0123456789abcdef")
+
+
+def test_device_token_round_trip() -> None:
+    token = mint_token("cam-7", settings=SETTINGS)
+    principal = authenticate(f"Bearer {token}", SETTINGS)
+    assert (principal.kind, principal.subject) == ("device", "cam-7")
+    assert principal.require_device() == "cam-7"
+
+
+def test_user_token_cannot_act_as_device() -> None:
+    principal = authenticate(f"Bearer {mint_token('alice', 'user', settings=SETTINGS)}", SETTINGS)
+    assert principal.kind == "user"
+    with pytest.raises(Forbidden):
+        principal.require_device()
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "Bearer not.a.jwt"])
+def test_missing_or_malformed_tokens_are_401(header: str | None) -> None:
+    with pytest.raises(Unauthenticated) as info:
+        authenticate(header, SETTINGS)
+    assert info.value.http_status == 401
+
+
+def test_expired_token() -> None:
+    old = datetime.now(UTC) - timedelta(hours=2)
+    token = mint_token("cam-7", ttl_seconds=60, settings=SETTINGS, now=old)
+    with pytest.raises(Unauthenticated) as info:
+        authenticate(f"Bearer {token}", SETTINGS)
+    assert info.value.code == "token_expired"
+
+
+def test_wrong_secret_audience_and_algorithm() -> None:
+    other = Settings(jwt_secret="another-secret-another-secret-0123")
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {mint_token('cam-7', settings=other)}", SETTINGS)
+    wrong_aud = jwt.encode(
+        {"sub": "cam-7", "aud": "someone-else", "exp": datetime.now(UTC) + timedelta(minutes=5)},
+        SETTINGS.jwt_secret or "",
+        algorithm="HS256",
+    )
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {wrong_aud}", SETTINGS)
+    unsigned = jwt.encode(
+        {"sub": "cam-7", "aud": "media-api", "exp": datetime.now(UTC) + timedelta(minutes=5)},
+        None,
+        algorithm="none",
+    )
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {unsigned}", SETTINGS)
