@@ -1,0 +1,58 @@
+# One entry point for people and CI. `make demo` and `make test` install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := emulators/firestore/node_modules/.installed
+
+.PHONY: install system-deps demo test check lint types unit integration stack bench package clean
+
+install: $(STAMP) $(NODE_STAMP)
+
+system-deps:
+	bash scripts/install_system_deps.sh
+
+$(STAMP): pyproject.toml
+	bash scripts/install_system_deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[media,cli,dev]'
+	touch $@
+
+$(NODE_STAMP): emulators/firestore/package.json emulators/firestore/package-lock.json
+	cd emulators/firestore && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: install
+	$(BIN)/python -m cli.demo
+
+stack: install
+	$(BIN)/python -m emulators up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests -m "not integration" -q
+
+integration: install
+	$(BIN)/pytest tests -m integration -q
+
+test: lint types
+	$(BIN)/pytest tests -q
+
+check: test
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+package: install
+	$(BIN)/python scripts/package_functions.py --out dist/functions
+
+clean:
+	rm -rf .stack dist .pytest_cache .mypy_cache .ruff_cache
