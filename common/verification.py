@@ -50,15 +50,20 @@ def compare(
     declared_sha256: str,
     declared_md5: str,
     digest: ContentDigest,
+    stored_md5: str | None,
 ) -> list[str]:
-    """Return human-readable mismatches between declared and measured values (empty: all match)."""
+    """Return human-readable mismatches between declared and measured values (empty: all match).
+
+    `stored_md5` is the MD5 to check: the digest's own when it computed one, else Cloud Storage's
+    `md5Hash` of the object.
+    """
     problems = []
     if digest.size_bytes != declared_size_bytes:
         problems.append(f"size_bytes {digest.size_bytes} != declared {declared_size_bytes}")
     if digest.sha256_hex != declared_sha256:
         problems.append(f"sha256 {digest.sha256_hex} != declared {declared_sha256}")
-    if digest.md5_base64 != declared_md5:
-        problems.append(f"md5 {digest.md5_base64} != declared {declared_md5}")
+    if stored_md5 != declared_md5:
+        problems.append(f"md5 {stored_md5} != declared {declared_md5}")
     return problems
 
 
@@ -158,7 +163,8 @@ def handle_object_notification(message: PubSubMessage) -> Outcome:
         fields={"generation": note.generation},
     )
     digester = StreamingDigester(
-        note.size_bytes if note.size_bytes is not None else media.size_bytes
+        note.size_bytes if note.size_bytes is not None else media.size_bytes,
+        md5=settings.verify_md5_locally or not note.md5_base64,
     )
     try:
         stream_object(note.bucket, note.object_name, note.generation, digester)
@@ -166,13 +172,14 @@ def handle_object_notification(message: PubSubMessage) -> Outcome:
         log.info("media %s: generation %s is gone", media.id, note.generation)
         return Outcome.GENERATION_GONE
     digest = digester.result()
-    problems = compare(media.size_bytes, media.sha256, media.md5, digest)
+    stored_md5 = digest.md5_base64 or note.md5_base64
+    problems = compare(media.size_bytes, media.sha256, media.md5, digest, stored_md5)
     if note.content_type and note.content_type.lower() != media.mime_type:
         problems.append(f"content type {note.content_type} != declared {media.mime_type}")
     measured = {
         "generation": note.generation,
         "verified_sha256": digest.sha256_hex,
-        "verified_md5": digest.md5_base64,
+        "verified_md5": stored_md5,
         "actual_size_bytes": digest.size_bytes,
         "sampling_id": digest.sampling_id or None,
     }
