@@ -113,8 +113,8 @@ def memory(size_mib: int) -> None:
             blob.upload_from_filename(handle.name, content_type="application/octet-stream")
         target = f"{bucket}|{name}|{blob.generation}"
     else:
-        handle = tempfile.NamedTemporaryFile(delete=False)
-        handle.truncate(size)
+        with tempfile.NamedTemporaryFile(delete=False) as handle:
+            handle.truncate(size)
         target = handle.name
     subprocess.run([sys.executable, __file__, "--child", target, str(size)], check=True)
 
