@@ -1,0 +1,252 @@
+"""Postgres for the local stack: a private, throwaway cluster under the work directory (or the
+server named by `DATABASE_URL`), plus `alembic upgrade head`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from emulators._proc import ManagedProcess, StackError, free_port, log_tail, spawn, wait_until
+
+PG_USER = "postgres"  # the OS user running the server (it refuses to run as root)
+DB_NAME = "media"
+READY_TIMEOUT_SECONDS = 30.0
+MIGRATION_TIMEOUT_SECONDS = 180
+INSTALL_HINT = "run scripts/install_system_deps.sh (apt-get install postgresql)"
+
+
+def pg_bin_dir() -> Path:
+    """Directory of the Postgres server binaries: `$PG_BIN`, else the newest
+    `/usr/lib/postgresql/<version>/bin` (Debian's layout).
+
+    Raises:
+        StackError: No server binaries were found.
+    """
+    if explicit := os.environ.get("PG_BIN"):
+        return Path(explicit)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if candidates:
+        return candidates[-1].parent
+    if found := shutil.which("initdb"):
+        return Path(found).parent
+    raise StackError(f"Postgres server binaries (initdb) not found: {INSTALL_HINT}")
+
+
+def _make_reachable(path: Path, owned_root: Path) -> None:
+    """Let the postgres user traverse every directory down to `path`.
+
+    Directories under `owned_root` (the stack's work dir) get o+x; any other ancestor must
+    already be traversable.
+
+    Raises:
+        StackError: An ancestor outside the work dir is not traversable by other users.
+    """
+    owned_root = owned_root.resolve()
+    for directory in [path.resolve(), *path.resolve().parents]:
+        mode = directory.stat().st_mode
+        if mode & stat.S_IXOTH:
+            continue
+        if directory == owned_root or owned_root in directory.parents:
+            directory.chmod(mode | stat.S_IXOTH)
+        else:
+            raise StackError(
+                f"the {PG_USER} user cannot reach {path}: {directory} is not traversable "
+                "(mode o+x); choose a work dir elsewhere, e.g. the repo's .stack/"
+            )
+
+
+def _postmaster_alive(data_dir: Path) -> int | None:
+    """Pid of a running postmaster recorded in `data_dir`, else None."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def _server_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"}
+
+
+def _check_sql(port: int, database: str) -> bool:
+    import pg8000.native  # lazy: lazy
+
+    conn = pg8000.native.Connection(
+        PG_USER, host="127.0.0.1", port=port, database=database, timeout=3
+    )
+    try:
+        rows: list[list[int]] = conn.run("select 1")
+        return rows == [[1]]
+    finally:
+        conn.close()
+
+
+def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
+    """Create and start a private cluster; create database `media`.
+
+    The cluster lives in `workdir/postgres/data` (owned by the postgres user, trust auth), listens
+    on 127.0.0.1 on a free port with its unix socket in `workdir/postgres/run`, and runs with
+    fsync off: it is disposable.
+
+    Args:
+        workdir: Stack work directory.
+
+    Returns:
+        (server process, `postgresql+pg8000://postgres@127.0.0.1:PORT/media`, cluster directory
+        to remove after the server stopped).
+
+    Raises:
+        StackError: A previous server still runs on this cluster, initdb failed, or the server
+            did not become ready.
+    """
+    bindir = pg_bin_dir()
+    root = workdir / "postgres"
+    data, sockets = root / "data", root / "run"
+    if data.exists():
+        if (pid := _postmaster_alive(data)) is not None:
+            raise StackError(
+                f"a postgres server (pid {pid}) still runs on {data}; stop it, or pick another "
+                "work dir"
+            )
+        shutil.rmtree(root)
+    sockets.mkdir(parents=True)
+    _make_reachable(root, workdir)
+    shutil.chown(root, PG_USER, PG_USER)
+    shutil.chown(sockets, PG_USER, PG_USER)
+    log_path = workdir / "logs" / "postgres.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.unlink(missing_ok=True)
+    with log_path.open("ab") as log:
+        init = subprocess.run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                PG_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_server_env(),
+            user=PG_USER,
+            group=PG_USER,
+            extra_groups=[],
+            check=False,
+            timeout=120,
+        )
+    if init.returncode != 0:
+        raise StackError(f"initdb failed; log {log_path}:\n{log_tail(log_path)}")
+    port = free_port()
+    proc = spawn(
+        "postgres",
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(sockets),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ],
+        log_path=log_path,
+        env=_server_env(),
+        user=PG_USER,
+        stop_signal=signal.SIGINT,  # fast shutdown: don't wait for clients to disconnect
+        signal_group=False,
+    )
+    wait_until(
+        proc,
+        lambda: _check_sql(port, "postgres"),
+        timeout_seconds=READY_TIMEOUT_SECONDS,
+        what="select 1 answered",
+    )
+    import pg8000.native
+
+    conn = pg8000.native.Connection(PG_USER, host="127.0.0.1", port=port, database="postgres")
+    try:
+        conn.run(f"CREATE DATABASE {DB_NAME}")
+    finally:
+        conn.close()
+    return proc, f"postgresql+pg8000://{PG_USER}@127.0.0.1:{port}/{DB_NAME}", root
+
+
+def check_database_url(url: str, timeout_seconds: float = 10.0) -> None:
+    """Run `select 1` through SQLAlchemy on an existing `DATABASE_URL`.
+
+    Raises:
+        StackError: The database did not answer.
+    """
+    from sqlalchemy import create_engine, text
+
+    connect_args = {"timeout": timeout_seconds} if url.startswith("postgresql+pg8000") else {}
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:
+        raise StackError(f"DATABASE_URL did not answer select 1: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def remove_cluster(root: Path) -> None:
+    """Delete a cluster directory created by `start_postgres` (after its server stopped)."""
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_migrations(repo_root: Path, env: Mapping[str, str], log_path: Path) -> None:
+    """Run `alembic -c <repo>/alembic.ini upgrade head` with `env` (which holds DATABASE_URL).
+
+    Raises:
+        StackError: alembic.ini is missing or the migration failed (names the log file).
+    """
+    ini = repo_root / "alembic.ini"
+    if not ini.is_file():
+        raise StackError(
+            f"{ini} not found: cannot apply migrations. Add alembic.ini and migrations/, or start "
+            "without migrations (--no-migrations / LocalStack(apply_migrations=False))"
+        )
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+            cwd=repo_root,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=MIGRATION_TIMEOUT_SECONDS,
+        )
+    if result.returncode != 0:
+        raise StackError(
+            f"alembic upgrade head failed (exit {result.returncode}); log {log_path}:\n"
+            f"{log_tail(log_path)}"
+        )

@@ -1,0 +1,380 @@
+"""`LocalStack`: brings up Postgres, the Storage, Pub/Sub and Firestore emulators, the topology,
+the push router and the functions on this machine, and tears down what it started."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shlex
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from emulators import credentials, firestore, functions, postgres, pubsub, storage
+from emulators._proc import ManagedProcess, ProcessRegistry, StackError, free_port
+from emulators.topology import Topology, load_topology
+
+if TYPE_CHECKING:
+    from emulators.pull_loop import PushRouter
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROJECT = "local-project"
+CLIENT_DEFAULTS = {
+    "UPLOADS_BUCKET": "media-uploads",
+    "DERIVATIVES_BUCKET": "media-derivatives",
+    "MEDIA_VERIFIED_TOPIC": "media-verified",
+    "MEDIA_JOBS_TOPIC": "media-jobs",
+}
+_T = TypeVar("_T")
+router_logger = logging.getLogger("emulators.router")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """One running service, for the startup table.
+
+    Attributes:
+        name: Service name.
+        address: host:port or URL clients use.
+        pid: Process id, or None for a service given through the environment.
+        log_path: Log file, or None for an external service.
+    """
+
+    name: str
+    address: str
+    pid: int | None
+    log_path: Path | None
+
+
+class LocalStack:
+    """The pipeline's local stack; use as a context manager or call `start()` / `stop()`.
+
+    Services named by `DATABASE_URL`, `PUBSUB_EMULATOR_HOST` or `FIRESTORE_EMULATOR_HOST` (in
+    `extra_env` or the process environment) are used as they are; everything else is started on
+    free ports of 127.0.0.1, with logs in `workdir/logs/<service>.log`.
+
+    Args:
+        workdir: Work directory (default `<repo>/.stack`): logs, Postgres cluster, secrets,
+            pstest binary cache, `env.json` and `env.sh`.
+        with_functions: Start the functions of `topology.json` (their main.py must exist).
+        extra_env: Added to the environment of every started process and to `env`
+            (e.g. `ROUTER_BACKOFF_SCALE=0.01`, `JWT_SECRET`).
+        push_endpoint_overrides: Subscription id to push endpoint URL, replacing the function
+            URL (or routing a subscription whose function is not started).
+        apply_migrations: Run `alembic upgrade head` after Postgres is up.
+        repo_root: Repository root (topology.json, alembic.ini, functions/).
+
+    Attributes:
+        env: Everything a client needs (see README), filled by `start()`.
+        services: Running services, filled by `start()`.
+        startup_seconds: Wall time `start()` took.
+    """
+
+    def __init__(
+        self,
+        workdir: Path | str | None = None,
+        *,
+        with_functions: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+        push_endpoint_overrides: Mapping[str, str] | None = None,
+        apply_migrations: bool = True,
+        repo_root: Path | None = None,
+    ) -> None:
+        self.repo_root = (repo_root or REPO_ROOT).resolve()
+        self.workdir = Path(workdir or self.repo_root / ".stack").resolve()
+        self.with_functions = with_functions
+        self.extra_env = dict(extra_env or {})
+        self.apply_migrations = apply_migrations
+        self.topology: Topology = load_topology(self.repo_root / "topology.json")
+        known = {s.name for s in self.topology.push_subscriptions()}
+        unknown = set(push_endpoint_overrides or {}) - known
+        if unknown:
+            raise ValueError(f"push_endpoint_overrides: not push subscriptions: {sorted(unknown)}")
+        self.push_endpoint_overrides = dict(push_endpoint_overrides or {})
+        self.env: dict[str, str] = {}
+        self.services: list[ServiceInfo] = []
+        self.startup_seconds = 0.0
+        self._registry = ProcessRegistry()
+        self._functions: dict[str, tuple[ManagedProcess, int]] = {}
+        self._router: PushRouter | None = None
+        self._router_handler: logging.Handler | None = None
+        self._pg_cluster: Path | None = None
+        self._lock_file: IO[str] | None = None
+        self._started = False
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _base_env(self) -> dict[str, str]:
+        return {**os.environ, **self.extra_env}
+
+    def start(self) -> LocalStack:
+        """Start every service, wait until each answers a real call, write `env.json`/`env.sh`.
+
+        Returns:
+            self.
+
+        Raises:
+            StackError: A service could not start; everything started so far is stopped.
+        """
+        if self._started:
+            return self
+        began = time.monotonic()
+        self._take_lock()
+        self._started = True
+        atexit.register(self.stop)
+        try:
+            self._start_all()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def _take_lock(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        lock_file = (self.workdir / "stack.lock").open("w")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            lock_file.close()
+            raise StackError(f"another local stack is running in {self.workdir}") from exc
+        self._lock_file = lock_file
+
+    def _start_all(self) -> None:
+        base = self._base_env()
+        project = base.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
+        client = {key: base.get(key) or default for key, default in CLIENT_DEFAULTS.items()}
+        if self.with_functions:
+            functions.check_sources(self.repo_root, self.topology.functions)
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="stack-start") as pool:
+            db_future = pool.submit(self._start_database, base)
+            messaging_future = pool.submit(self._start_messaging, base, project, client)
+            firestore_future = pool.submit(self._start_firestore, base, project)
+            signing_file = credentials.write_signing_credentials(self.workdir, project)
+            database_url = _result(db_future, messaging_future, firestore_future)
+            pubsub_host, storage_url = _result(messaging_future, firestore_future)
+            firestore_host = _result(firestore_future)
+        self.env = {
+            **self.extra_env,
+            "GOOGLE_CLOUD_PROJECT": project,
+            "DATABASE_URL": database_url,
+            **storage.storage_env(storage_url),
+            "PUBSUB_EMULATOR_HOST": pubsub_host,
+            "FIRESTORE_EMULATOR_HOST": firestore_host,
+            **client,
+            "SIGNING_CREDENTIALS_FILE": str(signing_file),
+            "JWT_SECRET": credentials.jwt_secret(base.get("JWT_SECRET")),
+        }
+        if self.with_functions:
+            self._start_functions()
+        self._start_router(pubsub_host, project, base)
+        self._write_env_files()
+
+    def _add_service(self, name: str, address: str, proc: ManagedProcess | None) -> None:
+        self.services.append(
+            ServiceInfo(name, address, proc.pid if proc else None, proc.log_path if proc else None)
+        )
+
+    # ------------------------------------------------------------------------------ services
+    def _start_database(self, base: Mapping[str, str]) -> str:
+        if url := base.get("DATABASE_URL"):
+            postgres.check_database_url(url)
+            self._add_service("postgres (DATABASE_URL)", url, None)
+        else:
+            proc, url, cluster = postgres.start_postgres(self.workdir)
+            self._registry.add(proc)
+            self._pg_cluster = cluster
+            self._add_service("postgres", url, proc)
+        if self.apply_migrations:
+            postgres.run_migrations(
+                self.repo_root,
+                {**base, "DATABASE_URL": url},
+                self.workdir / "logs" / "migrations.log",
+            )
+        return url
+
+    def _start_messaging(
+        self, base: Mapping[str, str], project: str, client: Mapping[str, str]
+    ) -> tuple[str, str]:
+        if host := base.get("PUBSUB_EMULATOR_HOST"):
+            pubsub.wait_for_external(host, project)
+            self._add_service("pubsub (PUBSUB_EMULATOR_HOST)", host, None)
+        else:
+            proc, host = pubsub.start_pstest(self.workdir, base, project)
+            self._registry.add(proc)
+            self._add_service("pubsub (pstest)", host, proc)
+        pubsub.create_topology(host, project, self.topology)
+        proc, url = storage.start_fake_gcs(
+            self.workdir,
+            base,
+            project=project,
+            pubsub_host=host,
+            uploads_bucket=client["UPLOADS_BUCKET"],
+            buckets=(client["UPLOADS_BUCKET"], client["DERIVATIVES_BUCKET"]),
+        )
+        self._registry.add(proc)
+        self._add_service("storage (fake-gcs-server)", url, proc)
+        return host, url
+
+    def _start_firestore(self, base: Mapping[str, str], project: str) -> str:
+        if host := base.get("FIRESTORE_EMULATOR_HOST"):
+            firestore.check_firestore(host, project, timeout_seconds=10)
+            self._add_service("firestore (FIRESTORE_EMULATOR_HOST)", host, None)
+            return host
+        proc, host = firestore.start_firestore(self.workdir, base, project)
+        self._registry.add(proc)
+        self._add_service("firestore", host, proc)
+        return host
+
+    def _function_env(self) -> dict[str, str]:
+        return {**self._base_env(), **self.env}
+
+    def _start_functions(self) -> None:
+        env = self._function_env()
+        for spec in self.topology.functions:
+            port = free_port()
+            proc = self._registry.add(
+                functions.spawn_function(
+                    spec, port=port, repo_root=self.repo_root, workdir=self.workdir, env=env
+                )
+            )
+            self._functions[spec.name] = (proc, port)
+            self.env[functions.url_env_key(spec.name)] = f"http://127.0.0.1:{port}"
+        for name, (proc, port) in self._functions.items():
+            functions.wait_function_ready(proc, port)
+            self._add_service(f"function {name}", f"http://127.0.0.1:{port}", proc)
+
+    def _start_router(self, pubsub_host: str, project: str, base: Mapping[str, str]) -> None:
+        from emulators.pull_loop import PushRouter  # lazy: imports gRPC clients
+
+        routes = []
+        for sub in self.topology.push_subscriptions():
+            endpoint = self.push_endpoint_overrides.get(sub.name)
+            if endpoint is None and sub.push_function in self._functions:
+                endpoint = self.env[functions.url_env_key(sub.push_function)]
+            if endpoint is not None:
+                routes.append((sub, endpoint))
+        raw_scale = base.get("ROUTER_BACKOFF_SCALE", "1")
+        try:
+            scale = float(raw_scale)
+        except ValueError as exc:
+            raise StackError(f"ROUTER_BACKOFF_SCALE={raw_scale!r} is not a number") from exc
+        log_path = self.workdir / "logs" / "router.log"
+        handler = logging.FileHandler(log_path, mode="w")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        router_logger.addHandler(handler)
+        router_logger.setLevel(logging.INFO)
+        self._router_handler = handler
+        self._router = PushRouter(pubsub_host, project, routes, backoff_scale=scale)
+        self._router.start()
+        summary = ", ".join(f"{s.name}->{url}" for s, url in routes) or "no push routes"
+        self.services.append(ServiceInfo("push router", summary, os.getpid(), log_path))
+
+    def _write_env_files(self) -> None:
+        lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(self.env.items())]
+        _write_private(self.workdir / "env.json", json.dumps(self.env, indent=2, sort_keys=True))
+        _write_private(self.workdir / "env.sh", "\n".join(lines))
+
+    # ------------------------------------------------------------------------------ controls
+    def function_url(self, name: str) -> str:
+        """Base URL of a started function (e.g. `create_media`)."""
+        return self.env[functions.url_env_key(name)]
+
+    def restart_function(self, name: str) -> None:
+        """Stop one function and start it again on the same port (e.g. after editing main.py).
+
+        Raises:
+            KeyError: The function was not started by this stack.
+            StackError: It did not come back.
+        """
+        proc, port = self._functions[name]
+        proc.stop()
+        self._registry.remove(proc)
+        spec = next(s for s in self.topology.functions if s.name == name)
+        new = self._registry.add(
+            functions.spawn_function(
+                spec,
+                port=port,
+                repo_root=self.repo_root,
+                workdir=self.workdir,
+                env=self._function_env(),
+            )
+        )
+        self._functions[name] = (new, port)
+        functions.wait_function_ready(new, port)
+
+    def stop(self) -> None:
+        """Stop the router and every process this stack started; remove the Postgres cluster
+        it created, the secrets and the env files. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        atexit.unregister(self.stop)
+        if self._router is not None:
+            self._router.stop()
+            self._router = None
+        if self._router_handler is not None:
+            router_logger.removeHandler(self._router_handler)
+            self._router_handler.close()
+            self._router_handler = None
+        self._registry.stop_all()
+        self._functions.clear()
+        if self._pg_cluster is not None:
+            postgres.remove_cluster(self._pg_cluster)
+            self._pg_cluster = None
+        for name in ("env.json", "env.sh", "secrets/signing-sa.json"):
+            (self.workdir / name).unlink(missing_ok=True)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def table(self) -> str:
+        """Human-readable table of services, addresses, pids and log files."""
+        rows = [("SERVICE", "ADDRESS", "PID", "LOG")]
+        rows += [
+            (s.name, s.address, str(s.pid or "-"), str(s.log_path or "-")) for s in self.services
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        return "\n".join(
+            "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row))
+            for row in rows
+        )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` plus a newline to `path` with mode 0600 (it holds JWT_SECRET)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+
+
+def _result(future: Future[_T], *others: Future[Any]) -> _T:
+    """Result of `future`; on failure, wait for `others` so their processes are registered
+    before the caller's cleanup stops them."""
+    try:
+        return future.result()
+    except BaseException:
+        for other in others:
+            with contextlib.suppress(BaseException):
+                other.result()
+        raise

