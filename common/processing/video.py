@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from common.errors import PermanentMediaError
 from common.processing import _render
@@ -16,10 +11,13 @@ from common.processing.detect import detect
 from common.processing.types import Detection, VideoAnalysis
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from fractions import Fraction
+    from pathlib import Path
+
     import numpy as np
     from numpy.typing import NDArray
 
-_log = logging.getLogger(__name__)
 
 POSTER_MAX_MS = 1000
 """The poster is the frame at min(POSTER_MAX_MS, duration / 2)."""
@@ -94,8 +92,7 @@ def analyze_video(
                 raise PermanentMediaError(f"{path.name}: video does not decode: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class _Probe:
+class _Probe(NamedTuple):
     stream: Any  # av.video.stream.VideoStream
     codec: str
     fps: float
@@ -107,6 +104,8 @@ class _Probe:
 
 def _probe(container: Any, name: str) -> _Probe:
     """Read stream metadata; the duration falls back from stream to container to packet times."""
+    from fractions import Fraction
+
     if not container.streams.video:
         raise PermanentMediaError(f"{name}: no video stream")
     stream = container.streams.video[0]
@@ -205,6 +204,8 @@ class _FrameSampler:
         self._frames = None
 
     def _seek(self, target_ms: int) -> bool:
+        from fractions import Fraction
+
         import av
 
         stream = self._probe.stream
@@ -212,7 +213,7 @@ class _FrameSampler:
         try:
             self._container.seek(offset, stream=stream, backward=True, any_frame=False)
         except av.FFmpegError as exc:
-            _log.info("seek failed, decoding forward instead: %s", exc)
+            _logger().info("seek failed, decoding forward instead: %s", exc)
             self._can_seek = False
             if self._frames is None:
                 self._frames = iter(self._container.decode(stream))
@@ -248,7 +249,7 @@ def _analyze(
         try:
             found = sampler.frame_at(target_ms)
         except av.FFmpegError as exc:
-            _log.warning("%s: frame at %d ms does not decode: %s", name, target_ms, exc)
+            _logger().warning("%s: frame at %d ms does not decode: %s", name, target_ms, exc)
             errors += 1
             sampler.forget()
             continue
@@ -273,7 +274,6 @@ def _analyze(
         on_progress(1.0)
     poster_rgb = poster if poster is not None else first
     height, width = poster_rgb.shape[:2]
-    _log.debug("%s: %d frames decoded for %d samples", name, sampler.frames_decoded, sampled)
     return VideoAnalysis(
         width=width,
         height=height,
@@ -285,6 +285,7 @@ def _analyze(
         detections=tuple(detections),
         frames_sampled=sampled,
         rotation_deg=rotation_deg,
+        frames_decoded=sampler.frames_decoded,
     )
 
 
@@ -311,3 +312,9 @@ def _poster_renditions(rgb: NDArray[np.uint8], thumbnail_max_px: int) -> tuple[A
 
     image = Image.fromarray(rgb)
     return (_render.encode_jpeg(image, "poster"), _render.thumbnail(image, thumbnail_max_px))
+
+
+def _logger() -> Any:
+    import logging
+
+    return logging.getLogger(__name__)
