@@ -13,10 +13,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from common.errors import Forbidden, Unauthenticated
-from common.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import jwt
+
+    from common.settings import Settings
 
 PrincipalKind = Literal["device", "user"]
 
@@ -76,6 +77,8 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
     """
     import jwt
 
+    from common.settings import get_settings
+
     settings = settings or get_settings()
     if not authorization:
         raise Unauthenticated("missing Authorization header", code="missing_token")
@@ -118,6 +121,8 @@ def mint_token(
         RuntimeError: if `JWT_SECRET` is not set.
     """
     import jwt
+
+    from common.settings import get_settings
 
     settings = settings or get_settings()
     if not settings.jwt_secret:

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from common.auth import Principal, authenticate
 from common.errors import BadRequest, MediaError, MethodNotAllowed, NotFound, TransientError
 
 if TYPE_CHECKING:
     from flask import Request
+
+    from common.auth import Principal
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def json_body(request: Request) -> Any:
 
 def principal_of(request: Request) -> Principal:
     """Authenticate the request's bearer token (raises Unauthenticated)."""
+    from common.auth import authenticate
+
     return authenticate(request.headers.get("Authorization"))
 
 
