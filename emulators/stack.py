@@ -58,7 +58,7 @@ class LocalStack:
     """The pipeline's local stack; use as a context manager or call `start()` / `stop()`.
 
     Services named by `DATABASE_URL`, `PUBSUB_EMULATOR_HOST` or `FIRESTORE_EMULATOR_HOST` (in
-    `extra_env` or the process environment) are used as they are; everything else is started on
+    `extra_env` or the base environment) are used as they are; everything else is started on
     free ports of 127.0.0.1, with logs in `workdir/logs/<service>.log`.
 
     Args:
@@ -71,6 +71,8 @@ class LocalStack:
             URL (or routing a subscription whose function is not started).
         apply_migrations: Run `alembic upgrade head` after Postgres is up.
         repo_root: Repository root (topology.json, alembic.ini, functions/).
+        base_env: Environment the stack starts from, instead of `os.environ` (e.g. a copy
+            without `DATABASE_URL` to force a private cluster).
 
     Attributes:
         env: Everything a client needs (see README), filled by `start()`.
@@ -87,12 +89,14 @@ class LocalStack:
         push_endpoint_overrides: Mapping[str, str] | None = None,
         apply_migrations: bool = True,
         repo_root: Path | None = None,
+        base_env: Mapping[str, str] | None = None,
     ) -> None:
         self.repo_root = (repo_root or REPO_ROOT).resolve()
         self.workdir = Path(workdir or self.repo_root / ".stack").resolve()
         self.with_functions = with_functions
         self.extra_env = dict(extra_env or {})
         self.apply_migrations = apply_migrations
+        self._base = dict(os.environ if base_env is None else base_env)
         self.topology: Topology = load_topology(self.repo_root / "topology.json")
         known = {s.name for s in self.topology.push_subscriptions()}
         unknown = set(push_endpoint_overrides or {}) - known
@@ -123,7 +127,7 @@ class LocalStack:
         self.stop()
 
     def _base_env(self) -> dict[str, str]:
-        return {**os.environ, **self.extra_env}
+        return {**self._base, **self.extra_env}
 
     def start(self) -> LocalStack:
         """Start every service, wait until each answers a real call, write `env.json`/`env.sh`.

@@ -1,0 +1,55 @@
+"""The `local_stack` fixture: one real local stack (Postgres, emulators, router, functions) per
+test session, exported to this process's environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulators.stack import LocalStack
+
+ROOT = Path(__file__).parents[2]
+# Retry policies scaled down (10 s .. 600 s becomes 0.1 s .. 6 s) so retried deliveries and
+# dead-lettering happen within a test's patience; override with ROUTER_BACKOFF_SCALE.
+DEFAULT_BACKOFF_SCALE = "0.01"
+
+
+def clear_cached_clients() -> None:
+    """Forget cached settings and clients of `common` (getters decorated with functools.cache),
+    so they are rebuilt from the current environment."""
+    from common.settings import get_settings
+
+    get_settings.cache_clear()
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "common" or name.startswith("common.")):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    """Start the whole local stack once per session and export `stack.env` to `os.environ`.
+
+    Work dir: `$LOCAL_STACK_WORKDIR` or `<repo>/.stack/pytest` (logs in its `logs/`). Services
+    already named by DATABASE_URL / PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST are reused.
+    """
+    workdir = Path(os.environ.get("LOCAL_STACK_WORKDIR") or ROOT / ".stack" / "pytest")
+    scale = os.environ.get("ROUTER_BACKOFF_SCALE", DEFAULT_BACKOFF_SCALE)
+    stack = LocalStack(workdir, extra_env={"ROUTER_BACKOFF_SCALE": scale})
+    saved = dict(os.environ)
+    with stack:
+        os.environ.update(stack.env)
+        clear_cached_clients()
+        try:
+            yield stack
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            clear_cached_clients()
