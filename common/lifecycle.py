@@ -113,13 +113,31 @@ def record_event(
     reason: str,
     event_id: str | None,
     generation: int | None,
-) -> None:
+) -> bool:
     """Append a history row that is not a transition (e.g. a rejected overwrite generation).
+
+    Idempotent: a row with the same media, generation and reason is written once, so a redelivered
+    notification leaves one record.
+
+    Returns:
+        True if a row was written, False if it existed already.
 
     Raises:
         TransientError: if the database is unavailable.
     """
+    from sqlalchemy import select
+
     with session_scope() as session:
+        session.get(MediaObject, media_id, with_for_update=True)  # serialise concurrent writers
+        existing = session.execute(
+            select(StatusHistory.id).where(
+                StatusHistory.media_id == media_id,
+                StatusHistory.generation == generation,
+                StatusHistory.reason == reason,
+            )
+        ).first()
+        if existing is not None:
+            return False
         session.add(
             StatusHistory(
                 media_id=media_id,
@@ -130,3 +148,4 @@ def record_event(
                 generation=generation,
             )
         )
+    return True

@@ -21,7 +21,13 @@ _STACK_KEYS = (
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Unit tests see no stack variables; every test gets settings read afresh."""
+    """Unit tests see no stack variables; every test gets settings read afresh.
+
+    Integration tests get the session's local stack first, so its environment is part of what each
+    test starts from and what is restored after it.
+    """
+    if "integration" in request.keywords:
+        request.getfixturevalue("local_stack")
     saved = dict(os.environ)
     if "integration" not in request.keywords:
         for key in _STACK_KEYS:
