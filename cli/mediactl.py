@@ -102,7 +102,7 @@ def upload(
     api = _api(device, token)
     created = []
     columns = (
-        *Progress.get_default_columns()[:2],
+        *Progress.get_default_columns()[:1],
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
