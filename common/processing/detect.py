@@ -54,6 +54,7 @@ HAAR_PROFILE_MODEL = "opencv-haar-profileface"
 HOG_MODEL = "opencv-hog-people-default"
 
 _MIN_FACE_PX = 20  # smallest face side searched for, in pixels of the working copy
+_HOG_WINDOW = (64, 128)  # width, height of the HOG detection window, in pixels
 _HOG_PAD_FRACTION = 0.25  # border added on each side, as a fraction of the longer side
 _NMS_OVERLAP = 0.5  # intersection over the smaller box above which the weaker box is dropped
 
@@ -229,6 +230,8 @@ def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
     small, scale = _shrink(bgr, PERSON_MAX_SIDE_PX)
     pad = max(16, round(_HOG_PAD_FRACTION * max(small.shape[:2])))
     padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    if padded.shape[0] < _HOG_WINDOW[1] or padded.shape[1] < _HOG_WINDOW[0]:
+        return np.empty((0, 5))  # smaller than one detection window: no person fits
     rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=1.05)
     if len(rects) == 0:
         return np.empty((0, 5))

@@ -67,29 +67,31 @@ def analyze_video(
     if sample_interval_ms < 1 or max_frames < 1:
         raise ValueError("sample_interval_ms and max_frames must be >= 1")
     _render.check_thumbnail_max_px(thumbnail_max_px)
+    # Open it ourselves first so that I/O errors surface as the usual OSErrors, not media errors;
+    # FFmpeg then reads the file by name (its own I/O is faster than Python file callbacks).
     with path.open("rb") as stream:
+        if not stream.read(1):
+            raise PermanentMediaError(f"{path.name}: empty file")
+    try:
+        container = av.open(str(path), mode="r")
+    except av.FFmpegError as exc:
+        raise PermanentMediaError(f"{path.name}: not a readable media container: {exc}") from exc
+    with container:
         try:
-            container = av.open(stream, mode="r")
+            probe = _probe(container, path.name)
+            sampler = _FrameSampler(container, probe)
+            return _analyze(
+                sampler,
+                probe,
+                sample_interval_ms=sample_interval_ms,
+                max_frames=max_frames,
+                thumbnail_max_px=thumbnail_max_px,
+                min_score=min_score,
+                on_progress=on_progress,
+                name=path.name,
+            )
         except av.FFmpegError as exc:
-            raise PermanentMediaError(
-                f"{path.name}: not a readable media container: {exc}"
-            ) from exc
-        with container:
-            try:
-                probe = _probe(container, path.name)
-                sampler = _FrameSampler(container, probe)
-                return _analyze(
-                    sampler,
-                    probe,
-                    sample_interval_ms=sample_interval_ms,
-                    max_frames=max_frames,
-                    thumbnail_max_px=thumbnail_max_px,
-                    min_score=min_score,
-                    on_progress=on_progress,
-                    name=path.name,
-                )
-            except av.FFmpegError as exc:
-                raise PermanentMediaError(f"{path.name}: video does not decode: {exc}") from exc
+            raise PermanentMediaError(f"{path.name}: video does not decode: {exc}") from exc
 
 
 class _Probe(NamedTuple):
