@@ -20,6 +20,10 @@ class StackError(RuntimeError):
     """A local-stack service could not be prepared, started or checked."""
 
 
+class WorkdirBusyError(StackError):
+    """Another local stack holds the work directory's lock."""
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, then release)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

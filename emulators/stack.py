@@ -19,7 +19,13 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from emulators import credentials, firestore, functions, postgres, pubsub, storage
-from emulators._proc import ManagedProcess, ProcessRegistry, StackError, free_port
+from emulators._proc import (
+    ManagedProcess,
+    ProcessRegistry,
+    StackError,
+    WorkdirBusyError,
+    free_port,
+)
 from emulators.topology import Topology, load_topology
 
 if TYPE_CHECKING:
@@ -136,6 +142,7 @@ class LocalStack:
             self.
 
         Raises:
+            WorkdirBusyError: Another stack runs in `workdir`; nothing was started.
             StackError: A service could not start; everything started so far is stopped.
         """
         if self._started:
@@ -159,7 +166,7 @@ class LocalStack:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             lock_file.close()
-            raise StackError(f"another local stack is running in {self.workdir}") from exc
+            raise WorkdirBusyError(f"another local stack is running in {self.workdir}") from exc
         self._lock_file = lock_file
 
     def _start_all(self) -> None:
@@ -290,7 +297,10 @@ class LocalStack:
         self._router_handler = handler
         self._router = PushRouter(pubsub_host, project, routes, backoff_scale=scale)
         self._router.start()
-        summary = ", ".join(f"{s.name}->{url}" for s, url in routes) or "no push routes"
+        summary = (
+            ", ".join(f"{s.name}->{url.replace('http://127.0.0.1', '')}" for s, url in routes)
+            or "no push routes"
+        )
         self.services.append(ServiceInfo("push router", summary, os.getpid(), log_path))
 
     def _write_env_files(self) -> None:

@@ -7,9 +7,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from emulators._proc import WorkdirBusyError
 from emulators.stack import LocalStack
 
 ROOT = Path(__file__).parents[2]
@@ -33,6 +35,15 @@ def clear_cached_clients() -> None:
                 clear()
 
 
+def start_stack(workdir: Path, **options: Any) -> LocalStack:
+    """Start a LocalStack in `workdir`, or in `<workdir>-<pid>` when another test session (on
+    this shared machine) already runs a stack there."""
+    try:
+        return LocalStack(workdir, **options).start()
+    except WorkdirBusyError:
+        return LocalStack(workdir.with_name(f"{workdir.name}-{os.getpid()}"), **options).start()
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     """Start the whole local stack once per session and export `stack.env` to `os.environ`.
@@ -42,14 +53,14 @@ def local_stack() -> Iterator[LocalStack]:
     """
     workdir = Path(os.environ.get("LOCAL_STACK_WORKDIR") or ROOT / ".stack" / "pytest")
     scale = os.environ.get("ROUTER_BACKOFF_SCALE", DEFAULT_BACKOFF_SCALE)
-    stack = LocalStack(workdir, extra_env={"ROUTER_BACKOFF_SCALE": scale})
+    stack = start_stack(workdir, extra_env={"ROUTER_BACKOFF_SCALE": scale})
     saved = dict(os.environ)
-    with stack:
+    try:
         os.environ.update(stack.env)
         clear_cached_clients()
-        try:
-            yield stack
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            clear_cached_clients()
+        yield stack
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        clear_cached_clients()

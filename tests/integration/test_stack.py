@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from emulators.stack import LocalStack
-from tests.integration.conftest import ROOT, clear_cached_clients
+from tests.integration.conftest import ROOT, clear_cached_clients, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def infra_stack(receiver: tuple[PushReceiver, str]) -> Iterator[LocalStack]:
     """A stack of its own (no functions, no migrations) whose finalize-upload subscription
     pushes to the test receiver; it never shares emulators with the session stack."""
     base = {k: v for k, v in os.environ.items() if k not in EXTERNAL_SERVICE_KEYS}
-    stack = LocalStack(
+    stack = start_stack(
         ROOT / ".stack" / "pytest-infra",
         with_functions=False,
         apply_migrations=False,
@@ -113,8 +113,10 @@ def infra_stack(receiver: tuple[PushReceiver, str]) -> Iterator[LocalStack]:
         push_endpoint_overrides={"finalize-upload": receiver[1]},
         base_env=base,
     )
-    with stack:
+    try:
         yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture
