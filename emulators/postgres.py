@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,14 +42,14 @@ def pg_bin_dir() -> Path:
     raise StackError(f"Postgres server binaries (initdb) not found: {INSTALL_HINT}")
 
 
-def _make_reachable(path: Path, owned_root: Path) -> None:
+def _make_reachable(path: Path, owned_root: Path) -> bool:
     """Let the postgres user traverse every directory down to `path`.
 
-    Directories under `owned_root` (the stack's work dir) get o+x; any other ancestor must
-    already be traversable.
+    Directories under `owned_root` (the stack's work dir) get o+x; ancestors above it are left
+    alone.
 
-    Raises:
-        StackError: An ancestor outside the work dir is not traversable by other users.
+    Returns:
+        False if an ancestor outside the work dir is not traversable by other users.
     """
     owned_root = owned_root.resolve()
     for directory in [path.resolve(), *path.resolve().parents]:
@@ -58,10 +59,32 @@ def _make_reachable(path: Path, owned_root: Path) -> None:
         if directory == owned_root or owned_root in directory.parents:
             directory.chmod(mode | stat.S_IXOTH)
         else:
+            return False
+    return True
+
+
+def _server_user() -> str | None:
+    """OS user to run the server as: `postgres` when we are root (the server refuses root),
+    else None (the current user)."""
+    return PG_USER if os.geteuid() == 0 else None
+
+
+def _cluster_root(workdir: Path) -> Path:
+    """Directory for a new cluster: `workdir/postgres`, or, when the postgres user cannot reach
+    the work dir (e.g. a checkout under /root), a fresh private directory in the temp dir."""
+    root = workdir / "postgres"
+    if root.exists():
+        if (pid := _postmaster_alive(root / "data")) is not None:
             raise StackError(
-                f"the {PG_USER} user cannot reach {path}: {directory} is not traversable "
-                "(mode o+x); choose a work dir elsewhere, e.g. the repo's .stack/"
+                f"a postgres server (pid {pid}) still runs on {root / 'data'}; stop it, or pick "
+                "another work dir"
             )
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    if _server_user() is None or _make_reachable(root, workdir):
+        return root
+    root.rmdir()
+    return Path(tempfile.mkdtemp(prefix="media-stack-postgres-"))
 
 
 def _postmaster_alive(data_dir: Path) -> int | None:
@@ -99,9 +122,10 @@ def _check_sql(port: int, database: str) -> bool:
 def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
     """Create and start a private cluster; create database `media`.
 
-    The cluster lives in `workdir/postgres/data` (owned by the postgres user, trust auth), listens
-    on 127.0.0.1 on a free port with its unix socket in `workdir/postgres/run`, and runs with
-    fsync off: it is disposable.
+    The cluster lives in `workdir/postgres/data` (owned by the postgres user when we are root,
+    trust auth; in a private temp dir if the postgres user cannot reach the work dir), listens on
+    127.0.0.1 on a free port with its unix socket in `.../postgres/run`, and runs with fsync off:
+    it is disposable.
 
     Args:
         workdir: Stack work directory.
@@ -115,19 +139,14 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
             did not become ready.
     """
     bindir = pg_bin_dir()
-    root = workdir / "postgres"
+    root = _cluster_root(workdir)
     data, sockets = root / "data", root / "run"
-    if data.exists():
-        if (pid := _postmaster_alive(data)) is not None:
-            raise StackError(
-                f"a postgres server (pid {pid}) still runs on {data}; stop it, or pick another "
-                "work dir"
-            )
-        shutil.rmtree(root)
-    sockets.mkdir(parents=True)
-    _make_reachable(root, workdir)
-    shutil.chown(root, PG_USER, PG_USER)
-    shutil.chown(sockets, PG_USER, PG_USER)
+    sockets.mkdir()
+    user = _server_user()
+    if user is not None:
+        root.chmod(0o755)
+        shutil.chown(root, user, user)
+        shutil.chown(sockets, user, user)
     log_path = workdir / "logs" / "postgres.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.unlink(missing_ok=True)
@@ -148,9 +167,9 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_server_env(),
-            user=PG_USER,
-            group=PG_USER,
-            extra_groups=[],
+            user=user,
+            group=user,
+            extra_groups=[] if user else None,
             check=False,
             timeout=120,
         )
@@ -178,7 +197,7 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
         ],
         log_path=log_path,
         env=_server_env(),
-        user=PG_USER,
+        user=user,
         stop_signal=signal.SIGINT,  # fast shutdown: don't wait for clients to disconnect
         signal_group=False,
     )
