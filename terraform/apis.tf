@@ -1,0 +1,28 @@
+# APIs the pipeline uses. iamcredentials is what signBlob (V4 signed URLs without keys) calls.
+
+locals {
+  required_services = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "sqladmin.googleapis.com",
+    "storage.googleapis.com",
+  ])
+}
+
+resource "google_project_service" "enabled" {
+  for_each = local.required_services
+
+  project                    = var.project_id
+  service                    = each.value
+  disable_on_destroy         = var.disable_services_on_destroy
+  disable_dependent_services = false
+}

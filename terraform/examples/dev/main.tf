@@ -1,0 +1,115 @@
+# A development deployment of the media pipeline: public-IP Cloud SQL reached only through the
+# connectors (no VPC needed), no deletion protection, functions invocable only with an identity
+# token unless allow_unauthenticated_http is set.
+#
+#   python scripts/package_functions.py              # from the repository root
+#   cd terraform/examples/dev
+#   terraform init && terraform apply -var-file=terraform.tfvars
+
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.0, < 8.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.5, < 4.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+variable "project_id" {
+  type        = string
+  description = "Project to deploy the development pipeline into."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the deployment."
+  default     = "europe-west1"
+}
+
+variable "allow_unauthenticated_http" {
+  type        = bool
+  description = "Let devices call create_media / list_media with only their app JWT (see the module README)."
+  default     = false
+}
+
+variable "http_invoker_members" {
+  type        = list(string)
+  description = "Principals allowed to invoke the HTTP functions with an identity token."
+  default     = []
+}
+
+variable "upload_cors_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to PUT to signed upload URLs."
+  default     = []
+}
+
+variable "sql_operator_iam_users" {
+  type        = list(string)
+  description = "People who run migrations as Cloud SQL IAM users."
+  default     = []
+}
+
+module "media_pipeline" {
+  source = "../.."
+
+  project_id         = var.project_id
+  region             = var.region
+  name_prefix        = "media-dev-"
+  functions_dist_dir = "${path.root}/../../../dist/functions"
+  labels             = { env = "dev" }
+
+  allow_unauthenticated_http = var.allow_unauthenticated_http
+  http_invoker_members       = var.http_invoker_members
+  upload_cors_origins        = var.upload_cors_origins
+
+  # No VPC in dev: a public IP without authorized networks, usable only through the connectors.
+  sql_public_ip_enabled   = true
+  sql_tier                = "db-custom-1-3840"
+  sql_deletion_protection = false
+  sql_operator_iam_users  = var.sql_operator_iam_users
+
+  firestore_delete_protection = false
+  bucket_force_destroy        = true
+  quarantine_retention_days   = 7
+
+  function_overrides = {
+    process_media = { max_instance_count = 2 }
+  }
+}
+
+output "create_media_url" {
+  description = "Where devices POST /v1/media."
+  value       = module.media_pipeline.create_media_url
+}
+
+output "list_media_url" {
+  description = "Where devices and UIs list media and fetch signed downloads."
+  value       = module.media_pipeline.list_media_url
+}
+
+output "sql_instance_connection_name" {
+  description = "For cloud-sql-proxy / alembic through the connector."
+  value       = module.media_pipeline.sql_instance_connection_name
+}
+
+output "db_iam_users" {
+  description = "Postgres role names of the functions, for the GRANT statements."
+  value       = module.media_pipeline.db_iam_users
+}
+
+output "subscription_names" {
+  description = "Subscription names, e.g. the dead-letter-inspect pull subscription."
+  value       = module.media_pipeline.subscription_names
+}

@@ -1,0 +1,103 @@
+# The four Cloud Functions (2nd gen), each running as its own service account. All have HTTP
+# triggers: create_media and list_media are called by devices and UIs, finalize_upload and
+# process_media by Pub/Sub push subscriptions (pubsub.tf).
+
+# Images built from the source archives. A repository owned by the module (instead of the
+# implicit gcf-artifacts one) lets the build service account write to this repository only.
+resource "google_artifact_registry_repository" "functions" {
+  #checkov:skip=CKV_GCP_84:Holds only function images rebuilt from the repository's source; Google-managed encryption at rest. Set kms_key_name here if the project mandates CMEK.
+  project       = var.project_id
+  location      = var.region
+  repository_id = "${var.name_prefix}functions"
+  format        = "DOCKER"
+  description   = "Cloud Functions images of the media pipeline."
+  labels        = local.labels
+
+  cleanup_policy_dry_run = false
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = var.artifact_registry_keep_count
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-older-than-30-days"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "2592000s"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_cloudfunctions2_function" "function" {
+  #checkov:skip=CKV_GCP_124:Only create_media and list_media use var.http_ingress_settings (devices call them over the internet, authenticated by the app JWT and optionally IAM; choose ALLOW_INTERNAL_AND_GCLB behind a load balancer). The pushed functions are ALLOW_INTERNAL_ONLY.
+  for_each = local.functions
+
+  project     = var.project_id
+  location    = var.region
+  name        = local.function_service_names[each.key]
+  description = "media pipeline: ${each.key} (${each.value.trigger == "http" ? "HTTP" : "Pub/Sub push"})"
+  labels      = local.labels
+
+  build_config {
+    runtime           = "python311"
+    entry_point       = each.value.entry_point
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.functions.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.functions_source.name
+        object = google_storage_bucket_object.function_source[each.key].name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.function[each.key].email
+    available_memory                 = local.function_sizing[each.key].available_memory
+    available_cpu                    = local.function_sizing[each.key].available_cpu
+    timeout_seconds                  = local.function_sizing[each.key].timeout_seconds
+    min_instance_count               = local.function_sizing[each.key].min_instance_count
+    max_instance_count               = local.function_sizing[each.key].max_instance_count
+    max_instance_request_concurrency = local.function_sizing[each.key].max_request_concurrency
+    ingress_settings                 = contains(local.http_functions, each.key) ? var.http_ingress_settings : "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision   = true
+    environment_variables            = local.function_environment[each.key]
+    vpc_connector                    = var.vpc_connector
+    vpc_connector_egress_settings    = var.vpc_connector == null ? null : "PRIVATE_RANGES_ONLY"
+
+    # Resolved when an instance starts: a new secret version reaches new instances, and every
+    # instance after a redeploy (docs/RUNBOOKS/DEPLOY.md, "Rotate the JWT secret").
+    dynamic "secret_environment_variables" {
+      for_each = contains(local.jwt_functions, each.key) ? [google_secret_manager_secret.jwt.secret_id] : []
+      content {
+        key        = "JWT_SECRET"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.sql_private_network == null || var.vpc_connector != null
+      error_message = "A private-IP Cloud SQL instance (sql_private_network) is reachable only through vpc_connector."
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_gcf_sources_viewer,
+    google_artifact_registry_repository_iam_member.build_writer,
+    google_secret_manager_secret_iam_member.jwt_accessor,
+    google_secret_manager_secret_version.jwt_initial,
+  ]
+}

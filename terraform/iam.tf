@@ -1,0 +1,312 @@
+# Identities and every IAM grant of the module. docs/IAM.md lists each grant (member, role,
+# resource, why) and tests/terraform/test_terraform_structure.py keeps the two in step.
+#
+# Rules: one service account per function; grants on the resource (bucket, topic, subscription,
+# secret, service account, Cloud Run service, repository) wherever the role can be granted there;
+# project-level grants only for roles that exist only at project level (Cloud SQL, Firestore,
+# Cloud Logging), narrowed by an IAM condition to the one instance or database where IAM supports
+# it. No primitive roles, no service account keys.
+
+# ---------------------------------------------------------------------------------------------
+# Service accounts
+# ---------------------------------------------------------------------------------------------
+
+resource "google_service_account" "function" {
+  for_each = local.functions
+
+  project      = var.project_id
+  account_id   = local.function_service_names[each.key]
+  display_name = "media pipeline ${each.key}"
+  description  = "Runtime identity of the ${each.key} Cloud Function (one per function)."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "push_invoker" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}push-invoker"
+  display_name = "media pipeline Pub/Sub push invoker"
+  description  = "Identity in the OIDC token of the push subscriptions; may only invoke the pushed functions."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}fn-build"
+  display_name = "media pipeline function builds"
+  description  = "Cloud Build identity for building the function images."
+
+  depends_on = [google_project_service.enabled]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cloud Storage: uploads bucket
+# ---------------------------------------------------------------------------------------------
+
+# Signed PUT URLs act with the signer's permissions: create only (x-goog-if-generation-match: 0
+# forbids overwrites, so no delete permission is needed).
+resource "google_storage_bucket_iam_member" "uploads_create_media_creator" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectCreator"
+  member = google_service_account.function["create_media"].member
+}
+
+# Reads the object to verify it; moves a rejected one under quarantine_prefix (copy + delete).
+resource "google_storage_bucket_iam_member" "uploads_finalize_upload_user" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.function["finalize_upload"].member
+}
+
+resource "google_storage_bucket_iam_member" "uploads_process_media_viewer" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.function["process_media"].member
+}
+
+# Signed GET URLs for originals act with the signer's permissions.
+resource "google_storage_bucket_iam_member" "uploads_list_media_viewer" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.function["list_media"].member
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cloud Storage: derivatives bucket
+# ---------------------------------------------------------------------------------------------
+
+# Writes thumbnails, posters and clips, reads them back, overwrites them on reprocessing.
+resource "google_storage_bucket_iam_member" "derivatives_process_media_user" {
+  bucket = google_storage_bucket.derivatives.name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.function["process_media"].member
+}
+
+resource "google_storage_bucket_iam_member" "derivatives_list_media_viewer" {
+  bucket = google_storage_bucket.derivatives.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.function["list_media"].member
+}
+
+# ---------------------------------------------------------------------------------------------
+# Signing URLs without keys: each signing function may call signBlob as itself only.
+# ---------------------------------------------------------------------------------------------
+
+resource "google_service_account_iam_member" "signer_self_token_creator" {
+  for_each = local.signing_functions
+
+  service_account_id = google_service_account.function[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.function[each.key].member
+}
+
+# ---------------------------------------------------------------------------------------------
+# Pub/Sub
+# ---------------------------------------------------------------------------------------------
+
+# The Cloud Storage service agent publishes the uploads bucket's notifications.
+resource "google_pubsub_topic_iam_member" "object_events_gcs_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.topic[local.object_events_topic].name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+}
+
+resource "google_pubsub_topic_iam_member" "media_verified_finalize_upload_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.topic[local.media_verified_topic].name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.function["finalize_upload"].member
+}
+
+# The jobs API (clip and snapshot endpoints) is served by list_media; create_media does not
+# publish jobs.
+resource "google_pubsub_topic_iam_member" "media_jobs_list_media_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.topic[local.media_jobs_topic].name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.function["list_media"].member
+}
+
+# Dead-lettering: the Pub/Sub service agent forwards undeliverable messages (publisher on the
+# dead-letter topic) and acknowledges them on the source subscription (subscriber on it).
+resource "google_pubsub_topic_iam_member" "dead_letter_pubsub_agent_publisher" {
+  for_each = local.dead_letter_topics
+
+  project = var.project_id
+  topic   = google_pubsub_topic.topic[each.key].name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_source_pubsub_agent_subscriber" {
+  for_each = local.dead_letter_subscriptions
+
+  project      = var.project_id
+  subscription = google_pubsub_subscription.subscription[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+# Projects created before 2021-04-08 only: the Pub/Sub service agent mints the push OIDC tokens.
+resource "google_service_account_iam_member" "pubsub_agent_push_token_creator" {
+  count = var.pubsub_service_agent_needs_token_creator ? 1 : 0
+
+  service_account_id = google_service_account.push_invoker.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Invoking the functions (roles/run.invoker on each function's Cloud Run service)
+# ---------------------------------------------------------------------------------------------
+
+resource "google_cloud_run_service_iam_member" "push_invoker" {
+  for_each = local.pushed_functions
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.function[each.key].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.push_invoker.member
+}
+
+# Opt-in (allow_unauthenticated_http): devices call the HTTP functions with only their app JWT.
+resource "google_cloud_run_service_iam_member" "http_public_invoker" {
+  #checkov:skip=CKV_GCP_102:Created only when allow_unauthenticated_http = true (default false): devices then authenticate with the application JWT alone. See README, "Calling the HTTP functions".
+  for_each = var.allow_unauthenticated_http ? local.http_functions : toset([])
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.function[each.key].name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+resource "google_cloud_run_service_iam_member" "http_invoker_members" {
+  for_each = {
+    for pair in setproduct(local.http_functions, var.http_invoker_members) :
+    "${pair[0]} ${pair[1]}" => { function = pair[0], member = pair[1] }
+  }
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.function[each.value.function].name
+  role     = "roles/run.invoker"
+  member   = each.value.member
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secret Manager: the JWT secret, for the functions that authenticate callers
+# ---------------------------------------------------------------------------------------------
+
+resource "google_secret_manager_secret_iam_member" "jwt_accessor" {
+  for_each = local.jwt_functions
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.jwt.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.function[each.key].member
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cloud SQL: project-level roles (there is no instance-level IAM binding), each narrowed by a
+# condition to this instance. cloudsql.client: connect through the connector (instances.get,
+# instances.connect); cloudsql.instanceUser: log in as the IAM database user.
+# ---------------------------------------------------------------------------------------------
+
+resource "google_project_iam_member" "sql_client" {
+  for_each = local.functions
+
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "only-${google_sql_database_instance.main.name}"
+    description = "Only the media pipeline's Cloud SQL instance."
+    expression  = "resource.type == \"sqladmin.googleapis.com/Instance\" && resource.name == \"${local.sql_instance_resource_name}\""
+  }
+}
+
+resource "google_project_iam_member" "sql_instance_user" {
+  for_each = local.functions
+
+  project = var.project_id
+  role    = "roles/cloudsql.instanceUser"
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "only-${google_sql_database_instance.main.name}"
+    description = "Only the media pipeline's Cloud SQL instance."
+    expression  = "resource.type == \"sqladmin.googleapis.com/Instance\" && resource.name == \"${local.sql_instance_resource_name}\""
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Firestore: project-level roles (no database-level binding), narrowed to the (default) database.
+# ---------------------------------------------------------------------------------------------
+
+resource "google_project_iam_member" "firestore_user" {
+  for_each = local.firestore_writers
+
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "only-default-database"
+    description = "Only the Firestore database of the status mirror."
+    expression  = "resource.name == \"${local.firestore_resource_name}\""
+  }
+}
+
+resource "google_project_iam_member" "firestore_viewer" {
+  for_each = local.firestore_readers
+
+  project = var.project_id
+  role    = "roles/datastore.viewer"
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "only-default-database"
+    description = "Only the Firestore database of the status mirror."
+    expression  = "resource.name == \"${local.firestore_resource_name}\""
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Function builds (Cloud Build runs as google_service_account.build)
+# ---------------------------------------------------------------------------------------------
+
+# Build logs. Writing log entries is granted only at project level and IAM Conditions cannot
+# narrow it.
+resource "google_project_iam_member" "build_log_writer" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.build.member
+}
+
+# Cloud Functions copies each source archive into its own bucket gcf-v2-sources-NUMBER-REGION,
+# created on the first deploy, and the build fetches it from there. A bucket-level binding is
+# impossible before that bucket exists, so the grant is project-level, conditioned on that bucket.
+resource "google_project_iam_member" "build_gcf_sources_viewer" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.build.member
+
+  condition {
+    title       = "only-gcf-v2-sources-bucket"
+    description = "Only the Cloud Functions staging bucket of this project and region."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}\")"
+  }
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_writer" {
+  project    = var.project_id
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.build.member
+}

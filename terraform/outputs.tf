@@ -1,0 +1,94 @@
+output "create_media_url" {
+  description = "HTTPS URL of create_media; devices POST /v1/media here."
+  value       = google_cloudfunctions2_function.function["create_media"].url
+}
+
+output "list_media_url" {
+  description = "HTTPS URL of list_media (listing, signed downloads, jobs API)."
+  value       = google_cloudfunctions2_function.function["list_media"].url
+}
+
+output "function_urls" {
+  description = "Function name => cloudfunctions.net URL."
+  value       = { for name, f in google_cloudfunctions2_function.function : name => f.url }
+}
+
+output "function_service_uris" {
+  description = "Function name => run.app URI of the underlying Cloud Run service (push endpoints, and the audience of identity tokens when allow_unauthenticated_http = false)."
+  value       = { for name, f in google_cloudfunctions2_function.function : name => f.service_config[0].uri }
+}
+
+output "function_service_accounts" {
+  description = "Function name => email of its runtime service account."
+  value       = { for name, sa in google_service_account.function : name => sa.email }
+}
+
+output "push_invoker_service_account" {
+  description = "Email of the service account in the push subscriptions' OIDC tokens."
+  value       = google_service_account.push_invoker.email
+}
+
+output "build_service_account" {
+  description = "Email of the service account Cloud Build uses to build the function images."
+  value       = google_service_account.build.email
+}
+
+output "uploads_bucket" {
+  description = "Name of the uploads bucket (UPLOADS_BUCKET)."
+  value       = google_storage_bucket.uploads.name
+}
+
+output "derivatives_bucket" {
+  description = "Name of the derivatives bucket (DERIVATIVES_BUCKET)."
+  value       = google_storage_bucket.derivatives.name
+}
+
+output "functions_source_bucket" {
+  description = "Name of the bucket holding the functions' source archives."
+  value       = google_storage_bucket.functions_source.name
+}
+
+output "topic_ids" {
+  description = "topology.json topic => full topic ID (projects/P/topics/NAME)."
+  value       = { for key, t in google_pubsub_topic.topic : key => t.id }
+}
+
+output "subscription_names" {
+  description = "topology.json subscription => subscription name (for gcloud pubsub subscriptions ...)."
+  value       = { for key, s in google_pubsub_subscription.subscription : key => s.name }
+}
+
+output "sql_instance_connection_name" {
+  description = "Cloud SQL connection name PROJECT:REGION:INSTANCE (CLOUD_SQL_INSTANCE)."
+  value       = google_sql_database_instance.main.connection_name
+}
+
+output "sql_database_name" {
+  description = "Postgres database the functions use (DB_NAME)."
+  value       = google_sql_database.media.name
+}
+
+output "db_iam_users" {
+  description = "Function name => Cloud SQL IAM database user (DB_IAM_USER), the role names for GRANT statements."
+  value       = { for name, u in google_sql_user.function : name => u.name }
+}
+
+output "sql_connection_budget" {
+  description = "Postgres connections all function instances may hold at once: sum of max_instance_count * (db_pool_size + db_max_overflow)."
+  value       = local.sql_connection_budget
+}
+
+output "jwt_secret_id" {
+  description = "Secret Manager secret holding JWT_SECRET (add versions here to rotate)."
+  value       = google_secret_manager_secret.jwt.id
+}
+
+output "firestore_database" {
+  description = "Firestore database of the status mirror (FIRESTORE_DATABASE)."
+  value       = google_firestore_database.default.name
+}
+
+output "artifact_registry_repository" {
+  description = "Artifact Registry repository holding the function images."
+  value       = google_artifact_registry_repository.functions.id
+}

@@ -1,0 +1,163 @@
+# Buckets: uploads (originals, written by devices through signed URLs), derivatives (thumbnails,
+# posters, clips) and the functions' source archives. All: uniform bucket-level access, public
+# access prevention enforced, soft delete. Who may do what on them is in iam.tf.
+#
+# Lifecycle and what it cannot do: an upload that never completes leaves no object behind (a
+# signed PUT is a single request; objects exist only once finalized), and the lifecycle cannot
+# see the Postgres status of an object, so "abandoned" rows are the application's business.
+# The lifecycle expires quarantined objects, aborts unfinished XML API multipart uploads and
+# deletes replaced object versions.
+
+resource "google_storage_bucket" "uploads" {
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}uploads"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.bucket_force_destroy
+  labels                      = local.labels
+
+  # Originals are the one copy of a capture: keep a replaced or deleted version for a while.
+  versioning {
+    enabled = true
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = var.soft_delete_retention_seconds
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = var.quarantine_retention_days
+      matches_prefix = [var.quarantine_prefix]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.incomplete_multipart_upload_age_days
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.noncurrent_version_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Browser uploads: the signed URL binds these headers, so the preflight must allow exactly them.
+  dynamic "cors" {
+    for_each = length(var.upload_cors_origins) > 0 ? [var.upload_cors_origins] : []
+    content {
+      origin          = cors.value
+      method          = ["PUT"]
+      response_header = ["Content-Type", "Content-MD5", "x-goog-content-length-range", "x-goog-if-generation-match"]
+      max_age_seconds = var.upload_cors_max_age_seconds
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_storage_bucket" "derivatives" {
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  #checkov:skip=CKV_GCP_78:Derivatives are regenerated from the versioned uploads by process_media; versioning would only bill every rewrite twice. Soft delete still covers accidental deletes.
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}derivatives"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.bucket_force_destroy
+  labels                      = local.labels
+
+  versioning {
+    enabled = false
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = var.soft_delete_retention_seconds
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.incomplete_multipart_upload_age_days
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_storage_bucket" "functions_source" {
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}functions-source"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true # only build inputs, re-creatable from the repository
+  labels                      = local.labels
+
+  # Archive names carry their MD5; an archive replaced by a new build stays restorable a while.
+  versioning {
+    enabled = true
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = var.soft_delete_retention_seconds
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.noncurrent_version_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+# One archive per function, built by scripts/package_functions.py. The name carries the file's
+# MD5, so a changed archive is a new object and the function is rebuilt; an unchanged one is not.
+resource "google_storage_bucket_object" "function_source" {
+  for_each = local.functions
+
+  bucket       = google_storage_bucket.functions_source.name
+  name         = "${each.key}/${filemd5("${var.functions_dist_dir}/${each.key}.zip")}.zip"
+  source       = "${var.functions_dist_dir}/${each.key}.zip"
+  content_type = "application/zip"
+}
+
+# OBJECT_FINALIZE of the uploads bucket -> object-events topic (pushed to finalize_upload).
+data "google_storage_project_service_account" "gcs" {
+  project = var.project_id
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_storage_notification" "uploads_finalize" {
+  bucket             = google_storage_bucket.uploads.name
+  payload_format     = "JSON_API_V1"
+  topic              = google_pubsub_topic.topic[local.object_events_topic].id
+  event_types        = ["OBJECT_FINALIZE"]
+  object_name_prefix = var.upload_notification_object_name_prefix
+
+  depends_on = [google_pubsub_topic_iam_member.object_events_gcs_publisher]
+}

@@ -1,0 +1,492 @@
+# ---------------------------------------------------------------------------------------------
+# Project and naming
+# ---------------------------------------------------------------------------------------------
+
+variable "project_id" {
+  type        = string
+  description = "ID of the Google Cloud project everything is created in."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a valid project ID (6-30 lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, the Cloud SQL instance, the buckets and the Artifact Registry repository, e.g. \"europe-west1\"."
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a single Google Cloud region such as \"us-central1\"."
+  }
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name, and of the topic and subscription IDs of topology.json (\"media-\" turns \"object-events\" into \"media-object-events\"). Lowercase letters, digits and hyphens, ending in a hyphen; at most 14 characters so service account IDs stay within 30."
+  default     = "media-"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,12}-$", var.name_prefix))
+    error_message = "name_prefix must match ^[a-z][a-z0-9-]{0,12}-$ (1-14 characters, ending in a hyphen)."
+  }
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels added to every labelled resource (buckets, functions, topics, Cloud SQL, secret)."
+  default     = {}
+}
+
+variable "disable_services_on_destroy" {
+  type        = bool
+  description = "Whether `terraform destroy` disables the APIs this module enabled. Keep false in shared projects."
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------------
+
+variable "functions_dist_dir" {
+  type        = string
+  description = "Directory holding <function>.zip for every function of topology.json, as written by `python scripts/package_functions.py` (by default <repo>/dist/functions). Relative paths are relative to the directory terraform runs in."
+}
+
+variable "function_overrides" {
+  type = map(object({
+    available_memory        = optional(string)
+    available_cpu           = optional(string)
+    timeout_seconds         = optional(number)
+    min_instance_count      = optional(number)
+    max_instance_count      = optional(number)
+    max_request_concurrency = optional(number)
+    db_pool_size            = optional(number)
+    db_max_overflow         = optional(number)
+  }))
+  description = "Per-function sizing that replaces the module defaults (see README, \"Function sizing\"), keyed by function name. Memory is a Cloud Run quantity (\"512Mi\", \"2Gi\"), CPU a count (\"1\", \"2\"). db_pool_size + db_max_overflow is the number of Postgres connections one instance may hold."
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for name in keys(var.function_overrides) :
+      contains(["create_media", "list_media", "finalize_upload", "process_media"], name)
+    ])
+    error_message = "function_overrides keys must be function names: create_media, list_media, finalize_upload, process_media."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in values(var.function_overrides) :
+      o.timeout_seconds == null ? true : (o.timeout_seconds >= 1 && o.timeout_seconds <= 3600)
+    ])
+    error_message = "timeout_seconds must be between 1 and 3600 (HTTP functions)."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in values(var.function_overrides) :
+      o.max_instance_count == null ? true : (o.max_instance_count >= 1 && o.max_instance_count <= 1000)
+    ])
+    error_message = "max_instance_count must be between 1 and 1000."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in values(var.function_overrides) :
+      o.db_pool_size == null ? true : (o.db_pool_size >= 1 && o.db_pool_size <= 20)
+    ])
+    error_message = "db_pool_size must be between 1 and 20 (common/settings.py bounds)."
+  }
+}
+
+variable "http_ingress_settings" {
+  type        = string
+  description = "Ingress of the HTTP functions create_media and list_media. ALLOW_ALL lets devices call the function URLs directly; ALLOW_INTERNAL_AND_GCLB requires an external Application Load Balancer (or API Gateway) in front. The Pub/Sub-pushed functions are always ALLOW_INTERNAL_ONLY."
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.http_ingress_settings)
+    error_message = "http_ingress_settings must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "allow_unauthenticated_http" {
+  type        = bool
+  description = "true: allUsers gets roles/run.invoker on create_media and list_media, so a device calls them with only its app JWT. false: callers also need a Google identity token of a principal in http_invoker_members (an API Gateway / IAP service account or a UI backend)."
+  default     = false
+}
+
+variable "http_invoker_members" {
+  type        = list(string)
+  description = "IAM principals (\"serviceAccount:...\", \"group:...\", \"user:...\") that get roles/run.invoker on create_media and list_media, e.g. the API Gateway or UI backend service account."
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for m in var.http_invoker_members :
+      can(regex("^(serviceAccount|group|user|domain|principal|principalSet):.+", m))
+    ])
+    error_message = "http_invoker_members entries must be IAM principals like \"serviceAccount:x@p.iam.gserviceaccount.com\"; use allow_unauthenticated_http for allUsers."
+  }
+}
+
+variable "vpc_connector" {
+  type        = string
+  description = "Serverless VPC Access connector (projects/P/locations/R/connectors/NAME) the functions use to reach a private-IP Cloud SQL instance. Required when sql_private_network is set; null otherwise."
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Application settings (become function environment variables; see common/settings.py)
+# ---------------------------------------------------------------------------------------------
+
+variable "max_upload_size_bytes" {
+  type        = number
+  description = "MAX_UPLOAD_SIZE_BYTES: largest object a signed upload URL accepts (x-goog-content-length-range)."
+  default     = 2147483648
+
+  validation {
+    condition     = var.max_upload_size_bytes > 0 && var.max_upload_size_bytes <= 5497558138880
+    error_message = "max_upload_size_bytes must be between 1 and 5 TiB (the Cloud Storage object limit)."
+  }
+}
+
+variable "mime_allowlist" {
+  type        = list(string)
+  description = "MIME_ALLOWLIST: content types create_media accepts."
+  default     = ["image/jpeg", "image/png", "image/webp", "video/mp4", "video/quicktime", "video/webm"]
+}
+
+variable "upload_url_ttl_seconds" {
+  type        = number
+  description = "UPLOAD_URL_TTL_SECONDS: lifetime of a signed PUT URL."
+  default     = 900
+
+  validation {
+    condition     = var.upload_url_ttl_seconds >= 60 && var.upload_url_ttl_seconds <= 604800
+    error_message = "upload_url_ttl_seconds must be between 60 and 604800 (V4 signing limit)."
+  }
+}
+
+variable "download_url_ttl_seconds" {
+  type        = number
+  description = "DOWNLOAD_URL_TTL_SECONDS: lifetime of a signed GET URL returned by list_media."
+  default     = 300
+
+  validation {
+    condition     = var.download_url_ttl_seconds >= 60 && var.download_url_ttl_seconds <= 604800
+    error_message = "download_url_ttl_seconds must be between 60 and 604800 (V4 signing limit)."
+  }
+}
+
+variable "jwt_audience" {
+  type        = string
+  description = "JWT_AUDIENCE: the `aud` device and UI tokens must carry."
+  default     = "media-api"
+}
+
+variable "jwt_issuer" {
+  type        = string
+  description = "JWT_ISSUER: the `iss` tokens must carry; null accepts any issuer."
+  default     = null
+}
+
+variable "jwt_algorithms" {
+  type        = list(string)
+  description = "JWT_ALGORITHMS: accepted signing algorithms. The secret in Secret Manager is a shared HMAC key, so only HS* algorithms apply."
+  default     = ["HS256"]
+
+  validation {
+    condition     = length(var.jwt_algorithms) > 0 && alltrue([for a in var.jwt_algorithms : contains(["HS256", "HS384", "HS512"], a)])
+    error_message = "jwt_algorithms must be a non-empty subset of HS256, HS384, HS512."
+  }
+}
+
+variable "rejected_object_action" {
+  type        = string
+  description = "REJECTED_OBJECT_ACTION: what finalize_upload does with an object that fails verification."
+  default     = "quarantine"
+
+  validation {
+    condition     = contains(["quarantine", "delete"], var.rejected_object_action)
+    error_message = "rejected_object_action must be \"quarantine\" or \"delete\"."
+  }
+}
+
+variable "max_event_age_seconds" {
+  type        = number
+  description = "MAX_EVENT_AGE_SECONDS: events older than this are acknowledged and dropped with a log line."
+  default     = 604800
+
+  validation {
+    condition     = var.max_event_age_seconds > 0
+    error_message = "max_event_age_seconds must be positive."
+  }
+}
+
+variable "extra_environment_variables" {
+  type        = map(string)
+  description = "More Settings fields for every function, by upper-cased field name (e.g. { DETECTION_MIN_SCORE = \"0.4\", THUMBNAIL_MAX_PX = \"480\" }). Variables the module sets itself take precedence."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.extra_environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && k != "JWT_SECRET"])
+    error_message = "extra_environment_variables keys must be upper-case Settings names; JWT_SECRET comes only from Secret Manager."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cloud Storage
+# ---------------------------------------------------------------------------------------------
+
+variable "upload_cors_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to PUT to signed upload URLs (CORS on the uploads bucket), e.g. [\"https://app.example.com\"]. Empty: no CORS (devices and servers do not need it)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.upload_cors_origins : can(regex("^https?://[^/*]+$", o))])
+    error_message = "upload_cors_origins entries must be origins like \"https://app.example.com\" (scheme and host, no path, no wildcard)."
+  }
+}
+
+variable "upload_cors_max_age_seconds" {
+  type        = number
+  description = "How long browsers may cache the CORS preflight answer of the uploads bucket."
+  default     = 3600
+
+  validation {
+    condition     = var.upload_cors_max_age_seconds >= 0 && var.upload_cors_max_age_seconds <= 86400
+    error_message = "upload_cors_max_age_seconds must be between 0 and 86400."
+  }
+}
+
+variable "quarantine_prefix" {
+  type        = string
+  description = "QUARANTINE_PREFIX: object-name prefix rejected uploads are moved under; objects there expire after quarantine_retention_days."
+  default     = "quarantine/"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]*/$", var.quarantine_prefix))
+    error_message = "quarantine_prefix must be a single path segment ending in \"/\", e.g. \"quarantine/\"."
+  }
+}
+
+variable "quarantine_retention_days" {
+  type        = number
+  description = "Age in days after which quarantined objects are deleted by the bucket lifecycle."
+  default     = 30
+
+  validation {
+    condition     = var.quarantine_retention_days >= 1 && var.quarantine_retention_days <= 3650
+    error_message = "quarantine_retention_days must be between 1 and 3650."
+  }
+}
+
+variable "incomplete_multipart_upload_age_days" {
+  type        = number
+  description = "Age in days after which unfinished XML API multipart uploads to the uploads bucket are aborted."
+  default     = 1
+
+  validation {
+    condition     = var.incomplete_multipart_upload_age_days >= 1 && var.incomplete_multipart_upload_age_days <= 365
+    error_message = "incomplete_multipart_upload_age_days must be between 1 and 365."
+  }
+}
+
+variable "noncurrent_version_retention_days" {
+  type        = number
+  description = "Days a replaced or deleted object version is kept in the versioned buckets (uploads, functions source) before the lifecycle deletes it."
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_retention_days >= 1 && var.noncurrent_version_retention_days <= 3650
+    error_message = "noncurrent_version_retention_days must be between 1 and 3650."
+  }
+}
+
+variable "soft_delete_retention_seconds" {
+  type        = number
+  description = "Soft delete retention of every bucket: deleted objects stay restorable (and billed) this long. 0 disables soft delete; otherwise 604800 (7 days) to 7776000 (90 days)."
+  default     = 604800
+
+  validation {
+    condition     = var.soft_delete_retention_seconds == 0 || (var.soft_delete_retention_seconds >= 604800 && var.soft_delete_retention_seconds <= 7776000)
+    error_message = "soft_delete_retention_seconds must be 0 or between 604800 and 7776000."
+  }
+}
+
+variable "upload_notification_object_name_prefix" {
+  type        = string
+  description = "If set, only objects under this prefix send OBJECT_FINALIZE notifications (so moves into quarantine_prefix do not reach finalize_upload). null notifies for every object; finalize_upload then has to ignore its own quarantine writes."
+  default     = null
+}
+
+variable "bucket_force_destroy" {
+  type        = bool
+  description = "Let `terraform destroy` delete buckets that still hold objects. Keep false outside throwaway environments."
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cloud SQL for PostgreSQL
+# ---------------------------------------------------------------------------------------------
+
+variable "db_name" {
+  type        = string
+  description = "DB_NAME: the Postgres database the functions use."
+  default     = "media"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_name))
+    error_message = "db_name must be a lower-case Postgres identifier."
+  }
+}
+
+variable "sql_tier" {
+  type        = string
+  description = "Machine tier of the Cloud SQL instance (Enterprise edition), e.g. db-custom-1-3840 (1 vCPU, 3.75 GB). Shared-core tiers (db-f1-micro, db-g1-small) have no SLA and allow only 25/50 connections."
+  default     = "db-custom-1-3840"
+}
+
+variable "sql_availability_type" {
+  type        = string
+  description = "ZONAL (one zone) or REGIONAL (high availability, about twice the cost)."
+  default     = "ZONAL"
+
+  validation {
+    condition     = contains(["ZONAL", "REGIONAL"], var.sql_availability_type)
+    error_message = "sql_availability_type must be ZONAL or REGIONAL."
+  }
+}
+
+variable "sql_disk_size_gb" {
+  type        = number
+  description = "Initial SSD size in GB; it grows automatically."
+  default     = 10
+
+  validation {
+    condition     = var.sql_disk_size_gb >= 10 && var.sql_disk_size_gb <= 65536
+    error_message = "sql_disk_size_gb must be between 10 and 65536."
+  }
+}
+
+variable "sql_max_connections" {
+  type        = number
+  description = "Postgres max_connections. The sum over functions of max_instance_count * (db_pool_size + db_max_overflow) plus sql_reserved_connections must fit (checked at plan time)."
+  default     = 100
+
+  validation {
+    condition     = var.sql_max_connections >= 25 && var.sql_max_connections <= 4000
+    error_message = "sql_max_connections must be between 25 and 4000."
+  }
+}
+
+variable "sql_reserved_connections" {
+  type        = number
+  description = "Connections kept free for operators, migrations and Cloud SQL itself when checking the connection budget."
+  default     = 10
+
+  validation {
+    condition     = var.sql_reserved_connections >= 3
+    error_message = "sql_reserved_connections must be at least 3 (Postgres superuser_reserved_connections)."
+  }
+}
+
+variable "sql_public_ip_enabled" {
+  type        = bool
+  description = "Give the instance a public IPv4 address. It has no authorized networks, so only the Cloud SQL connectors (IAM-authorized, mutual TLS) can reach it. Needed when no VPC with private services access exists (sql_private_network = null)."
+  default     = false
+}
+
+variable "sql_private_network" {
+  type        = string
+  description = "Self link or ID of a VPC network that already has private services access; the instance then gets a private IP and the functions need vpc_connector. null: no private IP."
+  default     = null
+}
+
+variable "sql_deletion_protection" {
+  type        = bool
+  description = "Protect the Cloud SQL instance against deletion, both in Terraform and in the Cloud SQL API. Set false (and apply) before `terraform destroy`."
+  default     = true
+}
+
+variable "sql_backup_start_time" {
+  type        = string
+  description = "Start of the daily backup window, HH:MM in UTC."
+  default     = "03:00"
+
+  validation {
+    condition     = can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]$", var.sql_backup_start_time))
+    error_message = "sql_backup_start_time must be HH:MM (24 h, UTC)."
+  }
+}
+
+variable "sql_retained_backups_count" {
+  type        = number
+  description = "Number of daily backups kept."
+  default     = 7
+
+  validation {
+    condition     = var.sql_retained_backups_count >= 1 && var.sql_retained_backups_count <= 365
+    error_message = "sql_retained_backups_count must be between 1 and 365."
+  }
+}
+
+variable "sql_transaction_log_retention_days" {
+  type        = number
+  description = "Days of write-ahead log kept for point-in-time recovery (Enterprise edition: 1-7)."
+  default     = 7
+
+  validation {
+    condition     = var.sql_transaction_log_retention_days >= 1 && var.sql_transaction_log_retention_days <= 7
+    error_message = "sql_transaction_log_retention_days must be between 1 and 7."
+  }
+}
+
+variable "sql_operator_iam_users" {
+  type        = list(string)
+  description = "Email addresses of people who get a Cloud SQL IAM database user (type CLOUD_IAM_USER) to run migrations. Their IAM roles (cloudsql.client, cloudsql.instanceUser) are granted outside this module."
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.sql_operator_iam_users : can(regex("^[^@\\s]+@[^@\\s]+$", e)) && !endswith(e, ".gserviceaccount.com")])
+    error_message = "sql_operator_iam_users must be user email addresses (service accounts are created by the module)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Firestore, Pub/Sub, Artifact Registry
+# ---------------------------------------------------------------------------------------------
+
+variable "firestore_location_id" {
+  type        = string
+  description = "Location of the Firestore (default) database, e.g. \"nam5\" or a region; null uses var.region. Cannot change after creation."
+  default     = null
+}
+
+variable "firestore_delete_protection" {
+  type        = bool
+  description = "Enable Firestore delete protection on the (default) database."
+  default     = true
+}
+
+variable "pubsub_service_agent_needs_token_creator" {
+  type        = bool
+  description = "Grant the Pub/Sub service agent roles/iam.serviceAccountTokenCreator on the push-invoker service account. Only projects created before 2021-04-08 need it to mint OIDC tokens for push."
+  default     = false
+}
+
+variable "artifact_registry_keep_count" {
+  type        = number
+  description = "Most recent image versions kept per function image in the build repository; older ones are deleted by a cleanup policy."
+  default     = 5
+
+  validation {
+    condition     = var.artifact_registry_keep_count >= 1 && var.artifact_registry_keep_count <= 100
+    error_message = "artifact_registry_keep_count must be between 1 and 100."
+  }
+}
