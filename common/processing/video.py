@@ -247,12 +247,14 @@ def _analyze(
     rotation_deg = 0
     sampled = 0
     errors = 0
+    last_error: Exception | None = None
     for target_ms in targets:
         try:
             found = sampler.frame_at(target_ms)
         except av.FFmpegError as exc:
             _logger().warning("%s: frame at %d ms does not decode: %s", name, target_ms, exc)
             errors += 1
+            last_error = exc
             sampler.forget()
             continue
         if found is None:
@@ -271,7 +273,7 @@ def _analyze(
                 on_progress(min(1.0, sampled / len(samples)))
     if first is None:
         detail = f" ({errors} decode errors)" if errors else ""
-        raise PermanentMediaError(f"{name}: no decodable video frame{detail}")
+        raise PermanentMediaError(f"{name}: no decodable video frame{detail}") from last_error
     if on_progress is not None and sampled < len(samples):
         on_progress(1.0)
     poster_rgb = poster if poster is not None else first
