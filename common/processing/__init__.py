@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from common.processing.types import Detection, ImageAnalysis, Rendition, VideoAnalysis
 
 if TYPE_CHECKING:
-    from common.processing.detect import detect
+    from common.processing.detection import detect
     from common.processing.image import analyze_image
     from common.processing.video import analyze_video
 
@@ -39,7 +39,7 @@ __all__ = [
 _LAZY = {
     "analyze_image": "common.processing.image",
     "analyze_video": "common.processing.video",
-    "detect": "common.processing.detect",
+    "detect": "common.processing.detection",
 }
 
 

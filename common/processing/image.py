@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from common.errors import PermanentMediaError
 from common.processing import _render
-from common.processing.detect import detect
+from common.processing.detection import detect
 from common.processing.types import ImageAnalysis
 
 if TYPE_CHECKING:

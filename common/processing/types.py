@@ -15,7 +15,7 @@ class Detection:
     Attributes:
         label: what was found: "face" or "person".
         score: detector confidence in 0..1, higher is surer. Each model maps its own raw output to
-            this range monotonically (see `common.processing.detect`); scores of different models
+            this range monotonically (see `common.processing.detection`); scores of different models
             are not calibrated against each other.
         x: left edge of the box, in pixels of the oriented full-resolution image or frame.
         y: top edge of the box, in pixels.

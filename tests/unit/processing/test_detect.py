@@ -10,7 +10,7 @@ import pytest
 from processing_boxes import assert_inside, corners, iou
 
 from common.processing import _mtcnn, detect
-from common.processing.detect import FACE_MAX_SIDE_PX
+from common.processing.detection import FACE_MAX_SIDE_PX
 
 ASTRONAUT_FACE = (180, 65, 265, 175)
 CAMERAMAN_FACE = (195, 115, 255, 195)

@@ -55,7 +55,8 @@ HOG_MODEL = "opencv-hog-people-default"
 
 _MIN_FACE_PX = 20  # smallest face side searched for, in pixels of the working copy
 _HOG_WINDOW = (64, 128)  # width, height of the HOG detection window, in pixels
-_HOG_PAD_FRACTION = 0.25  # border added on each side, as a fraction of the longer side
+_HOG_PAD_FRACTION = 0.25  # border added above and below, as a fraction of the height; half that
+# (as a fraction of the width) left and right
 _NMS_OVERLAP = 0.5  # intersection over the smaller box above which the weaker box is dropped
 
 
@@ -228,8 +229,9 @@ def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
     import numpy as np
 
     small, scale = _shrink(bgr, PERSON_MAX_SIDE_PX)
-    pad = max(16, round(_HOG_PAD_FRACTION * max(small.shape[:2])))
-    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    pad_y = max(16, round(_HOG_PAD_FRACTION * small.shape[0]))
+    pad_x = max(16, round(_HOG_PAD_FRACTION / 2 * small.shape[1]))
+    padded = cv2.copyMakeBorder(small, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
     if padded.shape[0] < _HOG_WINDOW[1] or padded.shape[1] < _HOG_WINDOW[0]:
         return np.empty((0, 5))  # smaller than one detection window: no person fits
     rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=1.05)
@@ -238,7 +240,9 @@ def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
     rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
     margin = np.asarray(weights, dtype=np.float64).ravel()
     scores = 1.0 / (1.0 + np.exp(-2.0 * (margin - 1.0)))
-    boxes = np.column_stack([rects[:, :2] - pad, rects[:, :2] + rects[:, 2:] - pad, scores])
+    offset = np.array([pad_x, pad_y], dtype=np.float64)
+    corners = rects[:, :2] - offset
+    boxes = np.column_stack([corners, corners + rects[:, 2:], scores])
     boxes[:, :4] /= scale
     return boxes
 
