@@ -1,0 +1,547 @@
+"""Offline checks of terraform/: least-privilege IAM, private buckets, references, topology.
+
+Parses every module `.tf` file (not examples/) with python-hcl2; no provider, no network. What
+needs the Terraform registry (init/validate/plan) is listed in terraform/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+from hcl2.utils import SerializationOptions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = REPO_ROOT / "terraform"
+IAM_DOC = REPO_ROOT / "docs" / "IAM.md"
+TOPOLOGY = REPO_ROOT / "topology.json"
+
+PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
+GATED_PUBLIC_GRANT = "google_cloud_run_service_iam_member.http_public_invoker"
+
+# Roles that can be granted only on the project (no resource-level IAM binding exists), with the
+# text their IAM condition must name. None: IAM Conditions cannot narrow the role.
+PROJECT_ONLY_ROLES: dict[str, str | None] = {
+    "roles/cloudsql.client": "local.sql_instance_resource_name",
+    "roles/cloudsql.instanceUser": "local.sql_instance_resource_name",
+    "roles/datastore.user": "local.firestore_resource_name",
+    "roles/datastore.viewer": "local.firestore_resource_name",
+    "roles/logging.logWriter": None,
+}
+# Project-level grants of resource-bindable roles, allowed only for a resource the module does not
+# own and that does not exist at apply time; each must be conditioned on that resource.
+PROJECT_LEVEL_EXCEPTIONS: dict[str, str] = {
+    "google_project_iam_member.build_gcf_sources_viewer": "gcf-v2-sources-",
+}
+
+_OPTIONS = SerializationOptions(
+    strip_string_quotes=True, explicit_blocks=False, with_comments=False
+)
+_ADDRESS = re.compile(r"`((?:google|random)_[a-z0-9_]+\.[a-z0-9_]+)`")
+_ROLE = re.compile(r"`(roles/[A-Za-z0-9_.]+)`")
+_VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
+_LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
+_RESOURCE_REF = re.compile(
+    r"(?<![\w.\"])(data\.)?((?:google|random)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _module_files() -> list[Path]:
+    return sorted(TERRAFORM_DIR.glob("*.tf"))
+
+
+@cache
+def _parsed(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        result: dict[str, Any] = hcl2.load(handle, serialization_options=_OPTIONS)
+    return result
+
+
+def _blocks(kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Yield (type, name, body) of every `resource` or `data` block of the module."""
+    for path in _module_files():
+        for entry in _parsed(path).get(kind, []):
+            for block_type, named in entry.items():
+                for name, body in named.items():
+                    yield block_type, name, body
+
+
+def _resources() -> dict[str, dict[str, Any]]:
+    return {f"{t}.{n}": body for t, n, body in _blocks("resource")}
+
+
+def _declared(kind: str) -> set[str]:
+    names: set[str] = set()
+    for path in _module_files():
+        for entry in _parsed(path).get(kind, []):
+            names.update(entry)
+    return names
+
+
+def _locals() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in _module_files():
+        for entry in _parsed(path).get("locals", []):
+            merged.update(entry)
+    return merged
+
+
+def _code_text() -> str:
+    """All module source without full-line comments (references in prose are not references)."""
+    lines: list[str] = []
+    for path in _module_files():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.lstrip().startswith(("#", "//")):
+                lines.append(line)
+    return "\n".join(lines)
+
+
+def _is_grant(address: str) -> bool:
+    resource_type = address.split(".", 1)[0]
+    return resource_type.startswith("google_project_iam_") or bool(
+        re.search(r"_iam_(member|binding|policy)$", resource_type)
+    )
+
+
+def _grants() -> dict[str, dict[str, Any]]:
+    return {a: body for a, body in _resources().items() if _is_grant(a)}
+
+
+def _iam_table() -> dict[str, str]:
+    """Terraform address -> role, from the grants table of docs/IAM.md."""
+    rows: dict[str, str] = {}
+    for line in IAM_DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 5:
+            continue
+        address, role = _ADDRESS.fullmatch(cells[0]), _ROLE.fullmatch(cells[2])
+        if address and role:
+            assert address.group(1) not in rows, f"{address.group(1)} listed twice in IAM.md"
+            rows[address.group(1)] = role.group(1)
+    return rows
+
+
+def _topology() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(TOPOLOGY.read_text(encoding="utf-8"))
+    return result
+
+
+def _number(value: Any) -> int:
+    assert isinstance(value, int), f"expected a literal number, got {value!r}"
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and layout
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", _module_files(), ids=lambda p: p.name)
+def test_module_file_parses(path: Path) -> None:
+    assert isinstance(_parsed(path), dict)
+
+
+def test_module_has_the_standard_files() -> None:
+    names = {p.name for p in _module_files()}
+    assert {"versions.tf", "variables.tf", "outputs.tf"} <= names
+    assert (TERRAFORM_DIR / "README.md").is_file()
+    assert (TERRAFORM_DIR / "examples" / "dev" / "main.tf").is_file()
+    assert (TERRAFORM_DIR / "examples" / "dev" / "terraform.tfvars").is_file()
+
+
+def test_versions_are_bounded() -> None:
+    (terraform,) = _parsed(TERRAFORM_DIR / "versions.tf")["terraform"]
+    assert terraform["required_version"] == ">= 1.5"
+    (providers,) = terraform["required_providers"]
+    assert providers["google"]["version"] == ">= 6.0, < 8.0"
+
+
+def test_every_variable_is_typed_and_described() -> None:
+    for path in _module_files():
+        for entry in _parsed(path).get("variable", []):
+            for name, body in entry.items():
+                assert body.get("type"), f"variable {name} has no type"
+                assert body.get("description"), f"variable {name} has no description"
+
+
+# ---------------------------------------------------------------------------------------------
+# References resolve
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_var_reference_is_declared() -> None:
+    referenced = set(_VAR_REF.findall(_code_text()))
+    missing = referenced - _declared("variable")
+    assert not missing, f"undeclared variables: {sorted(missing)}"
+
+
+def test_every_local_reference_is_declared() -> None:
+    referenced = set(_LOCAL_REF.findall(_code_text()))
+    missing = referenced - set(_locals())
+    assert not missing, f"undeclared locals: {sorted(missing)}"
+
+
+def test_every_resource_and_data_reference_resolves() -> None:
+    resources = {(t, n) for t, n, _ in _blocks("resource")}
+    data = {(t, n) for t, n, _ in _blocks("data")}
+    unresolved = set()
+    for is_data, block_type, name in _RESOURCE_REF.findall(_code_text()):
+        if (block_type, name) not in (data if is_data else resources):
+            unresolved.add(f"{is_data}{block_type}.{name}")
+    assert not unresolved, f"references to undeclared blocks: {sorted(unresolved)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM: documented, least privilege
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_grant_is_in_iam_md_and_every_row_exists() -> None:
+    grants = _grants()
+    table = _iam_table()
+    assert grants, "no IAM grants found: is the parser reading terraform/?"
+    assert not set(grants) - set(table), (
+        f"grants missing from docs/IAM.md: {sorted(set(grants) - set(table))}"
+    )
+    assert not set(table) - set(grants), (
+        f"docs/IAM.md lists grants that do not exist: {sorted(set(table) - set(grants))}"
+    )
+
+
+def test_iam_md_roles_match_terraform() -> None:
+    grants = _grants()
+    for address, role in _iam_table().items():
+        if address in grants:
+            assert grants[address].get("role") == role, f"{address}: IAM.md says {role}"
+
+
+def test_no_primitive_roles() -> None:
+    for address, body in _grants().items():
+        assert body.get("role") not in PRIMITIVE_ROLES, address
+    for role in PRIMITIVE_ROLES:
+        assert f'"{role}"' not in _code_text(), f"{role} appears in terraform/"
+
+
+def test_no_authoritative_project_policies() -> None:
+    kinds = {a.split(".", 1)[0] for a in _grants()}
+    assert not kinds & {"google_project_iam_binding", "google_project_iam_policy"}
+
+
+def test_project_level_grants_only_where_no_resource_binding_exists() -> None:
+    for address, body in _grants().items():
+        if not address.startswith("google_project_iam_"):
+            continue
+        role = body["role"]
+        if address in PROJECT_LEVEL_EXCEPTIONS:
+            (condition,) = body["condition"]
+            assert PROJECT_LEVEL_EXCEPTIONS[address] in condition["expression"], address
+            continue
+        assert role in PROJECT_ONLY_ROLES, f"{address}: {role} has a resource-level binding, use it"
+        required = PROJECT_ONLY_ROLES[role]
+        if required is not None:
+            conditions = body.get("condition", [])
+            assert len(conditions) == 1, f"{address}: {role} must carry an IAM condition"
+            assert required in conditions[0]["expression"], (
+                f"{address}: condition must name {required}"
+            )
+
+
+def test_no_public_members_except_the_gated_http_invoker() -> None:
+    for address, body in _grants().items():
+        members = [body.get("member", ""), *body.get("members", [])]
+        if set(members) & PUBLIC_MEMBERS:
+            assert address == GATED_PUBLIC_GRANT, f"{address} grants to {members}"
+    gated = _grants()[GATED_PUBLIC_GRANT]
+    assert gated["role"] == "roles/run.invoker"
+    assert "var.allow_unauthenticated_http" in gated["for_each"]
+    assert "local.http_functions" in gated["for_each"]
+    (variable,) = [
+        entry["allow_unauthenticated_http"]
+        for entry in _parsed(TERRAFORM_DIR / "variables.tf")["variable"]
+        if "allow_unauthenticated_http" in entry
+    ]
+    assert variable["default"] is False
+
+
+def test_push_invoker_can_invoke_only_pushed_functions() -> None:
+    grant = _grants()["google_cloud_run_service_iam_member.push_invoker"]
+    assert grant["for_each"] == "${local.pushed_functions}"
+    assert grant["member"] == "${google_service_account.push_invoker.member}"
+    assert grant["service"] == "${google_cloudfunctions2_function.function[each.key].name}"
+
+
+def test_signers_may_sign_only_as_themselves() -> None:
+    grant = _grants()["google_service_account_iam_member.signer_self_token_creator"]
+    assert grant["service_account_id"] == "${google_service_account.function[each.key].name}"
+    assert grant["member"] == "${google_service_account.function[each.key].member}"
+    for address, body in _grants().items():
+        if body.get("role") == "roles/iam.serviceAccountTokenCreator":
+            assert address.startswith("google_service_account_iam_member."), address
+
+
+def test_dead_lettering_grants_are_scoped_to_topology() -> None:
+    grants = _grants()
+    publisher = grants["google_pubsub_topic_iam_member.dead_letter_pubsub_agent_publisher"]
+    subscriber = grants[
+        "google_pubsub_subscription_iam_member.dead_letter_source_pubsub_agent_subscriber"
+    ]
+    assert publisher["for_each"] == "${local.dead_letter_topics}"
+    assert subscriber["for_each"] == "${local.dead_letter_subscriptions}"
+    assert "gcp-sa-pubsub" in publisher["member"]
+    assert "gcp-sa-pubsub" in subscriber["member"]
+
+
+def test_no_service_account_keys() -> None:
+    assert not [a for a in _resources() if a.startswith("google_service_account_key.")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Identities: one service account per function
+# ---------------------------------------------------------------------------------------------
+
+
+def test_each_function_runs_as_its_own_service_account() -> None:
+    resources = _resources()
+    functions = resources["google_cloudfunctions2_function.function"]
+    accounts = resources["google_service_account.function"]
+    # One service account instance per function instance, selected by the function's own key.
+    assert functions["for_each"] == accounts["for_each"] == "${local.functions}"
+    (service_config,) = functions["service_config"]
+    assert (
+        service_config["service_account_email"]
+        == "${google_service_account.function[each.key].email}"
+    )
+    assert "each.key" in accounts["account_id"]
+    # No other function resource exists that could share an account.
+    assert [a for a in resources if a.startswith("google_cloudfunctions2_function.")] == [
+        "google_cloudfunctions2_function.function"
+    ]
+    # Build and push identities are separate accounts.
+    (build_config,) = functions["build_config"]
+    assert build_config["service_account"] == "${google_service_account.build.id}"
+
+
+def test_function_service_account_ids_are_distinct() -> None:
+    names = _locals()["function_service_names"]
+    assert "replace(name" in names
+    assert "var.name_prefix" in names
+    ids = {name.replace("_", "-") for name in _topology()["functions"]}
+    assert len(ids) == len(_topology()["functions"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Buckets
+# ---------------------------------------------------------------------------------------------
+
+
+def test_buckets_are_private_with_uniform_access() -> None:
+    buckets = {a: b for a, b in _resources().items() if a.startswith("google_storage_bucket.")}
+    assert set(buckets) == {
+        "google_storage_bucket.uploads",
+        "google_storage_bucket.derivatives",
+        "google_storage_bucket.functions_source",
+    }
+    for address, body in buckets.items():
+        assert body.get("public_access_prevention") == "enforced", address
+        assert body.get("uniform_bucket_level_access") is True, address
+        assert body.get("soft_delete_policy"), f"{address} states no soft delete retention"
+
+
+def test_uploads_lifecycle_expires_quarantine_and_aborts_multipart() -> None:
+    uploads = _resources()["google_storage_bucket.uploads"]
+    rules = [(r["action"][0]["type"], r["condition"][0]) for r in uploads["lifecycle_rule"]]
+    assert (
+        "Delete",
+        {"age": "${var.quarantine_retention_days}", "matches_prefix": ["${var.quarantine_prefix}"]},
+    ) in rules
+    assert any(action == "AbortIncompleteMultipartUpload" for action, _ in rules)
+
+
+def test_uploads_cors_allows_exactly_the_signed_headers() -> None:
+    uploads = _resources()["google_storage_bucket.uploads"]
+    (cors,) = [d["cors"] for d in uploads["dynamic"] if "cors" in d]
+    (content,) = cors["content"]
+    assert content["method"] == ["PUT"]
+    assert sorted(content["response_header"]) == sorted(
+        ["Content-Type", "Content-MD5", "x-goog-content-length-range", "x-goog-if-generation-match"]
+    )
+
+
+def test_finalize_notifications_go_to_object_events() -> None:
+    notification = _resources()["google_storage_notification.uploads_finalize"]
+    assert notification["payload_format"] == "JSON_API_V1"
+    assert notification["event_types"] == ["OBJECT_FINALIZE"]
+    assert notification["topic"] == "${google_pubsub_topic.topic[local.object_events_topic].id}"
+    assert _locals()["object_events_topic"] == "object-events"
+
+
+# ---------------------------------------------------------------------------------------------
+# Topology: Terraform provisions exactly what topology.json declares
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pubsub_and_functions_iterate_over_topology_json() -> None:
+    local = _locals()
+    assert local["topology"] == '${jsondecode(file("${path.module}/../topology.json"))}'
+    assert local["topics"] == "${local.topology.topics}"
+    assert local["subscriptions"] == "${local.topology.subscriptions}"
+    assert local["functions"] == "${local.topology.functions}"
+    resources = _resources()
+    assert resources["google_pubsub_topic.topic"]["for_each"] == "${local.topics}"
+    assert (
+        resources["google_pubsub_subscription.subscription"]["for_each"] == "${local.subscriptions}"
+    )
+    assert resources["google_cloudfunctions2_function.function"]["for_each"] == "${local.functions}"
+    assert (
+        resources["google_storage_bucket_object.function_source"]["for_each"]
+        == "${local.functions}"
+    )
+    # No topic or subscription is declared outside the topology-driven resources.
+    pubsub = [
+        a
+        for a in resources
+        if a.startswith(("google_pubsub_topic.", "google_pubsub_subscription."))
+    ]
+    assert sorted(pubsub) == [
+        "google_pubsub_subscription.subscription",
+        "google_pubsub_topic.topic",
+    ]
+
+
+def test_topology_is_consistent() -> None:
+    topology = _topology()
+    topics, functions = topology["topics"], topology["functions"]
+    for sub_id, sub in topology["subscriptions"].items():
+        assert sub["topic"] in topics, sub_id
+        if "push_function" in sub:
+            assert sub["push_function"] in functions, sub_id
+            for key in (
+                "minimum_backoff_seconds",
+                "maximum_backoff_seconds",
+                "max_delivery_attempts",
+                "dead_letter_topic",
+            ):
+                assert key in sub, f"push subscription {sub_id} lacks {key}"
+        if "dead_letter_topic" in sub:
+            assert sub["dead_letter_topic"] in topics, sub_id
+    for name, function in functions.items():
+        assert function["trigger"] in {"http", "pubsub"}, name
+
+
+def test_topics_wired_by_name_exist_in_topology() -> None:
+    local = _locals()
+    for key in ("object_events_topic", "media_verified_topic", "media_jobs_topic"):
+        assert local[key] in _topology()["topics"], key
+
+
+def test_function_groups_name_topology_functions() -> None:
+    local = _locals()
+    functions = set(_topology()["functions"])
+    http = {n for n, f in _topology()["functions"].items() if f["trigger"] == "http"}
+    pushed = {
+        s["push_function"] for s in _topology()["subscriptions"].values() if "push_function" in s
+    }
+    assert set(local["function_defaults"]) == functions
+    for key in ("signing_functions", "jwt_functions", "firestore_writers", "firestore_readers"):
+        named = set(re.findall(r'"([a-z_]+)"', local[key]))
+        assert named, key
+        assert named <= functions, key
+    assert set(re.findall(r'"([a-z_]+)"', local["signing_functions"])) == http
+    assert pushed == {n for n, f in _topology()["functions"].items() if f["trigger"] == "pubsub"}
+
+
+def test_pushed_function_timeouts_fit_their_ack_deadlines() -> None:
+    defaults = _locals()["function_defaults"]
+    for sub_id, sub in _topology()["subscriptions"].items():
+        if "push_function" in sub:
+            timeout = _number(defaults[sub["push_function"]]["timeout_seconds"])
+            assert timeout <= sub["ack_deadline_seconds"], sub_id
+
+
+def test_default_connection_budget_fits_default_max_connections() -> None:
+    defaults = _locals()["function_defaults"]
+    budget = sum(
+        _number(d["max_instance_count"])
+        * (_number(d["db_pool_size"]) + _number(d["db_max_overflow"]))
+        for d in defaults.values()
+    )
+    variables = {
+        k: v for e in _parsed(TERRAFORM_DIR / "variables.tf")["variable"] for k, v in e.items()
+    }
+    assert (
+        budget + variables["sql_reserved_connections"]["default"]
+        <= variables["sql_max_connections"]["default"]
+    )
+
+
+def test_process_media_is_the_biggest_function() -> None:
+    defaults = _locals()["function_defaults"]
+    process = defaults["process_media"]
+    assert process["available_memory"] == "2Gi"
+    assert _number(process["timeout_seconds"]) == max(
+        _number(d["timeout_seconds"]) for d in defaults.values()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Function environment matches common.settings.Settings
+# ---------------------------------------------------------------------------------------------
+
+
+def _settings_env_names() -> set[str]:
+    from common.settings import Settings
+
+    names = set()
+    for field_name, field in Settings.model_fields.items():
+        names.add((field.alias or field_name).upper())
+    return names
+
+
+def test_function_environment_names_are_settings_fields() -> None:
+    local = _locals()
+    environment = local["common_environment"] + local["function_environment"]
+    set_by_module = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=", environment)) | {"JWT_SECRET"}
+    settings = _settings_env_names()
+    assert not set_by_module - settings, f"not Settings fields: {sorted(set_by_module - settings)}"
+    required = {
+        "GOOGLE_CLOUD_PROJECT",
+        "CLOUD_SQL_INSTANCE",
+        "DB_NAME",
+        "DB_IAM_USER",
+        "UPLOADS_BUCKET",
+        "DERIVATIVES_BUCKET",
+        "SIGNING_SERVICE_ACCOUNT_EMAIL",
+        "MEDIA_VERIFIED_TOPIC",
+        "MEDIA_JOBS_TOPIC",
+        "JWT_AUDIENCE",
+        "MAX_UPLOAD_SIZE_BYTES",
+    }
+    assert required <= set_by_module
+
+
+def test_jwt_secret_comes_from_secret_manager_only() -> None:
+    functions = _resources()["google_cloudfunctions2_function.function"]
+    (service_config,) = functions["service_config"]
+    (secret,) = [d["secret_environment_variables"] for d in service_config["dynamic"]]
+    assert secret["for_each"].startswith("${contains(local.jwt_functions, each.key)")
+    (content,) = secret["content"]
+    assert content["key"] == "JWT_SECRET"
+    assert "JWT_SECRET" not in json.dumps(_locals())
+    accessor = _grants()["google_secret_manager_secret_iam_member.jwt_accessor"]
+    assert accessor["for_each"] == "${local.jwt_functions}"
+    assert set(re.findall(r'"([a-z_]+)"', _locals()["jwt_functions"])) == {
+        "create_media",
+        "list_media",
+    }
