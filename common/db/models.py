@@ -7,6 +7,8 @@ All timestamps are `timestamptz` (tz-aware UTC in Python) with server defaults.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.status import MediaStatus
@@ -97,11 +100,70 @@ class MediaObject(Base):
     frame_rate: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(32), server_default=MediaStatus.PENDING_UPLOAD.value)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    labels: Mapped[list[str] | None] = mapped_column(JSONB)
+    note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class JobKind(StrEnum):
+    """What a job makes from a video: a clip (video/mp4) or a snapshot (image/jpeg)."""
+
+    CLIP = "clip"
+    SNAPSHOT = "snapshot"
+
+
+class JobStatus(StrEnum):
+    """Job lifecycle: queued -> running -> completed | failed (terminal)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+JOB_TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+
+
+class Job(Base):
+    """A clip or snapshot request on one media object, and its outcome.
+
+    `params` is the validated request (e.g. `{"start_ms", "duration_ms"}`), `params_key` its
+    canonical form; (media_id, kind, params_key) is unique, so the same request is the same job.
+    `result` holds what the worker measured (e.g. which clip path it took).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("media_id", "kind", "params_key", name="uq_jobs_media_kind_params"),
+        CheckConstraint(_in("kind", tuple(k.value for k in JobKind)), name="kind"),
+        CheckConstraint(_in("status", tuple(s.value for s in JobStatus)), name="status"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
+        Index("ix_jobs_media_created", "media_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    params_key: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default=JobStatus.QUEUED.value)
+    progress: Mapped[float] = mapped_column(Float, server_default="0")
+    result_media_id: Mapped[str | None] = mapped_column(
+        ForeignKey("media_objects.id", ondelete="SET NULL")
+    )
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Detection(Base):
