@@ -73,15 +73,15 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                    = var.vpc_connector
     vpc_connector_egress_settings    = var.vpc_connector == null ? null : "PRIVATE_RANGES_ONLY"
 
-    # Resolved when an instance starts: a new secret version reaches new instances, and every
-    # instance after a redeploy (docs/RUNBOOKS/DEPLOY.md, "Rotate the JWT secret").
+    # "latest" is resolved when an instance starts; a pinned version number changes the
+    # revision, so all instances switch together (docs/RUNBOOKS/DEPLOY.md, "Rotate the JWT secret").
     dynamic "secret_environment_variables" {
       for_each = contains(local.jwt_functions, each.key) ? [google_secret_manager_secret.jwt.secret_id] : []
       content {
         key        = "JWT_SECRET"
         project_id = var.project_id
         secret     = secret_environment_variables.value
-        version    = "latest"
+        version    = var.jwt_secret_version
       }
     }
   }

@@ -205,6 +205,17 @@ variable "jwt_algorithms" {
   }
 }
 
+variable "jwt_secret_version" {
+  type        = string
+  description = "Secret Manager version of JWT_SECRET the HTTP functions load: \"latest\" (resolved when an instance starts) or a version number. Setting a new number and applying rolls out a new revision, so every instance switches at once (docs/RUNBOOKS/DEPLOY.md)."
+  default     = "latest"
+
+  validation {
+    condition     = can(regex("^(latest|[1-9][0-9]*)$", var.jwt_secret_version))
+    error_message = "jwt_secret_version must be \"latest\" or a positive version number."
+  }
+}
+
 variable "rejected_object_action" {
   type        = string
   description = "REJECTED_OBJECT_ACTION: what finalize_upload does with an object that fails verification."

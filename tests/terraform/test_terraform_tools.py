@@ -231,6 +231,8 @@ def test_terraform_flags_a_timeout_beyond_the_ack_deadline(evaluate: Evaluate) -
         ({"upload_cors_origins": ["*"]}, "upload_cors_origins entries"),
         ({"soft_delete_retention_seconds": 3600}, "soft_delete_retention_seconds must be"),
         ({"jwt_algorithms": ["RS256"]}, "jwt_algorithms must be"),
+        ({"jwt_secret_version": "0"}, "jwt_secret_version must be"),
+        ({"sql_transaction_log_retention_days": 14}, "sql_transaction_log_retention_days must be"),
     ],
 )
 def test_terraform_rejects_invalid_variables(
