@@ -48,9 +48,7 @@ _ADDRESS = re.compile(r"`((?:google|random)_[a-z0-9_]+\.[a-z0-9_]+)`")
 _ROLE = re.compile(r"`(roles/[A-Za-z0-9_.]+)`")
 _VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 _LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
-_RESOURCE_REF = re.compile(
-    r"(?<![\w.\"])(data\.)?((?:google|random)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)"
-)
+_RESOURCE_REF = re.compile(r"(?<![\w.])(data\.)?((?:google|random)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
 
 
 # ---------------------------------------------------------------------------------------------
