@@ -12,6 +12,9 @@ locals {
 
   labels = merge(var.labels, { app = "media-pipeline", managed-by = "terraform" })
 
+  # Archives of scripts/package_functions.py; the module lives in <repository>/terraform.
+  functions_dist_dir = var.functions_dist_dir != null ? var.functions_dist_dir : "${path.module}/../dist/functions"
+
   # Cloud Run service names allow no underscores: create_media -> <prefix>create-media.
   function_service_names = { for name in keys(local.functions) : name => "${var.name_prefix}${replace(name, "_", "-")}" }
 

@@ -140,8 +140,8 @@ resource "google_storage_bucket_object" "function_source" {
   for_each = local.functions
 
   bucket       = google_storage_bucket.functions_source.name
-  name         = "${each.key}/${filemd5("${var.functions_dist_dir}/${each.key}.zip")}.zip"
-  source       = "${var.functions_dist_dir}/${each.key}.zip"
+  name         = "${each.key}/${filemd5("${local.functions_dist_dir}/${each.key}.zip")}.zip"
+  source       = "${local.functions_dist_dir}/${each.key}.zip"
   content_type = "application/zip"
 }
 

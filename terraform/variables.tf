@@ -52,7 +52,8 @@ variable "disable_services_on_destroy" {
 
 variable "functions_dist_dir" {
   type        = string
-  description = "Directory holding <function>.zip for every function of topology.json, as written by `python scripts/package_functions.py` (by default <repo>/dist/functions). Relative paths are relative to the directory terraform runs in."
+  description = "Directory holding <function>.zip for every function of topology.json, as written by `python scripts/package_functions.py`. null: <repository>/dist/functions, found relative to this module. A relative path is relative to the directory terraform runs in."
+  default     = null
 }
 
 variable "function_overrides" {

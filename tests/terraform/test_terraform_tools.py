@@ -139,9 +139,10 @@ output "timeouts_fit_ack_deadlines" {
   }
 }
 """
-_REQUIRED_VARIABLES = {"project_id": "media-test-1", "functions_dist_dir": "/nonexistent"}
+_REQUIRED_VARIABLES = {"project_id": "media-test-1"}
+EXAMPLE_TFVARS = TERRAFORM_DIR / "examples" / "dev" / "terraform.tfvars"
 
-Evaluate = Callable[[dict[str, Any]], tuple[int, dict[str, Any], str]]
+Evaluate = Callable[..., tuple[int, dict[str, Any], str]]
 
 
 @pytest.fixture
@@ -162,10 +163,12 @@ def evaluate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Evaluate:
     command = TerraformCommand(cwd=str(workdir))
     assert command.init().retcode == 0
 
-    def run(variables: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+    def run(
+        variables: dict[str, Any], var_file: Path | None = None
+    ) -> tuple[int, dict[str, Any], str]:
         values = {**_REQUIRED_VARIABLES, **variables}
         (workdir / "terraform.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
-        applied = command.apply()
+        applied = command.apply(var_files=[str(var_file)] if var_file else None)
         if applied.retcode != 0:
             return applied.retcode, {}, json.dumps(applied.value) + str(applied.error)
         outputs = command.output().value
@@ -241,3 +244,22 @@ def test_terraform_rejects_invalid_variables(
     code, _, error = evaluate(variables)
     assert code != 0
     assert message in error
+
+
+def test_example_tfvars_are_valid_inputs_of_the_module(evaluate: Evaluate) -> None:
+    # GIVEN the example's tfvars, which `terraform plan -var-file=examples/dev/terraform.tfvars`
+    # feeds to the module directly (README, "What could not be checked offline")
+    variables = set(
+        re.findall(r"^([a-z_][a-z0-9_]*)\s*=", EXAMPLE_TFVARS.read_text(), re.MULTILINE)
+    )
+    declared = set(
+        re.findall(
+            r'^variable "([a-z_0-9]+)"', (TERRAFORM_DIR / "variables.tf").read_text(), re.MULTILINE
+        )
+    )
+
+    # THEN each is a module variable and real Terraform accepts the values
+    assert variables, "no assignments found in terraform.tfvars"
+    assert variables <= declared, f"not module variables: {sorted(variables - declared)}"
+    code, _, error = evaluate({}, var_file=EXAMPLE_TFVARS)
+    assert code == 0, error

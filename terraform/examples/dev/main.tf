@@ -2,9 +2,12 @@
 # connectors (no VPC needed), no deletion protection, functions invocable only with an identity
 # token unless allow_unauthenticated_http is set.
 #
-#   python scripts/package_functions.py              # from the repository root
+#   make package                                     # from the repository root: dist/functions/*.zip
 #   cd terraform/examples/dev
 #   terraform init && terraform apply -var-file=terraform.tfvars
+#
+# terraform.tfvars sets only variables the module itself also has, so the module can be planned
+# directly too: cd terraform && terraform plan -var-file=examples/dev/terraform.tfvars
 
 terraform {
   required_version = ">= 1.5"
@@ -55,6 +58,12 @@ variable "upload_cors_origins" {
   default     = []
 }
 
+variable "sql_public_ip_enabled" {
+  type        = bool
+  description = "Public IP without authorized networks (connector only); true unless a VPC with private services access is wired in."
+  default     = true
+}
+
 variable "sql_operator_iam_users" {
   type        = list(string)
   description = "People who run migrations as Cloud SQL IAM users."
@@ -64,18 +73,17 @@ variable "sql_operator_iam_users" {
 module "media_pipeline" {
   source = "../.."
 
-  project_id         = var.project_id
-  region             = var.region
-  name_prefix        = "media-dev-"
-  functions_dist_dir = "${path.root}/../../../dist/functions"
-  labels             = { env = "dev" }
+  project_id  = var.project_id
+  region      = var.region
+  name_prefix = "media-dev-"
+  labels      = { env = "dev" }
 
   allow_unauthenticated_http = var.allow_unauthenticated_http
   http_invoker_members       = var.http_invoker_members
   upload_cors_origins        = var.upload_cors_origins
 
   # No VPC in dev: a public IP without authorized networks, usable only through the connectors.
-  sql_public_ip_enabled   = true
+  sql_public_ip_enabled   = var.sql_public_ip_enabled
   sql_tier                = "db-custom-1-3840"
   sql_deletion_protection = false
   sql_operator_iam_users  = var.sql_operator_iam_users

@@ -7,5 +7,8 @@ region     = "europe-west1"
 allow_unauthenticated_http = true
 http_invoker_members       = []
 
+# No VPC: a public IP without authorized networks, reachable only through the Cloud SQL connectors.
+sql_public_ip_enabled = true
+
 upload_cors_origins    = ["http://localhost:5173"]
 sql_operator_iam_users = ["operator@example.com"]
