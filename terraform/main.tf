@@ -31,6 +31,9 @@ locals {
       MAX_UPLOAD_SIZE_BYTES    = format("%d", var.max_upload_size_bytes)
       MIME_ALLOWLIST           = jsonencode(var.mime_allowlist)
       MAX_EVENT_AGE_SECONDS    = tostring(var.max_event_age_seconds)
+      # Not a Settings field: Cloud Functions sets it on every 2nd gen function (execution IDs
+      # in functions-framework logs); declaring it avoids a permanent plan diff.
+      LOG_EXECUTION_ID = "true"
     },
     var.jwt_issuer == null ? {} : { JWT_ISSUER = var.jwt_issuer },
   )
