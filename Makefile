@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := emulators/firestore/node_modules/.installed
+# checkov pins packaging/networkx versions and replaces python-hcl2's `hcl2` module, so it lives in
+# its own virtualenv; tests/terraform finds it there.
+CHECKOV := $(VENV)/tools/checkov/bin/checkov
 
 .PHONY: install system-deps demo test check lint types unit integration stack bench package clean
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) $(CHECKOV)
 
 system-deps:
 	bash scripts/install_system_deps.sh
@@ -23,6 +26,10 @@ $(STAMP): pyproject.toml
 $(NODE_STAMP): emulators/firestore/package.json emulators/firestore/package-lock.json
 	cd emulators/firestore && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+$(CHECKOV):
+	$(PYTHON) -m venv $(VENV)/tools/checkov
+	$(VENV)/tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
 
 demo: install
 	$(BIN)/python -m cli.demo
