@@ -1,0 +1,148 @@
+"""Snapshots: one full-resolution frame of a video, as a JPEG.
+
+The frame is the first one whose presentation time is at or after the requested time: seek to the
+keyframe at or before it (the demuxer's index), then decode forward, as FFmpeg's own accurate
+seeking does (https://trac.ffmpeg.org/wiki/Seeking). Frames with a display-rotation matrix are
+turned upright. Pillow encodes the JPEG (https://pillow.readthedocs.io/en/stable/handbook/image-file-formats.html#jpeg).
+PyAV, numpy and Pillow are imported on first use.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from common.errors import PermanentMediaError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import numpy as np
+    from numpy.typing import NDArray
+
+SNAPSHOT_JPEG_QUALITY = 92
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """A frame encoded as JPEG.
+
+    Attributes:
+        data: the JPEG bytes (baseline, 4:2:0, quality `SNAPSHOT_JPEG_QUALITY`).
+        mime_type: "image/jpeg".
+        width: width in pixels of the upright frame.
+        height: height in pixels of the upright frame.
+        time_ms: the frame's presentation time, ms from the start of the video stream
+            (>= the requested time, unless the video ended first: then its last frame).
+        frames_decoded: frames decoded from the keyframe to reach it.
+    """
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    time_ms: int
+    frames_decoded: int
+
+
+def extract_snapshot(
+    source: Path, *, at_ms: int, on_progress: Callable[[float], None] | None = None
+) -> SnapshotResult:
+    """Decode the frame at or after `at_ms` and encode it as a full-resolution JPEG.
+
+    Args:
+        source: a local video file FFmpeg reads.
+        at_ms: the time of the wanted frame, ms from the start of the video stream (>= 0).
+        on_progress: called with the fraction of frames decoded of those expected between the
+            keyframe and the target (0..1].
+
+    Returns:
+        The JPEG and the frame's actual time. When `at_ms` lies past the last frame's start (but
+        the range check let it through, e.g. within the last frame's display time), the last
+        frame is used.
+
+    Raises:
+        PermanentMediaError: the file is not a readable video or no frame decodes.
+        ValueError: `at_ms` < 0.
+        OSError: the file cannot be read.
+    """
+    import av
+
+    from common.processing.video import _upright_rgb
+
+    if at_ms < 0:
+        raise ValueError("at_ms must be >= 0")
+    with source.open("rb") as stream:
+        if not stream.read(1):
+            raise PermanentMediaError(f"{source.name}: empty file")
+    try:
+        container = av.open(str(source), mode="r")
+    except av.FFmpegError as exc:
+        raise PermanentMediaError(f"{source.name}: not a readable media container: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise PermanentMediaError(f"{source.name}: no video stream")
+        video = container.streams.video[0]
+        video.thread_type = "AUTO"
+        time_base = video.time_base or Fraction(1, 1_000_000)
+        start_pts = video.start_time or 0
+        rate = video.average_rate or video.guessed_rate
+        frame_pts = max(1, round(1 / (rate * time_base))) if rate else 1
+        target = start_pts + round(Fraction(at_ms, 1000) / time_base)
+        try:
+            container.seek(target, stream=video, backward=True, any_frame=False)
+            chosen, decoded = _decode_to(container, video, target, frame_pts, on_progress)
+        except av.FFmpegError as exc:
+            raise PermanentMediaError(f"{source.name}: video does not decode: {exc}") from exc
+        if chosen is None:
+            raise PermanentMediaError(f"{source.name}: no decodable frame at or before {at_ms} ms")
+        rgb, _ = _upright_rgb(chosen)
+        time_ms = round((chosen.pts - start_pts) * time_base * 1000)
+    if on_progress is not None:
+        on_progress(1.0)
+    height, width = rgb.shape[:2]
+    return SnapshotResult(
+        data=_jpeg(rgb), mime_type="image/jpeg", width=width, height=height, time_ms=time_ms,
+        frames_decoded=decoded,
+    )  # fmt: skip
+
+
+def _decode_to(
+    container: Any,
+    video: Any,
+    target: int,
+    frame_pts: int,
+    on_progress: Callable[[float], None] | None,
+) -> tuple[Any | None, int]:
+    """Decode forward from the current position to the first frame with pts >= `target`.
+
+    Returns:
+        That frame (or the last frame, if the stream ends first; None if nothing decodes) and the
+        number of frames decoded.
+    """
+    last = None
+    decoded = 0
+    expected: int | None = None
+    for frame in container.decode(video):
+        if frame.pts is None:
+            continue
+        decoded += 1
+        if expected is None:
+            expected = max(1, (target - frame.pts) // frame_pts + 1)
+        if on_progress is not None:
+            on_progress(min(1.0, decoded / expected))
+        if frame.pts >= target:
+            return frame, decoded
+        last = frame
+    return last, decoded
+
+
+def _jpeg(rgb: NDArray[np.uint8]) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=SNAPSHOT_JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
