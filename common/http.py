@@ -2,6 +2,8 @@
 
 Every error answer is JSON `{"code", "message"[, "details"]}` with the status of the raised
 `common.errors.MediaError`; unexpected exceptions answer 500 `internal` and are logged with a trace.
+A handler returns `(body, status)` to be JSON-encoded, or a ready `flask.Response` (a stream of
+Server-Sent Events, for example) that is passed through untouched.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 from common.errors import BadRequest, MediaError, MethodNotAllowed, NotFound, TransientError
 
 if TYPE_CHECKING:
-    from flask import Request
+    from flask import Request, Response
 
     from common.auth import Principal
 
 log = logging.getLogger(__name__)
 
 JsonResponse = tuple[str, int, dict[str, str]]
-Handler = Callable[..., tuple[Any, int]]
+Handler = Callable[..., "tuple[Any, int] | Response"]
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,12 @@ def principal_of(request: Request) -> Principal:
     return authenticate(request.headers.get("Authorization"))
 
 
-def dispatch(request: Request, routes: list[Route]) -> JsonResponse:
+def dispatch(request: Request, routes: list[Route]) -> JsonResponse | Response:
     """Route `request` to the first matching handler and render its `(body, status)`.
 
-    Handlers are called as `handler(request, **path_params)`.
+    Handlers are called as `handler(request, **path_params)`. A handler that returns a
+    `flask.Response` has its response returned as is (errors it raises before returning are
+    still rendered as JSON).
     """
     try:
         allowed: list[str] = []
@@ -92,7 +96,10 @@ def dispatch(request: Request, routes: list[Route]) -> JsonResponse:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
-            body, status = route.handler(request, **params)
+            result = route.handler(request, **params)
+            if not isinstance(result, tuple):
+                return result
+            body, status = result
             return json_response(body, status)
         if allowed:
             raise MethodNotAllowed(f"{request.method} not allowed; use {', '.join(allowed)}")

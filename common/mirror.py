@@ -1,14 +1,24 @@
-"""Realtime status mirror: Firestore documents `media/{id}` for UIs that listen for changes.
+"""Realtime status mirror: Firestore documents for UIs that listen for changes.
 
 Postgres is the source of truth; the mirror is written after each committed transition and on every
-no-op redelivery, so a mirror write that failed once is repaired by the retry it causes. Documents hold
-`{status, reason, progress, device_id, updated_at}`; `progress` is 0..1 while processing.
+no-op redelivery, so a mirror write that failed once is repaired by the retry it causes.
+
+- `media/{id}`: `{status, reason, progress, device_id, updated_at, seq}`; `progress` is 0..1 while
+  processing.
+- `jobs/{job_id}`: `{status, progress, kind, media_id, device_id, result_media_id, error,
+  updated_at, seq}` (see `common.job_worker`).
+
+Every write increments the document's `seq` field (`firestore.Increment(1)`) in the same write, so
+each version of a document carries a strictly increasing sequence number: the Server-Sent Events
+stream (`common.sse`) uses it as the event id that `Last-Event-ID` resumes from. Writes merge
+(`set(..., merge=True)`) and never rely on replacing a document (the emulator merges anyway).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEDIA_COLLECTION = "media"
+JOBS_COLLECTION = "jobs"
 
 
 @cache
@@ -32,15 +43,15 @@ def get_firestore() -> Client:
     return firestore.Client(project=settings.gcp_project, database=settings.firestore_database)
 
 
-def write_media_status(
-    media_id: str,
-    *,
-    status: str,
-    reason: str | None,
-    device_id: str,
-    progress: float | None = None,
-) -> None:
-    """Write the status of one media object to `media/{media_id}` (merge).
+def clamp_progress(progress: float) -> float:
+    """Progress as stored: clamped to 0..1 and rounded to 4 decimals."""
+    return round(min(max(progress, 0.0), 1.0), 4)
+
+
+def write_document(collection: str, document_id: str, fields: dict[str, Any]) -> None:
+    """Merge `fields` into `collection/document_id`, stamping `updated_at` and bumping `seq`.
+
+    Does nothing when `STATUS_MIRROR_ENABLED` is false.
 
     Raises:
         TransientError: if Firestore is unreachable (the caller's retry repairs the mirror).
@@ -49,31 +60,42 @@ def write_media_status(
         return
     from google.cloud import firestore
 
-    fields: dict[str, Any] = {
-        "status": status,
-        "reason": reason,
-        "device_id": device_id,
-        "updated_at": firestore.SERVER_TIMESTAMP,
-    }
-    if progress is not None:
-        fields["progress"] = round(min(max(progress, 0.0), 1.0), 4)
+    payload = {**fields, "updated_at": firestore.SERVER_TIMESTAMP, "seq": firestore.Increment(1)}
     try:
-        get_firestore().collection(MEDIA_COLLECTION).document(media_id).set(fields, merge=True)
+        get_firestore().collection(collection).document(document_id).set(payload, merge=True)
     except Exception as exc:
-        raise TransientError(f"status mirror write failed for {media_id}: {exc}") from exc
+        raise TransientError(f"mirror write failed for {collection}/{document_id}: {exc}") from exc
 
 
-class ProgressReporter:
-    """Throttled progress writer: at most one write per `min_interval_seconds`, plus the last one.
+def write_media_status(
+    media_id: str,
+    *,
+    status: str,
+    reason: str | None,
+    device_id: str,
+    progress: float | None = None,
+) -> None:
+    """Write the status of one media object to `media/{media_id}` (merge, `seq` + 1).
 
-    Progress write failures are logged, never raised: progress is advisory, status is not.
+    Raises:
+        TransientError: if Firestore is unreachable (the caller's retry repairs the mirror).
+    """
+    fields: dict[str, Any] = {"status": status, "reason": reason, "device_id": device_id}
+    if progress is not None:
+        fields["progress"] = clamp_progress(progress)
+    write_document(MEDIA_COLLECTION, media_id, fields)
+
+
+class ThrottledProgress:
+    """Calls `write(fraction)` at most once per `min_interval_seconds`, plus always at 1.0.
+
+    Write failures (TransientError) are logged, never raised: progress is advisory, status is not.
     """
 
-    def __init__(self, media_id: str, device_id: str, min_interval_seconds: float = 0.5) -> None:
-        self._media_id = media_id
-        self._device_id = device_id
+    def __init__(self, write: Callable[[float], None], min_interval_seconds: float = 0.5) -> None:
+        self._write = write
         self._interval = min_interval_seconds
-        self._last_write = 0.0
+        self._last_write = float("-inf")
 
     def __call__(self, fraction: float) -> None:
         """Report progress `fraction` in 0..1."""
@@ -82,12 +104,18 @@ class ProgressReporter:
             return
         self._last_write = now
         try:
-            write_media_status(
-                self._media_id,
-                status="processing",
-                reason=None,
-                device_id=self._device_id,
-                progress=fraction,
-            )
+            self._write(fraction)
         except TransientError:
-            log.warning("progress write failed for %s", self._media_id, exc_info=True)
+            log.warning("progress write failed", exc_info=True)
+
+
+class ProgressReporter(ThrottledProgress):
+    """Throttled `processing` progress of one media object, written to `media/{media_id}`."""
+
+    def __init__(self, media_id: str, device_id: str, min_interval_seconds: float = 0.5) -> None:
+        def write(fraction: float) -> None:
+            write_media_status(
+                media_id, status="processing", reason=None, device_id=device_id, progress=fraction
+            )
+
+        super().__init__(write, min_interval_seconds)

@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     thumbnail_max_px: int = Field(default=320, gt=16)
     detection_min_score: float = Field(default=0.3, ge=0.0, le=1.0)
 
+    # --- jobs (clips, snapshots) and realtime (Server-Sent Events)
+    max_clip_duration_ms: int = Field(default=60_000, gt=0)
+    # A stream copy is used when a keyframe and a clean cut lie this close to the requested ends.
+    clip_copy_tolerance_ms: int = Field(default=50, ge=0, le=1000)
+    max_inline_snapshot_bytes: int = Field(default=2 * 1024**2, gt=0)
+    max_snapshot_labels: int = Field(default=32, ge=0)
+    job_progress_interval_seconds: float = Field(default=0.5, gt=0)
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_max_seconds: float = Field(default=300.0, gt=0)
+    sse_retry_ms: int = Field(default=3000, ge=0)
+
 
 @cache
 def get_settings() -> Settings:
