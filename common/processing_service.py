@@ -1,12 +1,15 @@
 """process_media's logic for `media-verified` messages: analyse, store renditions and detections.
 
-`verified -> processing`, download the pinned generation to a temporary file, analyse it with
-`common.processing` (image or video), write thumbnail / poster to the derivatives bucket, replace the
-media's detections and derivatives in one transaction, then `processing -> processed`. Undecodable
-media ends `failed` with the reason and the message is acknowledged; storage or database trouble
-raises TransientError and the message is redelivered. A redelivery after a crash midway finds
-`processing` and redoes the work: renditions overwrite the same object names and detections are
-replaced, so no duplicates appear.
+`verified -> processing`, download the pinned generation to a temporary file, then
+`process_local_file`: analyse it with `common.processing` (image or video), write thumbnail /
+poster to the derivatives bucket, replace the media's detections and derivatives in one
+transaction, then `processing -> processed`. Undecodable media ends `failed` with the reason and
+the message is acknowledged; storage or database trouble raises TransientError and the message is
+redelivered. A redelivery after a crash midway finds `processing` and redoes the work: renditions
+overwrite the same object names and detections are replaced, so no duplicates appear.
+
+`process_local_file` is also how media made by a job (clips, snapshots; `common.job_worker`) get
+their renditions and detections: one code path for every media row with bytes on local disk.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from common.settings import get_settings
 from common.status import MediaStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from common.db.models import MediaObject
     from common.processing import ImageAnalysis, VideoAnalysis
 
@@ -52,7 +57,9 @@ def _load(media_id: str) -> MediaObject | None:
         return session.get(MediaObject, media_id)
 
 
-def _analyse(media: MediaObject, path: str) -> ImageAnalysis | VideoAnalysis:
+def _analyse(
+    media: MediaObject, path: str, on_progress: Callable[[float], None] | None
+) -> ImageAnalysis | VideoAnalysis:
     from pathlib import Path
 
     from common.mirror import ProgressReporter
@@ -71,8 +78,21 @@ def _analyse(media: MediaObject, path: str) -> ImageAnalysis | VideoAnalysis:
         max_frames=settings.video_max_sampled_frames,
         thumbnail_max_px=settings.thumbnail_max_px,
         min_score=settings.detection_min_score,
-        on_progress=ProgressReporter(media.id, media.device_id),
+        on_progress=_both(ProgressReporter(media.id, media.device_id), on_progress),
     )
+
+
+def _both(
+    first: Callable[[float], None], second: Callable[[float], None] | None
+) -> Callable[[float], None]:
+    if second is None:
+        return first
+
+    def report(fraction: float) -> None:
+        first(fraction)
+        second(fraction)
+
+    return report
 
 
 def _store(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, Any]:
@@ -167,20 +187,53 @@ def handle_media_verified(message: PubSubMessage) -> ProcessOutcome:
     handle, path = tempfile.mkstemp(prefix="media-", suffix="." + media.object_name.rsplit(".")[-1])
     os.close(handle)
     try:
-        download_to_path(media.bucket, media.object_name, media.generation, path)
-        analysis = _analyse(media, path)
-        fields = _store(media_id, analysis)
-    except (PermanentMediaError, NotFound) as exc:
-        reason = exc.message if isinstance(exc, PermanentMediaError) else f"object gone: {exc}"
-        transition(media_id, MediaStatus.FAILED, reason=reason, event_id=message.message_id)
-        log.warning("media %s failed: %s", media_id, reason)
-        return ProcessOutcome.FAILED
+        try:
+            download_to_path(media.bucket, media.object_name, media.generation, path)
+        except NotFound as exc:
+            reason = f"object gone: {exc}"
+            transition(media_id, MediaStatus.FAILED, reason=reason, event_id=message.message_id)
+            log.warning("media %s failed: %s", media_id, reason)
+            return ProcessOutcome.FAILED
+        return process_local_file(media, path, event_id=message.message_id)
     finally:
         os.unlink(path)
-    transition(media_id, MediaStatus.PROCESSED, event_id=message.message_id, fields=fields)
+
+
+def process_local_file(
+    media: MediaObject,
+    path: str,
+    *,
+    event_id: str | None,
+    on_progress: Callable[[float], None] | None = None,
+) -> ProcessOutcome:
+    """Analyse a media row's bytes at `path`, store renditions + detections, move to `processed`.
+
+    The caller has moved the row to `processing`. Safe to repeat: renditions overwrite the same
+    object names and detections are replaced.
+
+    Args:
+        media: the media row (its `media_type` picks image or video analysis).
+        path: a local copy of its bytes.
+        event_id: the message that caused the work, recorded in the status history.
+        on_progress: also told the analysis progress (0..1), besides `media/{id}` in Firestore.
+
+    Returns:
+        PROCESSED, or FAILED when the bytes do not decode (the row ends `failed` with the reason).
+
+    Raises:
+        TransientError: storage, database or Firestore unavailable.
+    """
+    try:
+        analysis = _analyse(media, path, on_progress)
+        fields = _store(media.id, analysis)
+    except PermanentMediaError as exc:
+        transition(media.id, MediaStatus.FAILED, reason=exc.message, event_id=event_id)
+        log.warning("media %s failed: %s", media.id, exc.message)
+        return ProcessOutcome.FAILED
+    transition(media.id, MediaStatus.PROCESSED, event_id=event_id, fields=fields)
     log.info(
         "media %s processed: %d detections, %d renditions",
-        media_id,
+        media.id,
         len(analysis.detections),
         len(analysis.renditions),
     )

@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -23,6 +23,9 @@ from common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, Valid
 from common.ids import MEDIA_PREFIX, new_id
 from common.settings import Settings, get_settings
 from common.status import MediaStatus
+
+if TYPE_CHECKING:
+    from common.db.models import MediaObject
 
 SEGMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _SEGMENT_RE = re.compile(SEGMENT_PATTERN)
@@ -147,29 +150,41 @@ def upload_headers(request: CreateMediaRequest) -> dict[str, str]:
     }
 
 
-def create_media(device_id: str, request: CreateMediaRequest) -> CreateResult:
-    """Declare a capture for `device_id`; see the module docstring for idempotency.
+def declare_media(
+    device_id: str, request: CreateMediaRequest, *, extra: dict[str, Any] | None = None
+) -> tuple[MediaObject, bool]:
+    """Validate a declaration and insert its row, or find the row of an identical earlier one.
+
+    The one code path behind `POST /v1/media` and `POST /v1/snapshots` (`common.snapshots`).
+
+    Args:
+        device_id: the declaring device.
+        request: the declaration.
+        extra: more MediaObject columns to set on a new row (e.g. `labels`, `note`, `kind`); they
+            are part of the request hash, so a replay that changes them is a conflict.
 
     Returns:
-        `created` and the response body `{id, status, object: {bucket, name, uri}, upload?}`; `upload`
-        is `{method, url, headers, expires_at}` while the media is `pending_upload`.
+        The row and whether this call created it.
 
     Raises:
         UnsupportedMediaType, PayloadTooLarge, ValidationError: see `check_contract`.
         Conflict: the key exists with a different body (409).
-        TransientError: the database or signing is unavailable.
+        TransientError: the database is unavailable.
     """
     from sqlalchemy import select
     from sqlalchemy.dialects.postgresql import insert
 
     from common.db.engine import session_scope
     from common.db.models import MediaObject
-    from common.storage import gs_uri, sign_url
+    from common.storage import gs_uri
 
     settings = get_settings()
     check_contract(request, settings)
     object_name = object_name_for(device_id, request)
     request_hash = request.request_hash()
+    if extra:
+        canonical = json.dumps(extra, sort_keys=True, separators=(",", ":"))
+        request_hash = hashlib.sha256(f"{request_hash}:{canonical}".encode()).hexdigest()
     values = {
         "id": new_id(MEDIA_PREFIX),
         "device_id": device_id,
@@ -188,6 +203,7 @@ def create_media(device_id: str, request: CreateMediaRequest) -> CreateResult:
         "gcs_uri": gs_uri(settings.uploads_bucket, object_name),
         "status": MediaStatus.PENDING_UPLOAD.value,
         "created_by": f"device:{device_id}",
+        **(extra or {}),
     }
     keys = ["device_id", "camera_id", "message_id"]
     with session_scope() as session:
@@ -210,6 +226,25 @@ def create_media(device_id: str, request: CreateMediaRequest) -> CreateResult:
             code="idempotency_conflict",
             details={"id": row.id},
         )
+    return row, inserted is not None
+
+
+def create_media(device_id: str, request: CreateMediaRequest) -> CreateResult:
+    """Declare a capture for `device_id`; see the module docstring for idempotency.
+
+    Returns:
+        `created` and the response body `{id, status, object: {bucket, name, uri}, upload?}`; `upload`
+        is `{method, url, headers, expires_at}` while the media is `pending_upload`.
+
+    Raises:
+        UnsupportedMediaType, PayloadTooLarge, ValidationError: see `check_contract`.
+        Conflict: the key exists with a different body (409).
+        TransientError: the database or signing is unavailable.
+    """
+    from common.storage import sign_url
+
+    settings = get_settings()
+    row, created = declare_media(device_id, request)
     body: dict[str, Any] = {
         "id": row.id,
         "status": row.status,
@@ -230,4 +265,4 @@ def create_media(device_id: str, request: CreateMediaRequest) -> CreateResult:
             "headers": signed.headers,
             "expires_at": signed.expires_at.isoformat().replace("+00:00", "Z"),
         }
-    return CreateResult(created=inserted is not None, body=body)
+    return CreateResult(created=created, body=body)
