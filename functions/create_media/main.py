@@ -1,6 +1,8 @@
-"""create_media (HTTP): a device declares a capture and gets a V4 signed upload URL.
+"""create_media (HTTP): a device declares a capture and gets a V4 signed upload URL, or sends a
+small snapshot inline.
 
-`POST /v1/media` with `Authorization: Bearer <device JWT>`; see docs/CONTRACTS.md.
+`POST /v1/media` and `POST /v1/snapshots` with `Authorization: Bearer <device JWT>`; see
+docs/CONTRACTS.md.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import functions_framework
 from common.http import JsonResponse, Route, dispatch, json_body, principal_of
 
 if TYPE_CHECKING:
-    from flask import Request
+    from flask import Request, Response
 
 
 def _create(request: Request) -> tuple[Any, int]:
@@ -34,10 +36,18 @@ def _create(request: Request) -> tuple[Any, int]:
     return result.body, 201 if result.created else 200
 
 
-ROUTES = [Route("POST", "/v1/media", _create)]
+def _snapshot(request: Request) -> tuple[Any, int]:
+    from common.snapshots import create_inline_snapshot, read_body
+
+    device_id = principal_of(request).require_device()
+    result = create_inline_snapshot(device_id, read_body(request))
+    return result.body, 201 if result.created else 200
+
+
+ROUTES = [Route("POST", "/v1/media", _create), Route("POST", "/v1/snapshots", _snapshot)]
 
 
 @functions_framework.http
-def create_media(request: Request) -> JsonResponse:
+def create_media(request: Request) -> JsonResponse | Response:
     """HTTP entry point."""
     return dispatch(request, ROUTES)
