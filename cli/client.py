@@ -1,17 +1,22 @@
 """A small HTTP client for the media API, as a device or a UI uses it.
 
 Base URLs come from the environment: `CREATE_MEDIA_URL` (create_media) and `LIST_MEDIA_URL`
-(list_media), as exported by the local stack or taken from Terraform outputs.
+(list_media), as exported by the local stack or taken from Terraform outputs. Live status comes
+as Server-Sent Events, read by `parse_sse` (a small reader of the event-stream format,
+https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation) over a
+streaming `requests` response.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import mimetypes
 import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +27,8 @@ import requests
 from common.hashing import sampling_id_of_file
 
 TERMINAL = frozenset({"processed", "rejected", "failed"})
+JOB_TERMINAL = frozenset({"completed", "failed"})
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 CHUNK_BYTES = 1 << 20
 
 
@@ -59,6 +66,58 @@ def describe_file(path: Path) -> FileFacts:
     return FileFacts(
         path, size, sha256.hexdigest(), base64.b64encode(md5.digest()).decode(), sampling, mime
     )
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One dispatched Server-Sent Event: its type ("message" by default), data and last id."""
+
+    event: str
+    data: str
+    id: str | None
+
+
+def sse_lines(chunks: Iterable[str]) -> Iterator[str]:
+    """Split decoded text chunks into lines at CRLF, CR or LF, as the event-stream format does.
+
+    A CR that ends a chunk is held back in case the next chunk starts with its LF; an unfinished
+    last line is dropped, as the format says of a stream that ends mid-event.
+    """
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        held_cr = pending.endswith("\r")
+        parts = _LINE_BREAK.split(pending[:-1] if held_cr else pending)
+        pending = parts.pop() + ("\r" if held_cr else "")
+        yield from parts
+    if pending.endswith("\r"):
+        yield pending[:-1]
+
+
+def parse_sse(lines: Iterable[str]) -> Iterator[SseEvent]:
+    """Interpret event-stream lines: fields `event`, `data`, `id`; comments and `retry` skipped.
+
+    An event is dispatched at a blank line when it has data; `id` persists until changed.
+    """
+    event = ""
+    data: list[str] = []
+    last_id: str | None = None
+    for line in lines:
+        if not line:
+            if data:
+                yield SseEvent(event or "message", "\n".join(data), last_id)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+        elif name == "id" and "\0" not in value:
+            last_id = value
 
 
 class _ProgressReader:
@@ -168,3 +227,59 @@ class MediaApi:
             if body["status"] in TERMINAL or time.monotonic() > deadline:
                 return body
             time.sleep(0.5)
+
+    def create_job(self, media_id: str, kind: str, **params: int) -> Any:
+        """`POST /v1/media/{id}/clips` (kind "clip") or `/snapshots` (kind "snapshot").
+
+        Returns the job body; 202 (queued) and 200 (the same request again) both succeed.
+        """
+        response = self.session.post(
+            f"{self.list_url}/v1/media/{media_id}/{kind}s",
+            json=params,
+            timeout=self.timeout_seconds,
+        )
+        return self._json(response)
+
+    def get_job(self, job_id: str) -> Any:
+        """`GET /v1/jobs/{job_id}`."""
+        return self._json(
+            self.session.get(f"{self.list_url}/v1/jobs/{job_id}", timeout=self.timeout_seconds)
+        )
+
+    def events(self, target_id: str, last_event_id: str | None = None) -> Iterator[SseEvent]:
+        """Stream the events of a media (`med_...`) or a job (`job_...`) until the server closes.
+
+        Raises:
+            ApiError: the server refused the stream (404, 401, ...).
+        """
+        collection = "jobs" if target_id.startswith("job_") else "media"
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        with self.session.get(
+            f"{self.list_url}/v1/{collection}/{target_id}/events",
+            headers=headers,
+            stream=True,
+            timeout=(self.timeout_seconds, None),
+        ) as response:
+            if response.status_code >= 400:
+                self._json(response)
+            response.encoding = "utf-8"
+            yield from parse_sse(
+                sse_lines(response.iter_content(chunk_size=None, decode_unicode=True))
+            )
+
+    def watch(self, target_id: str, timeout_seconds: float = 600.0) -> Iterator[dict[str, Any]]:
+        """Yield each version of a media or job document until it is terminal, reconnecting with
+        `Last-Event-ID` when the server closes an idle stream.
+        """
+        terminal = JOB_TERMINAL if target_id.startswith("job_") else TERMINAL
+        deadline = time.monotonic() + timeout_seconds
+        last_id: str | None = None
+        while time.monotonic() < deadline:
+            for event in self.events(target_id, last_id):
+                last_id = event.id or last_id
+                document: dict[str, Any] = json.loads(event.data)
+                yield document
+                if document.get("status") in terminal:
+                    return

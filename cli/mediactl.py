@@ -4,6 +4,8 @@
     mediactl upload a.jpg b.mp4 --camera front # declare, PUT with a progress bar, wait
     mediactl list                              # newest captures of this device
     mediactl get med_...                       # metadata, detections, derivative URLs
+    mediactl clip med_... --start 2 --duration 3   # cut a clip (seconds), watch it being made
+    mediactl watch job_... | med_...           # live status and progress (Server-Sent Events)
 
 Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`), `CREATE_MEDIA_URL` and
 `LIST_MEDIA_URL` from the environment (`source .stack/env.sh` for the local stack).
@@ -20,7 +22,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from cli.client import ApiError, MediaApi, describe_file
@@ -157,6 +167,84 @@ def get(media_id: str, device: DeviceOpt = "device-1", token: TokenOpt = None) -
     except ApiError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+
+
+def watch_with_bar(api: MediaApi, target_id: str, timeout_seconds: float) -> dict[str, Any]:
+    """Show a media's or a job's live progress as a bar until it is terminal; return its last
+    state (empty if the stream gave none)."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+    )
+    last: dict[str, Any] = {}
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(target_id, total=1.0, status="connecting")
+        for document in api.watch(target_id, timeout_seconds=timeout_seconds):
+            last = document
+            status = str(document.get("status"))
+            done = status in ("processed", "completed")
+            fraction = 1.0 if done else float(document.get("progress") or 0.0)
+            progress.update(task, completed=fraction, status=status)
+    return last
+
+
+@app.command()
+def clip(
+    media_id: str,
+    start: Annotated[float, typer.Option(min=0, help="Clip start, in seconds.")],
+    duration: Annotated[float, typer.Option(min=0.001, help="Clip length, in seconds.")],
+    watch: Annotated[bool, typer.Option(help="Show progress until the clip is ready.")] = True,
+    timeout_seconds: Annotated[float, typer.Option(min=1)] = 600.0,
+    device: DeviceOpt = "device-1",
+    token: TokenOpt = None,
+) -> None:
+    """Cut a clip out of a processed video, then watch the job (Server-Sent Events)."""
+    api = _api(device, token)
+    try:
+        job = api.create_job(
+            media_id, "clip", start_ms=round(start * 1000), duration_ms=round(duration * 1000)
+        )
+        console.print(f"job {job['job_id']}: {job['status']}")
+        if watch and job["status"] not in ("completed", "failed"):
+            watch_with_bar(api, job["job_id"], timeout_seconds)
+        job = api.get_job(job["job_id"])
+    except ApiError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    table = Table("job", "status", "clip media", "path", "duration_ms", "error")
+    result = job.get("result") or {}
+    table.add_row(
+        job["job_id"], job["status"], str(job["result_media_id"]), str(result.get("path")),
+        str(result.get("duration_ms")), str(job["error"] or ""),
+    )  # fmt: skip
+    console.print(table)
+    if job["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    target_id: Annotated[str, typer.Argument(help="A media id (med_...) or a job id (job_...).")],
+    timeout_seconds: Annotated[float, typer.Option(min=1)] = 600.0,
+    device: DeviceOpt = "device-1",
+    token: TokenOpt = None,
+) -> None:
+    """Follow a media's or a job's status and progress live until it is terminal."""
+    if not target_id.startswith(("med_", "job_")):
+        raise typer.BadParameter("expected a media id (med_...) or a job id (job_...)")
+    try:
+        last = watch_with_bar(_api(device, token), target_id, timeout_seconds)
+    except ApiError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    status = last.get("status", "unknown")
+    detail = last.get("reason") or last.get("error") or last.get("result_media_id") or ""
+    console.print(f"{target_id}: {status} {detail}".rstrip())
+    if status in ("failed", "rejected", "unknown"):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
