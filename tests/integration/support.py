@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, text
 
-from cli.client import FileFacts, MediaApi, describe_file
+from cli.client import FileFacts, MediaApi, SseEvent, describe_file, parse_sse, sse_lines
 from common.auth import mint_token
 from common.hashing import sampling_id_of_bytes
 
@@ -97,3 +98,65 @@ def push_envelope(
 
 def post_push(url: str, envelope: dict[str, Any]) -> requests.Response:
     return requests.post(url, json=envelope, timeout=120)
+
+
+# --- jobs, inline snapshots and Server-Sent Events
+
+
+def wait_processed(api: MediaApi, media_id: str, timeout_seconds: float = 180) -> dict[str, Any]:
+    body: dict[str, Any] = api.wait_terminal(media_id, timeout_seconds=timeout_seconds)
+    assert body["status"] == "processed", body
+    return body
+
+
+def post_job(api: MediaApi, media_id: str, kind: str, **params: Any) -> requests.Response:
+    """`POST /v1/media/{id}/clips` (kind "clip") or `/snapshots` (kind "snapshot")."""
+    return api.session.post(f"{api.list_url}/v1/media/{media_id}/{kind}s", json=params, timeout=30)
+
+
+def wait_job(api: MediaApi, job_id: str, timeout_seconds: float = 120) -> dict[str, Any]:
+    """Poll `GET /v1/jobs/{id}` until the job is completed or failed."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        job: dict[str, Any] = api.get_job(job_id)
+        if job["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.3)
+
+
+def read_events(
+    api: MediaApi, path: str, last_event_id: str | None = None, read_timeout_seconds: float = 30
+) -> tuple[requests.Response, list[SseEvent]]:
+    """Open `GET <list_url><path>` as an event stream and read it until the server closes it."""
+    headers = {"Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    with api.session.get(
+        api.list_url + path, headers=headers, stream=True, timeout=(10, read_timeout_seconds)
+    ) as response:
+        if response.status_code != 200:
+            response.content  # noqa: B018 - read the JSON error body before closing
+            return response, []
+        chunks = response.iter_content(chunk_size=None, decode_unicode=True)
+        return response, list(parse_sse(sse_lines(chunks)))
+
+
+def data_url(data: bytes, declared_type: str = "image/jpeg") -> str:
+    return f"data:{declared_type};base64," + base64.b64encode(data).decode()
+
+
+def snapshot_body(frame_data: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "camera_id": "cam-1",
+        "message_id": f"snap-{uuid.uuid4().hex[:12]}",
+        "captured_at": datetime.now(UTC).isoformat(),
+        "frame_data": frame_data,
+        "labels": ["doorbell"],
+        "note": "someone at the door",
+    }
+    body.update(overrides)
+    return body
+
+
+def post_snapshot(api: MediaApi, body: dict[str, Any]) -> requests.Response:
+    return api.session.post(f"{api.create_url}/v1/snapshots", json=body, timeout=30)
