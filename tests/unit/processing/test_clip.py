@@ -136,3 +136,35 @@ def test_arguments_are_checked(bikes: Path, tmp_path: Path) -> None:
         extract_clip(bikes, tmp_path / "x.mp4", start_ms=-1, duration_ms=1000)
     with pytest.raises(ValueError, match="duration_ms"):
         extract_clip(bikes, tmp_path / "x.mp4", start_ms=0, duration_ms=0)
+
+
+def test_display_rotation_survives_both_paths_and_snapshots_are_upright(tmp_path: Path) -> None:
+    # GIVEN a 64x48 phone-style video (10 fps, 30 frames, every 10th a keyframe) rotated 90 degrees
+    import numpy as np
+
+    from common.processing.snapshot import extract_snapshot
+
+    source = tmp_path / "rotated.mp4"
+    picture = np.zeros((48, 64, 3), dtype=np.uint8)
+    picture[:24] = 255  # top half white
+    with av.open(str(source), mode="w") as container:
+        stream = container.add_stream("libx264", rate=10, options={"g": "10", "bf": "0"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(90)
+        for index in range(30):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    # WHEN it is clipped both ways and snapshotted
+    copied = extract_clip(source, tmp_path / "c.mp4", start_ms=1000, duration_ms=1000)
+    reencoded = extract_clip(source, tmp_path / "r.mp4", start_ms=1500, duration_ms=1000)
+    snapshot = extract_snapshot(source, at_ms=1500)
+    # THEN both clips keep the display matrix, and the snapshot is turned upright
+    assert (copied.path, reencoded.path) == ("stream_copy", "reencode")
+    for name in ("c.mp4", "r.mp4"):
+        with av.open(str(tmp_path / name)) as container:
+            assert next(container.decode(video=0)).rotation == 90
+    assert (snapshot.width, snapshot.height) == (48, 64)
