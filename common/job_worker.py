@@ -1,41 +1,39 @@
 """process_media's logic for `media-jobs` messages: run a clip or snapshot job.
 
-One job at a time per job id: the worker holds a Postgres session-level advisory lock on the job
-for the whole run (released on return, or by the server when a crashed worker's connection
-drops), and a second delivery that finds it held raises TransientError to be redelivered later.
-
-Under the lock: a job already `completed` / `failed` is a duplicate (acknowledged, mirror
-re-synced). Otherwise it goes `running`; unless an earlier attempt already recorded its result,
-the source's pinned generation is downloaded, cut (`common.processing.clip` /
-`common.processing.snapshot`), hashed (size, SHA-256, MD5, sampling id) and written to the
-derivatives bucket at a deterministic name (`<job_id>/clip.mp4`, `<job_id>/snapshot.jpg`); a
-media row is inserted for it at `verified` with `ON CONFLICT DO NOTHING` on (bucket, object name)
-and, in the same transaction, recorded on the job. That row then goes through
+A job already `completed` / `failed` is a duplicate (acknowledged, its mirror re-synced).
+Otherwise it goes `running` and `common.job_results.produce_result` finds or makes its result: a
+media row for an object at a deterministic name in the derivatives bucket
+(`<job_id>/clip.mp4`, `<job_id>/snapshot.jpg`), created with `if_generation_match=0` and inserted
+with `ON CONFLICT (bucket, object_name) DO NOTHING`. That row then goes through
 `common.processing_service.process_local_file` like any upload (poster / thumbnail, detections,
-`processed`), and the job ends `completed`. A retry after a crash at any point finds the same
-object name, the same row, the same job result: never a second derived media.
+`processed`), and the job ends `completed`.
+
+No lock is held: a redelivery after a crash at any point, or a duplicate delivery running at the
+same time, finds the same object name, the same row and the same job result, so there is never a
+second result media (at worst the same cut is computed twice). This keeps a job to the one
+database connection a process_media instance is sized for.
 
 Undecodable sources (PermanentMediaError) end the job `failed` with the reason, acknowledged;
 storage / database / Firestore trouble propagates (TransientError) and the message is redelivered.
 Progress (0..1, from real frames and packets) goes to Firestore `jobs/{job_id}` at most every
-`job_progress_interval_seconds`, and to the job row; terminal states go to both.
+`job_progress_interval_seconds`, and to the job row (never lowered there); terminal states go to
+both.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from common.db.models import JobKind, JobStatus
-from common.errors import BadRequest, NotFound, PermanentMediaError, TransientError
+from common.db.models import JobStatus
+from common.errors import BadRequest, NotFound, PermanentMediaError
 from common.events import PubSubMessage
 from common.settings import get_settings
+from common.status import MediaStatus
 
 if TYPE_CHECKING:
     from common.db.models import Job, MediaObject
@@ -61,7 +59,7 @@ def is_job_message(message: PubSubMessage) -> bool:
 
 
 def handle_job_message(message: PubSubMessage) -> JobOutcome:
-    """Run the job a `media-jobs` message names. Safe to call any number of times.
+    """Run the job a `media-jobs` message names. Safe to call any number of times, concurrently.
 
     Message data: JSON `{"job_id"}`.
 
@@ -70,49 +68,15 @@ def handle_job_message(message: PubSubMessage) -> JobOutcome:
 
     Raises:
         BadRequest: the message has no job_id (poison: acknowledged by the adapter).
-        TransientError: another worker holds the job, or storage / database / Firestore
-            trouble (redelivered).
+        TransientError: storage / database / Firestore trouble (redelivered).
     """
     payload = message.json()
     job_id = payload.get("job_id") if isinstance(payload, dict) else None
     if not isinstance(job_id, str):
         raise BadRequest("media-jobs message has no job_id")
-    with _exclusive(job_id) as acquired:
-        if not acquired:
-            raise TransientError(f"job {job_id} is being run by another worker")
-        outcome = _run(job_id, message.message_id)
+    outcome = _run(job_id, message.message_id)
     log.info("job %s: %s", job_id, outcome.value)
     return outcome
-
-
-@contextmanager
-def _exclusive(job_id: str) -> Iterator[bool]:
-    """Hold `pg_try_advisory_lock` on the job for the block; yield whether it was acquired."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    from common.db.engine import get_engine
-
-    key = int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:8], "big", signed=True)
-    try:
-        connection = get_engine().connect()
-        acquired = bool(
-            connection.execute(text("select pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        )
-        connection.commit()
-    except DBAPIError as exc:
-        raise TransientError(f"database unavailable: {exc.__class__.__name__}") from exc
-    try:
-        yield acquired
-    finally:
-        try:
-            if acquired:
-                connection.execute(text("select pg_advisory_unlock(:k)"), {"k": key})
-                connection.commit()
-        except DBAPIError:
-            connection.invalidate()  # closing the session releases the lock
-        finally:
-            connection.close()
 
 
 def _load(job_id: str) -> tuple[Job, MediaObject] | None:
@@ -168,17 +132,22 @@ def _mirror(job: Job, device_id: str) -> None:
 
 def _progress_writer(job: Job, device_id: str) -> Callable[[float], None]:
     """Throttled progress of the running job to Firestore and to its row."""
+    from sqlalchemy import func
+
+    from common.db.models import Job
     from common.mirror import JOBS_COLLECTION, ThrottledProgress, clamp_progress, write_document
 
     def write(fraction: float) -> None:
         progress = clamp_progress(fraction)
         write_document(JOBS_COLLECTION, job.id, {"status": "running", "progress": progress})
-        _update(job.id, {"progress": progress})
+        _update(job.id, {"progress": func.greatest(Job.progress, progress)})
 
     return ThrottledProgress(write, get_settings().job_progress_interval_seconds)
 
 
 def _run(job_id: str, event_id: str) -> JobOutcome:
+    from common.job_results import produce_result
+
     loaded = _load(job_id)
     if loaded is None:
         log.warning("job message %s names unknown job %s", event_id, job_id)
@@ -192,84 +161,81 @@ def _run(job_id: str, event_id: str) -> JobOutcome:
     progress = _progress_writer(job, source.device_id)
     local: str | None = None
     try:
-        if job.result_media_id is None:
-            local = _make_result(job, source, lambda f: progress(f * EXTRACT_SHARE))
-        return _finish_result(job_id, source, local, event_id, progress)
+        result_media_id, local = produce_result(job, source, lambda f: progress(f * EXTRACT_SHARE))
+        failure = analyse_result(
+            result_media_id,
+            local,
+            event_id,
+            lambda f: progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f),
+        )
     except PermanentMediaError as exc:
-        return _fail(job_id, source.device_id, exc.message)
+        failure = exc.message
     finally:
         if local is not None:
             os.unlink(local)
+    job = _end(job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure)
+    _mirror(job, source.device_id)
+    if failure:
+        log.warning("job %s failed: %s", job_id, failure)
+        return JobOutcome.FAILED
+    return JobOutcome.COMPLETED
 
 
-def _fail(job_id: str, device_id: str, reason: str) -> JobOutcome:
-    job = _end(job_id, JobStatus.FAILED, reason)
-    _mirror(job, device_id)
-    log.warning("job %s failed: %s", job_id, reason)
-    return JobOutcome.FAILED
+def analyse_result(
+    media_id: str,
+    local_path: str | None,
+    event_id: str,
+    on_progress: Callable[[float], None],
+) -> str | None:
+    """Bring the result media to `processed` with renditions and detections.
 
-
-def _make_result(job: Job, source: MediaObject, progress: Callable[[float], None]) -> str:
-    """Cut the job's result into a local file, store it and record its media row.
+    Args:
+        media_id: the result media.
+        local_path: its bytes on local disk, or None to download its pinned generation.
+        event_id: the job message id, for the status history.
+        on_progress: analysis progress (0..1).
 
     Returns:
-        The local file (the caller deletes it).
+        None when the media is processed; otherwise why it is not (it ended `failed`).
 
     Raises:
-        PermanentMediaError: the source is unreadable or gone.
-        TransientError: storage or database trouble.
+        TransientError: storage, database or Firestore trouble.
     """
-    from pathlib import Path
-
-    from common.job_results import record_result, run_operation
+    from common.db.engine import session_scope
+    from common.db.models import MediaObject
+    from common.lifecycle import transition
+    from common.processing_service import ProcessOutcome, process_local_file
     from common.storage import download_to_path
 
-    handle, source_path = tempfile.mkstemp(
-        prefix="job-src-", suffix="." + source.object_name.rsplit(".")[-1]
-    )
-    os.close(handle)
-    kind = JobKind(job.kind)
-    handle, result_path = tempfile.mkstemp(
-        prefix="job-out-", suffix=".mp4" if kind is JobKind.CLIP else ".jpg"
-    )
-    os.close(handle)
+    with session_scope() as session:
+        media = session.get(MediaObject, media_id)
+    if media is None:
+        raise NotFound(f"result media {media_id} not found")
+    status = MediaStatus(media.status)
+    if status is MediaStatus.VERIFIED:
+        transition(media_id, MediaStatus.PROCESSING, event_id=event_id)
+    elif status is not MediaStatus.PROCESSING:
+        if status is MediaStatus.PROCESSED:
+            return None
+        return f"result media {media_id} is {status.value}: {media.status_reason}"
+    path = local_path
+    if path is None:
+        handle, path = tempfile.mkstemp(
+            prefix="job-res-", suffix="." + media.object_name.rsplit(".")[-1]
+        )
+        os.close(handle)
     try:
-        try:
-            download_to_path(source.bucket, source.object_name, source.generation, source_path)
-        except NotFound as exc:
-            raise PermanentMediaError(f"source object gone: {exc}") from exc
-        details = run_operation(kind, job.params, Path(source_path), Path(result_path), progress)
-        record_result(job, source, Path(result_path), details)
-    except BaseException:
-        os.unlink(result_path)
-        raise
+        if local_path is None:
+            try:
+                download_to_path(media.bucket, media.object_name, media.generation, path)
+            except NotFound as exc:
+                raise PermanentMediaError(f"result object gone: {exc}") from exc
+        outcome = process_local_file(media, path, event_id=event_id, on_progress=on_progress)
     finally:
-        os.unlink(source_path)
-    return result_path
-
-
-def _finish_result(
-    job_id: str,
-    source: MediaObject,
-    local: str | None,
-    event_id: str,
-    progress: Callable[[float], None],
-) -> JobOutcome:
-    """Bring the recorded result media to `processed`, then complete the job."""
-    from common.job_results import analyse_result
-
-    loaded = _load(job_id)
-    result_media_id = loaded[0].result_media_id if loaded is not None else None
-    if result_media_id is None:
-        raise TransientError(f"job {job_id} has no recorded result yet")
-    outcome = analyse_result(
-        result_media_id,
-        local,
-        event_id,
-        lambda f: progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f),
-    )
-    if outcome is not None:
-        return _fail(job_id, source.device_id, outcome)
-    job = _end(job_id, JobStatus.COMPLETED, None)
-    _mirror(job, source.device_id)
-    return JobOutcome.COMPLETED
+        if local_path is None:
+            os.unlink(path)
+    if outcome is ProcessOutcome.FAILED:
+        with session_scope() as session:
+            reason = session.get(MediaObject, media_id).status_reason  # type: ignore[union-attr]
+        return f"result media {media_id} failed processing: {reason}"
+    return None
