@@ -30,6 +30,7 @@ TERMINAL = frozenset({"processed", "rejected", "failed"})
 JOB_TERMINAL = frozenset({"completed", "failed"})
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 CHUNK_BYTES = 1 << 20
+RECONNECT_DELAY_SECONDS = 1.0
 
 
 class ApiError(Exception):
@@ -283,3 +284,4 @@ class MediaApi:
                 yield document
                 if document.get("status") in terminal:
                     return
+            time.sleep(RECONNECT_DELAY_SECONDS)  # the server closed an idle stream
