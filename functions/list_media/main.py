@@ -16,6 +16,8 @@ import functions_framework
 from common.http import JsonResponse, Route, dispatch, json_body, principal_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask import Request, Response
 
 
@@ -44,7 +46,7 @@ def _download(request: Request, media_id: str) -> tuple[Any, int]:
     return signed, 302 if request.args.get("redirect") in ("1", "true") else 200
 
 
-def _job(kind: str) -> Any:
+def _job(kind: str) -> Callable[[Request, str], tuple[Any, int]]:
     def create(request: Request, media_id: str) -> tuple[Any, int]:
         from common.jobs import JobKind, create_job
 
