@@ -100,7 +100,7 @@ def _store(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, 
     from sqlalchemy.dialects.postgresql import insert
 
     from common.db.engine import session_scope
-    from common.db.models import Derivative, Detection
+    from common.db.models import Derivative, Detection, MediaObject
     from common.storage import upload_bytes
 
     bucket = get_settings().derivatives_bucket
@@ -121,6 +121,9 @@ def _store(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, 
             }
         )
     with session_scope() as session:
+        # Lock the media row: concurrent redeliveries replace detections one after the other, so
+        # the last writer's set is the only one left.
+        session.get(MediaObject, media_id, with_for_update=True)
         session.execute(delete(Detection).where(Detection.media_id == media_id))
         session.add_all(
             Detection(

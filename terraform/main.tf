@@ -49,6 +49,8 @@ locals {
         DB_MAX_OVERFLOW = tostring(local.function_sizing[name].db_max_overflow)
       },
       contains(local.signing_functions, name) ? { SIGNING_SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email } : {},
+      # list_media serves Server-Sent Events: a stream closes itself before the request timeout.
+      name == "list_media" ? { SSE_MAX_SECONDS = tostring(max(local.function_sizing[name].timeout_seconds - 30, 30)) } : {},
     )
   }
 }
