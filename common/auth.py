@@ -1,8 +1,9 @@
 """Bearer-token authentication for devices and users (JWT, RFC 7519, via PyJWT).
 
 Tokens carry `sub` (the device id or user id), `aud` (`JWT_AUDIENCE`), `exp`, `iat` and a `kind`
-claim, `"device"` or `"user"`. HS256 with `JWT_SECRET` is the default; RS256/ES256 tokens are
-verified against a JWKS endpoint (`JWT_JWKS_URL`) when configured.
+claim, `"device"` or `"user"`. HS256 with `JWT_SECRET` is the default (during a rotation,
+tokens signed with `JWT_PREVIOUS_SECRET` are accepted too); RS256/ES256 tokens are verified against a
+JWKS endpoint (`JWT_JWKS_URL`) when configured.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
 
 
-def _verification_key(token: str, settings: Settings) -> Any:
+def _verification_keys(token: str, settings: Settings) -> list[Any]:
+    """Keys to try, in order: the current HMAC secret then the previous one, or the JWKS key."""
     import jwt
 
     header = jwt.get_unverified_header(token)
@@ -55,10 +57,33 @@ def _verification_key(token: str, settings: Settings) -> Any:
     if algorithm.startswith("HS"):
         if not settings.jwt_secret:
             raise Unauthenticated("HMAC tokens are not configured", code="invalid_token")
-        return settings.jwt_secret
+        return [settings.jwt_secret, *filter(None, [settings.jwt_previous_secret])]
     if not settings.jwt_jwks_url:
         raise Unauthenticated("asymmetric tokens are not configured", code="invalid_token")
-    return _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+    return [_jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key]
+
+
+def _decode(token: str, settings: Settings) -> dict[str, Any]:
+    import jwt
+
+    keys = _verification_keys(token, settings)
+    for index, key in enumerate(keys):
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=settings.jwt_algorithms,
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                leeway=settings.jwt_leeway_seconds,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except jwt.InvalidSignatureError:
+            if index == len(keys) - 1:
+                raise
+            continue
+        return claims
+    raise jwt.InvalidSignatureError("no verification key")
 
 
 def authenticate(authorization: str | None, settings: Settings | None = None) -> Principal:
@@ -87,15 +112,7 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
         raise Unauthenticated("Authorization must be 'Bearer <token>'", code="missing_token")
     token = token.strip()
     try:
-        claims = jwt.decode(
-            token,
-            key=_verification_key(token, settings),
-            algorithms=settings.jwt_algorithms,
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            leeway=settings.jwt_leeway_seconds,
-            options={"require": ["exp", "sub", "aud"]},
-        )
+        claims = _decode(token, settings)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("token expired", code="token_expired") from exc
     except jwt.PyJWTError as exc:

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # --- Device / user auth (JWT)
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
     jwt_secret: str | None = None
+    # Still accepted for verification (never for minting) while devices move to the new secret.
+    jwt_previous_secret: str | None = None
     jwt_jwks_url: str | None = None
     jwt_audience: str = "media-api"
     jwt_issuer: str | None = None

@@ -84,6 +84,17 @@ resource "google_cloudfunctions2_function" "function" {
         version    = var.jwt_secret_version
       }
     }
+
+    # During a rotation the previous version stays valid for verification (JWT_PREVIOUS_SECRET).
+    dynamic "secret_environment_variables" {
+      for_each = contains(local.jwt_functions, each.key) && var.jwt_previous_secret_version != null ? [google_secret_manager_secret.jwt.secret_id] : []
+      content {
+        key        = "JWT_PREVIOUS_SECRET"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = var.jwt_previous_secret_version
+      }
+    }
   }
 
   lifecycle {

@@ -217,6 +217,17 @@ variable "jwt_secret_version" {
   }
 }
 
+variable "jwt_previous_secret_version" {
+  type        = string
+  description = "Secret Manager version number of the previous JWT secret, still accepted for verification (JWT_PREVIOUS_SECRET) while devices move to tokens signed with jwt_secret_version; null outside a rotation."
+  default     = null
+
+  validation {
+    condition     = var.jwt_previous_secret_version == null || can(regex("^[1-9][0-9]*$", var.jwt_previous_secret_version))
+    error_message = "jwt_previous_secret_version must be null or a positive version number."
+  }
+}
+
 variable "rejected_object_action" {
   type        = string
   description = "REJECTED_OBJECT_ACTION: what finalize_upload does with an object that fails verification."

@@ -536,11 +536,16 @@ def test_function_environment_names_are_settings_fields() -> None:
 def test_jwt_secret_comes_from_secret_manager_only() -> None:
     functions = _resources()["google_cloudfunctions2_function.function"]
     (service_config,) = functions["service_config"]
-    (secret,) = [d["secret_environment_variables"] for d in service_config["dynamic"]]
-    assert secret["for_each"].startswith("${contains(local.jwt_functions, each.key)")
-    (content,) = secret["content"]
-    assert content["key"] == "JWT_SECRET"
+    secrets = [d["secret_environment_variables"] for d in service_config["dynamic"]]
+    keys = set()
+    for secret in secrets:
+        assert secret["for_each"].startswith("${contains(local.jwt_functions, each.key)")
+        (content,) = secret["content"]
+        assert "google_secret_manager_secret.jwt.secret_id" in secret["for_each"]
+        keys.add(content["key"])
+    assert keys == {"JWT_SECRET", "JWT_PREVIOUS_SECRET"}
     assert "JWT_SECRET" not in json.dumps(_locals())
+    assert "JWT_PREVIOUS_SECRET" not in json.dumps(_locals())
     accessor = _grants()["google_secret_manager_secret_iam_member.jwt_accessor"]
     assert accessor["for_each"] == "${local.jwt_functions}"
     assert set(re.findall(r'"([a-z_]+)"', _locals()["jwt_functions"])) == {

@@ -59,3 +59,18 @@ def test_wrong_secret_audience_and_algorithm() -> None:
     )
     with pytest.raises(Unauthenticated):
         authenticate(f"Bearer {unsigned}", SETTINGS)
+
+
+def test_previous_secret_is_accepted_during_rotation_only() -> None:
+    old = Settings(jwt_secret="the-old-secret-the-old-secret-0123")
+    rotating = Settings(
+        jwt_secret="the-new-secret-the-new-secret-0123", jwt_previous_secret=old.jwt_secret
+    )
+    rotated = Settings(jwt_secret="the-new-secret-the-new-secret-0123")
+    token = mint_token("cam-7", settings=old)
+    assert authenticate(f"Bearer {token}", rotating).subject == "cam-7"
+    assert (
+        authenticate(f"Bearer {mint_token('cam-7', settings=rotating)}", rotated).subject == "cam-7"
+    )
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {token}", rotated)
