@@ -210,13 +210,13 @@ def create_job(principal: Principal, media_id: str, kind: JobKind, body: Any) ->
 
     from common.db.engine import session_scope
     from common.db.models import Job
-    from common.listing import _load_visible
+    from common.listing import load_visible
 
     settings = get_settings()
     params = parse_params(kind, body)
     key = params_key(params)
     with session_scope() as session:
-        media = _load_visible(session, principal, media_id)
+        media = load_visible(session, principal, media_id)
         check_request(kind, params, media, settings)
         inserted = session.execute(
             insert(Job)
@@ -293,13 +293,13 @@ def load_visible_job(session: Session, principal: Principal, job_id: str) -> Job
         NotFound: malformed id, no such job, or its media's device is not visible (404).
     """
     from common.db.models import Job
-    from common.listing import _load_visible
+    from common.listing import load_visible
 
     job = session.get(Job, job_id) if is_valid_id(job_id, JOB_PREFIX) else None
     if job is None:
         raise NotFound(f"job {job_id} not found")
     try:
-        _load_visible(session, principal, job.media_id)
+        load_visible(session, principal, job.media_id)
     except NotFound as exc:
         raise NotFound(f"job {job_id} not found") from exc
     return job
@@ -330,10 +330,10 @@ def list_media_jobs(principal: Principal, media_id: str) -> dict[str, Any]:
 
     from common.db.engine import session_scope
     from common.db.models import Job
-    from common.listing import _load_visible
+    from common.listing import load_visible
 
     with session_scope() as session:
-        _load_visible(session, principal, media_id)
+        load_visible(session, principal, media_id)
         jobs = session.execute(
             select(Job)
             .where(Job.media_id == media_id)

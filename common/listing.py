@@ -134,7 +134,12 @@ def list_device_media(
     return {"items": [summary(m) for m in page], "next_cursor": next_cursor}
 
 
-def _load_visible(session: Session, principal: Principal, media_id: str) -> MediaObject:
+def load_visible(session: Session, principal: Principal, media_id: str) -> MediaObject:
+    """Load a media row the caller may see; the one authorization rule for every media route.
+
+    Raises:
+        NotFound: missing, or another device's media (never confirmed to exist).
+    """
     from common.db.models import MediaObject
 
     media = session.get(MediaObject, media_id)
@@ -157,7 +162,7 @@ def get_media(principal: Principal, media_id: str) -> dict[str, Any]:
 
     ttl_seconds = get_settings().download_url_ttl_seconds
     with session_scope() as session:
-        media = _load_visible(session, principal, media_id)
+        media = load_visible(session, principal, media_id)
         detections = list(
             session.execute(
                 select(Detection)
@@ -239,7 +244,7 @@ def download_url(principal: Principal, media_id: str) -> dict[str, Any]:
     from common.storage import sign_url
 
     with session_scope() as session:
-        media = _load_visible(session, principal, media_id)
+        media = load_visible(session, principal, media_id)
     if media.status == MediaStatus.REJECTED.value or media.verified_sha256 is None:
         raise Conflict(f"media {media_id} is {media.status}", code="not_downloadable")
     filename = media.object_name.rsplit("/", 1)[-1]

@@ -218,11 +218,11 @@ def media_events(principal: Principal, media_id: str, last_event_id: str | None)
         Conflict: the status mirror is disabled (`realtime_disabled`).
     """
     from common.db.engine import session_scope
-    from common.listing import _load_visible
+    from common.listing import load_visible
     from common.mirror import MEDIA_COLLECTION
 
     with session_scope() as session:
-        _load_visible(session, principal, media_id)
+        load_visible(session, principal, media_id)
     return _response(MEDIA_COLLECTION, media_id, MEDIA_TERMINAL, parse_last_event_id(last_event_id))
 
 
