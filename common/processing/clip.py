@@ -160,15 +160,9 @@ def extract_clip(
 
 
 def _open(path: Path) -> _Source:
-    import av
+    from common.processing.video import open_container
 
-    with path.open("rb") as stream:
-        if not stream.read(1):
-            raise PermanentMediaError(f"{path.name}: empty file")
-    try:
-        container = av.open(str(path), mode="r")
-    except av.FFmpegError as exc:
-        raise PermanentMediaError(f"{path.name}: not a readable media container: {exc}") from exc
+    container = open_container(path)
     if not container.streams.video:
         container.close()
         raise PermanentMediaError(f"{path.name}: no video stream")

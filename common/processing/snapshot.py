@@ -71,18 +71,11 @@ def extract_snapshot(
     """
     import av
 
-    from common.processing.video import _upright_rgb
+    from common.processing.video import _upright_rgb, open_container
 
     if at_ms < 0:
         raise ValueError("at_ms must be >= 0")
-    with source.open("rb") as stream:
-        if not stream.read(1):
-            raise PermanentMediaError(f"{source.name}: empty file")
-    try:
-        container = av.open(str(source), mode="r")
-    except av.FFmpegError as exc:
-        raise PermanentMediaError(f"{source.name}: not a readable media container: {exc}") from exc
-    with container:
+    with open_container(source) as container:
         if not container.streams.video:
             raise PermanentMediaError(f"{source.name}: no video stream")
         video = container.streams.video[0]

@@ -67,16 +67,7 @@ def analyze_video(
     if sample_interval_ms < 1 or max_frames < 1:
         raise ValueError("sample_interval_ms and max_frames must be >= 1")
     _render.check_thumbnail_max_px(thumbnail_max_px)
-    # Open it ourselves first so that I/O errors surface as the usual OSErrors, not media errors;
-    # FFmpeg then reads the file by name (its own I/O is faster than Python file callbacks).
-    with path.open("rb") as stream:
-        if not stream.read(1):
-            raise PermanentMediaError(f"{path.name}: empty file")
-    try:
-        container = av.open(str(path), mode="r")
-    except av.FFmpegError as exc:
-        raise PermanentMediaError(f"{path.name}: not a readable media container: {exc}") from exc
-    with container:
+    with open_container(path) as container:
         try:
             probe = _probe(container, path.name)
             sampler = _FrameSampler(container, probe)
@@ -102,6 +93,27 @@ class _Probe(NamedTuple):
     has_audio: bool
     start_pts: int
     time_base: Fraction
+
+
+def open_container(path: Path) -> Any:
+    """Open a local media file with PyAV (an `av.container.InputContainer`; close it after use).
+
+    The file is opened by Python first so that I/O errors surface as the usual OSErrors, not media
+    errors; FFmpeg then reads it by name (its own I/O is faster than Python file callbacks).
+
+    Raises:
+        PermanentMediaError: the file is empty or not a container FFmpeg can read.
+        OSError: the file cannot be read.
+    """
+    import av
+
+    with path.open("rb") as stream:
+        if not stream.read(1):
+            raise PermanentMediaError(f"{path.name}: empty file")
+    try:
+        return av.open(str(path), mode="r")
+    except av.FFmpegError as exc:
+        raise PermanentMediaError(f"{path.name}: not a readable media container: {exc}") from exc
 
 
 def _probe(container: Any, name: str) -> _Probe:
