@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from common.errors import BadRequest, MediaError, MethodNotAllowed, NotFound, TransientError
@@ -41,6 +42,11 @@ class Route:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern) + "/?$"
         found = re.match(regex, path)
         return found.groupdict() if found else None
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """RFC 3339 text of a tz-aware UTC time with a `Z` suffix (None stays None)."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def json_response(body: Any, status: int, headers: Mapping[str, str] | None = None) -> JsonResponse:

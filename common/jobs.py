@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +23,7 @@ from pydantic import ValidationError as PydanticError
 
 from common.db.models import JobKind, JobStatus
 from common.errors import Conflict, NotFound, ValidationError
+from common.http import iso_utc
 from common.ids import JOB_PREFIX, is_valid_id, new_id
 from common.settings import Settings, get_settings
 from common.status import MediaStatus
@@ -154,10 +154,6 @@ def check_request(
         )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def job_body(job: Job) -> dict[str, Any]:
     """The API view of a job."""
     return {
@@ -171,10 +167,10 @@ def job_body(job: Job) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "created_by": job.created_by,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_utc(job.created_at),
+        "updated_at": iso_utc(job.updated_at),
+        "started_at": iso_utc(job.started_at),
+        "finished_at": iso_utc(job.finished_at),
         "links": {"self": f"/v1/jobs/{job.id}", "events": f"/v1/jobs/{job.id}/events"},
     }
 

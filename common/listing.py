@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.auth import Principal
 from common.errors import NotFound, ValidationError
+from common.http import iso_utc
 from common.settings import get_settings
 from common.status import MediaStatus
 
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def encode_cursor(captured_at: datetime, media_id: str) -> str:
@@ -77,7 +74,7 @@ def summary(media: MediaObject) -> dict[str, Any]:
         "device_id": media.device_id,
         "camera_id": media.camera_id,
         "message_id": media.message_id,
-        "captured_at": _iso(media.captured_at),
+        "captured_at": iso_utc(media.captured_at),
         "reason": media.reason,
         "media_type": media.media_type,
         "mime_type": media.mime_type,
@@ -86,8 +83,8 @@ def summary(media: MediaObject) -> dict[str, Any]:
         "size_bytes": media.size_bytes,
         "status": media.status,
         "status_reason": media.status_reason,
-        "created_at": _iso(media.created_at),
-        "updated_at": _iso(media.updated_at),
+        "created_at": iso_utc(media.created_at),
+        "updated_at": iso_utc(media.updated_at),
     }
 
 
@@ -256,4 +253,4 @@ def download_url(principal: Principal, media_id: str) -> dict[str, Any]:
         generation=media.generation,
         response_disposition=f'attachment; filename="{filename}"',
     )
-    return {"method": "GET", "url": signed.url, "expires_at": _iso(signed.expires_at)}
+    return {"method": "GET", "url": signed.url, "expires_at": iso_utc(signed.expires_at)}

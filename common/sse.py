@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.db.models import JOB_TERMINAL_STATUSES
 from common.errors import Conflict
+from common.http import iso_utc
 from common.settings import get_settings
 from common.status import TERMINAL_STATUSES as MEDIA_TERMINAL_STATUSES
 
@@ -91,7 +92,7 @@ def parse_last_event_id(value: str | None) -> int | None:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     return str(value)
 
 

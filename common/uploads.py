@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from common.http import iso_utc
 from common.ids import MEDIA_PREFIX, new_id
 from common.settings import Settings, get_settings
 from common.status import MediaStatus
@@ -263,6 +264,6 @@ def create_media(device_id: str, request: CreateMediaRequest) -> CreateResult:
             "method": signed.method,
             "url": signed.url,
             "headers": signed.headers,
-            "expires_at": signed.expires_at.isoformat().replace("+00:00", "Z"),
+            "expires_at": iso_utc(signed.expires_at),
         }
     return CreateResult(created=created, body=body)
