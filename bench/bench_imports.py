@@ -39,7 +39,7 @@ _LOAD_MAIN = (
 
 
 _FIRST_USE = (
-    "\nfrom common.settings import get_settings; get_settings()\n"
+    "\nfrom common.core.settings import get_settings; get_settings()\n"
     "import jwt, sqlalchemy.orm, common.db.models"
 )
 _FIRST_USE_MEDIA = _FIRST_USE + "\nimport cv2, av, PIL.Image"

@@ -2,7 +2,7 @@
 
     python bench/bench_verify.py [--size-mib 256] [--rss-size-mib 1024]
 
-1. Throughput: `common.hashing.StreamingDigester` (SHA-256 + MD5 + size + sampling id, as
+1. Throughput: `common.core.hashing.StreamingDigester` (SHA-256 + MD5 + size + sampling id, as
    finalize_upload runs it) and SHA-256 alone through the same streaming path, each against
    `hashlib.sha256` over the same in-memory buffer fed in the same 1 MiB chunks. Prints MiB/s and the
    ratio (baseline / candidate speed; goal for the SHA-256 path >= 0.8x).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.hashing import StreamingDigester
+from common.core.hashing import StreamingDigester
 
 CHUNK = 1 << 20
 

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 import requests
 
-from common.hashing import sampling_id_of_file
+from common.core.hashing import sampling_id_of_file
 
 TERMINAL = frozenset({"processed", "rejected", "failed"})
 JOB_TERMINAL = frozenset({"completed", "failed"})

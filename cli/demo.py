@@ -41,7 +41,7 @@ def run(files: list[Path], console: Console, device_id: str) -> int:
     """Upload `files` as `device_id` against the running stack's env; print the table; exit code."""
     from cli.client import MediaApi
     from cli.mediactl import upload_one
-    from common.auth import mint_token
+    from common.api.auth import mint_token
 
     api = MediaApi(mint_token(device_id, "device"))
     created = []
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console()
     files = args.files or [sample_path(name) for name in DEFAULT_SAMPLES]
-    from common.settings import get_settings
+    from common.core.settings import get_settings
     from emulators.stack import LocalStack
 
     console.print("starting the local stack ...")

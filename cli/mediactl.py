@@ -45,7 +45,7 @@ TokenOpt = Annotated[str | None, typer.Option("--token", envvar="MEDIA_TOKEN", h
 def _token(device: str, token: str | None) -> str:
     if token:
         return token
-    from common.auth import mint_token
+    from common.api.auth import mint_token
 
     try:
         return mint_token(device, "device")
@@ -73,7 +73,7 @@ def token(
     ttl_seconds: Annotated[int, typer.Option(min=60, max=30 * 86400)] = 3600,
 ) -> None:
     """Print a JWT for a device (or a user) signed with JWT_SECRET."""
-    from common.auth import mint_token
+    from common.api.auth import mint_token
 
     subject, kind = (user, "user") if user else (device, "device")
     try:

@@ -46,9 +46,10 @@ class FunctionSpec:
     trigger: Literal["http", "pubsub"]
 
     @property
-    def signature_type(self) -> Literal["http", "cloudevent"]:
-        """functions-framework `--signature-type` for this trigger."""
-        return "http" if self.trigger == "http" else "cloudevent"
+    def signature_type(self) -> Literal["http"]:
+        """functions-framework `--signature-type`: every function is HTTP (the Pub/Sub ones are
+        push endpoints that read the push envelope themselves, `deliveryAttempt` included)."""
+        return "http"
 
 
 @dataclass(frozen=True)

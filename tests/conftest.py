@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from common.settings import get_settings
+from common.core.settings import get_settings
 
 _STACK_KEYS = (
     "DATABASE_URL",

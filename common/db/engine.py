@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from common.errors import TransientError
-from common.settings import get_settings
+from common.core.errors import TransientError
+from common.core.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

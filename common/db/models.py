@@ -7,7 +7,6 @@ All timestamps are `timestamptz` (tz-aware UTC in Python) with server defaults.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -23,11 +22,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from common.status import MediaStatus
+from common.core.status import (
+    TERMINAL_STATUSES,
+    JobKind,
+    JobStatus,
+    MediaKind,
+    MediaStatus,
+    MediaType,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,6 +45,9 @@ NAMING_CONVENTION = {
 }
 
 MEDIA_STATUSES = tuple(status.value for status in MediaStatus)
+UNFINISHED_STATUSES = tuple(s.value for s in MediaStatus if s not in TERMINAL_STATUSES)
+MEDIA_KINDS = tuple(kind.value for kind in MediaKind)
+MEDIA_TYPES = tuple(kind.value for kind in MediaType)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -54,8 +64,10 @@ class Base(DeclarativeBase):
 class MediaObject(Base):
     """One capture declared by a device, and everything learned about its bytes.
 
-    Declared values (`size_bytes`, `sha256`, `md5`) come from the device; `verified_*`,
-    `actual_size_bytes` and `sampling_id` from finalize_upload's pass over the stored generation.
+    Declared values (`size_bytes`, `sha256`, `md5`) come from the device (or from the server for
+    bytes it stores itself); `verified_*`, `actual_size_bytes` and `sampling_id` from the
+    verification pass over the stored version, `object_version` (opaque: a GCS generation or an
+    S3 version id) being the version that was verified.
     """
 
     __tablename__ = "media_objects"
@@ -65,10 +77,17 @@ class MediaObject(Base):
         ),
         UniqueConstraint("bucket", "object_name", name="uq_media_objects_bucket_object"),
         CheckConstraint(_in("status", MEDIA_STATUSES), name="status"),
-        CheckConstraint(_in("media_type", ("image", "video")), name="media_type"),
-        CheckConstraint(_in("kind", ("capture", "clip", "snapshot")), name="kind"),
+        CheckConstraint(_in("media_type", MEDIA_TYPES), name="media_type"),
+        CheckConstraint(_in("kind", MEDIA_KINDS), name="kind"),
         CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
         Index("ix_media_objects_device_captured", "device_id", "captured_at", "id"),
+        # The reconciler's scan of rows still on their way (a small partial index).
+        Index(
+            "ix_media_objects_unfinished",
+            "status",
+            "updated_at",
+            postgresql_where=text(_in("status", UNFINISHED_STATUSES)),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -79,7 +98,7 @@ class MediaObject(Base):
     reason: Mapped[str | None] = mapped_column(String(256))
     media_type: Mapped[str] = mapped_column(String(16))
     mime_type: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16), server_default="capture")
+    kind: Mapped[str] = mapped_column(String(16), server_default=MediaKind.UPLOAD.value)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("media_objects.id"))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -91,15 +110,17 @@ class MediaObject(Base):
     actual_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     bucket: Mapped[str] = mapped_column(String(222))
     object_name: Mapped[str] = mapped_column(String(1024))
-    generation: Mapped[int | None] = mapped_column(BigInteger)
-    gcs_uri: Mapped[str] = mapped_column(Text)
+    object_version: Mapped[str | None] = mapped_column(String(1024))
+    storage_uri: Mapped[str] = mapped_column(Text)
     width_px: Mapped[int | None] = mapped_column(Integer)
     height_px: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     video_codec: Mapped[str | None] = mapped_column(String(32))
     frame_rate: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(32), server_default=MediaStatus.PENDING_UPLOAD.value)
+    status_reason_code: Mapped[str | None] = mapped_column(String(64))
     status_reason: Mapped[str | None] = mapped_column(Text)
+    decode_warnings: Mapped[list[str] | None] = mapped_column(JSONB)
     labels: Mapped[list[str] | None] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(256))
@@ -107,25 +128,6 @@ class MediaObject(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
-
-
-class JobKind(StrEnum):
-    """What a job makes from a video: a clip (video/mp4) or a snapshot (image/jpeg)."""
-
-    CLIP = "clip"
-    SNAPSHOT = "snapshot"
-
-
-class JobStatus(StrEnum):
-    """Job lifecycle: queued -> running -> completed | failed (terminal)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-JOB_TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
 
 
 class Job(Base):
@@ -143,6 +145,12 @@ class Job(Base):
         CheckConstraint(_in("status", tuple(s.value for s in JobStatus)), name="status"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
         Index("ix_jobs_media_created", "media_id", "created_at", "id"),
+        Index(
+            "ix_jobs_unfinished",
+            "status",
+            "updated_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -156,6 +164,7 @@ class Job(Base):
         ForeignKey("media_objects.id", ondelete="SET NULL")
     )
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error_code: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -222,9 +231,10 @@ class StatusHistory(Base):
     )
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     event_id: Mapped[str | None] = mapped_column(String(256))
-    generation: Mapped[int | None] = mapped_column(BigInteger)
+    object_version: Mapped[str | None] = mapped_column(String(1024))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -235,4 +245,19 @@ class DeviceOwner(Base):
 
     user_id: Mapped[str] = mapped_column(String(256), primary_key=True)
     device_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Claim(Base):
+    """A claim on a piece of work (`verify:<media>:<version>`, `process:<media>`, `job:<id>`).
+
+    Held by `holder` until `expires_at`; an expired claim may be taken over (see
+    `common.db.claims`).
+    """
+
+    __tablename__ = "claims"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

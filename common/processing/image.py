@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from common.errors import PermanentMediaError
+from common.core.errors import PermanentMediaError
 from common.processing import _render
 from common.processing.detection import detect
 from common.processing.types import ImageAnalysis

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from common.errors import PermanentMediaError
+from common.core.errors import PermanentMediaError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,53 +1,26 @@
-"""create_media (HTTP): a device declares a capture and gets a V4 signed upload URL, or sends a
-small snapshot inline.
+"""create_media (HTTP): a device declares a capture and gets a signed upload URL, or sends a small
+snapshot inline.
 
 `POST /v1/media` and `POST /v1/snapshots` with `Authorization: Bearer <device JWT>`; see
-docs/CONTRACTS.md.
+docs/CONTRACTS.md. Routes: `common/api/routes/uploads.py`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import functions_framework
 
-from common.http import JsonResponse, Route, dispatch, json_body, principal_of
+from common.api.app import LazyApi
 
 if TYPE_CHECKING:
-    from flask import Request, Response
+    from flask import Request
+    from werkzeug.wrappers import Response
 
-
-def _create(request: Request) -> tuple[Any, int]:
-    from pydantic import ValidationError as PydanticError
-
-    from common.errors import ValidationError
-    from common.uploads import CreateMediaRequest, create_media
-
-    device_id = principal_of(request).require_device()
-    body = json_body(request)
-    try:
-        declared = CreateMediaRequest.model_validate(body)
-    except PydanticError as exc:
-        details = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
-        raise ValidationError("request body is invalid", details=details) from exc
-    result = create_media(device_id, declared)
-    return result.body, 201 if result.created else 200
-
-
-def _snapshot(request: Request) -> tuple[Any, int]:
-    from common.snapshots import create_inline_snapshot, read_body
-
-    device_id = principal_of(request).require_device()
-    result = create_inline_snapshot(device_id, read_body(request))
-    return result.body, 201 if result.created else 200
-
-
-ROUTES = [Route("POST", "/v1/media", _create), Route("POST", "/v1/snapshots", _snapshot)]
+API = LazyApi("common.api.routes:CREATE_MEDIA")
 
 
 @functions_framework.http
-def create_media(request: Request) -> JsonResponse | Response:
+def create_media(request: Request) -> Response:
     """HTTP entry point."""
-    return dispatch(request, ROUTES)
+    return API(request)

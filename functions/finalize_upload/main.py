@@ -1,24 +1,29 @@
-"""finalize_upload (Pub/Sub push): verify an uploaded object named by a GCS finalize notification.
+"""finalize_upload (Pub/Sub push): verify an uploaded object named by a storage notification.
 
-Acknowledges (2xx) when done or when the message is poison; raises (5xx, redelivered with backoff,
-then dead-lettered) on transient failures. See common/push.py and common/verification.py.
+Answers 2xx (acknowledged) when done or when the message is poison; 503/500 (redelivered with
+backoff, then dead-lettered) on transient failures. See common/events/envelope.py and
+common/media/verify.py.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 import functions_framework
 
-from common.push import handle_push
+from common.events.envelope import handle_push
+
+if TYPE_CHECKING:
+    from flask import Request
 
 logging.basicConfig(level=logging.INFO)
 
 
-@functions_framework.cloud_event
-def finalize_upload(cloud_event: Any) -> None:
-    """CloudEvent entry point (google.cloud.pubsub.topic.v1.messagePublished)."""
-    from common.verification import handle_object_notification
+@functions_framework.http
+def finalize_upload(request: Request) -> tuple[str, int]:
+    """Push endpoint of the `finalize-upload` subscription."""
+    from common.media.verify import handle_object_notification
 
-    handle_push(cloud_event, handle_object_notification)
+    status, outcome = handle_push(request.get_data(), handle_object_notification)
+    return outcome, status

@@ -1,36 +1,40 @@
 """process_media (Pub/Sub push): analyse verified media, and run clip / snapshot jobs.
 
-Two push subscriptions deliver here: `media-verified` (analyse a verified upload: detections,
-thumbnails, posters; common/processing_service.py) and `media-jobs` (messages with attribute
-`kind=job`: cut a clip or a snapshot; common/job_worker.py). Acknowledges (2xx) when done, or when
-the input is undecodable (the media or job ends `failed`); raises (5xx, redelivered with backoff,
-then dead-lettered) on transient failures. See common/push.py.
+Two push subscriptions deliver here: `process-media` (`media-verified`: detections, thumbnails,
+posters; common/media/analyse.py) and `media-jobs` (attribute `kind=job`: cut a clip or a
+snapshot; common/jobs/worker.py). Answers 2xx when done, or when the input is poison or
+undecodable (the media or job ends `failed`); 503/500 (redelivered, then dead-lettered) on
+transient failures. See common/events/envelope.py.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import functions_framework
 
-from common.events import PubSubMessage
-from common.push import handle_push
+from common.events.envelope import PubSubMessage, handle_push
+
+if TYPE_CHECKING:
+    from flask import Request
 
 logging.basicConfig(level=logging.INFO)
 
 
-def _route(message: PubSubMessage) -> Any:
-    from common.job_worker import handle_job_message, is_job_message
+def _route(message: PubSubMessage) -> StrEnum:
+    from common.jobs.worker import handle_job_message, is_job_message
 
     if is_job_message(message):
         return handle_job_message(message)
-    from common.processing_service import handle_media_verified
+    from common.media.analyse import handle_media_verified
 
     return handle_media_verified(message)
 
 
-@functions_framework.cloud_event
-def process_media(cloud_event: Any) -> None:
-    """CloudEvent entry point (google.cloud.pubsub.topic.v1.messagePublished)."""
-    handle_push(cloud_event, _route)
+@functions_framework.http
+def process_media(request: Request) -> tuple[str, int]:
+    """Push endpoint of the `process-media` and `media-jobs` subscriptions."""
+    status, outcome = handle_push(request.get_data(), _route)
+    return outcome, status

@@ -23,7 +23,7 @@ DEFAULT_BACKOFF_SCALE = "0.01"
 def clear_cached_clients() -> None:
     """Forget cached settings and clients of `common` (getters decorated with functools.cache),
     so they are rebuilt from the current environment."""
-    from common.settings import get_settings
+    from common.core.settings import get_settings
 
     get_settings.cache_clear()
     for name, module in list(sys.modules.items()):

@@ -16,8 +16,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 from cli.client import FileFacts, MediaApi, SseEvent, describe_file, parse_sse, sse_lines
-from common.auth import mint_token
-from common.hashing import sampling_id_of_bytes
+from common.api.auth import mint_token
+from common.core.hashing import sampling_id_of_bytes
+from common.storage.base import ObjectStore
 
 
 def new_device_id() -> str:
@@ -78,6 +79,13 @@ def db_rows(sql: str, **params: Any) -> list[dict[str, Any]]:
             return [dict(r._mapping) for r in connection.execute(text(sql), params)]
     finally:
         engine.dispose()
+
+
+def store() -> ObjectStore:
+    """The object store the stack runs (the functions' backend)."""
+    from common.storage import get_store
+
+    return get_store()
 
 
 def push_envelope(

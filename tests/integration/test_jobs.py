@@ -27,7 +27,6 @@ import requests
 from PIL import Image
 
 from cli.samples import sample_path
-from common.storage import blob_at
 from tests.integration.support import (
     api_for,
     data_url,
@@ -42,6 +41,7 @@ from tests.integration.support import (
     push_envelope,
     read_events,
     snapshot_body,
+    store,
     upload_file,
     wait_job,
     wait_processed,
@@ -119,16 +119,20 @@ def test_clip_is_a_new_processed_video_of_the_asked_length(
     assert clip["size_bytes"] == len(data)
     assert clip["object"]["name"] == f"{job['job_id']}/clip.mp4"
     history = db_rows(
-        "select from_status, to_status, reason from status_history where media_id = :id "
-        "order by id",
+        "select from_status, to_status from status_history where media_id = :id order by id",
         id=clip["id"],
     )
+    # the same path as any upload: declared, stored, verified, processed
     assert [(h["from_status"], h["to_status"]) for h in history] == [
-        (None, "verified"),
+        (None, "pending_upload"),
+        ("pending_upload", "uploaded"),
+        ("uploaded", "verified"),
         ("verified", "processing"),
         ("processing", "processed"),
     ]
-    assert history[0]["reason"] == f"created by job {job['job_id']}"
+    assert db_rows("select created_by from media_objects where id = :i", i=clip["id"]) == [
+        {"created_by": f"job:{job['job_id']}"}
+    ]
     listed = api.session.get(f"{api.list_url}/v1/media/{source_id}/jobs", timeout=10).json()
     assert job["job_id"] in [j["job_id"] for j in listed["items"]]
 
@@ -263,58 +267,61 @@ def test_a_crash_midway_is_retried_without_a_second_result(
     bikes: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker runs in this process so that it can be stopped at chosen points."""
-    from common import job_results, job_worker, jobs
-    from common.auth import Principal
-    from common.errors import TransientError
-    from common.events import PubSubMessage
+    from common.core.errors import TransientError
+    from common.core.status import JobKind
+    from common.db.engine import session_scope
+    from common.db.models import MediaObject
+    from common.events.envelope import PubSubMessage
+    from common.jobs import api as jobs
+    from common.jobs import results, worker
+    from common.media import analyse
 
-    device, source_id = bikes
-    monkeypatch.setattr(jobs, "enqueue", lambda job_id, kind: "not-published")
-    created = jobs.create_job(
-        Principal("device", device),
-        source_id,
-        jobs.JobKind.CLIP,
-        {"start_ms": 100, "duration_ms": 900},
-    )
-    job_id = created.body["job_id"]
-    message = PubSubMessage(
-        f"crash-{job_id}", f'{{"job_id":"{job_id}"}}'.encode(), {"kind": "job"}, None, 1
-    )
+    _, source_id = bikes
+    with session_scope() as session:
+        source = session.get(MediaObject, source_id)
+        assert source is not None
+        queued = jobs.create_job(
+            session, source, JobKind.CLIP, {"start_ms": 100, "duration_ms": 900}, created_by="t"
+        )
+    job_id = queued.job.id  # queued but never published: only this test runs it
+    message = PubSubMessage(f"crash-{job_id}", f'{{"job_id":"{job_id}"}}'.encode(), {"kind": "job"})
     bucket = os.environ["DERIVATIVES_BUCKET"]
 
-    def crash(*_: Any) -> Any:
+    def crash(*_: Any, **__: Any) -> Any:
         raise TransientError("worker killed")
 
-    # WHEN the first attempt dies after writing the clip object, before recording it
-    monkeypatch.setattr(job_results, "_insert", crash)
+    # WHEN the first attempt dies after storing the clip object, before declaring it
+    monkeypatch.setattr(results, "ingest_bytes", crash)
     with pytest.raises(TransientError):
-        job_worker.handle_job_message(message)
-    blob = blob_at(bucket, f"{job_id}/clip.mp4")
-    blob.reload()
-    first_generation = int(blob.generation)
+        worker.handle_job_message(message)
+    stored = store().stat(bucket, f"{job_id}/clip.mp4")
+    assert stored is not None
     assert db_rows("select status from jobs where id = :j", j=job_id)[0]["status"] == "running"
     assert db_rows("select id from media_objects where message_id = :j", j=job_id) == []
     monkeypatch.undo()
-    # AND the second, which must not cut again, dies after recording it, before analysing it
-    monkeypatch.setattr(job_results, "_cut", crash)
-    monkeypatch.setattr(job_worker, "analyse_result", crash)
+    # AND the second, which must not cut again, dies after declaring and verifying it
+    monkeypatch.setattr(results, "run_operation", crash)
+    monkeypatch.setattr(analyse, "process_media", crash)
     with pytest.raises(TransientError):
-        job_worker.handle_job_message(message)
+        worker.handle_job_message(message)
     recorded = db_rows("select result_media_id, result from jobs where id = :j", j=job_id)[0]
     assert recorded["result"]["path"] in ("stream_copy", "reencode")  # from the object's metadata
     # THEN the third finishes the job on that same result, and a fourth is a duplicate
     monkeypatch.undo()
-    monkeypatch.setattr(job_results, "_cut", crash)
-    assert job_worker.handle_job_message(message) is job_worker.JobOutcome.COMPLETED
-    assert job_worker.handle_job_message(message) is job_worker.JobOutcome.DUPLICATE
+    monkeypatch.setattr(results, "run_operation", crash)
+    assert worker.handle_job_message(message) is worker.JobOutcome.COMPLETED
+    assert worker.handle_job_message(message) is worker.JobOutcome.DUPLICATE
     rows = db_rows(
-        "select id, status, generation, verified_sha256 from media_objects where message_id = :j",
+        "select id, status, object_version, verified_sha256 from media_objects "
+        "where message_id = :j",
         j=job_id,
     )
     assert [(r["id"], r["status"]) for r in rows] == [(recorded["result_media_id"], "processed")]
-    blob.reload()
-    assert int(blob.generation) == first_generation == rows[0]["generation"]
-    assert hashlib.sha256(blob.download_as_bytes()).hexdigest() == rows[0]["verified_sha256"]
+    after = store().stat(bucket, f"{job_id}/clip.mp4")
+    assert after is not None
+    assert after.version == stored.version == rows[0]["object_version"]
+    data = b"".join(store().read_range(bucket, after.name, after.version, 0, None))
+    assert hashlib.sha256(data).hexdigest() == rows[0]["verified_sha256"]
 
 
 def test_a_corrupt_source_ends_the_job_failed_without_retries(local_stack: Any) -> None:
@@ -324,12 +331,10 @@ def test_a_corrupt_source_ends_the_job_failed_without_retries(local_stack: Any) 
     bucket = os.environ["DERIVATIVES_BUCKET"]
     name = f"seeded/{uuid.uuid4().hex}.mp4"
     garbage = b"\x00\x00\x00\x18ftypmp42" + os.urandom(50_000)
-    blob = blob_at(bucket, name)
-    blob.upload_from_string(garbage, content_type="video/mp4")
-    blob.reload()
+    stored = store().write(bucket, name, garbage, "video/mp4")
     from sqlalchemy import create_engine, text
 
-    from common.ids import MEDIA_PREFIX, new_id
+    from common.core.ids import MEDIA_PREFIX, new_id
 
     media_id = new_id(MEDIA_PREFIX)
 
@@ -339,14 +344,14 @@ def test_a_corrupt_source_ends_the_job_failed_without_retries(local_stack: Any) 
             text(
                 "insert into media_objects (id, device_id, camera_id, message_id, captured_at, "
                 "media_type, mime_type, size_bytes, sha256, md5, request_hash, verified_sha256, "
-                "bucket, object_name, generation, gcs_uri, duration_ms, status, created_by) "
+                "bucket, object_name, object_version, storage_uri, duration_ms, status, created_by) "
                 "values (:id, :d, 'cam-1', :m, now(), 'video', 'video/mp4', :n, :h, :md5, :h, :h, "
                 ":b, :o, :g, :u, 10000, 'processed', 'test')"
             ),
             {
                 "id": media_id, "d": device, "m": uuid.uuid4().hex, "n": len(garbage),
                 "h": hashlib.sha256(garbage).hexdigest(), "md5": "A" * 22 + "==", "b": bucket,
-                "o": name, "g": int(blob.generation), "u": f"gs://{bucket}/{name}",
+                "o": name, "g": stored.version, "u": f"gs://{bucket}/{name}",
             },
         )  # fmt: skip
     engine.dispose()
@@ -356,15 +361,15 @@ def test_a_corrupt_source_ends_the_job_failed_without_retries(local_stack: Any) 
     job = wait_job(api, response.json()["job_id"])
     # THEN the job fails with the reason, once, and makes nothing
     assert job["status"] == "failed"
-    assert "not a readable media container" in job["error"]
+    assert job["error_code"] == "undecodable"
+    assert "/tmp" not in job["error"]
     assert job["result_media_id"] is None
     assert (
         db_rows("select count(*) as n from media_objects where parent_id = :p", p=media_id)[0]["n"]
         == 0
     )
     log = (local_stack.workdir / "logs" / "function-process_media.log").read_text()
-    assert log.count(f"job {job['job_id']}: failed") == 1  # acknowledged, not redelivered
-    assert f"job {job['job_id']}: duplicate" not in log
+    assert log.count(f"job {job['job_id']} failed: undecodable") == 1  # acknowledged once
 
 
 def astronaut_jpeg() -> bytes:

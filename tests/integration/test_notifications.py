@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cli.samples import sample_path
-from common.storage import blob_at
 from tests.integration.support import (
     api_for,
     db_rows,
     new_device_id,
     post_push,
     push_envelope,
+    store,
     upload_file,
 )
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
 
 
-def finalize_attributes(bucket: str, name: str, generation: int) -> dict[str, str]:
+def finalize_attributes(bucket: str, name: str, generation: str) -> dict[str, str]:
     return {
         "bucketId": bucket,
         "objectId": name,
@@ -46,7 +46,7 @@ def test_duplicated_notification_causes_one_transition(local_stack: Any) -> None
     bucket, name, generation = (
         body["object"]["bucket"],
         body["object"]["name"],
-        body["object"]["generation"],
+        body["object"]["version"],
     )
     before = db_rows(
         "select count(*) as n from status_history where media_id = :id", id=created["id"]
@@ -69,19 +69,15 @@ def test_duplicated_notification_causes_one_transition(local_stack: Any) -> None
 def test_unknown_object_is_acknowledged_and_ignored(local_stack: Any) -> None:
     bucket = os.environ["UPLOADS_BUCKET"]
     name = f"{new_device_id()}/cam-1/2026-11-22/stray.jpg"
-    blob = blob_at(bucket, name)
-    blob.upload_from_string(b"not declared", content_type="image/jpeg")
-    blob.reload()
-    envelope = push_envelope(
-        finalize_attributes(bucket, name, int(blob.generation)), {}, "unknown-1"
-    )
+    stored = store().write(bucket, name, b"not declared", "image/jpeg")
+    envelope = push_envelope(finalize_attributes(bucket, name, stored.version), {}, "unknown-1")
     response = post_push(os.environ["FINALIZE_UPLOAD_URL"], envelope)
     assert response.status_code < 300
     assert (
         db_rows("select count(*) as n from media_objects where object_name = :n", n=name)[0]["n"]
         == 0
     )
-    assert blob_at(bucket, name).exists()  # not ours to delete
+    assert store().stat(bucket, name) is not None  # not ours to delete
 
 
 def test_overwrite_of_verified_content_is_rejected_and_recorded(local_stack: Any) -> None:
@@ -90,32 +86,28 @@ def test_overwrite_of_verified_content_is_rejected_and_recorded(local_stack: Any
     created = upload_file(api, path)
     body = api.wait_terminal(created["id"], timeout_seconds=120)
     assert body["status"] == "processed"
-    bucket, name, generation = (
+    bucket, name, version = (
         body["object"]["bucket"],
         body["object"]["name"],
-        body["object"]["generation"],
+        body["object"]["version"],
     )
     # the emulator lets a second PUT replace the object (real GCS refuses: if-generation-match: 0)
-    blob_at(bucket, name).upload_from_string(b"replacement bytes", content_type="image/png")
-    envelope_gen = blob_at(bucket, name)
-    envelope_gen.reload()
+    replaced = store().write(bucket, name, b"replacement bytes", "image/png")
     response = post_push(
         os.environ["FINALIZE_UPLOAD_URL"],
-        push_envelope(
-            finalize_attributes(bucket, name, int(envelope_gen.generation)), {}, "overwrite-1"
-        ),
+        push_envelope(finalize_attributes(bucket, name, replaced.version), {}, "overwrite-1"),
     )
     assert response.status_code < 300
     after = api.get(created["id"])
     assert after["status"] == "processed"
-    assert after["object"]["generation"] == generation
+    assert after["object"]["version"] == version
     assert after["verified"]["sha256"] == body["verified"]["sha256"]
     notes = db_rows(
-        "select reason, generation from status_history where media_id = :id and reason like 'overwrite%'",
+        "select reason_code, object_version from status_history "
+        "where media_id = :id and reason_code = 'overwrite_rejected'",
         id=created["id"],
     )
-    assert len(notes) == 1
-    assert notes[0]["generation"] == int(envelope_gen.generation)
+    assert notes == [{"reason_code": "overwrite_rejected", "object_version": replaced.version}]
 
 
 def test_migrations_apply_to_an_empty_database_and_match_the_models(local_stack: Any) -> None:
@@ -146,6 +138,8 @@ def test_migrations_apply_to_an_empty_database_and_match_the_models(local_stack:
             "derivatives",
             "status_history",
             "device_owners",
+            "jobs",
+            "claims",
         } <= tables
     finally:
         with admin.connect() as connection:

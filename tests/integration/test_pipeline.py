@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from cli.samples import sample_path
-from common.storage import blob_at
 from tests.integration.support import (
     api_for,
     db_rows,
@@ -20,6 +19,7 @@ from tests.integration.support import (
     facts_for_bytes,
     new_device_id,
     post_create,
+    store,
     upload_file,
 )
 
@@ -54,6 +54,7 @@ def test_image_goes_from_declaration_to_processed_with_a_face(device: str) -> No
         id=created["id"],
     )
     assert [(h["from_status"], h["to_status"]) for h in history] == [
+        (None, "pending_upload"),
         ("pending_upload", "uploaded"),
         ("uploaded", "verified"),
         ("verified", "processing"),
@@ -129,15 +130,15 @@ def test_tampered_upload_is_rejected_and_quarantined(device: str, tmp_path: Path
     tampered = bytearray(declared)
     tampered[4000] ^= 0xFF
     bucket, name = created["object"]["bucket"], created["object"]["name"]
-    blob_at(bucket, name).upload_from_string(bytes(tampered), content_type="image/jpeg")
+    store().write(bucket, name, bytes(tampered), "image/jpeg")
     body = api.wait_terminal(created["id"], timeout_seconds=60)
     # THEN the media is rejected with the reason and the bytes are moved to quarantine
     assert body["status"] == "rejected"
-    assert "sha256" in body["status_reason"]
-    assert not blob_at(bucket, name).exists()
-    quarantined = list(blob_at(bucket, name).client.list_blobs(bucket, prefix=f"quarantine/{name}"))
-    assert len(quarantined) == 1
-    assert quarantined[0].download_as_bytes() == bytes(tampered)
+    assert body["status_reason_code"] == "sha256_mismatch"
+    assert "SHA-256" in body["status_reason"]
+    assert store().stat(bucket, name) is None
+    (quarantined,) = store().list(bucket, f"quarantine/{name}")
+    assert b"".join(store().read_range(bucket, quarantined.name, None, 0, None)) == bytes(tampered)
 
 
 def test_corrupt_image_ends_failed_once_without_retries(device: str, tmp_path: Path) -> None:
@@ -148,12 +149,19 @@ def test_corrupt_image_ends_failed_once_without_retries(device: str, tmp_path: P
     api.put_bytes(created["upload"], facts, lambda _: None)
     body = api.wait_terminal(created["id"], timeout_seconds=60)
     assert body["status"] == "failed"
-    assert body["status_reason"]
+    assert body["status_reason_code"] == "undecodable"
+    assert "/tmp" not in body["status_reason"]
     # verified once, processed once: the failure was acknowledged, not redelivered
     history = db_rows(
         "select to_status from status_history where media_id = :id order by id", id=created["id"]
     )
-    assert [h["to_status"] for h in history] == ["uploaded", "verified", "processing", "failed"]
+    assert [h["to_status"] for h in history] == [
+        "pending_upload",
+        "uploaded",
+        "verified",
+        "processing",
+        "failed",
+    ]
 
 
 def test_other_devices_media_is_not_found_and_bad_tokens_are_401(device: str) -> None:

@@ -498,12 +498,12 @@ def test_process_media_is_the_biggest_function() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Function environment matches common.settings.Settings
+# Function environment matches common.core.settings.Settings
 # ---------------------------------------------------------------------------------------------
 
 
 def _settings_env_names() -> set[str]:
-    from common.settings import Settings
+    from common.core.settings import Settings
 
     names = set()
     for field_name, field in Settings.model_fields.items():

@@ -10,7 +10,7 @@ from typing import Any
 import av
 import pytest
 
-from common.errors import PermanentMediaError
+from common.core.errors import PermanentMediaError
 from common.processing.clip import extract_clip
 
 # bikes.mp4: H.264 High with B-frames, 25 fps, 10 s; keyframes at 0, 1.2, 3.04, 5.48, 7.48, 9.68 s.

@@ -12,7 +12,7 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from common.errors import PermanentMediaError
+from common.core.errors import PermanentMediaError
 from common.processing.snapshot import extract_snapshot
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from processing_boxes import assert_inside, corners, iou
 
-from common.errors import PermanentMediaError
+from common.core.errors import PermanentMediaError
 from common.processing import analyze_image
 
 # Face boxes (x1, y1, x2, y2) read off the pictures by eye: forehead to chin, ear to ear.

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from processing_boxes import assert_inside, corners, iou
 
-from common.errors import PermanentMediaError
+from common.core.errors import PermanentMediaError
 from common.processing import VideoAnalysis, analyze_video
 
 

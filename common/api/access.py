@@ -1,0 +1,81 @@
+"""Who may see what: the one home of authorization for media, jobs and devices.
+
+A device token sees its own device's media; a user token sees the devices the `device_owners`
+table gives it. Anything not visible is answered exactly as if it did not exist (404 `not_found`),
+so ids of other devices' media are never confirmed. Malformed ids are not found either.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from common.core.errors import NotFound
+from common.core.ids import JOB_PREFIX, MEDIA_PREFIX, is_segment, is_valid_id
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from common.api.auth import Principal
+    from common.db.models import Job, MediaObject
+
+
+def can_see_device(session: Session, principal: Principal, device_id: str) -> bool:
+    """Tell whether `principal` may see `device_id`'s media."""
+    from sqlalchemy import select
+
+    from common.db.models import DeviceOwner
+
+    if principal.kind == "device":
+        return principal.subject == device_id
+    if not is_segment(device_id):
+        return False
+    owner = session.execute(
+        select(DeviceOwner.device_id).where(
+            DeviceOwner.user_id == principal.subject, DeviceOwner.device_id == device_id
+        )
+    ).first()
+    return owner is not None
+
+
+def require_device(session: Session, principal: Principal, device_id: str) -> None:
+    """Raise NotFound unless `principal` may see `device_id`."""
+    if not is_segment(device_id) or not can_see_device(session, principal, device_id):
+        raise NotFound(f"device {device_id!r} not found")
+
+
+def load_media(
+    session: Session, principal: Principal, media_id: str, *, lock: bool = False
+) -> MediaObject:
+    """Load a media row the caller may see (locked `FOR UPDATE` when `lock`).
+
+    Raises:
+        NotFound: malformed id, missing, or another device's media (never confirmed to exist).
+    """
+    from common.db.models import MediaObject
+
+    media = (
+        session.get(MediaObject, media_id, with_for_update=lock)
+        if is_valid_id(media_id, MEDIA_PREFIX)
+        else None
+    )
+    if media is None or not can_see_device(session, principal, media.device_id):
+        raise NotFound(f"media {media_id!r} not found")
+    return media
+
+
+def load_job(session: Session, principal: Principal, job_id: str) -> Job:
+    """Load a job whose source media the caller may see.
+
+    Raises:
+        NotFound: malformed id, no such job, or its media is not visible (404).
+    """
+    from common.db.models import Job
+
+    job = session.get(Job, job_id) if is_valid_id(job_id, JOB_PREFIX) else None
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found")
+    try:
+        load_media(session, principal, job.media_id)
+    except NotFound as exc:
+        raise NotFound(f"job {job_id!r} not found") from exc
+    return job

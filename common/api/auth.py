@@ -1,0 +1,182 @@
+"""Bearer-token authentication for devices and users (JWT, RFC 7519, via PyJWT).
+
+Tokens carry `sub` (the device id or user id), `aud` (`JWT_AUDIENCE`), `exp`, `iat` and a `kind`
+claim, `"device"` or `"user"`. HS256 with `JWT_SECRET` is the default (during a rotation,
+tokens signed with `JWT_PREVIOUS_SECRET` are accepted too); RS256/ES256 tokens are verified against a
+JWKS endpoint (`JWT_JWKS_URL`) when configured. A device token's `sub` must follow the id pattern
+of `common.core.ids` (it becomes an object-name segment); a user token's `sub` is printable text.
+Time claims (`exp`, `iat`, `nbf`) must be JSON numbers (RFC 7519 NumericDate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from common.core.errors import Forbidden, TransientError, Unauthenticated
+from common.core.ids import is_segment, is_user_id
+
+if TYPE_CHECKING:
+    import jwt
+
+    from common.core.settings import Settings
+
+PrincipalKind = Literal["device", "user"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: `kind` is "device" or "user"; `subject` is the JWT `sub`."""
+
+    kind: PrincipalKind
+    subject: str
+
+    @property
+    def actor(self) -> str:
+        """Who did something, as recorded (`created_by`, audit): `device:<id>` or `user:<id>`."""
+        return f"{self.kind}:{self.subject}"
+
+    def require_device(self) -> str:
+        """Return the device id, or raise Forbidden for a user token."""
+        if self.kind != "device":
+            raise Forbidden("this operation needs a device token", code="device_token_required")
+        return self.subject
+
+
+@cache
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+def _verification_keys(token: str, settings: Settings) -> list[Any]:
+    """Keys to try, in order: the current HMAC secret then the previous one, or the JWKS key."""
+    import jwt
+
+    header = jwt.get_unverified_header(token)
+    algorithm = header.get("alg")
+    if algorithm not in settings.jwt_algorithms:
+        raise Unauthenticated(
+            f"token algorithm {algorithm!r} is not accepted", code="invalid_token"
+        )
+    if algorithm.startswith("HS"):
+        if not settings.jwt_secret:
+            raise Unauthenticated("HMAC tokens are not configured", code="invalid_token")
+        return [settings.jwt_secret, *filter(None, [settings.jwt_previous_secret])]
+    if not settings.jwt_jwks_url:
+        raise Unauthenticated("asymmetric tokens are not configured", code="invalid_token")
+    try:
+        return [_jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key]
+    except jwt.PyJWKClientConnectionError as exc:
+        raise TransientError("the token signing keys (JWKS) are unreachable") from exc
+
+
+def _decode(token: str, settings: Settings) -> dict[str, Any]:
+    import jwt
+
+    keys = _verification_keys(token, settings)
+    for index, key in enumerate(keys):
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=settings.jwt_algorithms,
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                leeway=settings.jwt_leeway_seconds,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except jwt.InvalidSignatureError:
+            if index == len(keys) - 1:
+                raise
+            continue
+        return claims
+    raise jwt.InvalidSignatureError("no verification key")
+
+
+def authenticate(authorization: str | None, settings: Settings | None = None) -> Principal:
+    """Verify an `Authorization: Bearer <jwt>` header value.
+
+    Args:
+        authorization: the raw header value, or None when absent.
+        settings: defaults to the process settings.
+
+    Returns:
+        The principal named by the token.
+
+    Raises:
+        Unauthenticated: header missing or not Bearer, bad signature, expired, wrong audience or
+            issuer, or a missing / unknown `sub` or `kind`.
+    """
+    import jwt
+
+    from common.core.settings import get_settings
+
+    settings = settings or get_settings()
+    if not authorization:
+        raise Unauthenticated("missing Authorization header", code="missing_token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'", code="missing_token")
+    token = token.strip()
+    try:
+        claims = _decode(token, settings)
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("token expired", code="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}", code="invalid_token") from exc
+    except ValueError as exc:  # PyJWT's int() of a malformed time claim
+        raise Unauthenticated(
+            "invalid token: a time claim is malformed", code="invalid_token"
+        ) from exc
+    return _principal(claims)
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Unauthenticated(f"token claim {name} must be a number", code="invalid_token")
+    kind = claims.get("kind", "device")
+    subject = claims.get("sub")
+    if kind == "device" and is_segment(subject):
+        return Principal(kind="device", subject=str(subject))
+    if kind == "user" and is_user_id(subject):
+        return Principal(kind="user", subject=str(subject))
+    raise Unauthenticated("token has no valid sub / kind", code="invalid_token")
+
+
+def mint_token(
+    subject: str,
+    kind: PrincipalKind = "device",
+    *,
+    ttl_seconds: int = 3600,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Mint an HS256 token with the configured secret (local stack, tests, `mediactl token`).
+
+    Raises:
+        RuntimeError: if `JWT_SECRET` is not set.
+    """
+    import jwt
+
+    from common.core.settings import get_settings
+
+    settings = settings or get_settings()
+    if not settings.jwt_secret:
+        raise RuntimeError("JWT_SECRET is not set")
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "kind": kind,
+        "aud": settings.jwt_audience,
+        "iat": issued,
+        "exp": issued + timedelta(seconds=ttl_seconds),
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

@@ -1,0 +1,8 @@
+"""The route tables of the HTTP functions (each module: one resource's routes)."""
+
+from __future__ import annotations
+
+from common.api.routes import events, jobs, media, uploads
+
+CREATE_MEDIA = (*uploads.ROUTES,)
+LIST_MEDIA = (*media.ROUTES, *jobs.ROUTES, *events.ROUTES)

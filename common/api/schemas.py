@@ -1,0 +1,332 @@
+"""Response bodies of the HTTP API as pydantic models, and their builders from rows.
+
+The OpenAPI document's schemas are generated from these (`common.api.openapi`); field meanings are
+in docs/CONTRACTS.md. Times are RFC 3339 UTC with a `Z` suffix.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from common.core.times import iso_utc
+
+if TYPE_CHECKING:
+    from common.db.models import Job, MediaObject
+    from common.media.listing import MediaDetail
+    from common.storage.base import SignedRequest
+
+UtcTime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
+
+
+class Schema(BaseModel):
+    """Base of response models: closed (no extra fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(Schema):
+    """Every error answer: a stable `code`, a `message` for people, optional `details`."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class StorageObject(Schema):
+    """Where the bytes live: bucket, object name, the pinned version (GCS generation or S3
+    version id) and the URI."""
+
+    bucket: str
+    name: str
+    version: str | None
+    uri: str
+
+
+class SignedRequestBody(Schema):
+    """A signed request: send `method` to `url` with exactly `headers` before `expires_at`."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_at: UtcTime
+
+
+class DownloadBody(Schema):
+    """A short-lived signed GET of the media's verified bytes."""
+
+    method: str
+    url: str
+    expires_at: UtcTime
+
+
+class CreateMediaResponse(Schema):
+    """Answer to a declaration; `upload` while the bytes are still expected."""
+
+    id: str
+    status: str
+    object: StorageObject
+    upload: SignedRequestBody | None = None
+
+
+class InlineSnapshotResponse(Schema):
+    """Answer to an inline snapshot: its media, and the type sniffed from the bytes."""
+
+    id: str
+    status: str
+    object: StorageObject
+    mime_type: str
+    declared_mime_type: str | None
+
+
+class MediaSummary(Schema):
+    """The list view of a media object."""
+
+    id: str
+    device_id: str
+    camera_id: str
+    message_id: str
+    captured_at: UtcTime
+    reason: str | None
+    media_type: str
+    mime_type: str
+    kind: str
+    parent_id: str | None
+    size_bytes: int
+    status: str
+    status_reason_code: str | None
+    status_reason: str | None
+    labels: list[str]
+    note: str | None
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+class MediaPage(Schema):
+    """One page of media, newest capture first; `next_cursor` is null on the last page."""
+
+    items: list[MediaSummary]
+    next_cursor: str | None
+
+
+class Declared(Schema):
+    """What was declared about the bytes."""
+
+    size_bytes: int
+    sha256: str
+    md5: str
+
+
+class Verified(Schema):
+    """What verification measured (nulls until verified)."""
+
+    size_bytes: int | None
+    sha256: str | None
+    md5: str | None
+    sampling_id: str | None
+    sha256_matches: bool | None
+
+
+class Properties(Schema):
+    """What analysis found out about the media (nulls until processed)."""
+
+    width_px: int | None
+    height_px: int | None
+    duration_ms: int | None
+    video_codec: str | None
+    frame_rate: float | None
+    decode_warnings: list[str]
+
+
+class Box(Schema):
+    """A box in pixels of the oriented full-resolution image or frame."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class DetectionBody(Schema):
+    """One detection; `time_ms` is the frame's time for videos, null for images."""
+
+    label: str
+    score: float
+    box: Box
+    time_ms: int | None
+    model: str
+
+
+class DerivativeBody(Schema):
+    """A rendition, with a short-lived signed GET URL."""
+
+    kind: str
+    mime_type: str
+    width_px: int
+    height_px: int
+    size_bytes: int
+    url: str
+
+
+class MediaDetailBody(MediaSummary):
+    """Everything about one media object."""
+
+    declared: Declared
+    verified: Verified
+    object: StorageObject
+    properties: Properties
+    detections: list[DetectionBody]
+    derivatives: list[DerivativeBody]
+
+
+class JobLinks(Schema):
+    """Where to read the job and follow it live."""
+
+    self: str
+    events: str
+
+
+class JobBody(Schema):
+    """A clip or snapshot job."""
+
+    job_id: str
+    media_id: str
+    kind: str
+    status: str
+    progress: float
+    params: dict[str, Any]
+    result_media_id: str | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    error: str | None
+    created_by: str
+    created_at: UtcTime
+    updated_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
+    links: JobLinks
+
+
+class JobPage(Schema):
+    """A media's jobs, newest first."""
+
+    items: list[JobBody]
+
+
+# ----------------------------------------------------------------------------------- builders
+def storage_object(media: MediaObject) -> StorageObject:
+    """Where a media's bytes live."""
+    return StorageObject(
+        bucket=media.bucket,
+        name=media.object_name,
+        version=media.object_version,
+        uri=media.storage_uri,
+    )
+
+
+def signed(request: SignedRequest) -> SignedRequestBody:
+    """The body of a signed request."""
+    return SignedRequestBody(
+        method=request.method,
+        url=request.url,
+        headers=request.headers,
+        expires_at=request.expires_at,
+    )
+
+
+def _summary_fields(media: MediaObject) -> dict[str, Any]:
+    return {
+        "id": media.id,
+        "device_id": media.device_id,
+        "camera_id": media.camera_id,
+        "message_id": media.message_id,
+        "captured_at": media.captured_at,
+        "reason": media.reason,
+        "media_type": media.media_type,
+        "mime_type": media.mime_type,
+        "kind": media.kind,
+        "parent_id": media.parent_id,
+        "size_bytes": media.size_bytes,
+        "status": media.status,
+        "status_reason_code": media.status_reason_code,
+        "status_reason": media.status_reason,
+        "labels": list(media.labels or []),
+        "note": media.note,
+        "created_at": media.created_at,
+        "updated_at": media.updated_at,
+    }
+
+
+def summary(media: MediaObject) -> MediaSummary:
+    """The list view of one media row."""
+    return MediaSummary(**_summary_fields(media))
+
+
+def detail(found: MediaDetail) -> MediaDetailBody:
+    """The detail view of one media, with detections and signed derivative URLs."""
+    media = found.media
+    return MediaDetailBody(
+        **_summary_fields(media),
+        declared=Declared(size_bytes=media.size_bytes, sha256=media.sha256, md5=media.md5),
+        verified=Verified(
+            size_bytes=media.actual_size_bytes,
+            sha256=media.verified_sha256,
+            md5=media.verified_md5,
+            sampling_id=media.sampling_id,
+            sha256_matches=media.verified_sha256 == media.sha256 if media.verified_sha256 else None,
+        ),
+        object=storage_object(media),
+        properties=Properties(
+            width_px=media.width_px,
+            height_px=media.height_px,
+            duration_ms=media.duration_ms,
+            video_codec=media.video_codec,
+            frame_rate=media.frame_rate,
+            decode_warnings=list(media.decode_warnings or []),
+        ),
+        detections=[
+            DetectionBody(
+                label=d.label,
+                score=round(d.score, 4),
+                box=Box(x=d.x, y=d.y, w=d.w, h=d.h),
+                time_ms=d.time_ms,
+                model=d.model,
+            )
+            for d in found.detections
+        ],
+        derivatives=[
+            DerivativeBody(
+                kind=s.derivative.kind,
+                mime_type=s.derivative.mime_type,
+                width_px=s.derivative.width_px,
+                height_px=s.derivative.height_px,
+                size_bytes=s.derivative.size_bytes,
+                url=s.url,
+            )
+            for s in found.derivatives
+        ],
+    )
+
+
+def job(row: Job) -> JobBody:
+    """The API view of a job."""
+    return JobBody(
+        job_id=row.id,
+        media_id=row.media_id,
+        kind=row.kind,
+        status=row.status,
+        progress=row.progress,
+        params=row.params,
+        result_media_id=row.result_media_id,
+        result=row.result,
+        error_code=row.error_code,
+        error=row.error,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        links=JobLinks(self=f"/v1/jobs/{row.id}", events=f"/v1/jobs/{row.id}/events"),
+    )

@@ -1,0 +1,136 @@
+"""Runtime configuration, read once per process from environment variables.
+
+Every function reads the same `Settings`; each variable is documented on its field. Locally the
+stack (`emulators/stack.py`) exports them; in the cloud Terraform sets them on each function.
+Environment variable names are the field names in upper case (pydantic-settings).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MIME_ALLOWLIST: tuple[str, ...] = (
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+)
+
+
+class Settings(BaseSettings):
+    """Process-wide settings.
+
+    Database: either `database_url` (a `postgresql+pg8000://` URL, used locally) or
+    `cloud_sql_instance` + `db_name` + `db_iam_user` (Cloud SQL Python Connector with IAM auth).
+    Storage: `STORAGE_EMULATOR_HOST` (read by google-cloud-storage itself) points clients at a local
+    emulator; `signing_credentials_file` signs V4 URLs with a local key, otherwise URLs are signed
+    through IAM signBlob as `signing_service_account_email`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    gcp_project: str = Field(default="local-project", alias="GOOGLE_CLOUD_PROJECT")
+
+    # --- Postgres
+    database_url: str | None = None
+    cloud_sql_instance: str | None = None
+    db_name: str = "media"
+    db_iam_user: str | None = None
+    db_pool_size: int = Field(default=2, ge=1, le=20)
+    db_max_overflow: int = Field(default=2, ge=0, le=20)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # --- Object storage (Cloud Storage; an S3-compatible store with STORAGE_BACKEND=s3)
+    storage_backend: Literal["gcs", "s3"] = "gcs"
+    uploads_bucket: str = "media-uploads"
+    derivatives_bucket: str = "media-derivatives"
+    quarantine_prefix: str = "quarantine/"
+    rejected_object_action: Literal["quarantine", "delete"] = "quarantine"
+    signing_credentials_file: str | None = None
+    signing_service_account_email: str | None = None
+    # Public base URL signed URLs point at; None means https://storage.googleapis.com.
+    storage_public_url: str | None = None
+    upload_url_ttl_seconds: int = Field(default=900, ge=60, le=604800)
+    download_url_ttl_seconds: int = Field(default=300, ge=60, le=604800)
+
+    # --- Pub/Sub
+    media_verified_topic: str = "media-verified"
+    media_jobs_topic: str = "media-jobs"
+
+    # --- Firestore
+    firestore_database: str = "(default)"
+    status_mirror_enabled: bool = True
+
+    # --- Device / user auth (JWT)
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_secret: str | None = None
+    # Still accepted for verification (never for minting) while devices move to the new secret.
+    jwt_previous_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str = "media-api"
+    jwt_issuer: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    # --- create_media contract
+    max_upload_size_bytes: int = Field(default=2 * 1024**3, gt=0)
+    mime_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_MIME_ALLOWLIST))
+    max_capture_clock_skew_seconds: int = Field(default=300, ge=0)
+    # Earliest accepted `captured_at` (a camera whose clock was never set reports 1970).
+    min_captured_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+
+    # MD5 is taken from Cloud Storage's own md5Hash of the object (computed at write); set this to
+    # recompute it while streaming (about 3x slower than the SHA-256 pass alone).
+    verify_md5_locally: bool = False
+
+    # --- event handling
+    max_event_age_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # At-most-once work per object version / media / job: a claim expires after this long, so a
+    # crashed worker's work is picked up again (by a redelivery or the reconciler).
+    verify_claim_ttl_seconds: int = Field(default=120, ge=5)
+    process_claim_ttl_seconds: int = Field(default=600, ge=5)
+    job_claim_ttl_seconds: int = Field(default=600, ge=5)
+
+    # --- housekeeping (reconciler)
+    # A `pending_upload` row is expired this long after its upload URL's lifetime ended.
+    pending_upload_grace_seconds: int = Field(default=300, ge=0)
+    # Rows in an intermediate state (uploaded, verified, processing, queued/running jobs) untouched
+    # for this long, with no live claim, are driven again.
+    stuck_after_seconds: int = Field(default=900, ge=1)
+    reconcile_batch_size: int = Field(default=100, ge=1, le=10_000)
+
+    # --- HTTP
+    # Origins a browser may call the HTTP functions from (CORS); none by default.
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    cors_max_age_seconds: int = Field(default=600, ge=0, le=86400)
+    max_json_depth: int = Field(default=32, ge=2, le=512)
+    max_request_body_bytes: int = Field(default=4 * 1024**2, gt=0)
+
+    # --- processing
+    video_sample_interval_ms: int = Field(default=1000, gt=0)
+    video_max_sampled_frames: int = Field(default=30, gt=0)
+    thumbnail_max_px: int = Field(default=320, gt=16)
+    detection_min_score: float = Field(default=0.3, ge=0.0, le=1.0)
+
+    # --- jobs (clips, snapshots) and realtime (Server-Sent Events)
+    max_clip_duration_ms: int = Field(default=60_000, gt=0)
+    # A stream copy is used when a keyframe and a clean cut lie this close to the requested ends.
+    clip_copy_tolerance_ms: int = Field(default=50, ge=0, le=1000)
+    max_inline_snapshot_bytes: int = Field(default=2 * 1024**2, gt=0)
+    max_snapshot_labels: int = Field(default=32, ge=0)
+    job_progress_interval_seconds: float = Field(default=0.5, gt=0)
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_max_seconds: float = Field(default=300.0, gt=0)
+    sse_retry_ms: int = Field(default=3000, ge=0)
+
+
+@cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,89 @@
+"""Status machines and kinds, in one place: media and jobs.
+
+Media:
+
+    pending_upload -> uploaded -> verified -> processing -> processed
+    pending_upload | uploaded             -> rejected   (the bytes broke the declaration; terminal)
+    any state before processed            -> failed     (the pipeline gave up; terminal)
+
+Jobs: queued -> running -> completed | failed; queued -> failed.
+
+Anything else (a repeated or backwards transition, e.g. from a duplicated or out-of-order event) is
+not an error: callers treat it as a logged no-op.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MediaStatus(StrEnum):
+    """Lifecycle states of a media object."""
+
+    PENDING_UPLOAD = "pending_upload"
+    UPLOADED = "uploaded"
+    VERIFIED = "verified"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+ALLOWED_TRANSITIONS: dict[MediaStatus, frozenset[MediaStatus]] = {
+    MediaStatus.PENDING_UPLOAD: frozenset(
+        {MediaStatus.UPLOADED, MediaStatus.REJECTED, MediaStatus.FAILED}
+    ),
+    MediaStatus.UPLOADED: frozenset(
+        {MediaStatus.VERIFIED, MediaStatus.REJECTED, MediaStatus.FAILED}
+    ),
+    MediaStatus.VERIFIED: frozenset({MediaStatus.PROCESSING, MediaStatus.FAILED}),
+    MediaStatus.PROCESSING: frozenset({MediaStatus.PROCESSED, MediaStatus.FAILED}),
+    MediaStatus.PROCESSED: frozenset(),
+    MediaStatus.REJECTED: frozenset(),
+    MediaStatus.FAILED: frozenset(),
+}
+
+TERMINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
+"""Statuses a media object never leaves."""
+
+BEFORE_VERIFICATION = frozenset({MediaStatus.PENDING_UPLOAD, MediaStatus.UPLOADED})
+"""Statuses in which the bytes have not been verified yet."""
+
+
+def can_transition(current: MediaStatus | str, target: MediaStatus | str) -> bool:
+    """Tell whether `current -> target` is a legal media transition."""
+    return MediaStatus(target) in ALLOWED_TRANSITIONS[MediaStatus(current)]
+
+
+class MediaKind(StrEnum):
+    """How a media object came to be: uploaded by a device, or made by a job from a video."""
+
+    UPLOAD = "upload"
+    CLIP = "clip"
+    SNAPSHOT = "snapshot"
+
+
+class MediaType(StrEnum):
+    """The broad type of a media object's bytes."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class JobKind(StrEnum):
+    """What a job makes from a video: a clip (video/mp4) or a snapshot (image/jpeg)."""
+
+    CLIP = "clip"
+    SNAPSHOT = "snapshot"
+
+
+class JobStatus(StrEnum):
+    """Job lifecycle: queued -> running -> completed | failed (terminal)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+JOB_TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})

@@ -1,0 +1,39 @@
+"""The housekeeping function's messages: scheduled ticks and dead letters, told apart."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from common.core.errors import BadRequest
+from common.housekeeping.dead_letter import SOURCE_SUBSCRIPTION, handle_dead_letter
+
+if TYPE_CHECKING:
+    from common.events.envelope import PubSubMessage
+
+log = logging.getLogger(__name__)
+
+
+class TickOutcome(StrEnum):
+    """What a tick did."""
+
+    RECONCILED = "reconciled"
+
+
+def handle_housekeeping(message: PubSubMessage) -> StrEnum:
+    """Run what a housekeeping message asks: a dead letter, or a tick (`task` attribute).
+
+    Raises:
+        BadRequest: an unknown task (poison: acknowledged).
+        TransientError: a dependency is unavailable (retry).
+    """
+    if SOURCE_SUBSCRIPTION in message.attributes:
+        return handle_dead_letter(message)
+    task = message.attributes.get("task")
+    if task == "reconcile":
+        from common.housekeeping.reconcile import reconcile
+
+        reconcile()
+        return TickOutcome.RECONCILED
+    raise BadRequest(f"unknown housekeeping task {task!r}")

@@ -1,0 +1,194 @@
+"""A job's result as a media object of its own: cut, store, then ingest like any other bytes.
+
+The result (a clip, video/mp4, or a snapshot, image/jpeg) is stored in the derivatives bucket at
+`<job_id>/clip.mp4` or `<job_id>/snapshot.jpg` (`common.storage.layout`), created only if absent
+and never replaced, with the cut's details (clip path, frame time) as custom metadata. Only then
+is it declared, from the stored bytes: device and camera of the source, message id = the job id,
+`kind` = the job kind, `parent_id` = the source, `captured_at` = the source's plus the result's
+offset into it; and `common.media.ingest.ingest_bytes` adopts the stored object and verifies it.
+Because the object exists before any declaration and is never replaced, an attempt after a crash,
+or one racing a duplicate delivery, declares the same bytes and finds the same row: there is never
+a second result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from common.core import reasons
+from common.core.errors import PermanentMediaError
+from common.core.hashing import digest_path
+from common.core.settings import get_settings
+from common.core.status import JobKind, MediaKind
+from common.media.declare import MediaSpec
+from common.media.ingest import Ingested, ingest_bytes
+from common.storage import get_store, layout
+from common.storage.base import ObjectExists, ObjectNotFound
+from common.storage.tempfiles import local_copy, temp_path
+
+if TYPE_CHECKING:
+    from common.db.models import Job, MediaObject
+
+log = logging.getLogger(__name__)
+
+DETAILS_METADATA_KEY = "job-result"
+"""Custom metadata of a result object: the cut's details as JSON, for an attempt that finds it."""
+
+
+def run_operation(
+    kind: JobKind,
+    params: dict[str, Any],
+    source: Path,
+    target: Path,
+    on_progress: Callable[[float], None],
+) -> dict[str, Any]:
+    """Cut the clip or snapshot `params` asks for from `source` into `target`.
+
+    Returns:
+        What the job result records: for a clip `{path, path_reason, start_ms, duration_ms,
+        frames, frames_decoded, packets, width, height, has_audio, offset_ms}` (`path` is
+        "stream_copy" or "reencode"); for a snapshot `{time_ms, width, height, frames_decoded,
+        offset_ms}`. `offset_ms` is where the result starts in the source.
+
+    Raises:
+        PermanentMediaError: the source does not decode.
+    """
+    settings = get_settings()
+    if kind is JobKind.CLIP:
+        from common.processing.clip import extract_clip
+
+        clip = extract_clip(
+            source,
+            target,
+            start_ms=params["start_ms"],
+            duration_ms=params["duration_ms"],
+            tolerance_ms=settings.clip_copy_tolerance_ms,
+            on_progress=on_progress,
+        )
+        return {
+            "path": clip.path,
+            "path_reason": clip.reason,
+            "start_ms": clip.start_ms,
+            "duration_ms": clip.duration_ms,
+            "frames": clip.frames,
+            "frames_decoded": clip.frames_decoded,
+            "packets": clip.packets,
+            "width": clip.width,
+            "height": clip.height,
+            "has_audio": clip.has_audio,
+            "offset_ms": clip.start_ms,
+        }
+    from common.processing.snapshot import extract_snapshot
+
+    snapshot = extract_snapshot(source, at_ms=params["at_ms"], on_progress=on_progress)
+    target.write_bytes(snapshot.data)
+    return {
+        "time_ms": snapshot.time_ms,
+        "width": snapshot.width,
+        "height": snapshot.height,
+        "frames_decoded": snapshot.frames_decoded,
+        "offset_ms": snapshot.time_ms,
+    }
+
+
+@dataclass(frozen=True)
+class Result:
+    """A job's result media: the ingest outcome, the cut's details, a local copy of its bytes."""
+
+    ingested: Ingested
+    details: dict[str, Any]
+    local_path: Path
+
+
+def _cut_and_store(
+    job: Job, source: MediaObject, target: Path, on_progress: Callable[[float], None]
+) -> dict[str, Any] | None:
+    """Cut the result into `target` and store it if absent; None when another attempt stored it."""
+    store = get_store()
+    kind = JobKind(job.kind)
+    try:
+        with local_copy(
+            store, source.bucket, source.object_name, source.object_version, prefix="job-src-"
+        ) as source_path:
+            details = run_operation(kind, job.params, source_path, target, on_progress)
+    except ObjectNotFound as exc:
+        raise PermanentMediaError(
+            reasons.reason(reasons.SOURCE_GONE).message, code=reasons.SOURCE_GONE
+        ) from exc
+    metadata = {DETAILS_METADATA_KEY: json.dumps(details, separators=(",", ":"))}
+    try:
+        store.write_file(
+            get_settings().derivatives_bucket,
+            layout.job_result_object_name(job.id, kind),
+            target,
+            layout.job_result_mime_type(kind),
+            if_absent=True,
+            metadata=metadata,
+        )
+    except ObjectExists:
+        return None
+    return details
+
+
+def _spec(job: Job, source: MediaObject, path: Path, details: dict[str, Any]) -> MediaSpec:
+    kind = JobKind(job.kind)
+    digest = digest_path(path)
+    return MediaSpec(
+        device_id=source.device_id,
+        camera_id=source.camera_id,
+        message_id=job.id,
+        captured_at=source.captured_at + timedelta(milliseconds=int(details.get("offset_ms", 0))),
+        mime_type=layout.job_result_mime_type(kind),
+        size_bytes=digest.size_bytes,
+        sha256=digest.sha256_hex,
+        md5=digest.md5_base64 or "",
+        created_by=f"job:{job.id}",
+        kind=MediaKind(kind.value),
+        bucket=get_settings().derivatives_bucket,
+        object_name=layout.job_result_object_name(job.id, kind),
+        parent_id=source.id,
+        reason=source.reason,
+        request={"job_id": job.id, "kind": kind.value},
+    )
+
+
+@contextmanager
+def produce_result(
+    job: Job, source: MediaObject, on_progress: Callable[[float], None]
+) -> Iterator[Result]:
+    """Find or make the job's result media (see the module docstring); yields it with a local
+    copy of its bytes, removed when the block ends.
+
+    Raises:
+        PermanentMediaError: the source is gone (`source_gone`) or does not decode.
+        TransientError: storage, database or Firestore trouble.
+    """
+    store = get_store()
+    kind = JobKind(job.kind)
+    bucket = get_settings().derivatives_bucket
+    name = layout.job_result_object_name(job.id, kind)
+    with temp_path(suffix=Path(name).suffix, prefix="job-out-") as local:
+        details = None
+        if store.stat(bucket, name) is None:
+            details = _cut_and_store(job, source, local, on_progress)
+        if details is None:  # stored by an earlier or a concurrent attempt: use those bytes
+            info = store.stat(bucket, name)
+            if info is None:
+                from common.core.errors import TransientError
+
+                raise TransientError(f"result {name} exists and vanished")
+            store.download_to_file(bucket, name, info.version, local)
+            raw = info.metadata.get(DETAILS_METADATA_KEY)
+            details = json.loads(raw) if raw else {}
+        ingested = ingest_bytes(
+            _spec(job, source, local, details), local, event_id=job.id, hand_over_after=False
+        )
+        log.info("job %s: result media %s at %s/%s", job.id, ingested.media.id, bucket, name)
+        yield Result(ingested, details, local)

@@ -1,0 +1,210 @@
+"""process_media's logic for `media-jobs` messages: run a clip or snapshot job.
+
+A job already `completed` / `failed` is a duplicate (acknowledged, its mirror re-synced).
+Otherwise the worker claims it (`common.db.claims`: one worker at a time, a crashed worker's claim
+expires), moves it to `running`, and `common.jobs.results.produce_result` finds or makes its
+result media; that media is then analysed by `common.media.analyse.process_media` like any upload
+(poster / thumbnail, detections, `processed`), and the job ends `completed`.
+
+Undecodable or vanished sources end the job `failed` with a reason code, acknowledged; storage /
+database / Firestore trouble propagates (TransientError) and the message is redelivered. Progress
+(0..1, from real frames and packets) goes to Firestore `jobs/{job_id}` at most every
+`job_progress_interval_seconds`, and to the job row (never lowered there); terminal states go to
+both. The worker is the only writer of `jobs/{job_id}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from common.core import reasons
+from common.core.errors import BadRequest, PermanentMediaError
+from common.core.ids import JOB_PREFIX, is_valid_id
+from common.core.reasons import Reason
+from common.core.settings import get_settings
+from common.core.status import JOB_TERMINAL_STATUSES, JobStatus, MediaStatus
+from common.db.claims import claimed
+from common.jobs.api import mirror_fields
+
+if TYPE_CHECKING:
+    from common.db.models import Job, MediaObject
+    from common.events.envelope import PubSubMessage
+
+log = logging.getLogger(__name__)
+
+EXTRACT_SHARE = 0.8
+"""Share of the job's progress bar taken by cutting; the rest is the result's own analysis."""
+
+
+class JobOutcome(StrEnum):
+    """What handling one `media-jobs` message amounted to."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+    IN_PROGRESS = "in_progress"
+    UNKNOWN_JOB = "unknown_job"
+
+
+def is_job_message(message: PubSubMessage) -> bool:
+    """Tell a `media-jobs` message (attribute `kind=job`) from a `media-verified` one."""
+    return message.attributes.get("kind") == "job"
+
+
+def load_job(job_id: str) -> tuple[Job, MediaObject] | None:
+    """The job and its source media, or None."""
+    from common.db.engine import session_scope
+    from common.db.models import Job, MediaObject
+
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return None
+        media = session.get(MediaObject, job.media_id)
+        assert media is not None  # foreign key
+        return job, media
+
+
+def _update(job_id: str, values: dict[str, Any]) -> Job:
+    """Update the job row and return it as committed."""
+    from sqlalchemy import update
+
+    from common.db.engine import session_scope
+    from common.db.models import Job
+
+    with session_scope() as session:
+        return session.execute(
+            update(Job).where(Job.id == job_id).values(**values).returning(Job)
+        ).scalar_one()
+
+
+def mirror_job(job: Job, device_id: str) -> None:
+    """Write the job's current state to `jobs/{job_id}`.
+
+    Raises:
+        TransientError: Firestore unreachable.
+    """
+    from common.media.mirror import JOBS_COLLECTION, write_document
+
+    write_document(JOBS_COLLECTION, job.id, mirror_fields(job, device_id))
+
+
+def end_job(job_id: str, status: JobStatus, reason: Reason | None, device_id: str) -> Job:
+    """Record a job's terminal status (and reason) on the row and in its mirror."""
+    from sqlalchemy import func
+
+    values: dict[str, Any] = {
+        "status": status.value,
+        "error_code": reason.code if reason else None,
+        "error": reason.message if reason else None,
+        "finished_at": func.now(),
+    }
+    if status is JobStatus.COMPLETED:
+        values["progress"] = 1.0
+    job = _update(job_id, values)
+    mirror_job(job, device_id)
+    return job
+
+
+def _progress_writer(job: Job, device_id: str) -> Callable[[float], None]:
+    """Throttled progress of the running job to Firestore and to its row."""
+    from sqlalchemy import func
+
+    from common.db.models import Job
+    from common.media.mirror import (
+        JOBS_COLLECTION,
+        ThrottledProgress,
+        clamp_progress,
+        write_document,
+    )
+
+    def write(fraction: float) -> None:
+        progress = clamp_progress(fraction)
+        write_document(JOBS_COLLECTION, job.id, {"status": "running", "progress": progress})
+        _update(job.id, {"progress": func.greatest(Job.progress, progress)})
+
+    return ThrottledProgress(write, get_settings().job_progress_interval_seconds)
+
+
+def handle_job_message(message: PubSubMessage) -> JobOutcome:
+    """Run the job a `media-jobs` message names. Safe to call any number of times, concurrently.
+
+    Message data: JSON `{"job_id"}`.
+
+    Raises:
+        BadRequest: the message names no valid job id (poison: acknowledged).
+        TransientError: storage / database / Firestore trouble (redelivered).
+    """
+    payload = message.json()
+    job_id = payload.get("job_id") if isinstance(payload, dict) else None
+    if not isinstance(job_id, str) or not is_valid_id(job_id, JOB_PREFIX):
+        raise BadRequest("media-jobs message has no valid job_id")
+    return run_job(job_id, message.message_id)
+
+
+def run_job(job_id: str, event_id: str) -> JobOutcome:
+    """Run one job (see the module docstring)."""
+    loaded = load_job(job_id)
+    if loaded is None:
+        log.warning("job message %s names unknown job %s", event_id, job_id)
+        return JobOutcome.UNKNOWN_JOB
+    job, source = loaded
+    if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
+        mirror_job(job, source.device_id)  # re-sync a mirror write that may have failed
+        return JobOutcome.DUPLICATE
+    with claimed(f"job:{job_id}", get_settings().job_claim_ttl_seconds) as claim:
+        if claim is None:
+            log.info("job %s is running elsewhere", job_id)
+            return JobOutcome.IN_PROGRESS
+        return _run_claimed(job_id, event_id)
+
+
+def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
+    from sqlalchemy import func
+
+    from common.db.models import Job
+    from common.jobs.results import produce_result
+    from common.media.analyse import ProcessOutcome, load_media, process_media
+
+    loaded = load_job(job_id)
+    assert loaded is not None
+    job, source = loaded
+    if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
+        return JobOutcome.DUPLICATE
+    started_at = func.coalesce(Job.started_at, func.now())
+    job = _update(job_id, {"status": JobStatus.RUNNING.value, "started_at": started_at})
+    mirror_job(job, source.device_id)
+    progress = _progress_writer(job, source.device_id)
+    failure: Reason | None = None
+    try:
+        with produce_result(job, source, lambda f: progress(f * EXTRACT_SHARE)) as result:
+            media = result.ingested.media
+            _update(job_id, {"result_media_id": media.id, "result": result.details})
+            outcome = process_media(
+                media.id,
+                event_id=event_id,
+                local_path=result.local_path,
+                on_progress=lambda f: progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f),
+            )
+        final = load_media(media.id)
+        if outcome is ProcessOutcome.IN_PROGRESS or final is None:
+            return JobOutcome.IN_PROGRESS
+        if final.status != MediaStatus.PROCESSED.value:
+            failure = reasons.reason(
+                reasons.RESULT_FAILED,
+                f"The job's result ended {final.status}: {final.status_reason}",
+            )
+    except PermanentMediaError as exc:
+        log.warning("job %s: %s", job_id, exc.message)
+        code = exc.code if exc.code == reasons.SOURCE_GONE else reasons.UNDECODABLE
+        failure = reasons.reason(
+            code, None if code == reasons.SOURCE_GONE else "The source video could not be decoded."
+        )
+    end_job(job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure, source.device_id)
+    if failure:
+        log.warning("job %s failed: %s", job_id, failure.code)
+        return JobOutcome.FAILED
+    return JobOutcome.COMPLETED

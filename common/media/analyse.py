@@ -1,0 +1,255 @@
+"""Analysis of verified media: renditions and detections, then `processed`.
+
+`process_media()` claims the media (`common.db.claims`, so concurrent deliveries do the work
+once), moves it `verified -> processing`, takes a local copy of its verified version, analyses it
+with `common.processing` (image or video), writes the renditions to the derivatives bucket,
+replaces the media's detections and derivatives in one transaction, then `processing ->
+processed`. Undecodable media ends `failed` with reason `undecodable` (the decoder's own words go
+to the log) and the message is acknowledged; storage or database trouble raises TransientError
+and the message is redelivered. A redelivery after a crash midway finds `processing` and an
+expired claim, and redoes the work: renditions overwrite the same object names and detections are
+replaced, so no duplicates appear.
+
+Media made by jobs (clips, snapshots) come through the same function (`common.jobs.worker`), with
+their bytes already on local disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from common.core import reasons
+from common.core.errors import BadRequest, PermanentMediaError, TransientError
+from common.core.ids import MEDIA_PREFIX, is_valid_id
+from common.core.settings import get_settings
+from common.core.status import BEFORE_VERIFICATION, MediaStatus
+from common.db.claims import claimed
+from common.media import lifecycle
+from common.storage import get_store, layout
+from common.storage.base import ObjectNotFound
+from common.storage.tempfiles import local_copy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from common.db.models import MediaObject
+    from common.events.envelope import PubSubMessage
+    from common.processing import ImageAnalysis, VideoAnalysis
+
+log = logging.getLogger(__name__)
+
+
+class ProcessOutcome(StrEnum):
+    """What handling one `media-verified` message (or a job's result) amounted to."""
+
+    PROCESSED = "processed"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+    IN_PROGRESS = "in_progress"
+    UNKNOWN_MEDIA = "unknown_media"
+
+
+def load_media(media_id: str) -> MediaObject | None:
+    """The media row, or None."""
+    from common.db.engine import session_scope
+    from common.db.models import MediaObject
+
+    with session_scope() as session:
+        return session.get(MediaObject, media_id)
+
+
+def _analyse(
+    media: MediaObject, path: Path, on_progress: Callable[[float], None] | None
+) -> ImageAnalysis | VideoAnalysis:
+    from common.media.mirror import ProgressReporter
+    from common.processing import analyze_image, analyze_video
+
+    settings = get_settings()
+    if media.media_type == "image":
+        return analyze_image(
+            path,
+            thumbnail_max_px=settings.thumbnail_max_px,
+            min_score=settings.detection_min_score,
+        )
+    reporter = ProgressReporter(media.id, media.device_id)
+
+    def report(fraction: float) -> None:
+        reporter(fraction)
+        if on_progress is not None:
+            on_progress(fraction)
+
+    return analyze_video(
+        path,
+        sample_interval_ms=settings.video_sample_interval_ms,
+        max_frames=settings.video_max_sampled_frames,
+        thumbnail_max_px=settings.thumbnail_max_px,
+        min_score=settings.detection_min_score,
+        on_progress=report,
+    )
+
+
+def _store(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, Any]:
+    from sqlalchemy import delete
+    from sqlalchemy.dialects.postgresql import insert
+
+    from common.db.engine import session_scope
+    from common.db.models import Derivative, Detection, MediaObject
+    from common.processing import VideoAnalysis
+
+    store = get_store()
+    bucket = get_settings().derivatives_bucket
+    rows = []
+    for rendition in analysis.renditions:
+        name = layout.derivative_object_name(media.id, rendition.kind)
+        store.write(bucket, name, rendition.data, rendition.mime_type)
+        rows.append(
+            {
+                "media_id": media.id,
+                "kind": rendition.kind,
+                "bucket": bucket,
+                "object_name": name,
+                "width_px": rendition.width,
+                "height_px": rendition.height,
+                "mime_type": rendition.mime_type,
+                "size_bytes": len(rendition.data),
+            }
+        )
+    with session_scope() as session:
+        # Lock the media row: a late duplicate replaces detections after us, never interleaved.
+        session.get(MediaObject, media.id, with_for_update=True)
+        session.execute(delete(Detection).where(Detection.media_id == media.id))
+        session.add_all(
+            Detection(
+                media_id=media.id,
+                label=d.label,
+                score=d.score,
+                x=d.x,
+                y=d.y,
+                w=d.w,
+                h=d.h,
+                time_ms=d.time_ms,
+                model=d.model,
+            )
+            for d in analysis.detections
+        )
+        for row in rows:
+            statement = insert(Derivative).values(**row)
+            session.execute(
+                statement.on_conflict_do_update(
+                    constraint="uq_derivatives_media_kind",
+                    set_={k: statement.excluded[k] for k in row if k not in ("media_id", "kind")},
+                )
+            )
+    fields: dict[str, Any] = {"width_px": analysis.width, "height_px": analysis.height}
+    if isinstance(analysis, VideoAnalysis):
+        fields.update(
+            duration_ms=analysis.duration_ms, video_codec=analysis.codec, frame_rate=analysis.fps
+        )
+    warnings = getattr(analysis, "decode_warnings", ())
+    fields["decode_warnings"] = list(warnings) or None
+    return fields
+
+
+def _analyse_and_store(
+    media: MediaObject,
+    path: Path,
+    event_id: str | None,
+    on_progress: Callable[[float], None] | None,
+) -> ProcessOutcome:
+    try:
+        analysis = _analyse(media, path, on_progress)
+        fields = _store(media, analysis)
+    except PermanentMediaError as exc:
+        why = reasons.reason(
+            reasons.UNDECODABLE, f"The bytes could not be decoded as {media.media_type}."
+        )
+        lifecycle.transition(media.id, MediaStatus.FAILED, reason=why, event_id=event_id)
+        log.warning("media %s failed: %s", media.id, exc.message)
+        return ProcessOutcome.FAILED
+    lifecycle.transition(media.id, MediaStatus.PROCESSED, event_id=event_id, fields=fields)
+    log.info(
+        "media %s processed: %d detections, %d renditions",
+        media.id,
+        len(analysis.detections),
+        len(analysis.renditions),
+    )
+    return ProcessOutcome.PROCESSED
+
+
+def process_media(
+    media_id: str,
+    *,
+    event_id: str | None,
+    local_path: Path | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> ProcessOutcome:
+    """Analyse a verified media (see the module docstring). Safe to call any number of times.
+
+    Args:
+        media_id: the media.
+        event_id: the message that caused the work, for the history.
+        local_path: its bytes on local disk, when the caller has them (else downloaded).
+        on_progress: also told the analysis progress (0..1), besides `media/{id}` in Firestore.
+
+    Returns:
+        The outcome.
+
+    Raises:
+        TransientError: the media is not verified yet, or storage, database or Firestore is
+            unavailable (retry).
+    """
+    media = load_media(media_id)
+    if media is None:
+        log.warning("media %s is unknown", media_id)
+        return ProcessOutcome.UNKNOWN_MEDIA
+    status = MediaStatus(media.status)
+    if status in BEFORE_VERIFICATION:
+        raise TransientError(f"media {media_id} is {status.value}, not verified yet")
+    if status not in (MediaStatus.VERIFIED, MediaStatus.PROCESSING):
+        lifecycle.mirror(media)  # no-op; re-syncs the mirror
+        return ProcessOutcome.DUPLICATE
+    with claimed(f"process:{media_id}", get_settings().process_claim_ttl_seconds) as claim:
+        if claim is None:
+            log.info("media %s is being processed elsewhere", media_id)
+            return ProcessOutcome.IN_PROGRESS
+        media = load_media(media_id)
+        assert media is not None
+        if media.status == MediaStatus.VERIFIED.value:
+            lifecycle.transition(media_id, MediaStatus.PROCESSING, event_id=event_id)
+        elif media.status != MediaStatus.PROCESSING.value:
+            return ProcessOutcome.DUPLICATE
+        if local_path is not None:
+            return _analyse_and_store(media, local_path, event_id, on_progress)
+        try:
+            with local_copy(
+                get_store(), media.bucket, media.object_name, media.object_version
+            ) as path:
+                return _analyse_and_store(media, path, event_id, on_progress)
+        except ObjectNotFound:
+            lifecycle.transition(
+                media_id,
+                MediaStatus.FAILED,
+                reason=reasons.reason(reasons.OBJECT_GONE),
+                event_id=event_id,
+            )
+            log.warning("media %s failed: its object version is gone", media_id)
+            return ProcessOutcome.FAILED
+
+
+def handle_media_verified(message: PubSubMessage) -> ProcessOutcome:
+    """process_media: analyse the media a `media-verified` message names.
+
+    Message data: JSON `{"media_id", "bucket", "object_name", "version"}`.
+
+    Raises:
+        BadRequest: the message names no valid media id (poison: acknowledged).
+        TransientError: see `process_media` (retry).
+    """
+    payload = message.json()
+    media_id = payload.get("media_id") if isinstance(payload, dict) else None
+    if not isinstance(media_id, str) or not is_valid_id(media_id, MEDIA_PREFIX):
+        raise BadRequest("media-verified message has no valid media_id")
+    return process_media(media_id, event_id=message.message_id)

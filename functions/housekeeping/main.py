@@ -1,0 +1,28 @@
+"""housekeeping (Pub/Sub push): scheduled ticks (reconcile, retention) and dead-lettered messages.
+
+Push endpoint of the `housekeeping` subscription (Cloud Scheduler ticks) and of the
+`dead-letter-handler` subscription. See common/housekeeping/.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import functions_framework
+
+from common.events.envelope import handle_push
+
+if TYPE_CHECKING:
+    from flask import Request
+
+logging.basicConfig(level=logging.INFO)
+
+
+@functions_framework.http
+def housekeeping(request: Request) -> tuple[str, int]:
+    """Push endpoint of the `housekeeping` and `dead-letter-handler` subscriptions."""
+    from common.housekeeping.ticks import handle_housekeeping
+
+    status, outcome = handle_push(request.get_data(), handle_housekeeping)
+    return outcome, status

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from common.core.status import BEFORE_VERIFICATION, TERMINAL_STATUSES, MediaStatus, can_transition
+
+S = MediaStatus
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.PENDING_UPLOAD, S.UPLOADED),
+        (S.UPLOADED, S.VERIFIED),
+        (S.UPLOADED, S.REJECTED),
+        (S.VERIFIED, S.PROCESSING),
+        (S.PROCESSING, S.PROCESSED),
+        (S.PROCESSING, S.FAILED),
+        (S.PENDING_UPLOAD, S.FAILED),  # the upload never came
+        (S.UPLOADED, S.FAILED),  # verification dead-lettered
+    ],
+)
+def test_pipeline_moves_are_allowed(current: MediaStatus, target: MediaStatus) -> None:
+    assert can_transition(current, target)
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.VERIFIED, S.VERIFIED),  # repeated
+        (S.PROCESSED, S.PROCESSING),  # backwards
+        (S.REJECTED, S.VERIFIED),  # out of a terminal state
+        (S.PENDING_UPLOAD, S.PROCESSED),  # skipping verification
+        (S.FAILED, S.PROCESSED),
+        (S.VERIFIED, S.REJECTED),  # verified bytes are never rejected afterwards
+    ],
+)
+def test_illegal_moves_are_refused(current: MediaStatus, target: MediaStatus) -> None:
+    assert not can_transition(current, target)
+
+
+def test_terminal_and_unverified_states() -> None:
+    assert {S.PROCESSED, S.REJECTED, S.FAILED} == TERMINAL_STATUSES
+    assert {S.PENDING_UPLOAD, S.UPLOADED} == BEFORE_VERIFICATION
