@@ -44,12 +44,20 @@ resource "google_service_account" "build" {
 # Cloud Storage: uploads bucket
 # ---------------------------------------------------------------------------------------------
 
-# Signed PUT URLs act with the signer's permissions: create only (x-goog-if-generation-match: 0
-# forbids overwrites, so no delete permission is needed).
-resource "google_storage_bucket_iam_member" "uploads_create_media_creator" {
+# Signed PUT URLs act with the signer's permissions (create; x-goog-if-generation-match: 0
+# forbids overwrites). create_media also stores inline snapshots and verifies them at once: it
+# reads them back and moves a rejected one under quarantine_prefix (copy + delete).
+resource "google_storage_bucket_iam_member" "uploads_create_media_user" {
   bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectCreator"
+  role   = "roles/storage.objectUser"
   member = google_service_account.function["create_media"].member
+}
+
+# The reconciler verifies uploads whose notification was lost (read; quarantine: copy + delete).
+resource "google_storage_bucket_iam_member" "uploads_housekeeping_user" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.function["housekeeping"].member
 }
 
 # Reads the object to verify it; moves a rejected one under quarantine_prefix (copy + delete).
@@ -113,20 +121,27 @@ resource "google_pubsub_topic_iam_member" "object_events_gcs_publisher" {
   member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
 }
 
-resource "google_pubsub_topic_iam_member" "media_verified_finalize_upload_publisher" {
+# Verified media is handed over to processing by whoever verified it: finalize_upload (uploads),
+# create_media (inline snapshots) and housekeeping (the reconciler re-drives stuck media).
+resource "google_pubsub_topic_iam_member" "media_verified_publisher" {
+  for_each = local.media_verified_publishers
+
   project = var.project_id
   topic   = google_pubsub_topic.topic[local.media_verified_topic].name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function["finalize_upload"].member
+  member  = google_service_account.function[each.key].member
 }
 
 # The jobs API (clip and snapshot endpoints) is served by list_media; create_media does not
 # publish jobs.
-resource "google_pubsub_topic_iam_member" "media_jobs_list_media_publisher" {
+# housekeeping publishes stuck jobs again.
+resource "google_pubsub_topic_iam_member" "media_jobs_publisher" {
+  for_each = local.media_jobs_publishers
+
   project = var.project_id
   topic   = google_pubsub_topic.topic[local.media_jobs_topic].name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function["list_media"].member
+  member  = google_service_account.function[each.key].member
 }
 
 # Dead-lettering: the Pub/Sub service agent forwards undeliverable messages (publisher on the

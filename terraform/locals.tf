@@ -34,9 +34,13 @@ locals {
   signing_functions = toset(["create_media", "list_media"])
   # Functions that read the JWT secret (device / UI authentication happens in the app).
   jwt_functions = toset(["create_media", "list_media"])
-  # Firestore status mirror: writers and readers.
-  firestore_writers = toset(["finalize_upload", "process_media"])
+  # Firestore status mirror: writers and readers. create_media mirrors a declaration's first
+  # status (pending_upload) and verifies inline snapshots; housekeeping ends stuck work.
+  firestore_writers = toset(["create_media", "finalize_upload", "process_media", "housekeeping"])
   firestore_readers = toset(["list_media"])
+  # Publishers of the topics the functions write to.
+  media_verified_publishers = toset(["create_media", "finalize_upload", "housekeeping"])
+  media_jobs_publishers     = toset(["list_media", "housekeeping"])
 
   # Sizing per function. process_media decodes video and runs detection: more memory, the
   # longest timeout. Timeouts of pushed functions stay within their subscription's ack deadline
@@ -68,6 +72,16 @@ locals {
       timeout_seconds         = 120
       min_instance_count      = 0
       max_instance_count      = 10
+      max_request_concurrency = 1
+      db_pool_size            = 1
+      db_max_overflow         = 0
+    }
+    housekeeping = {
+      available_memory        = "1Gi"
+      available_cpu           = "1"
+      timeout_seconds         = 300
+      min_instance_count      = 0
+      max_instance_count      = 2
       max_request_concurrency = 1
       db_pool_size            = 1
       db_max_overflow         = 0
