@@ -41,60 +41,27 @@ resource "google_service_account" "build" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Cloud Storage: uploads bucket
+# Cloud Storage: object access per bucket and function, from local.function_access
 # ---------------------------------------------------------------------------------------------
 
-# Signed PUT URLs act with the signer's permissions (create; x-goog-if-generation-match: 0
-# forbids overwrites). create_media also stores inline snapshots and verifies them at once: it
-# reads them back and moves a rejected one under quarantine_prefix (copy + delete).
-resource "google_storage_bucket_iam_member" "uploads_create_media_user" {
-  bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectUser"
-  member = google_service_account.function["create_media"].member
-}
+# Signed URLs act with the signer's permissions: create_media's signed PUTs need create (the URL
+# binds x-goog-if-generation-match: 0, no overwrite), list_media's signed GETs need get.
+# Verifying reads objects; quarantining a rejected one copies it under quarantine_prefix and
+# deletes it; replacing a rendition needs delete.
+resource "google_storage_bucket_iam_member" "object_viewer" {
+  for_each = { for key, grant in local.object_grants : key => grant if grant.operations == "get" }
 
-# The reconciler verifies uploads whose notification was lost (read; quarantine: copy + delete).
-resource "google_storage_bucket_iam_member" "uploads_housekeeping_user" {
-  bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectUser"
-  member = google_service_account.function["housekeeping"].member
-}
-
-# Reads the object to verify it; moves a rejected one under quarantine_prefix (copy + delete).
-resource "google_storage_bucket_iam_member" "uploads_finalize_upload_user" {
-  bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectUser"
-  member = google_service_account.function["finalize_upload"].member
-}
-
-resource "google_storage_bucket_iam_member" "uploads_process_media_viewer" {
-  bucket = google_storage_bucket.uploads.name
+  bucket = local.bucket_names[each.value.bucket]
   role   = "roles/storage.objectViewer"
-  member = google_service_account.function["process_media"].member
+  member = google_service_account.function[each.value.function].member
 }
 
-# Signed GET URLs for originals act with the signer's permissions.
-resource "google_storage_bucket_iam_member" "uploads_list_media_viewer" {
-  bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectViewer"
-  member = google_service_account.function["list_media"].member
-}
+resource "google_storage_bucket_iam_member" "object_user" {
+  for_each = { for key, grant in local.object_grants : key => grant if grant.operations == "create,delete,get" }
 
-# ---------------------------------------------------------------------------------------------
-# Cloud Storage: derivatives bucket
-# ---------------------------------------------------------------------------------------------
-
-# Writes thumbnails, posters and clips, reads them back, overwrites them on reprocessing.
-resource "google_storage_bucket_iam_member" "derivatives_process_media_user" {
-  bucket = google_storage_bucket.derivatives.name
+  bucket = local.bucket_names[each.value.bucket]
   role   = "roles/storage.objectUser"
-  member = google_service_account.function["process_media"].member
-}
-
-resource "google_storage_bucket_iam_member" "derivatives_list_media_viewer" {
-  bucket = google_storage_bucket.derivatives.name
-  role   = "roles/storage.objectViewer"
-  member = google_service_account.function["list_media"].member
+  member = google_service_account.function[each.value.function].member
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -121,27 +88,17 @@ resource "google_pubsub_topic_iam_member" "object_events_gcs_publisher" {
   member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
 }
 
-# Verified media is handed over to processing by whoever verified it: finalize_upload (uploads),
-# create_media (inline snapshots) and housekeeping (the reconciler re-drives stuck media).
-resource "google_pubsub_topic_iam_member" "media_verified_publisher" {
-  for_each = local.media_verified_publishers
+# Publishing, per topic and function, from local.function_access: whoever verified media hands it
+# over (media-verified: finalize_upload, create_media for inline snapshots, housekeeping when it
+# re-drives stuck media); list_media queues jobs and housekeeping re-publishes stuck ones
+# (media-jobs).
+resource "google_pubsub_topic_iam_member" "function_publisher" {
+  for_each = local.topic_publishers
 
   project = var.project_id
-  topic   = google_pubsub_topic.topic[local.media_verified_topic].name
+  topic   = google_pubsub_topic.topic[each.value.topic].name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function[each.key].member
-}
-
-# The jobs API (clip and snapshot endpoints) is served by list_media; create_media does not
-# publish jobs.
-# housekeeping publishes stuck jobs again.
-resource "google_pubsub_topic_iam_member" "media_jobs_publisher" {
-  for_each = local.media_jobs_publishers
-
-  project = var.project_id
-  topic   = google_pubsub_topic.topic[local.media_jobs_topic].name
-  role    = "roles/pubsub.publisher"
-  member  = google_service_account.function[each.key].member
+  member  = google_service_account.function[each.value.function].member
 }
 
 # Dead-lettering: the Pub/Sub service agent forwards undeliverable messages (publisher on the

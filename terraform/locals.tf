@@ -30,17 +30,68 @@ locals {
   media_verified_topic = "media-verified"
   media_jobs_topic     = "media-jobs"
 
+  # What each function's identity may do, as data: iam.tf makes the storage, Pub/Sub and
+  # Firestore grants from it. The local stack records every cloud call each function's code makes
+  # (common/core/calls.py) and tests/integration/test_least_privilege.py fails when a call is not
+  # allowed here. Object operations, per bucket: get (read, stat, signed GET), create (write,
+  # signed PUT), delete (quarantine, replacing a rendition). `signs_urls`: signBlob as itself.
+  function_access = {
+    create_media = {
+      objects    = { uploads = ["create", "delete", "get"] }
+      publishes  = [local.media_verified_topic]
+      firestore  = "write"
+      signs_urls = true
+    }
+    list_media = {
+      objects    = { uploads = ["get"], derivatives = ["get"] }
+      publishes  = [local.media_jobs_topic]
+      firestore  = "read"
+      signs_urls = true
+    }
+    finalize_upload = {
+      objects    = { uploads = ["create", "delete", "get"] }
+      publishes  = [local.media_verified_topic]
+      firestore  = "write"
+      signs_urls = false
+    }
+    process_media = {
+      objects    = { uploads = ["get"], derivatives = ["create", "delete", "get"] }
+      publishes  = []
+      firestore  = "write"
+      signs_urls = false
+    }
+    housekeeping = {
+      objects    = { uploads = ["create", "delete", "get"] }
+      publishes  = [local.media_verified_topic, local.media_jobs_topic]
+      firestore  = "write"
+      signs_urls = false
+    }
+  }
+
+  # Object grants: "get" is roles/storage.objectViewer, "create,delete,get" roles/storage.objectUser
+  # (iam.tf); any other set of operations has no grant and fails the check below.
+  object_grants = merge([
+    for name, access in local.function_access : {
+      for bucket, operations in access.objects : "${bucket} ${name}" => {
+        bucket     = bucket
+        function   = name
+        operations = join(",", sort(operations))
+      }
+    }
+  ]...)
+  topic_publishers = merge([
+    for name, access in local.function_access : {
+      for topic in access.publishes : "${topic} ${name}" => { topic = topic, function = name }
+    }
+  ]...)
+
   # Functions that sign URLs through IAM signBlob as themselves.
-  signing_functions = toset(["create_media", "list_media"])
+  signing_functions = toset([for name, a in local.function_access : name if a.signs_urls])
   # Functions that read the JWT secret (device / UI authentication happens in the app).
   jwt_functions = toset(["create_media", "list_media"])
-  # Firestore status mirror: writers and readers. create_media mirrors a declaration's first
-  # status (pending_upload) and verifies inline snapshots; housekeeping ends stuck work.
-  firestore_writers = toset(["create_media", "finalize_upload", "process_media", "housekeeping"])
-  firestore_readers = toset(["list_media"])
-  # Publishers of the topics the functions write to.
-  media_verified_publishers = toset(["create_media", "finalize_upload", "housekeeping"])
-  media_jobs_publishers     = toset(["list_media", "housekeeping"])
+  # Firestore status mirror: writers and readers.
+  firestore_writers = toset([for name, a in local.function_access : name if a.firestore == "write"])
+  firestore_readers = toset([for name, a in local.function_access : name if a.firestore == "read"])
 
   # Sizing per function. process_media decodes video and runs detection: more memory, the
   # longest timeout. Timeouts of pushed functions stay within their subscription's ack deadline
@@ -138,5 +189,15 @@ check "topology_is_consistent" {
   assert {
     condition     = length(setsubtract(keys(local.functions), keys(local.function_defaults))) == 0
     error_message = "Every function of topology.json needs sizing defaults in terraform/main.tf."
+  }
+
+  assert {
+    condition     = length(setsubtract(keys(local.functions), keys(local.function_access))) == 0
+    error_message = "Every function of topology.json needs its access in local.function_access."
+  }
+
+  assert {
+    condition     = alltrue([for g in values(local.object_grants) : contains(["get", "create,delete,get"], g.operations)])
+    error_message = "local.function_access: object operations must be [get] or [create, delete, get]."
   }
 }

@@ -9,6 +9,10 @@ data "google_project" "this" {
 locals {
   sql_instance_resource_name = "projects/${var.project_id}/instances/${google_sql_database_instance.main.name}"
   firestore_resource_name    = "projects/${var.project_id}/databases/${google_firestore_database.default.name}"
+  bucket_names = {
+    uploads     = google_storage_bucket.uploads.name
+    derivatives = google_storage_bucket.derivatives.name
+  }
 
   # Environment of every function: upper-cased field names of common.settings.Settings.
   common_environment = merge(

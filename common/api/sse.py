@@ -191,8 +191,10 @@ def firestore_subscription(collection: str, document_id: str) -> Subscribe:
     """A `Subscribe` over Firestore's `on_snapshot` listener on `collection/document_id`."""
 
     def subscribe(deliver: Callable[[Document | None], None]) -> Callable[[], None]:
+        from common.core.calls import record
         from common.media.mirror import get_firestore
 
+        record("firestore", "read", collection)
         def on_snapshot(snapshots: list[Any], _changes: Any, _read_time: Any) -> None:
             for snapshot in snapshots:
                 deliver(snapshot.to_dict() if snapshot.exists else None)

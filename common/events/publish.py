@@ -38,6 +38,9 @@ def publish_json(topic_id: str, payload: dict[str, Any], **attributes: str) -> s
     Raises:
         TransientError: if the publish fails or times out (retry the whole handler).
     """
+    from common.core.calls import record
+
+    record("pubsub", "publish", topic_id)
     publisher = get_publisher()
     topic_path = publisher.topic_path(get_settings().gcp_project, topic_id)
     data = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()

@@ -63,6 +63,9 @@ def write_document(collection: str, document_id: str, fields: dict[str, Any]) ->
         return
     from google.cloud import firestore
 
+    from common.core.calls import record
+
+    record("firestore", "write", collection)
     payload = {**fields, "updated_at": firestore.SERVER_TIMESTAMP, "seq": firestore.Increment(1)}
     try:
         get_firestore().collection(collection).document(document_id).set(payload, merge=True)

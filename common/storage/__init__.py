@@ -20,6 +20,13 @@ def get_store() -> ObjectStore:
     settings = get_settings()
     if settings.storage_backend != "gcs":
         raise RuntimeError(f"STORAGE_BACKEND={settings.storage_backend} is not available")
+    import os
+
     from common.storage.gcs import GcsStore
 
-    return GcsStore(settings)
+    store: ObjectStore = GcsStore(settings)
+    if os.environ.get("SERVICE_CALLS_DIR"):
+        from common.storage.recording import RecordingStore
+
+        store = RecordingStore(store)
+    return store

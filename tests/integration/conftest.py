@@ -4,6 +4,7 @@ test session, exported to this process's environment."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +54,11 @@ def local_stack() -> Iterator[LocalStack]:
     """
     workdir = Path(os.environ.get("LOCAL_STACK_WORKDIR") or ROOT / ".stack" / "pytest")
     scale = os.environ.get("ROUTER_BACKOFF_SCALE", DEFAULT_BACKOFF_SCALE)
-    stack = start_stack(workdir, extra_env={"ROUTER_BACKOFF_SCALE": scale})
+    calls = workdir / "calls"
+    shutil.rmtree(calls, ignore_errors=True)
+    stack = start_stack(
+        workdir, extra_env={"ROUTER_BACKOFF_SCALE": scale, "SERVICE_CALLS_DIR": str(calls)}
+    )
     saved = dict(os.environ)
     try:
         os.environ.update(stack.env)

@@ -454,11 +454,12 @@ def test_function_groups_name_topology_functions() -> None:
         s["push_function"] for s in _topology()["subscriptions"].values() if "push_function" in s
     }
     assert set(local["function_defaults"]) == functions
-    for key in ("signing_functions", "jwt_functions", "firestore_writers", "firestore_readers"):
-        named = set(re.findall(r'"([a-z_]+)"', local[key]))
-        assert named, key
-        assert named <= functions, key
-    assert set(re.findall(r'"([a-z_]+)"', local["signing_functions"])) == http
+    assert set(local["function_access"]) == functions
+    named = set(re.findall(r'"([a-z_]+)"', local["jwt_functions"]))
+    assert named
+    assert named <= functions
+    signers = {n for n, access in local["function_access"].items() if access["signs_urls"]}
+    assert signers == http
     assert pushed == {n for n, f in _topology()["functions"].items() if f["trigger"] == "pubsub"}
 
 
