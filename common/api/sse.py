@@ -195,6 +195,7 @@ def firestore_subscription(collection: str, document_id: str) -> Subscribe:
         from common.media.mirror import get_firestore
 
         record("firestore", "read", collection)
+
         def on_snapshot(snapshots: list[Any], _changes: Any, _read_time: Any) -> None:
             for snapshot in snapshots:
                 deliver(snapshot.to_dict() if snapshot.exists else None)
