@@ -171,8 +171,10 @@ class VideoOptions(_Frozen):
         sampling: "exact" (the first frame at or after each sample time: decodes forward from the
             keyframe before it), "keyframes" (each sample moves to the first keyframe at or after
             its time; only keyframes are decoded), or "auto" ("exact" when it would decode at most
-            `max_decode_fraction` of the frames, else "keyframes").
+            max(`max_decode_fraction` of the frames, `exact_max_frames`), else "keyframes").
         max_decode_fraction: the decode budget of "auto", as a fraction of all frames.
+        exact_max_frames: "auto" also stays exact when it decodes at most this many frames
+            (short clips, which often hold a single keyframe).
         motion_gating: run detectors only on samples with motion, on the first sample, at least
             every `detect_every_ms` and while a track is alive.
         detect_every_ms: the sparse detection cadence that catches still objects.
@@ -185,6 +187,7 @@ class VideoOptions(_Frozen):
     max_frames: int = Field(default=30, ge=1)
     sampling: Sampling = "auto"
     max_decode_fraction: float = Field(default=0.25, gt=0.0, le=1.0)
+    exact_max_frames: int = Field(default=300, ge=0)
     motion_gating: bool = True
     detect_every_ms: int = Field(default=5000, ge=1)
     motion_min_area_fraction: float = Field(default=0.002, ge=0.0, le=1.0)
@@ -262,3 +265,36 @@ def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, 
         else:
             out[key] = value
     return out
+
+
+def resolve(
+    config: AnalysisConfig | None,
+    *,
+    thumbnail_max_px: int | None = None,
+    min_score: float | None = None,
+    sample_interval_ms: int | None = None,
+    max_frames: int | None = None,
+) -> AnalysisConfig:
+    """The configuration an analysis runs with: `config` (or the default) and the keyword
+    overrides that `analyze_image` / `analyze_video` still accept from existing callers.
+
+    `min_score` raises or lowers every label's `min_score` (each label's `threshold` stays).
+
+    Raises:
+        ValueError: an override is out of range (pydantic's ValidationError is a ValueError).
+    """
+    config = config if config is not None else AnalysisConfig()
+    update: dict[str, Any] = {}
+    if thumbnail_max_px is not None:
+        update["thumbnail_max_px"] = thumbnail_max_px
+    if min_score is not None:
+        update["default_filter"] = {"min_score": min_score}
+        update["filters"] = {label: {"min_score": min_score} for label in config.filters}
+    video: dict[str, Any] = {}
+    if sample_interval_ms is not None:
+        video["sample_interval_ms"] = sample_interval_ms
+    if max_frames is not None:
+        video["max_frames"] = max_frames
+    if video:
+        update["video"] = video
+    return config.merged(update) if update else config
