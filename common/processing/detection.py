@@ -61,6 +61,9 @@ HAAR_FRONTAL_MODEL = "opencv-haar-frontalface-default"
 HAAR_PROFILE_MODEL = "opencv-haar-profileface"
 HOG_MODEL = "opencv-hog-people-default"
 
+HOG_SCALE = 1.05
+"""Step between the HOG pyramid's levels."""
+
 _MIN_FACE_PX = 20  # smallest face side searched for, in pixels of the working copy
 _HOG_WINDOW = (64, 128)  # width, height of the HOG detection window, in pixels
 _HOG_PAD_FRACTION = 0.25  # border added above and below, as a fraction of the height; half that
@@ -282,18 +285,25 @@ def _hog() -> Any:
     return hog
 
 
-def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """People as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
+def hog_input(bgr: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int, int], float]:
+    """The shrunk, border-padded copy HOG searches: (image, (pad_x, pad_y), scale)."""
     cv2 = _cv.cv2()
-    import numpy as np
 
     small, scale = _shrink(bgr, PERSON_MAX_SIDE_PX)
     pad_y = max(16, round(_HOG_PAD_FRACTION * small.shape[0]))
     pad_x = max(16, round(_HOG_PAD_FRACTION / 2 * small.shape[1]))
     padded = cv2.copyMakeBorder(small, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+    return padded, (pad_x, pad_y), scale
+
+
+def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """People as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
+    import numpy as np
+
+    padded, (pad_x, pad_y), scale = hog_input(bgr)
     if padded.shape[0] < _HOG_WINDOW[1] or padded.shape[1] < _HOG_WINDOW[0]:
         return np.empty((0, 5))  # smaller than one detection window: no person fits
-    rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=1.05)
+    rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=HOG_SCALE)
     if len(rects) == 0:
         return np.empty((0, 5))
     rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)

@@ -155,7 +155,7 @@ def _affinity(a: Detection, b: Detection, iou_threshold: float) -> float:
     iw = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     ih = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     inter = iw * ih
-    iou = inter / (a.area_px + b.area_px - inter)
+    iou = float(inter / (a.area_px + b.area_px - inter))
     if iou >= iou_threshold:
         return iou
     size_ratio = max(a.area_px, b.area_px) / max(1, min(a.area_px, b.area_px))
@@ -164,7 +164,7 @@ def _affinity(a: Detection, b: Detection, iou_threshold: float) -> float:
     reach = _CENTRE_REACH * max(a.w, a.h)
     distance = float(dx * dx + dy * dy) ** 0.5
     if size_ratio < 4.0 and distance < reach:
-        return 1e-3 * (1.0 - distance / reach)  # ranks below every IoU match
+        return float(1e-3 * (1.0 - distance / reach))  # ranks below every IoU match
     return 0.0
 
 
