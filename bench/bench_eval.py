@@ -235,7 +235,7 @@ def _found(boxes: list[Detection], gated: list[Detection]) -> bool:
 
 def speed(items: list[Media], repeat: int) -> None:
     import numpy as np
-    from bench_onnx_net import build_detector_net
+    from onnx_net import build_detector_net
     from PIL import Image
 
     from common.processing import _mtcnn, detection
