@@ -44,7 +44,8 @@ print(json.dumps({{"peak_kib": int(peak), "faces": result.counts.get("face", 0)}
 
 def skimage_file(name: str) -> Path:
     spec = importlib.util.find_spec("skimage")
-    assert spec is not None and spec.submodule_search_locations
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("scikit-image is not installed (pip install -e '.[dev]')")
     return Path(next(iter(spec.submodule_search_locations)), "data", name)
 
 
