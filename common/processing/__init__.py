@@ -1,17 +1,20 @@
-"""Media analysis for process_media: probe, renditions, face and person detection.
+"""Media analysis for process_media: probe, renditions, detection, tracking, motion.
 
 Pure library code over local files. Importing this package is cheap: the result types are plain
-dataclasses, the functions are imported on first attribute access (PEP 562), and Pillow, PyAV,
-OpenCV and numpy are imported inside the functions that need them. Models are loaded once per
-process by cached getters on first use.
+dataclasses, everything else is imported on first attribute access (PEP 562), and pydantic,
+Pillow, PyAV, OpenCV, numpy and onnxruntime are imported by the modules and functions that need
+them. Models are loaded once per process by cached getters on first use.
 
 Public API:
-    analyze_image(path, ...) -> ImageAnalysis
-    analyze_video(path, ...) -> VideoAnalysis
-    detect(frame_bgr, ...) -> list[Detection]
+    AnalysisConfig(...)                       detectors, object model, filters, masks, sampling
+    analyze_image(path, config) -> ImageAnalysis
+    analyze_video(path, config, on_progress=...) -> VideoAnalysis
+    detect(frame_bgr, ...) -> list[Detection]  faces + HOG people on one frame, no tracking
+    get_detectors(config) -> tuple[Detector, ...]
+    load_onnx_detector(model) / verify_model_file(path, sha256)
 
 Bad media (corrupt, truncated, empty, no video stream, nothing decodable) raises
-`common.errors.PermanentMediaError`.
+`common.core.errors.PermanentMediaError`.
 """
 
 from __future__ import annotations
@@ -19,24 +22,66 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from common.processing.types import Detection, ImageAnalysis, Rendition, VideoAnalysis
+from common.processing.types import (
+    Detection,
+    ImageAnalysis,
+    MotionSegment,
+    Rendition,
+    Track,
+    VideoAnalysis,
+)
 
 if TYPE_CHECKING:
+    from common.processing.config import (
+        AnalysisConfig,
+        LabelFilter,
+        Mask,
+        ObjectModel,
+        VideoOptions,
+    )
     from common.processing.detection import detect
+    from common.processing.detectors import Detector, get_detectors
     from common.processing.image import analyze_image
+    from common.processing.onnx_detector import (
+        ModelChecksumError,
+        load_onnx_detector,
+        verify_model_file,
+    )
     from common.processing.video import analyze_video
 
 __all__ = [
+    "AnalysisConfig",
     "Detection",
+    "Detector",
     "ImageAnalysis",
+    "LabelFilter",
+    "Mask",
+    "ModelChecksumError",
+    "MotionSegment",
+    "ObjectModel",
     "Rendition",
+    "Track",
     "VideoAnalysis",
+    "VideoOptions",
     "analyze_image",
     "analyze_video",
     "detect",
+    "get_detectors",
+    "load_onnx_detector",
+    "verify_model_file",
 ]
 
 _LAZY = {
+    "AnalysisConfig": "common.processing.config",
+    "LabelFilter": "common.processing.config",
+    "Mask": "common.processing.config",
+    "ObjectModel": "common.processing.config",
+    "VideoOptions": "common.processing.config",
+    "Detector": "common.processing.detectors",
+    "get_detectors": "common.processing.detectors",
+    "ModelChecksumError": "common.processing.onnx_detector",
+    "load_onnx_detector": "common.processing.onnx_detector",
+    "verify_model_file": "common.processing.onnx_detector",
     "analyze_image": "common.processing.image",
     "analyze_video": "common.processing.video",
     "detect": "common.processing.detection",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from common.processing._stream import FALLBACK_FPS, clock_of
+
 X264_PRESET = "veryfast"
 X264_CRF = 20
 AAC_BIT_RATE = 128_000
@@ -46,8 +48,8 @@ class ClipEncoder:
         self._output = output
         self._time_base: Fraction = video_in.time_base
         self._start, self._end = start_pts, end_pts
-        rate = video_in.average_rate or video_in.guessed_rate or Fraction(25)
-        self._frame_pts = max(1, round(1 / (rate * self._time_base)))
+        rate = video_in.average_rate or video_in.guessed_rate or Fraction(FALLBACK_FPS)
+        self._frame_pts = clock_of(video_in).frame_pts
         video = output.add_stream(
             "libx264", rate=rate, options={"crf": str(X264_CRF), "preset": X264_PRESET}
         )

@@ -73,7 +73,13 @@ class Mtcnn:
         self._lock = threading.Lock()
 
     def detect(
-        self, rgb: NDArray[np.uint8], *, min_face_px: int = 20, min_score: float = 0.7
+        self,
+        rgb: NDArray[np.uint8],
+        *,
+        min_face_px: int = 20,
+        min_score: float = 0.7,
+        max_candidates: int | None = None,
+        batch: int | None = None,
     ) -> list[MtcnnFace]:
         """Find faces in an RGB image.
 
@@ -81,6 +87,11 @@ class Mtcnn:
             rgb: image, shape (height, width, 3), dtype uint8, RGB order.
             min_face_px: smallest face side, in pixels of `rgb`, that the pyramid looks for.
             min_score: O-Net face probability a face needs (0..1).
+            max_candidates: P-Net proposals (after its NMS) kept for refinement, best score first;
+                and R-Net survivors kept for O-Net. None keeps all. Bounds the time of crowded
+                images (P-Net proposes thousands of windows on an image with 200 faces).
+            batch: refinement networks run on at most this many crops at once (None: all at
+                once). Bounds memory: O-Net's activations take about 0.3 MB per crop.
 
         Returns:
             Faces with boxes in pixels of `rgb` (may extend past its edges), best first.
@@ -89,11 +100,14 @@ class Mtcnn:
 
         image = rgb.astype(np.float32)
         with self._lock:
-            boxes = self._stage1(image, min_face_px)
+            boxes = _top(self._stage1(image, min_face_px), max_candidates)
             if len(boxes):
-                boxes = self._refine(image, boxes, self._rnet, 24, _STAGE_THRESHOLDS[1], "union")
+                boxes = self._refine(
+                    image, boxes, self._rnet, 24, _STAGE_THRESHOLDS[1], "union", batch
+                )
+                boxes = _top(boxes, max_candidates)
             if len(boxes):
-                boxes = self._refine(image, boxes, self._onet, 48, min_score, "min")
+                boxes = self._refine(image, boxes, self._onet, 48, min_score, "min", batch)
         if not len(boxes):
             return []
         return [MtcnnFace(*(float(v) for v in boxes[i, :5])) for i in np.argsort(-boxes[:, 4])]
@@ -157,19 +171,26 @@ class Mtcnn:
         side: int,
         threshold: float,
         nms_method: str,
+        batch: int | None,
     ) -> NDArray[np.float64]:
-        """Re-score and regress boxes with R-Net (side 24) or O-Net (side 48)."""
+        """Re-score and regress boxes with R-Net (side 24) or O-Net (side 48), batch by batch."""
         import numpy as np
 
         boxes = boxes.copy()
         boxes[:, :4] = np.fix(boxes[:, :4])
-        crops = np.stack([_crop(image, box, side) for box in boxes])
-        blob = ((crops - 127.5) * 0.0078125).transpose(0, 2, 1, 3)
-        net.setInput(blob)
-        if side == 24:
-            reg, prob = net.forward(["dense_2", "softmax_1"])
-        else:
-            reg, _landmarks, prob = net.forward(["dense_5", "dense_6", "softmax_2"])
+        step = batch or len(boxes)
+        regs, probs = [], []
+        for start in range(0, len(boxes), step):
+            part = boxes[start : start + step]
+            crops = np.stack([_crop(image, box, side) for box in part])
+            net.setInput(((crops - 127.5) * 0.0078125).transpose(0, 2, 1, 3))
+            if side == 24:
+                reg, prob = net.forward(["dense_2", "softmax_1"])
+            else:
+                reg, _landmarks, prob = net.forward(["dense_5", "dense_6", "softmax_2"])
+            regs.append(reg.copy())
+            probs.append(prob.copy())
+        reg, prob = np.concatenate(regs), np.concatenate(probs)
         keep = prob[:, 1] > threshold
         boxes = np.column_stack([boxes[keep, :4], prob[keep, 1]])
         reg = reg[keep]
@@ -180,6 +201,15 @@ class Mtcnn:
             return _square(_regress(boxes[picked], reg[picked]))
         boxes = _regress(boxes, reg)
         return boxes[nms(boxes, 0.7, nms_method)]
+
+
+def _top(boxes: NDArray[np.float64], count: int | None) -> NDArray[np.float64]:
+    """The `count` best-scored rows of `boxes` (column 4 is the score), or all when None."""
+    import numpy as np
+
+    if count is None or len(boxes) <= count:
+        return boxes
+    return boxes[np.argsort(-boxes[:, 4], kind="stable")[:count]]
 
 
 def _crop(image: NDArray[np.float32], box: NDArray[np.float64], side: int) -> NDArray[np.float32]:

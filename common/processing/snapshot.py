@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from common.core.errors import PermanentMediaError
+from common.processing._stream import open_video_stream
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,24 +76,17 @@ def extract_snapshot(
     if at_ms < 0:
         raise ValueError("at_ms must be >= 0")
     with open_container(source) as container:
-        if not container.streams.video:
-            raise PermanentMediaError(f"{source.name}: no video stream")
-        video = container.streams.video[0]
-        video.thread_type = "AUTO"
-        time_base = video.time_base or Fraction(1, 1_000_000)
-        start_pts = video.start_time or 0
-        rate = video.average_rate or video.guessed_rate
-        frame_pts = max(1, round(1 / (rate * time_base))) if rate else 1
-        target = start_pts + round(Fraction(at_ms, 1000) / time_base)
+        video, clock = open_video_stream(container, source.name)
+        target = clock.ms_to_pts(at_ms)
         try:
             container.seek(target, stream=video, backward=True, any_frame=False)
-            chosen, decoded = _decode_to(container, video, target, frame_pts, on_progress)
+            chosen, decoded = _decode_to(container, video, target, clock.frame_pts, on_progress)
         except av.FFmpegError as exc:
             raise PermanentMediaError(f"{source.name}: video does not decode: {exc}") from exc
         if chosen is None:
             raise PermanentMediaError(f"{source.name}: no decodable frame at or before {at_ms} ms")
         rgb, _ = _upright_rgb(chosen)
-        time_ms = round((chosen.pts - start_pts) * time_base * 1000)
+        time_ms = clock.pts_to_ms(chosen.pts)
     if on_progress is not None:
         on_progress(1.0)
     height, width = rgb.shape[:2]

