@@ -23,18 +23,25 @@ from cli.samples import sample_path
 DEFAULT_SAMPLES = ("astronaut.png", "camera.png", "bikes.mp4", "carphone_pristine.mp4")
 
 
-def _detections(body: dict[str, Any]) -> str:
-    counts: dict[str, int] = {}
-    for detection in body.get("detections", []):
-        counts[detection["label"]] = counts.get(detection["label"], 0) + 1
-    return ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "none"
+def _found(body: dict[str, Any]) -> str:
+    """The reported tracks per label, e.g. "1 face, 2 person"."""
+    counts = body.get("counts") or {}
+    return ", ".join(f"{n} {label}" for label, n in counts.items()) or "none"
 
 
-def _thumbnail(body: dict[str, Any]) -> str:
-    for derivative in body.get("derivatives", []):
-        if derivative["kind"] == "thumbnail":
-            return f"{derivative['width_px']}x{derivative['height_px']} jpeg"
-    return "-"
+def _detectors(body: dict[str, Any]) -> str:
+    analysis = body.get("analysis") or {}
+    return ", ".join(analysis.get("detectors") or []) or "-"
+
+
+def log_problems(logs: Path) -> tuple[int, int]:
+    """ERROR lines in every service log, and 5xx answers the push router saw."""
+    errors = answers_5xx = 0
+    for path in sorted(logs.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            errors += " ERROR " in line or line.startswith("ERROR")
+            answers_5xx += " status=5" in line
+    return errors, answers_5xx
 
 
 def run(files: list[Path], console: Console, device_id: str) -> int:
@@ -50,36 +57,29 @@ def run(files: list[Path], console: Console, device_id: str) -> int:
     ) as progress:
         for path in files:
             created.append(upload_one(api, path, "cam-1", "demo", progress))
-    table = Table(title=f"device {device_id}")
-    for column in (
-        "id",
-        "file",
-        "type",
-        "status",
-        "size",
-        "SHA-256 verified",
-        "detections",
-        "thumbnail",
-    ):
-        table.add_column(column)
+    table = Table(title=f"device {device_id}", expand=False)
+    for column in ("file", "status", "SHA-256", "found (tracks)"):
+        table.add_column(column, overflow="fold")
     failures = 0
     with console.status("following each item through the pipeline ..."):
         results = [api.wait_terminal(c["id"], timeout_seconds=300) for c in created]
     for path, body in zip(files, results, strict=True):
         ok = body["status"] == "processed"
         failures += not ok
+        status = f"[{'green' if ok else 'red'}]{body['status']}[/]"
+        if body["status_reason"]:
+            status += f" ({body['status_reason_code']})"
         table.add_row(
-            body["id"],
             path.name,
-            body["media_type"],
-            f"[{'green' if ok else 'red'}]{body['status']}[/]"
-            + (f" ({body['status_reason']})" if body["status_reason"] else ""),
-            f"{body['size_bytes']:,}",
-            "yes" if body["verified"]["sha256_matches"] else "NO",
-            _detections(body),
-            _thumbnail(body),
+            status,
+            "verified" if body["verified"]["sha256_matches"] else "NOT verified",
+            _found(body),
         )
     console.print(table)
+    for path, body in zip(files, results, strict=True):
+        console.print(
+            f"  {body['id']}  {path.name}: {body['media_type']}, detectors {_detectors(body)}"
+        )
     return 1 if failures else 0
 
 
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(stack.env)
         get_settings.cache_clear()
         code = run(files, console, args.device)
+        errors, answers_5xx = log_problems(stack.workdir / "logs")
+    console.print(f"logs: {errors} ERROR lines, {answers_5xx} answers with a 5xx status")
     console.print(
         "[green]all items processed[/]"
         if code == 0

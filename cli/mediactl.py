@@ -33,6 +33,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from cli.capture import capture_time
 from cli.client import ApiError, MediaApi, describe_file
 
 app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
@@ -83,11 +84,24 @@ def token(
 
 
 def upload_one(
-    api: MediaApi, path: Path, camera: str, reason: str | None, progress: Progress
+    api: MediaApi,
+    path: Path,
+    camera: str,
+    reason: str | None,
+    progress: Progress,
+    captured_at: datetime | None = None,
 ) -> Any:
-    """Declare one file, PUT its bytes with a progress bar; return the create response."""
+    """Declare one file, PUT its bytes with a progress bar; return the create response.
+
+    The capture time comes from the file (`cli.capture`) unless given, and the message id from its
+    name and content, so running the same upload again is a replay of the same declaration.
+
+    Raises:
+        ApiError: the API refused the declaration or the store refused the bytes.
+    """
     facts = describe_file(path)
-    extra: dict[str, Any] = {"captured_at": datetime.now(UTC).isoformat()}
+    when = captured_at or capture_time(path)
+    extra: dict[str, Any] = {"captured_at": when.isoformat(), "original_filename": path.name}
     if reason:
         extra["reason"] = reason
     created = api.declare(facts, camera, message_id_for(path, facts.sampling_id), **extra)
@@ -104,13 +118,25 @@ def upload(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     camera: Annotated[str, typer.Option(help="Camera id.")] = "cam-1",
     reason: Annotated[str | None, typer.Option(help="Why it was captured.")] = None,
+    captured_at: Annotated[
+        datetime | None,
+        typer.Option(help="Capture time (RFC 3339) for every file; default: from each file."),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait until each media is terminal.")] = True,
     device: DeviceOpt = "device-1",
     token: TokenOpt = None,
 ) -> None:
-    """Upload files through signed URLs, then show where each one ended."""
+    """Upload files through signed URLs, then show where each one ended.
+
+    A file the API refuses does not stop the others: each is reported, and the exit status is 1
+    when any file was refused or did not reach `processed`.
+    """
     api = _api(device, token)
-    created = []
+    when = captured_at.astimezone(UTC) if captured_at and captured_at.tzinfo else captured_at
+    if when is not None and when.tzinfo is None:
+        when = when.astimezone()
+    created: list[tuple[Path, Any]] = []
+    refused: list[tuple[Path, str]] = []
     columns = (
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -120,19 +146,20 @@ def upload(
     with Progress(*columns, console=console) as progress:
         for path in files:
             try:
-                created.append(upload_one(api, path, camera, reason, progress))
+                created.append((path, upload_one(api, path, camera, reason, progress, when)))
             except ApiError as exc:
-                console.print(f"[red]{path}: {exc}[/red]")
-                raise typer.Exit(1) from exc
-    results = [api.wait_terminal(c["id"]) if wait else api.get(c["id"]) for c in created]
-    table = Table("id", "status", "type", "size", "detections")
-    for body in results:
-        table.add_row(
-            body["id"], body["status"], body["media_type"], str(body["size_bytes"]),
-            str(len(body.get("detections", []))),
-        )  # fmt: skip
+                refused.append((path, f"{exc.code}: {exc.message}"))
+    table = Table("file", "id", "status", "why", title="uploads")
+    failed = bool(refused)
+    for path, item in created:
+        body = api.wait_terminal(item["id"]) if wait else api.get(item["id"])
+        failed |= wait and body["status"] != "processed"
+        why = body.get("status_reason") or ""
+        table.add_row(path.name, body["id"], body["status"], why)
+    for path, why in refused:
+        table.add_row(path.name, "-", "[red]refused[/red]", why)
     console.print(table)
-    if wait and any(body["status"] != "processed" for body in results):
+    if failed:
         raise typer.Exit(1)
 
 

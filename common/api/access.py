@@ -1,7 +1,8 @@
 """Who may see what: the one home of authorization for media, jobs and devices.
 
 A device token sees its own device's media; a user token sees the devices the `device_owners`
-table gives it. Anything not visible is answered exactly as if it did not exist (404 `not_found`),
+table gives it, and may manage them (an admin user token, claim `"admin": true`, sees and manages
+every device). Anything not visible is answered exactly as if it did not exist (404 `not_found`),
 so ids of other devices' media are never confirmed. Malformed ids are not found either.
 """
 
@@ -29,6 +30,8 @@ def can_see_device(session: Session, principal: Principal, device_id: str) -> bo
         return principal.subject == device_id
     if not is_segment(device_id):
         return False
+    if principal.admin:
+        return True
     owner = session.execute(
         select(DeviceOwner.device_id).where(
             DeviceOwner.user_id == principal.subject, DeviceOwner.device_id == device_id
@@ -41,6 +44,28 @@ def require_device(session: Session, principal: Principal, device_id: str) -> No
     """Raise NotFound unless `principal` may see `device_id`."""
     if not is_segment(device_id) or not can_see_device(session, principal, device_id):
         raise NotFound(f"device {device_id!r} not found")
+
+
+def is_owner(session: Session, principal: Principal, device_id: str) -> bool:
+    """Tell whether `principal` may manage `device_id`: a user owning it, or an admin."""
+    if principal.kind != "user":
+        return False
+    return principal.admin or can_see_device(session, principal, device_id)
+
+
+def require_owner(session: Session, principal: Principal, device_id: str) -> None:
+    """Raise unless `principal` owns `device_id` (or is an admin).
+
+    Raises:
+        NotFound: the caller cannot see the device at all.
+        Forbidden: the caller sees it but may not manage it (its own device token).
+    """
+    from common.core.errors import Forbidden
+
+    if is_owner(session, principal, device_id):
+        return
+    require_device(session, principal, device_id)
+    raise Forbidden("only an owner of the device may change this", code="owner_required")
 
 
 def load_media(

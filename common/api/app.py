@@ -37,10 +37,10 @@ from common.core.errors import (
     ValidationError,
 )
 from common.core.jsonsafe import loads_bounded
+from common.core.validation import validation_error
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-    from pydantic import ValidationError as PydanticError
     from werkzeug.wrappers import Request
 
     from common.api.auth import Principal
@@ -86,15 +86,6 @@ class Reply:
     body: BaseModel | None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-
-
-def validation_error(exc: PydanticError, message: str = "request is invalid") -> ValidationError:
-    """Turn a pydantic error into the API's 422 with `details: [{field, message}]` (the one place)."""
-    details = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    return ValidationError(message, details=details)
 
 
 class Call:
@@ -183,9 +174,9 @@ class Call:
         try:
             return model.model_validate(dict(args))
         except PydanticError as exc:
-            error = validation_error(exc, "query parameters are invalid")
-            error.code = "invalid_query"
-            raise error from exc
+            raise validation_error(
+                exc, "query parameters are invalid", code="invalid_query"
+            ) from exc
 
 
 def json_response(body: Any, status: int, headers: Mapping[str, str] | None = None) -> Response:

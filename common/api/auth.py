@@ -32,6 +32,8 @@ class Principal:
 
     kind: PrincipalKind
     subject: str
+    admin: bool = False
+    """A user token with the claim `"admin": true` (operators' tools)."""
 
     @property
     def actor(self) -> str:
@@ -145,7 +147,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
     if kind == "device" and is_segment(subject):
         return Principal(kind="device", subject=str(subject))
     if kind == "user" and is_user_id(subject):
-        return Principal(kind="user", subject=str(subject))
+        return Principal(kind="user", subject=str(subject), admin=claims.get("admin") is True)
     raise Unauthenticated("token has no valid sub / kind", code="invalid_token")
 
 
@@ -156,6 +158,7 @@ def mint_token(
     ttl_seconds: int = 3600,
     settings: Settings | None = None,
     now: datetime | None = None,
+    admin: bool = False,
 ) -> str:
     """Mint an HS256 token with the configured secret (local stack, tests, `mediactl token`).
 
@@ -179,4 +182,6 @@ def mint_token(
     }
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
+    if admin:
+        claims["admin"] = True
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

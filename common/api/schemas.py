@@ -100,6 +100,8 @@ class MediaSummary(Schema):
     status_reason: str | None
     labels: list[str]
     note: str | None
+    original_filename: str | None
+    counts: dict[str, int]
     created_at: UtcTime
     updated_at: UtcTime
 
@@ -150,13 +152,49 @@ class Box(Schema):
 
 
 class DetectionBody(Schema):
-    """One detection; `time_ms` is the frame's time for videos, null for images."""
+    """One box; `time_ms` is the frame's time for videos (null for images), `track_id` the
+    track it belongs to."""
 
     label: str
     score: float
     box: Box
     time_ms: int | None
     model: str
+    track_id: int | None
+
+
+class TrackBody(Schema):
+    """One object followed across sampled frames: times in ms, its best box and a snapshot."""
+
+    track_id: int
+    label: str
+    first_ms: int | None
+    last_ms: int | None
+    best_score: float
+    median_score: float
+    best_time_ms: int | None
+    box: Box
+    boxes: int
+    model: str
+    snapshot_url: str | None
+
+
+class MotionSegmentBody(Schema):
+    """A stretch `[start_ms, end_ms)` of a video with motion, and its largest moving area."""
+
+    start_ms: int
+    end_ms: int
+    area_px: int
+    area_fraction: float
+
+
+class AnalysisBody(Schema):
+    """How the media was analysed: the detectors that ran, sampling of a video."""
+
+    detectors: list[str]
+    sampling: str | None
+    frames_sampled: int | None
+    frames_detected: int | None
 
 
 class DerivativeBody(Schema):
@@ -177,6 +215,9 @@ class MediaDetailBody(MediaSummary):
     verified: Verified
     object: StorageObject
     properties: Properties
+    analysis: AnalysisBody | None
+    tracks: list[TrackBody]
+    motion_segments: list[MotionSegmentBody]
     detections: list[DetectionBody]
     derivatives: list[DerivativeBody]
 
@@ -254,6 +295,8 @@ def _summary_fields(media: MediaObject) -> dict[str, Any]:
         "status_reason": media.status_reason,
         "labels": list(media.labels or []),
         "note": media.note,
+        "original_filename": media.original_filename,
+        "counts": dict((media.analysis or {}).get("counts") or {}),
         "created_at": media.created_at,
         "updated_at": media.updated_at,
     }
@@ -286,6 +329,32 @@ def detail(found: MediaDetail) -> MediaDetailBody:
             frame_rate=media.frame_rate,
             decode_warnings=list(media.decode_warnings or []),
         ),
+        analysis=_analysis(media.analysis),
+        tracks=[
+            TrackBody(
+                track_id=s.track.track_id,
+                label=s.track.label,
+                first_ms=s.track.first_ms,
+                last_ms=s.track.last_ms,
+                best_score=round(s.track.best_score, 4),
+                median_score=round(s.track.median_score, 4),
+                best_time_ms=s.track.best_time_ms,
+                box=Box(x=s.track.x, y=s.track.y, w=s.track.w, h=s.track.h),
+                boxes=s.track.boxes,
+                model=s.track.model,
+                snapshot_url=s.snapshot_url,
+            )
+            for s in found.tracks
+        ],
+        motion_segments=[
+            MotionSegmentBody(
+                start_ms=m.start_ms,
+                end_ms=m.end_ms,
+                area_px=m.area_px,
+                area_fraction=round(m.area_fraction, 4),
+            )
+            for m in found.motion_segments
+        ],
         detections=[
             DetectionBody(
                 label=d.label,
@@ -293,6 +362,7 @@ def detail(found: MediaDetail) -> MediaDetailBody:
                 box=Box(x=d.x, y=d.y, w=d.w, h=d.h),
                 time_ms=d.time_ms,
                 model=d.model,
+                track_id=d.track_id,
             )
             for d in found.detections
         ],
@@ -307,6 +377,17 @@ def detail(found: MediaDetail) -> MediaDetailBody:
             )
             for s in found.derivatives
         ],
+    )
+
+
+def _analysis(summary: dict[str, Any] | None) -> AnalysisBody | None:
+    if not summary:
+        return None
+    return AnalysisBody(
+        detectors=list(summary.get("detectors") or []),
+        sampling=summary.get("sampling"),
+        frames_sampled=summary.get("frames_sampled"),
+        frames_detected=summary.get("frames_detected"),
     )
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DetectorName = Literal["faces", "people", "objects"]
+DEFAULT_DETECTORS: tuple[DetectorName, ...] = ("faces", "people")
 
 DEFAULT_MIME_ALLOWLIST: tuple[str, ...] = (
     "image/jpeg",
@@ -112,11 +115,34 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=2, le=512)
     max_request_body_bytes: int = Field(default=4 * 1024**2, gt=0)
 
-    # --- processing
+    # --- processing (common.processing.AnalysisConfig; per-camera overrides in the database)
     video_sample_interval_ms: int = Field(default=1000, gt=0)
     video_max_sampled_frames: int = Field(default=30, gt=0)
+    video_sampling: Literal["auto", "exact", "keyframes"] = "auto"
     thumbnail_max_px: int = Field(default=320, gt=16)
+    # Floor of the score of labels without a filter of their own (DETECTION_FILTERS_JSON).
     detection_min_score: float = Field(default=0.3, ge=0.0, le=1.0)
+    # Which detectors run: faces (MTCNN), people (HOG), objects (the ONNX model below).
+    detectors: list[DetectorName] = Field(default_factory=lambda: list(DEFAULT_DETECTORS))
+    detector_face_model: Literal["auto", "mtcnn", "haar"] = "auto"
+    # The object detector: a local path, or gs://bucket/object (s3://bucket/key with S3), fetched
+    # once per instance and checked against DETECTOR_MODEL_SHA256 before it is loaded.
+    detector_model_uri: str | None = None
+    detector_model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    detector_model_format: Literal["auto", "yolo", "ssd"] = "auto"
+    detector_model_labels: list[str] | None = None
+    detector_model_score_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    detector_model_nms_iou: float = Field(default=0.45, gt=0.0, le=1.0)
+    # Per-label filters, JSON: {"person": {"min_score": 0.5, "threshold": 0.9, ...}, ...}; merged
+    # into the library's defaults.
+    detection_filters_json: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    motion_gating: bool = True
+    motion_detect_every_ms: int = Field(default=5000, ge=1)
+    motion_min_area_fraction: float = Field(default=0.002, ge=0.0, le=1.0)
+    track_iou: float = Field(default=0.2, gt=0.0, le=1.0)
+    track_max_gap_ms: int = Field(default=2000, ge=0)
+    mtcnn_max_candidates: int = Field(default=600, ge=1)
+    mtcnn_refine_batch: int = Field(default=64, ge=1)
 
     # --- jobs (clips, snapshots) and realtime (Server-Sent Events)
     max_clip_duration_ms: int = Field(default=60_000, gt=0)

@@ -121,8 +121,12 @@ class MediaObject(Base):
     status_reason_code: Mapped[str | None] = mapped_column(String(64))
     status_reason: Mapped[str | None] = mapped_column(Text)
     decode_warnings: Mapped[list[str] | None] = mapped_column(JSONB)
+    # What analysis reported as a whole: {"detectors": [...], "counts": {"person": 2},
+    # "sampling": "keyframes", "frames_sampled": 12, "frames_detected": 7}.
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     labels: Mapped[list[str] | None] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(Text)
+    original_filename: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -196,7 +200,74 @@ class Detection(Base):
     h: Mapped[int] = mapped_column(Integer)
     time_ms: Mapped[int | None] = mapped_column(BigInteger)
     model: Mapped[str] = mapped_column(String(128))
+    track_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Track(Base):
+    """One object followed across sampled frames (one box for an image), as analysis reported it.
+
+    `x, y, w, h` is its best box in source pixels; the snapshot (its best frame cut around that
+    box) is a JPEG in the derivatives bucket.
+    """
+
+    __tablename__ = "tracks"
+    __table_args__ = (
+        UniqueConstraint("media_id", "track_id", name="uq_tracks_media_track"),
+        CheckConstraint("best_score >= 0 AND best_score <= 1", name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
+    track_id: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(64))
+    first_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_ms: Mapped[int | None] = mapped_column(BigInteger)
+    best_score: Mapped[float] = mapped_column(Float)
+    median_score: Mapped[float] = mapped_column(Float)
+    best_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    w: Mapped[int] = mapped_column(Integer)
+    h: Mapped[int] = mapped_column(Integer)
+    boxes: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(128))
+    snapshot_bucket: Mapped[str | None] = mapped_column(String(222))
+    snapshot_object_name: Mapped[str | None] = mapped_column(String(1024))
+    snapshot_width_px: Mapped[int | None] = mapped_column(Integer)
+    snapshot_height_px: Mapped[int | None] = mapped_column(Integer)
+
+
+class MotionSegment(Base):
+    """A stretch of a video with motion: `[start_ms, end_ms)` and its largest moving area."""
+
+    __tablename__ = "motion_segments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media_objects.id", ondelete="CASCADE"), index=True
+    )
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    area_px: Mapped[int] = mapped_column(BigInteger)
+    area_fraction: Mapped[float] = mapped_column(Float)
+
+
+class CameraDetectionConfig(Base):
+    """An owner's detection override for one camera (merged into the defaults for new media).
+
+    `config` is a JSON object of `common.processing.AnalysisConfig` fields (filters, masks, ...).
+    """
+
+    __tablename__ = "camera_detection_configs"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_by: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Derivative(Base):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from common.core import reasons
 from common.core.errors import BadRequest, PermanentMediaError, TransientError
@@ -28,7 +28,7 @@ from common.core.settings import get_settings
 from common.core.status import BEFORE_VERIFICATION, MediaStatus
 from common.db.claims import claimed
 from common.media import lifecycle
-from common.storage import get_store, layout
+from common.storage import get_store
 from common.storage.base import ObjectNotFound
 from common.storage.tempfiles import local_copy
 
@@ -64,16 +64,15 @@ def load_media(media_id: str) -> MediaObject | None:
 def _analyse(
     media: MediaObject, path: Path, on_progress: Callable[[float], None] | None
 ) -> ImageAnalysis | VideoAnalysis:
+    from common.db.engine import session_scope
+    from common.media.detection_config import config_for
     from common.media.mirror import ProgressReporter
     from common.processing import analyze_image, analyze_video
 
-    settings = get_settings()
+    with session_scope() as session:
+        config = config_for(session, media.device_id, media.camera_id)
     if media.media_type == "image":
-        return analyze_image(
-            path,
-            thumbnail_max_px=settings.thumbnail_max_px,
-            min_score=settings.detection_min_score,
-        )
+        return analyze_image(path, config)
     reporter = ProgressReporter(media.id, media.device_id)
 
     def report(fraction: float) -> None:
@@ -81,76 +80,7 @@ def _analyse(
         if on_progress is not None:
             on_progress(fraction)
 
-    return analyze_video(
-        path,
-        sample_interval_ms=settings.video_sample_interval_ms,
-        max_frames=settings.video_max_sampled_frames,
-        thumbnail_max_px=settings.thumbnail_max_px,
-        min_score=settings.detection_min_score,
-        on_progress=report,
-    )
-
-
-def _store(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, Any]:
-    from sqlalchemy import delete
-    from sqlalchemy.dialects.postgresql import insert
-
-    from common.db.engine import session_scope
-    from common.db.models import Derivative, Detection, MediaObject
-    from common.processing import VideoAnalysis
-
-    store = get_store()
-    bucket = get_settings().derivatives_bucket
-    rows = []
-    for rendition in analysis.renditions:
-        name = layout.derivative_object_name(media.id, rendition.kind)
-        store.write(bucket, name, rendition.data, rendition.mime_type)
-        rows.append(
-            {
-                "media_id": media.id,
-                "kind": rendition.kind,
-                "bucket": bucket,
-                "object_name": name,
-                "width_px": rendition.width,
-                "height_px": rendition.height,
-                "mime_type": rendition.mime_type,
-                "size_bytes": len(rendition.data),
-            }
-        )
-    with session_scope() as session:
-        # Lock the media row: a late duplicate replaces detections after us, never interleaved.
-        session.get(MediaObject, media.id, with_for_update=True)
-        session.execute(delete(Detection).where(Detection.media_id == media.id))
-        session.add_all(
-            Detection(
-                media_id=media.id,
-                label=d.label,
-                score=d.score,
-                x=d.x,
-                y=d.y,
-                w=d.w,
-                h=d.h,
-                time_ms=d.time_ms,
-                model=d.model,
-            )
-            for d in analysis.detections
-        )
-        for row in rows:
-            statement = insert(Derivative).values(**row)
-            session.execute(
-                statement.on_conflict_do_update(
-                    constraint="uq_derivatives_media_kind",
-                    set_={k: statement.excluded[k] for k in row if k not in ("media_id", "kind")},
-                )
-            )
-    fields: dict[str, Any] = {"width_px": analysis.width, "height_px": analysis.height}
-    if isinstance(analysis, VideoAnalysis):
-        fields.update(
-            duration_ms=analysis.duration_ms, video_codec=analysis.codec, frame_rate=analysis.fps
-        )
-    warnings = getattr(analysis, "decode_warnings", ())
-    fields["decode_warnings"] = list(warnings) or None
-    return fields
+    return analyze_video(path, config, on_progress=report)
 
 
 def _analyse_and_store(
@@ -159,9 +89,11 @@ def _analyse_and_store(
     event_id: str | None,
     on_progress: Callable[[float], None] | None,
 ) -> ProcessOutcome:
+    from common.media.analysis_store import store_analysis
+
     try:
         analysis = _analyse(media, path, on_progress)
-        fields = _store(media, analysis)
+        fields = store_analysis(media, analysis)
     except PermanentMediaError as exc:
         why = reasons.reason(
             reasons.UNDECODABLE, f"The bytes could not be decoded as {media.media_type}."
@@ -171,10 +103,11 @@ def _analyse_and_store(
         return ProcessOutcome.FAILED
     lifecycle.transition(media.id, MediaStatus.PROCESSED, event_id=event_id, fields=fields)
     log.info(
-        "media %s processed: %d detections, %d renditions",
+        "media %s processed: %s (%d boxes) by %s",
         media.id,
+        analysis.summary or "nothing found",
         len(analysis.detections),
-        len(analysis.renditions),
+        ", ".join(analysis.detectors),
     )
     return ProcessOutcome.PROCESSED
 

@@ -54,6 +54,11 @@ SegmentId = Annotated[
 Label = Annotated[str, Constraints(strip_whitespace=True, min_length=1, max_length=64)]
 MAX_LABELS = 32
 MAX_NOTE_CHARS = 2000
+ORIGINAL_FILENAME_PATTERN = r"^[^/\\\x00-\x1f\x7f]{1,255}$"
+OriginalFilename = Annotated[
+    str, Constraints(strip_whitespace=True, pattern=ORIGINAL_FILENAME_PATTERN)
+]
+"""A file's name as the device had it: no directories, no control characters, 1..255 chars."""
 
 
 def _text_only(value: Any) -> Any:
@@ -96,6 +101,7 @@ class CreateMediaRequest(BaseModel):
     md5: str = Field(min_length=24, max_length=24, strict=True)
     labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    original_filename: OriginalFilename | None = None
 
     @field_validator("sha256")
     @classmethod
@@ -148,6 +154,7 @@ class MediaSpec:
     reason: str | None = None
     labels: list[str] = field(default_factory=list)
     note: str | None = None
+    original_filename: str | None = None
     request: dict[str, Any] = field(default_factory=dict)
 
     def request_hash(self) -> str:
@@ -178,7 +185,8 @@ def spec_for_upload(
         reason=request.reason,
         labels=request.labels,
         note=request.note,
-        request={"kind": kind.value, **request.model_dump(mode="json")},
+        original_filename=request.original_filename,
+        request={"kind": kind.value, **request.model_dump(mode="json", exclude_none=True)},
     )
 
 
@@ -264,6 +272,7 @@ def declare(spec: MediaSpec, *, event_id: str | None = None) -> tuple[MediaObjec
         "status": MediaStatus.PENDING_UPLOAD.value,
         "labels": spec.labels,
         "note": spec.note,
+        "original_filename": spec.original_filename,
         "created_by": spec.created_by,
     }
     key = {"device_id": spec.device_id, "camera_id": spec.camera_id, "message_id": spec.message_id}

@@ -22,7 +22,7 @@ from common.storage import get_store, layout
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from common.db.models import Derivative, Detection, MediaObject
+    from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
     from common.storage.base import SignedRequest
 
 MAX_PAGE_SIZE = 100
@@ -95,12 +95,23 @@ class SignedDerivative:
 
 
 @dataclass(frozen=True)
+class SignedTrack:
+    """A track and a signed GET of its snapshot (None when it has none)."""
+
+    track: Track
+    snapshot_url: str | None
+
+
+@dataclass(frozen=True)
 class MediaDetail:
-    """One media with its detections (time, then score order) and signed derivative URLs."""
+    """One media with its detections (time, then score order), tracks, motion segments and
+    signed derivative and snapshot URLs."""
 
     media: MediaObject
     detections: list[Detection]
     derivatives: list[SignedDerivative]
+    tracks: list[SignedTrack]
+    motion_segments: list[MotionSegment]
 
 
 def detail(session: Session, media: MediaObject) -> MediaDetail:
@@ -111,7 +122,7 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
     """
     from sqlalchemy import select
 
-    from common.db.models import Derivative, Detection
+    from common.db.models import Derivative, Detection, MotionSegment, Track
 
     ttl_seconds = get_settings().download_url_ttl_seconds
     detections = list(
@@ -126,6 +137,18 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
             select(Derivative).where(Derivative.media_id == media.id).order_by(Derivative.kind)
         ).scalars()
     )
+    tracks = list(
+        session.execute(
+            select(Track).where(Track.media_id == media.id).order_by(Track.track_id)
+        ).scalars()
+    )
+    segments = list(
+        session.execute(
+            select(MotionSegment)
+            .where(MotionSegment.media_id == media.id)
+            .order_by(MotionSegment.start_ms)
+        ).scalars()
+    )
     store = get_store()
     signed = [
         SignedDerivative(
@@ -133,7 +156,18 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
         )
         for d in derivatives
     ]
-    return MediaDetail(media, detections, signed)
+    signed_tracks = [
+        SignedTrack(
+            t,
+            store.sign_download(
+                t.snapshot_bucket, t.snapshot_object_name, ttl_seconds=ttl_seconds
+            ).url
+            if t.snapshot_bucket and t.snapshot_object_name
+            else None,
+        )
+        for t in tracks
+    ]
+    return MediaDetail(media, detections, signed, signed_tracks, segments)
 
 
 def sign_media_download(media: MediaObject) -> SignedRequest:
@@ -150,5 +184,5 @@ def sign_media_download(media: MediaObject) -> SignedRequest:
         media.object_name,
         ttl_seconds=get_settings().download_url_ttl_seconds,
         version=media.object_version,
-        filename=layout.filename_of(media.object_name),
+        filename=media.original_filename or layout.filename_of(media.object_name),
     )

@@ -25,6 +25,7 @@ from common.media.declare import (
     MAX_NOTE_CHARS,
     Label,
     MediaSpec,
+    OriginalFilename,
     SegmentId,
     UtcTimestamp,
 )
@@ -46,6 +47,7 @@ class InlineSnapshotRequest(BaseModel):
     frame_data: str = Field(min_length=1, strict=True)
     labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    original_filename: OriginalFilename | None = None
 
 
 def decode_data_url(value: str, max_bytes: int) -> tuple[bytes, str | None]:
@@ -119,12 +121,14 @@ def create_inline_snapshot(
         kind=MediaKind.SNAPSHOT,
         labels=list(dict.fromkeys(request.labels)),
         note=request.note,
+        original_filename=request.original_filename,
         request={
             "kind": MediaKind.SNAPSHOT.value,
             "captured_at": request.captured_at.isoformat(),
             "sha256": sha256,
             "labels": request.labels,
             "note": request.note,
+            "original_filename": request.original_filename,
         },
     )
     return ingest_bytes(spec, data, event_id=event_id), declared

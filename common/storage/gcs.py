@@ -28,6 +28,7 @@ from common.storage.base import (
     StorageUnavailable,
     UploadContract,
     Writable,
+    content_disposition,
 )
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class GcsStore:
         expiration = timedelta(seconds=ttl_seconds)
         signed_headers = dict(headers or {})
         content_type = signed_headers.get("Content-Type")
-        disposition = f'attachment; filename="{filename}"' if filename else None
+        disposition = content_disposition(filename) if filename else None
         try:
             url = self._blob(bucket, name).generate_signed_url(
                 version="v4",

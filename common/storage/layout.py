@@ -6,6 +6,7 @@ Uploads bucket:
 
 Derivatives bucket:
     `<media_id>/<kind>.jpg`                                      renditions (thumbnail, poster)
+    `<media_id>/track-<n>.jpg`                                   a track's snapshot
     `<job_id>/clip.mp4`, `<job_id>/snapshot.jpg`                 a job's result media
 
 The ids are checked against `common.core.ids.SEGMENT_PATTERN` before they get here (tokens and
@@ -83,6 +84,11 @@ def quarantine_object_name(prefix: str, name: str, version: str) -> str:
 def derivative_object_name(media_id: str, kind: str) -> str:
     """Object name of a rendition in the derivatives bucket: `<media_id>/<kind>.jpg`."""
     return f"{_segment(media_id, 'media_id')}/{_segment(kind, 'kind')}.jpg"
+
+
+def track_snapshot_object_name(media_id: str, track_id: int) -> str:
+    """Object name of a track's snapshot in the derivatives bucket: `<media_id>/track-<n>.jpg`."""
+    return f"{_segment(media_id, 'media_id')}/track-{int(track_id)}.jpg"
 
 
 def job_result_object_name(job_id: str, kind: JobKind) -> str:

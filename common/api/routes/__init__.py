@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.api.routes import events, jobs, media, uploads
+from common.api.routes import devices, events, jobs, media, uploads
 
 CREATE_MEDIA = (*uploads.ROUTES,)
-LIST_MEDIA = (*media.ROUTES, *jobs.ROUTES, *events.ROUTES)
+LIST_MEDIA = (*media.ROUTES, *jobs.ROUTES, *events.ROUTES, *devices.ROUTES)

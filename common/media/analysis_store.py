@@ -1,0 +1,166 @@
+"""Writing what analysis found: renditions and track snapshots to the derivatives bucket, then
+detections, tracks, motion segments and derivative rows in one transaction (replacing an earlier
+analysis of the same media)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from common.core.settings import get_settings
+from common.storage import get_store, layout
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from common.db.models import MediaObject
+    from common.processing import ImageAnalysis, VideoAnalysis
+
+
+def _write_renditions(
+    media_id: str, analysis: ImageAnalysis | VideoAnalysis
+) -> list[dict[str, Any]]:
+    store = get_store()
+    bucket = get_settings().derivatives_bucket
+    rows = []
+    for rendition in analysis.renditions:
+        name = layout.derivative_object_name(media_id, rendition.kind)
+        store.write(bucket, name, rendition.data, rendition.mime_type)
+        rows.append(
+            {
+                "media_id": media_id,
+                "kind": rendition.kind,
+                "bucket": bucket,
+                "object_name": name,
+                "width_px": rendition.width,
+                "height_px": rendition.height,
+                "mime_type": rendition.mime_type,
+                "size_bytes": len(rendition.data),
+            }
+        )
+    return rows
+
+
+def _write_tracks(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> list[dict[str, Any]]:
+    store = get_store()
+    bucket = get_settings().derivatives_bucket
+    rows = []
+    for track in analysis.tracks:
+        snapshot: dict[str, Any] = {}
+        if track.snapshot is not None:
+            name = layout.track_snapshot_object_name(media_id, track.track_id)
+            store.write(bucket, name, track.snapshot.data, track.snapshot.mime_type)
+            snapshot = {
+                "snapshot_bucket": bucket,
+                "snapshot_object_name": name,
+                "snapshot_width_px": track.snapshot.width,
+                "snapshot_height_px": track.snapshot.height,
+            }
+        x, y, w, h = track.box
+        rows.append(
+            {
+                "media_id": media_id,
+                "track_id": track.track_id,
+                "label": track.label,
+                "first_ms": track.first_ms,
+                "last_ms": track.last_ms,
+                "best_score": track.best_score,
+                "median_score": track.median_score,
+                "best_time_ms": track.best_time_ms,
+                "x": x,
+                "y": y,
+                "w": w,
+                "h": h,
+                "boxes": track.boxes,
+                "model": track.model,
+                **snapshot,
+            }
+        )
+    return rows
+
+
+def _replace(
+    session: Session,
+    media_id: str,
+    analysis: ImageAnalysis | VideoAnalysis,
+    derivatives: list[dict[str, Any]],
+    tracks: list[dict[str, Any]],
+) -> None:
+    from sqlalchemy import delete
+    from sqlalchemy.dialects.postgresql import insert
+
+    from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
+
+    # Lock the media row: a late duplicate replaces the results after us, never interleaved.
+    session.get(MediaObject, media_id, with_for_update=True)
+    for model in (Detection, Track, MotionSegment):
+        session.execute(delete(model).where(model.media_id == media_id))
+    session.add_all(
+        Detection(
+            media_id=media_id,
+            label=d.label,
+            score=d.score,
+            x=d.x,
+            y=d.y,
+            w=d.w,
+            h=d.h,
+            time_ms=d.time_ms,
+            model=d.model,
+            track_id=d.track_id,
+        )
+        for d in analysis.detections
+    )
+    session.add_all(Track(**row) for row in tracks)
+    session.add_all(
+        MotionSegment(
+            media_id=media_id,
+            start_ms=m.start_ms,
+            end_ms=m.end_ms,
+            area_px=m.area_px,
+            area_fraction=m.area_fraction,
+        )
+        for m in getattr(analysis, "motion_segments", ())
+    )
+    for row in derivatives:
+        statement = insert(Derivative).values(**row)
+        session.execute(
+            statement.on_conflict_do_update(
+                constraint="uq_derivatives_media_kind",
+                set_={k: statement.excluded[k] for k in row if k not in ("media_id", "kind")},
+            )
+        )
+
+
+def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, Any]:
+    """Write renditions, snapshots and result rows of one analysis.
+
+    Returns:
+        The media columns the analysis determined (size, duration, codec, fps, decode warnings,
+        the analysis summary), for the `processed` transition.
+
+    Raises:
+        StorageUnavailable, TransientError: storage or database trouble (retry).
+    """
+    from common.db.engine import session_scope
+    from common.processing import VideoAnalysis
+
+    derivatives = _write_renditions(media.id, analysis)
+    tracks = _write_tracks(media.id, analysis)
+    with session_scope() as session:
+        _replace(session, media.id, analysis, derivatives, tracks)
+    summary: dict[str, Any] = {
+        "detectors": list(analysis.detectors),
+        "counts": dict(analysis.counts),
+    }
+    fields: dict[str, Any] = {"width_px": analysis.width, "height_px": analysis.height}
+    if isinstance(analysis, VideoAnalysis):
+        fields.update(
+            duration_ms=analysis.duration_ms, video_codec=analysis.codec, frame_rate=analysis.fps
+        )
+        summary.update(
+            sampling=analysis.sampling,
+            frames_sampled=analysis.frames_sampled,
+            frames_detected=analysis.frames_detected,
+        )
+    fields["decode_warnings"] = list(analysis.decode_warnings) or None
+    fields["analysis"] = summary
+    return fields
