@@ -9,7 +9,7 @@ NODE_STAMP := emulators/firestore/node_modules/.installed
 # its own virtualenv; tests/terraform finds it there.
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
 
-.PHONY: install system-deps demo test check lint types unit integration stack bench package clean
+.PHONY: install system-deps demo test check fmt lint types typecheck unit integration stack up bench package openapi clean
 
 install: $(STAMP) $(NODE_STAMP) $(CHECKOV)
 
@@ -37,12 +37,20 @@ demo: install
 stack: install
 	$(BIN)/python -m emulators up
 
+up: stack
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 types: install
 	$(BIN)/mypy
+
+typecheck: types
 
 unit: install
 	$(BIN)/pytest tests -m "not integration" -q
@@ -57,6 +65,9 @@ check: test
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+openapi: install
+	$(BIN)/python -m scripts.openapi
 
 package: install
 	$(BIN)/python scripts/package_functions.py --out dist/functions

@@ -106,7 +106,7 @@ def upload_one(
         extra["reason"] = reason
     created = api.declare(facts, camera, message_id_for(path, facts.sampling_id), **extra)
     task = progress.add_task(path.name, total=facts.size_bytes)
-    if "upload" in created:
+    if created.get("upload"):
         api.put_bytes(created["upload"], facts, lambda n: progress.advance(task, n))
     else:
         progress.update(task, completed=facts.size_bytes)

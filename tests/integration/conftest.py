@@ -3,6 +3,7 @@ test session, exported to this process's environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -19,6 +20,8 @@ ROOT = Path(__file__).parents[2]
 # Retry policies scaled down (10 s .. 600 s becomes 0.1 s .. 6 s) so retried deliveries and
 # dead-lettering happen within a test's patience; override with ROUTER_BACKOFF_SCALE.
 DEFAULT_BACKOFF_SCALE = "0.01"
+GALLERY_ORIGIN = "http://gallery.test"
+"""The one origin the session stack's functions allow through CORS."""
 
 
 def clear_cached_clients() -> None:
@@ -57,7 +60,12 @@ def local_stack() -> Iterator[LocalStack]:
     calls = workdir / "calls"
     shutil.rmtree(calls, ignore_errors=True)
     stack = start_stack(
-        workdir, extra_env={"ROUTER_BACKOFF_SCALE": scale, "SERVICE_CALLS_DIR": str(calls)}
+        workdir,
+        extra_env={
+            "ROUTER_BACKOFF_SCALE": scale,
+            "SERVICE_CALLS_DIR": str(calls),
+            "CORS_ALLOWED_ORIGINS": json.dumps([GALLERY_ORIGIN]),
+        },
     )
     saved = dict(os.environ)
     try:

@@ -1,0 +1,76 @@
+"""`common/` is layered: each package imports only from packages below it (lazy imports too).
+
+core                                  errors, settings, ids, status, reasons, json, hashing
+db  storage  events  fetch  observe   each on core only (never on each other)
+processing                            a pure library: core's errors only
+media                                 on everything above
+jobs                                  on media and below
+api  housekeeping                     on jobs and below (never on each other)
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+COMMON = Path(__file__).resolve().parents[2] / "common"
+LEVEL = {
+    "core": 0,
+    "db": 1,
+    "storage": 1,
+    "events": 1,
+    "fetch": 1,
+    "observe": 1,
+    "processing": 1,
+    "media": 2,
+    "jobs": 3,
+    "api": 4,
+    "housekeeping": 4,
+}
+ALLOWED_SIDEWAYS: dict[str, set[str]] = {"processing": set()}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name == "common" or name.startswith("common.")}
+
+
+def _package(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+MODULES = sorted(p for p in COMMON.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {p.name for p in COMMON.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert packages <= set(LEVEL), packages - set(LEVEL)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(COMMON)))
+def test_imports_only_go_down(path: Path) -> None:
+    own = path.relative_to(COMMON).parts[0]
+    if own not in LEVEL:
+        return
+    wrong = []
+    for module in _imports(path):
+        target = _package(module)
+        if target is None or target == own:
+            continue
+        if target not in LEVEL:
+            wrong.append(module)
+        elif own == "processing":
+            if module != "common.core.errors":
+                wrong.append(module)
+        elif LEVEL[target] >= LEVEL[own]:
+            wrong.append(module)
+    assert wrong == [], f"{path.relative_to(COMMON)} imports upward or sideways: {wrong}"
