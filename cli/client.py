@@ -137,7 +137,7 @@ class _ProgressReader:
 
 
 class MediaApi:
-    """Calls create_media and list_media with a bearer token."""
+    """Calls create_media, list_media and manage_media with a bearer token."""
 
     def __init__(
         self,
@@ -145,9 +145,11 @@ class MediaApi:
         create_url: str | None = None,
         list_url: str | None = None,
         timeout_seconds: float = 30.0,
+        manage_url: str | None = None,
     ) -> None:
         self.create_url = (create_url or os.environ.get("CREATE_MEDIA_URL", "")).rstrip("/")
         self.list_url = (list_url or os.environ.get("LIST_MEDIA_URL", "")).rstrip("/")
+        self.manage_url = (manage_url or os.environ.get("MANAGE_MEDIA_URL", "")).rstrip("/")
         if not self.create_url or not self.list_url:
             raise ValueError("set CREATE_MEDIA_URL and LIST_MEDIA_URL (see .stack/env.sh)")
         self.timeout_seconds = timeout_seconds

@@ -48,6 +48,12 @@ locals {
       firestore  = "read"
       signs_urls = true
     }
+    manage_media = {
+      objects    = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
+      publishes  = []
+      firestore  = "write"
+      signs_urls = false
+    }
     finalize_upload = {
       objects    = { uploads = ["create", "delete", "get"] }
       publishes  = [local.media_verified_topic]
@@ -88,7 +94,7 @@ locals {
   # Functions that sign URLs through IAM signBlob as themselves.
   signing_functions = toset([for name, a in local.function_access : name if a.signs_urls])
   # Functions that read the JWT secret (device / UI authentication happens in the app).
-  jwt_functions = toset(["create_media", "list_media"])
+  jwt_functions = toset(["create_media", "list_media", "manage_media"])
   # Firestore status mirror: writers and readers.
   firestore_writers = toset([for name, a in local.function_access : name if a.firestore == "write"])
   firestore_readers = toset([for name, a in local.function_access : name if a.firestore == "read"])
@@ -115,6 +121,16 @@ locals {
       max_instance_count      = 10
       max_request_concurrency = 8
       db_pool_size            = 2
+      db_max_overflow         = 1
+    }
+    manage_media = {
+      available_memory        = "512Mi"
+      available_cpu           = "1"
+      timeout_seconds         = 60
+      min_instance_count      = 0
+      max_instance_count      = 3
+      max_request_concurrency = 2
+      db_pool_size            = 1
       db_max_overflow         = 1
     }
     finalize_upload = {

@@ -170,9 +170,14 @@ def document(functions: Mapping[str, Sequence[Route]], *, version: str) -> dict[
 
 
 def pipeline_document() -> dict[str, Any]:
-    """The document of this pipeline's HTTP functions (create_media, list_media)."""
+    """The document of this pipeline's HTTP functions (create_media, list_media, manage_media)."""
     from common.api import routes
 
     return document(
-        {"create_media": routes.CREATE_MEDIA, "list_media": routes.LIST_MEDIA}, version="1.0.0"
+        {
+            "create_media": routes.CREATE_MEDIA,
+            "list_media": routes.LIST_MEDIA,
+            "manage_media": routes.MANAGE_MEDIA,
+        },
+        version="1.0.0",
     )

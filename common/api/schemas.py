@@ -95,9 +95,12 @@ class MediaSummary(Schema):
     kind: str
     parent_id: str | None
     size_bytes: int
+    duration_ms: int | None
     status: str
     status_reason_code: str | None
     status_reason: str | None
+    thumbnail_url: str | None
+    pinned: bool
     labels: list[str]
     note: str | None
     original_filename: str | None
@@ -277,7 +280,12 @@ def signed(request: SignedRequest) -> SignedRequestBody:
     )
 
 
-def _summary_fields(media: MediaObject) -> dict[str, Any]:
+def etag(media: MediaObject) -> str:
+    """The media's ETag (RFC 9110 section 8.8.3): its id and edit revision, quoted."""
+    return f'"{media.id}.{media.revision}"'
+
+
+def _summary_fields(media: MediaObject, thumbnail_url: str | None = None) -> dict[str, Any]:
     return {
         "id": media.id,
         "device_id": media.device_id,
@@ -290,9 +298,12 @@ def _summary_fields(media: MediaObject) -> dict[str, Any]:
         "kind": media.kind,
         "parent_id": media.parent_id,
         "size_bytes": media.size_bytes,
+        "duration_ms": media.duration_ms,
         "status": media.status,
         "status_reason_code": media.status_reason_code,
         "status_reason": media.status_reason,
+        "thumbnail_url": thumbnail_url,
+        "pinned": bool(media.pinned),
         "labels": list(media.labels or []),
         "note": media.note,
         "original_filename": media.original_filename,
@@ -302,16 +313,17 @@ def _summary_fields(media: MediaObject) -> dict[str, Any]:
     }
 
 
-def summary(media: MediaObject) -> MediaSummary:
-    """The list view of one media row."""
-    return MediaSummary(**_summary_fields(media))
+def summary(media: MediaObject, thumbnail_url: str | None = None) -> MediaSummary:
+    """The list view (a gallery tile) of one media row."""
+    return MediaSummary(**_summary_fields(media, thumbnail_url))
 
 
 def detail(found: MediaDetail) -> MediaDetailBody:
     """The detail view of one media, with detections and signed derivative URLs."""
     media = found.media
+    thumbnail = next((s.url for s in found.derivatives if s.derivative.kind == "thumbnail"), None)
     return MediaDetailBody(
-        **_summary_fields(media),
+        **_summary_fields(media, thumbnail),
         declared=Declared(size_bytes=media.size_bytes, sha256=media.sha256, md5=media.md5),
         verified=Verified(
             size_bytes=media.actual_size_bytes,

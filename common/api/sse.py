@@ -15,9 +15,10 @@ the current version and later ones, so resuming never replays history). The stre
 sending a terminal status, or after `sse_max_seconds`; a heartbeat comment goes out every
 `sse_heartbeat_seconds`.
 
-Postgres is the source of truth: when the document does not exist yet (a job the worker has not
-picked up), the stream starts with the row's state as event id 0, so a client always sees where
-things stand.
+Postgres is the source of truth: a stream (that is not a resume) starts with the row's state as
+event id 0, so a client always sees where things stand, even before the mirror has a document (a
+job the worker has not picked up) or after it has none (a deleted media); a row already in a
+terminal status ends the stream right there.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ class EventState:
         terminal_statuses: statuses after which the stream closes.
         last_event_id: the client's `Last-Event-ID`: versions with `seq` at or below it are
             skipped.
-        initial: the state to send (as `seq` 0) while no document exists, from Postgres.
+        initial: the row's state from Postgres, sent first (as `seq` 0) by `opening`.
+        gone_status: the status to send when a document that existed disappears (a deleted
+            media's document is deleted); None: ignore disappearances.
     """
 
     def __init__(
@@ -113,11 +116,25 @@ class EventState:
         terminal_statuses: frozenset[str],
         last_event_id: int | None,
         initial: Document | None = None,
+        gone_status: str | None = None,
     ) -> None:
+        self._gone = gone_status
         self._terminal = terminal_statuses
         self.last_seq = last_event_id if last_event_id is not None else -1
         self._status: str | None = None
         self._initial = initial
+
+    def opening(self) -> tuple[str | None, bool]:
+        """What the stream starts with: the row's state as event 0 (nothing on a resume).
+
+        Returns:
+            The event text (None: nothing) and whether the stream is over already (the row is
+            in a terminal status).
+        """
+        initial, self._initial = self._initial, None
+        if initial is None or self.last_seq >= 0:  # a resume starts from the live document
+            return None, False
+        return self.on_document({**initial, "seq": 0})
 
     def on_document(self, document: Document | None) -> tuple[str | None, bool]:
         """Handle one version of the document.
@@ -127,10 +144,9 @@ class EventState:
             is in a terminal status).
         """
         if document is None:
-            if self._initial is None:
+            if self._status is None or self._gone is None:
                 return None, False
-            document = {**self._initial, "seq": 0}
-            self._initial = None
+            document = {"status": self._gone, "seq": self.last_seq + 1}  # it was deleted
         seq = document.get("seq")
         status = document.get("status")
         done = status in self._terminal
@@ -158,11 +174,16 @@ def event_stream(
     sends them, a heartbeat comment every `heartbeat_seconds`, and stops the listener when it
     ends or when the client goes away (the generator is closed).
     """
+    if retry_ms is not None:
+        yield f"retry: {retry_ms}\n\n"
+    text, done = state.opening()
+    if text is not None:
+        yield text
+    if done:
+        return
     versions: queue.Queue[Document | None] = queue.Queue()
     unsubscribe = subscribe(versions.put)
     try:
-        if retry_ms is not None:
-            yield f"retry: {retry_ms}\n\n"
         now = clock()
         deadline = now + max_seconds
         next_heartbeat = now + heartbeat_seconds
@@ -213,6 +234,7 @@ def event_response(
     terminal: frozenset[str],
     last_event_id: str | None,
     initial: Document,
+    gone_status: str | None = None,
 ) -> Response:
     """A `text/event-stream` response following `collection/document_id`.
 
@@ -222,6 +244,7 @@ def event_response(
         terminal: statuses that end the stream.
         last_event_id: the request's `Last-Event-ID` header.
         initial: the row's state, sent as event 0 while the document does not exist.
+        gone_status: sent when the document disappears (see `EventState`).
 
     Raises:
         Conflict: the status mirror is disabled (`realtime_disabled`).
@@ -233,7 +256,7 @@ def event_response(
         raise Conflict("realtime status is disabled on this deployment", code="realtime_disabled")
     stream = event_stream(
         firestore_subscription(collection, document_id),
-        EventState(terminal, parse_last_event_id(last_event_id), initial),
+        EventState(terminal, parse_last_event_id(last_event_id), initial, gone_status),
         heartbeat_seconds=settings.sse_heartbeat_seconds,
         max_seconds=settings.sse_max_seconds,
         retry_ms=settings.sse_retry_ms,

@@ -34,6 +34,10 @@ OVERWRITE_REJECTED = "overwrite_rejected"
 UNDECODABLE = "undecodable"
 OBJECT_GONE = "object_gone"
 SOURCE_GONE = "source_gone"
+SOURCE_DELETED = "source_deleted"
+DELETED = "deleted"
+RETENTION = "retention"
+PURGED = "purged"
 RESULT_FAILED = "result_failed"
 # Housekeeping (failed)
 UPLOAD_EXPIRED = "upload_expired"
@@ -48,6 +52,10 @@ _SENTENCES = {
     UNDECODABLE: "The bytes could not be decoded as the media type they claim to be.",
     OBJECT_GONE: "The stored bytes disappeared before they could be processed.",
     SOURCE_GONE: "The source video's bytes are no longer stored.",
+    SOURCE_DELETED: "The source video was deleted while the job ran.",
+    DELETED: "Deleted on request.",
+    RETENTION: "Deleted by the device's retention policy.",
+    PURGED: "Deleted by an administrator's purge.",
     RESULT_FAILED: "The job's result could not be processed.",
     UPLOAD_EXPIRED: "No upload arrived before the upload URL expired.",
     DEAD_LETTERED: "Processing kept failing and was given up after the last delivery attempt.",

@@ -5,6 +5,7 @@ Media:
     pending_upload -> uploaded -> verified -> processing -> processed
     pending_upload | uploaded             -> rejected   (the bytes broke the declaration; terminal)
     any state before processed            -> failed     (the pipeline gave up; terminal)
+    any state but deleting / deleted      -> deleting -> deleted (a tombstone; terminal)
 
 Jobs: queued -> running -> completed | failed; queued -> failed.
 
@@ -27,24 +28,40 @@ class MediaStatus(StrEnum):
     PROCESSED = "processed"
     REJECTED = "rejected"
     FAILED = "failed"
+    DELETING = "deleting"
+    DELETED = "deleted"
 
+
+_DELETE = frozenset({MediaStatus.DELETING})
 
 ALLOWED_TRANSITIONS: dict[MediaStatus, frozenset[MediaStatus]] = {
     MediaStatus.PENDING_UPLOAD: frozenset(
         {MediaStatus.UPLOADED, MediaStatus.REJECTED, MediaStatus.FAILED}
-    ),
+    )
+    | _DELETE,
     MediaStatus.UPLOADED: frozenset(
         {MediaStatus.VERIFIED, MediaStatus.REJECTED, MediaStatus.FAILED}
-    ),
-    MediaStatus.VERIFIED: frozenset({MediaStatus.PROCESSING, MediaStatus.FAILED}),
-    MediaStatus.PROCESSING: frozenset({MediaStatus.PROCESSED, MediaStatus.FAILED}),
-    MediaStatus.PROCESSED: frozenset(),
-    MediaStatus.REJECTED: frozenset(),
-    MediaStatus.FAILED: frozenset(),
+    )
+    | _DELETE,
+    MediaStatus.VERIFIED: frozenset({MediaStatus.PROCESSING, MediaStatus.FAILED}) | _DELETE,
+    MediaStatus.PROCESSING: frozenset({MediaStatus.PROCESSED, MediaStatus.FAILED}) | _DELETE,
+    MediaStatus.PROCESSED: _DELETE,
+    MediaStatus.REJECTED: _DELETE,
+    MediaStatus.FAILED: _DELETE,
+    MediaStatus.DELETING: frozenset({MediaStatus.DELETED}),
+    MediaStatus.DELETED: frozenset(),
 }
 
-TERMINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
-"""Statuses a media object never leaves."""
+SETTLED_STATUSES = frozenset(
+    {MediaStatus.PROCESSED, MediaStatus.REJECTED, MediaStatus.FAILED, MediaStatus.DELETED}
+)
+"""Statuses in which the pipeline does nothing more with a media on its own (only a delete)."""
+
+TERMINAL_STATUSES = SETTLED_STATUSES
+"""Statuses an event stream and a waiting client stop at (the pipeline is done with it)."""
+
+GONE_STATUSES = frozenset({MediaStatus.DELETING, MediaStatus.DELETED})
+"""Statuses of a media whose bytes are being or have been removed."""
 
 BEFORE_VERIFICATION = frozenset({MediaStatus.PENDING_UPLOAD, MediaStatus.UPLOADED})
 """Statuses in which the bytes have not been verified yet."""

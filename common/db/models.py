@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -81,6 +82,27 @@ class MediaObject(Base):
         CheckConstraint(_in("kind", MEDIA_KINDS), name="kind"),
         CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
         Index("ix_media_objects_device_captured", "device_id", "captured_at", "id"),
+        # Gallery filters (common.media.gallery): camera, parent, labels.
+        Index(
+            "ix_media_objects_device_camera_captured",
+            "device_id",
+            "camera_id",
+            "captured_at",
+            "id",
+        ),
+        Index(
+            "ix_media_objects_parent_captured",
+            "parent_id",
+            "captured_at",
+            "id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_media_objects_labels",
+            "labels",
+            postgresql_using="gin",
+            postgresql_ops={"labels": "jsonb_path_ops"},
+        ),
         # The reconciler's scan of rows still on their way (a small partial index).
         Index(
             "ix_media_objects_unfinished",
@@ -127,6 +149,11 @@ class MediaObject(Base):
     labels: Mapped[list[str] | None] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(Text)
     original_filename: Mapped[str | None] = mapped_column(String(255))
+    # Incremented by every edit of what people set (labels, note, pin): the ETag's number.
+    revision: Mapped[int] = mapped_column(Integer, server_default="1")
+    pinned: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(256))
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -93,8 +93,12 @@ def mirror_job(job: Job, device_id: str) -> None:
 
 
 def end_job(job_id: str, status: JobStatus, reason: Reason | None, device_id: str) -> Job:
-    """Record a job's terminal status (and reason) on the row and in its mirror."""
-    from sqlalchemy import func
+    """Record a job's terminal status (and reason) on the row and in its mirror, unless it ended
+    already (a delete of its source ends it `failed` first)."""
+    from sqlalchemy import func, update
+
+    from common.db.engine import session_scope
+    from common.db.models import Job
 
     values: dict[str, Any] = {
         "status": status.value,
@@ -104,9 +108,26 @@ def end_job(job_id: str, status: JobStatus, reason: Reason | None, device_id: st
     }
     if status is JobStatus.COMPLETED:
         values["progress"] = 1.0
-    job = _update(job_id, values)
+    unfinished = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
+    with session_scope() as session:
+        ended = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(unfinished))
+            .values(**values)
+            .returning(Job)
+        ).scalar_one_or_none()
+        job = ended or session.get(Job, job_id)
+    assert job is not None
     mirror_job(job, device_id)
     return job
+
+
+def _source_deleted(job_id: str) -> bool:
+    """Tell whether the job's source was deleted (or is being deleted)."""
+    from common.media.delete import is_gone
+
+    loaded = load_job(job_id)
+    return loaded is not None and is_gone(loaded[1])
 
 
 def _progress_writer(job: Job, device_id: str) -> Callable[[float], None]:
@@ -174,6 +195,9 @@ def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
     job, source = loaded
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
         return JobOutcome.DUPLICATE
+    if _source_deleted(job_id):
+        end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED), source.device_id)
+        return JobOutcome.FAILED
     started_at = func.coalesce(Job.started_at, func.now())
     job = _update(job_id, {"status": JobStatus.RUNNING.value, "started_at": started_at})
     mirror_job(job, source.device_id)
@@ -189,6 +213,17 @@ def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
                 local_path=result.local_path,
                 on_progress=lambda f: progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f),
             )
+        if _source_deleted(job_id):  # deleted while the job ran: its result goes too
+            from common.media.delete import delete_media
+
+            delete_media(
+                media.id, actor=f"job:{job_id}", reason=reasons.reason(reasons.SOURCE_DELETED)
+            )
+            end_job(
+                job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED), source.device_id
+            )
+            log.warning("job %s failed: its source was deleted", job_id)
+            return JobOutcome.FAILED
         final = load_media(media.id)
         if outcome is ProcessOutcome.IN_PROGRESS or final is None:
             return JobOutcome.IN_PROGRESS

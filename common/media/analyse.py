@@ -49,6 +49,7 @@ class ProcessOutcome(StrEnum):
     FAILED = "failed"
     DUPLICATE = "duplicate"
     IN_PROGRESS = "in_progress"
+    GONE = "gone"
     UNKNOWN_MEDIA = "unknown_media"
 
 
@@ -89,11 +90,14 @@ def _analyse_and_store(
     event_id: str | None,
     on_progress: Callable[[float], None] | None,
 ) -> ProcessOutcome:
-    from common.media.analysis_store import store_analysis
+    from common.media.analysis_store import MediaGone, store_analysis
 
     try:
         analysis = _analyse(media, path, on_progress)
         fields = store_analysis(media, analysis)
+    except MediaGone:
+        log.info("media %s was deleted while it was analysed", media.id)
+        return ProcessOutcome.GONE
     except PermanentMediaError as exc:
         why = reasons.reason(
             reasons.UNDECODABLE, f"The bytes could not be decoded as {media.media_type}."

@@ -78,6 +78,10 @@ def _write_tracks(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> lis
     return rows
 
 
+class MediaGone(Exception):
+    """The media was deleted while it was analysed: nothing of the analysis is kept."""
+
+
 def _replace(
     session: Session,
     media_id: str,
@@ -88,10 +92,14 @@ def _replace(
     from sqlalchemy import delete
     from sqlalchemy.dialects.postgresql import insert
 
+    from common.core.status import GONE_STATUSES, MediaStatus
     from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
 
-    # Lock the media row: a late duplicate replaces the results after us, never interleaved.
-    session.get(MediaObject, media_id, with_for_update=True)
+    # Lock the media row: a late duplicate replaces the results after us, never interleaved,
+    # and a delete that began meanwhile wins.
+    media = session.get(MediaObject, media_id, with_for_update=True)
+    if media is None or MediaStatus(media.status) in GONE_STATUSES:
+        raise MediaGone(media_id)
     for model in (Detection, Track, MotionSegment):
         session.execute(delete(model).where(model.media_id == media_id))
     session.add_all(
@@ -138,6 +146,7 @@ def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) 
         the analysis summary), for the `processed` transition.
 
     Raises:
+        MediaGone: the media was deleted meanwhile (what was written is removed again).
         StorageUnavailable, TransientError: storage or database trouble (retry).
     """
     from common.db.engine import session_scope
@@ -145,8 +154,17 @@ def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) 
 
     derivatives = _write_renditions(media.id, analysis)
     tracks = _write_tracks(media.id, analysis)
-    with session_scope() as session:
-        _replace(session, media.id, analysis, derivatives, tracks)
+    try:
+        with session_scope() as session:
+            _replace(session, media.id, analysis, derivatives, tracks)
+    except MediaGone:
+        store = get_store()
+        for row in derivatives:
+            store.delete(row["bucket"], row["object_name"])
+        for row in tracks:
+            if row.get("snapshot_object_name"):
+                store.delete(row["snapshot_bucket"], row["snapshot_object_name"])
+        raise
     summary: dict[str, Any] = {
         "detectors": list(analysis.detectors),
         "counts": dict(analysis.counts),

@@ -19,7 +19,7 @@ from common.core.status import MediaStatus, can_transition
 from common.db.engine import session_scope
 from common.db.models import MediaObject
 from common.db.repo import add_history
-from common.media.mirror import write_media_status
+from common.media.mirror import MEDIA_COLLECTION, delete_document, write_media_status
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -34,11 +34,15 @@ def _reason_of(media: MediaObject) -> Reason | None:
 
 
 def mirror(media: MediaObject) -> None:
-    """Write a media row's current status to its Firestore document.
+    """Write a media row's current status to its Firestore document (a deleted media's document
+    is deleted: the mirror keeps nothing of it).
 
     Raises:
         TransientError: Firestore unreachable.
     """
+    if media.status == MediaStatus.DELETED.value:
+        delete_document(MEDIA_COLLECTION, media.id)
+        return
     write_media_status(
         media.id,
         status=media.status,

@@ -1,23 +1,20 @@
-"""Reading media: keyset pages, one media with its detections and derivatives, signed downloads.
+"""Reading media: one media with its detections, tracks and derivatives; signed downloads.
 
-Who may read what is decided before these are called (`common.api.access`).
-Pages are newest capture first (`captured_at desc, id desc`); the cursor is opaque (base64url JSON
-of the last item's sort key), never an OFFSET.
+Who may read what is decided before these are called (`common.api.access`); pages of media are
+`common.media.gallery`. Signed GETs come from one cache (`common.storage.signing`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
-from common.core.errors import Conflict, ValidationError
+from common.core.errors import Conflict
 from common.core.settings import get_settings
 from common.core.status import MediaStatus
 from common.storage import get_store, layout
+from common.storage.signing import SigningCache
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,65 +22,11 @@ if TYPE_CHECKING:
     from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
     from common.storage.base import SignedRequest
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 
-
-def encode_cursor(captured_at: datetime, media_id: str) -> str:
-    """Opaque cursor naming the last item of a page (base64url JSON of its sort key)."""
-    raw = json.dumps({"t": captured_at.isoformat(), "i": media_id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Inverse of `encode_cursor`.
-
-    Raises:
-        ValidationError: the cursor was not made by `encode_cursor` (code `invalid_cursor`).
-    """
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        captured_at = datetime.fromisoformat(data["t"])
-        media_id = data["i"]
-        if captured_at.tzinfo is None or not isinstance(media_id, str):
-            raise ValueError("bad cursor")
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationError("cursor is not valid", code="invalid_cursor") from exc
-    return captured_at, media_id
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of media rows and the cursor of the next (None on the last page)."""
-
-    items: list[MediaObject]
-    next_cursor: str | None
-
-
-def device_page(session: Session, device_id: str, *, limit: int, cursor: str | None) -> Page:
-    """A device's media, newest capture first.
-
-    Raises:
-        ValidationError: bad limit (`invalid_limit`) or cursor (`invalid_cursor`).
-    """
-    from sqlalchemy import select, tuple_
-
-    from common.db.models import MediaObject
-
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError(f"limit must be 1..{MAX_PAGE_SIZE}", code="invalid_limit")
-    query = select(MediaObject).where(MediaObject.device_id == device_id)
-    if cursor:
-        after_time, after_id = decode_cursor(cursor)
-        query = query.where(
-            tuple_(MediaObject.captured_at, MediaObject.id) < tuple_(after_time, after_id)
-        )
-    query = query.order_by(MediaObject.captured_at.desc(), MediaObject.id.desc()).limit(limit + 1)
-    rows = list(session.execute(query).scalars())
-    page = rows[:limit]
-    more = len(rows) > limit and page
-    return Page(page, encode_cursor(page[-1].captured_at, page[-1].id) if more else None)
+@cache
+def signer() -> SigningCache:
+    """The process-wide cache of signed GETs (`common.storage.signing`)."""
+    return SigningCache(get_store())
 
 
 @dataclass(frozen=True)
@@ -149,7 +92,7 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
             .order_by(MotionSegment.start_ms)
         ).scalars()
     )
-    store = get_store()
+    store = signer()
     signed = [
         SignedDerivative(
             d, store.sign_download(d.bucket, d.object_name, ttl_seconds=ttl_seconds).url
@@ -179,10 +122,22 @@ def sign_media_download(media: MediaObject) -> SignedRequest:
     """
     if media.status == MediaStatus.REJECTED.value or media.verified_sha256 is None:
         raise Conflict(f"media {media.id} is {media.status}", code="not_downloadable")
-    return get_store().sign_download(
+    return signer().sign_download(
         media.bucket,
         media.object_name,
         ttl_seconds=get_settings().download_url_ttl_seconds,
         version=media.object_version,
         filename=media.original_filename or layout.filename_of(media.object_name),
     )
+
+
+def thumbnail_urls(session: Session, media: list[MediaObject]) -> dict[str, str]:
+    """Short-lived signed GETs of the thumbnails of a page of media (those that have one)."""
+    from common.media.gallery import thumbnails
+
+    ttl_seconds = get_settings().download_url_ttl_seconds
+    found = thumbnails(session, [m.id for m in media])
+    return {
+        media_id: signer().sign_download(bucket, name, ttl_seconds=ttl_seconds).url
+        for media_id, (bucket, name) in found.items()
+    }

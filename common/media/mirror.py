@@ -75,6 +75,25 @@ def write_document(collection: str, document_id: str, fields: dict[str, Any]) ->
         ) from exc
 
 
+def delete_document(collection: str, document_id: str) -> None:
+    """Delete `collection/document_id` (absent is fine). Listeners see it disappear.
+
+    Raises:
+        TransientError: if Firestore is unreachable.
+    """
+    if not get_settings().status_mirror_enabled:
+        return
+    from common.core.calls import record
+
+    record("firestore", "write", collection)
+    try:
+        get_firestore().collection(collection).document(document_id).delete()
+    except Exception as exc:
+        raise TransientError(
+            f"mirror delete failed for {collection}/{document_id}: {exc.__class__.__name__}"
+        ) from exc
+
+
 def write_media_status(
     media_id: str,
     *,

@@ -13,8 +13,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "package_functions.py"
-FUNCTIONS = ("create_media", "finalize_upload", "housekeeping", "list_media", "process_media")
-HTTP_FUNCTIONS = ("create_media", "list_media")
+FUNCTIONS = (
+    "create_media",
+    "finalize_upload",
+    "housekeeping",
+    "list_media",
+    "manage_media",
+    "process_media",
+)
+HTTP_FUNCTIONS = ("create_media", "list_media", "manage_media")
 MEDIA_DISTRIBUTIONS = ("opencv-python-headless", "av", "pillow", "numpy")
 
 

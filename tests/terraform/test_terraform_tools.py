@@ -182,7 +182,7 @@ def test_terraform_evaluates_defaults_from_topology(evaluate: Evaluate) -> None:
     assert code == 0, error
     topology = json.loads((REPO_ROOT / "topology.json").read_text(encoding="utf-8"))
     assert set(out["function_sizing"]) == set(topology["functions"])
-    assert sorted(out["http_functions"]) == ["create_media", "list_media"]
+    assert sorted(out["http_functions"]) == ["create_media", "list_media", "manage_media"]
     assert sorted(out["pushed_functions"]) == ["finalize_upload", "housekeeping", "process_media"]
     assert sorted(out["dead_letter_subscriptions"]) == [
         "finalize-upload",
@@ -194,7 +194,7 @@ def test_terraform_evaluates_defaults_from_topology(evaluate: Evaluate) -> None:
     assert out["function_service_names"]["create_media"] == "media-create-media"
     assert all(out["timeouts_fit_ack_deadlines"].values())
     assert out["function_sizing"]["process_media"]["available_memory"] == "2Gi"
-    assert out["sql_connection_budget"] == 77
+    assert out["sql_connection_budget"] == 83
 
 
 def test_terraform_applies_function_overrides_to_one_function_only(evaluate: Evaluate) -> None:
@@ -210,7 +210,7 @@ def test_terraform_applies_function_overrides_to_one_function_only(evaluate: Eva
     assert out["function_sizing"]["process_media"]["available_memory"] == "4Gi"
     assert out["function_sizing"]["process_media"]["timeout_seconds"] == 540
     assert out["function_sizing"]["create_media"]["max_instance_count"] == 10
-    assert out["sql_connection_budget"] == 77 - 5 + 2
+    assert out["sql_connection_budget"] == 83 - 5 + 2
 
 
 def test_terraform_flags_a_timeout_beyond_the_ack_deadline(evaluate: Evaluate) -> None:

@@ -25,7 +25,15 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 
 
 @pytest.mark.parametrize(
-    "function", ["create_media", "list_media", "finalize_upload", "process_media", "housekeeping"]
+    "function",
+    [
+        "create_media",
+        "list_media",
+        "manage_media",
+        "finalize_upload",
+        "process_media",
+        "housekeeping",
+    ],
 )
 def test_entry_module_defers_heavy_imports(function: str) -> None:
     path = ROOT / "functions" / function / "main.py"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from common.api.routes import devices, events, jobs, media, uploads
+from common.api.routes import devices, events, jobs, manage, media, uploads
 
 CREATE_MEDIA = (*uploads.ROUTES,)
-LIST_MEDIA = (*media.ROUTES, *jobs.ROUTES, *events.ROUTES, *devices.ROUTES)
+LIST_MEDIA = (*media.ROUTES, *jobs.ROUTES, *events.ROUTES, *devices.READ_ROUTES)
+MANAGE_MEDIA = (*manage.ROUTES, *devices.MANAGE_ROUTES)

@@ -116,7 +116,7 @@ def put_detection(call: Call) -> Reply:
         )
 
 
-ROUTES = [
+READ_ROUTES = [
     Route(
         "GET",
         "/v1/devices/<device_id>/cameras/<camera_id>/detection",
@@ -126,6 +126,9 @@ ROUTES = [
         responses={200: CameraDetection},
         errors=(401, 404),
     ),
+]
+
+MANAGE_ROUTES = [
     Route(
         "PUT",
         "/v1/devices/<device_id>/cameras/<camera_id>/detection",

@@ -1,17 +1,31 @@
-"""list_media's media routes: a device's pages, one media in full, a signed download."""
+"""list_media's media routes: the gallery across a caller's devices, a device's media, one media
+in full (with its ETag), a signed download."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
 from common.api import schemas
 from common.api.app import Call, Reply, Route
-from common.media.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from common.core.ids import SEGMENT_PATTERN
+from common.core.status import MediaKind, MediaStatus, MediaType
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from common.api.auth import Principal
+    from common.media.gallery import Filters, GalleryPage
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
 
 
 class PageQuery(BaseModel):
-    """Query of a listing: page size and the previous page's `next_cursor`."""
+    """Query of a device's listing: page size and the previous page's `next_cursor`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -19,31 +33,110 @@ class PageQuery(BaseModel):
     cursor: str | None = Field(default=None, min_length=1, max_length=512)
 
 
+class GalleryQuery(PageQuery):
+    """Query of the gallery: filters (all optional, combined with AND) and paging."""
+
+    device_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
+    camera_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
+    kind: MediaKind | None = None
+    media_type: MediaType | None = None
+    status: MediaStatus | None = None
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    captured_after: AwareDatetime | None = Field(default=None, description="inclusive")
+    captured_before: AwareDatetime | None = Field(default=None, description="exclusive")
+    parent_id: str | None = Field(default=None, max_length=40)
+
+    def filters(self) -> Filters:
+        """The filters of this query."""
+        from common.media.gallery import Filters
+
+        def utc(value: datetime | None) -> datetime | None:
+            from datetime import UTC
+
+            return value.astimezone(UTC) if value else None
+
+        return Filters(
+            device_id=self.device_id,
+            camera_id=self.camera_id,
+            kind=self.kind.value if self.kind else None,
+            media_type=self.media_type.value if self.media_type else None,
+            status=self.status.value if self.status else None,
+            label=self.label,
+            captured_after=utc(self.captured_after),
+            captured_before=utc(self.captured_before),
+            parent_id=self.parent_id,
+        )
+
+
 class DownloadQuery(BaseModel):
     """Query of a download: `redirect=true` answers 302 to the signed URL instead of JSON."""
 
     model_config = ConfigDict(extra="forbid")
 
-    redirect: bool = False
+    redirect: Literal["true", "false", "1", "0"] = "false"
 
 
-def device_media(call: Call) -> Reply:
-    """`GET /v1/devices/{device_id}/media`: newest capture first, keyset pages."""
+def _page(
+    session: Session, principal: Principal, filters: Filters, query: PageQuery
+) -> GalleryPage:
     from common.api.access import require_device
-    from common.db.engine import session_scope
-    from common.media.listing import device_page
+    from common.media.gallery import gallery_page
 
-    query = call.query(PageQuery)
-    device_id = call.params["device_id"]
-    with session_scope() as session:
-        require_device(session, call.principal, device_id)
-        page = device_page(session, device_id, limit=query.limit, cursor=query.cursor)
-        items = [schemas.summary(m) for m in page.items]
+    if filters.device_id is not None:
+        require_device(session, principal, filters.device_id)
+        return gallery_page(
+            session,
+            device_ids=[filters.device_id],
+            user_id=None,
+            filters=filters,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+    if principal.kind == "device":
+        device_ids: list[str] | None = [principal.subject]
+        user_id = None
+    else:
+        device_ids, user_id = None, None if principal.admin else principal.subject
+    return gallery_page(
+        session,
+        device_ids=device_ids,
+        user_id=user_id,
+        filters=filters,
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+
+
+def _reply(session: Session, page: GalleryPage) -> Reply:
+    from common.media.listing import thumbnail_urls
+
+    urls = thumbnail_urls(session, page.items)
+    items = [schemas.summary(m, urls.get(m.id)) for m in page.items]
     return Reply(schemas.MediaPage(items=items, next_cursor=page.next_cursor))
 
 
+def gallery(call: Call) -> Reply:
+    """`GET /v1/media`: every device the caller sees, filtered, newest capture first."""
+    from common.db.engine import session_scope
+
+    query = call.query(GalleryQuery)
+    with session_scope() as session:
+        return _reply(session, _page(session, call.principal, query.filters(), query))
+
+
+def device_media(call: Call) -> Reply:
+    """`GET /v1/devices/{device_id}/media`: one device's media, newest capture first."""
+    from common.db.engine import session_scope
+    from common.media.gallery import Filters
+
+    query = call.query(PageQuery)
+    filters = Filters(device_id=call.params["device_id"])
+    with session_scope() as session:
+        return _reply(session, _page(session, call.principal, filters, query))
+
+
 def get_media(call: Call) -> Reply:
-    """`GET /v1/media/{media_id}`: everything about one media."""
+    """`GET /v1/media/{media_id}`: everything about one media, with its `ETag`."""
     from common.api.access import load_media
     from common.db.engine import session_scope
     from common.media.listing import detail
@@ -51,7 +144,7 @@ def get_media(call: Call) -> Reply:
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
         body = schemas.detail(detail(session, media))
-    return Reply(body)
+    return Reply(body, headers={"ETag": schemas.etag(media)})
 
 
 def download(call: Call) -> Reply | Response:
@@ -66,7 +159,7 @@ def download(call: Call) -> Reply | Response:
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
     signed = sign_media_download(media)
-    if query.redirect:
+    if query.redirect in ("true", "1"):
         response = redirect(signed.url, code=302)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -78,6 +171,21 @@ def download(call: Call) -> Reply | Response:
 ROUTES = [
     Route(
         "GET",
+        "/v1/media",
+        gallery,
+        operation_id="listMedia",
+        summary="The gallery: media of every device the caller sees, newest capture first",
+        description=(
+            "Filters combine with AND; deleted media are left out unless `status` asks for "
+            "them. Keyset pages: `next_cursor` is valid only with the same filters "
+            "(422 `cursor_mismatch` otherwise). Unknown parameters are 422 `invalid_query`."
+        ),
+        query=GalleryQuery,
+        responses={200: schemas.MediaPage},
+        errors=(401, 404, 422, 503),
+    ),
+    Route(
+        "GET",
         "/v1/devices/<device_id>/media",
         device_media,
         operation_id="listDeviceMedia",
@@ -85,14 +193,15 @@ ROUTES = [
         description="Ordered by captured_at desc, id desc; keyset pagination with an opaque cursor.",
         query=PageQuery,
         responses={200: schemas.MediaPage},
-        errors=(401, 404, 422),
+        errors=(401, 404, 422, 503),
     ),
     Route(
         "GET",
         "/v1/media/<media_id>",
         get_media,
         operation_id="getMedia",
-        summary="Metadata, status, hashes, detections and signed derivative URLs",
+        summary="Metadata, status, hashes, tracks, detections and signed derivative URLs",
+        description="Answers an `ETag`; send it as `If-Match` with `PATCH /v1/media/{media_id}`.",
         responses={200: schemas.MediaDetailBody},
         errors=(401, 404, 503),
     ),

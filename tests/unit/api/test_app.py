@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from common.api.app import Api, Call, Reply, Route
 from common.core.errors import Conflict, ValidationError
-from common.media.listing import decode_cursor, encode_cursor
+from common.media.gallery import Filters, decode_cursor, encode_cursor
 
 
 class Echo(BaseModel):
@@ -179,11 +179,22 @@ def test_unknown_or_repeated_query_parameters_are_422() -> None:
 
 def test_cursor_round_trip() -> None:
     when = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
-    assert decode_cursor(encode_cursor(when, "med_01")) == (when, "med_01")
+    filters = Filters(device_id="cam-1", kind="clip")
+    assert decode_cursor(encode_cursor(when, "med_01", filters), filters) == (when, "med_01")
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "e30", encode_cursor(datetime(2026, 1, 1), "x")])
+@pytest.mark.parametrize(
+    "cursor", ["garbage", "e30", encode_cursor(datetime(2026, 1, 1), "x", Filters())]
+)
 def test_foreign_cursors_are_rejected(cursor: str) -> None:
     with pytest.raises(ValidationError) as info:
-        decode_cursor(cursor)
+        decode_cursor(cursor, Filters())
     assert info.value.code == "invalid_cursor"
+
+
+def test_a_cursor_reused_with_other_filters_is_refused() -> None:
+    when = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
+    cursor = encode_cursor(when, "med_01", Filters(kind="clip"))
+    with pytest.raises(ValidationError) as info:
+        decode_cursor(cursor, Filters(kind="snapshot"))
+    assert info.value.code == "cursor_mismatch"

@@ -20,7 +20,8 @@ def test_every_served_route_is_an_operation_and_back() -> None:
     document = pipeline_document()
     documented = {(m, p) for p, item in document["paths"].items() for m in item}
     served = {
-        (r.method.lower(), openapi_path(r.path)) for r in (*routes.CREATE_MEDIA, *routes.LIST_MEDIA)
+        (r.method.lower(), openapi_path(r.path))
+        for r in (*routes.CREATE_MEDIA, *routes.LIST_MEDIA, *routes.MANAGE_MEDIA)
     }
     assert served == documented
 

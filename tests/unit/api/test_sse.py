@@ -193,18 +193,38 @@ def test_a_handler_may_return_a_ready_stream() -> None:
     assert b"".join(result.iter_encoded()) == b"data: x\n\n"
 
 
-def test_a_missing_document_starts_from_the_row_state_once() -> None:
+def test_a_stream_opens_with_the_row_state_once() -> None:
     state = EventState(JOB_TERMINAL, None, initial={"status": "queued", "progress": 0.0})
-    first, done = state.on_document(None)
+    first, done = state.opening()
     assert first is not None
     assert first.startswith("id: 0\nevent: status\n")
     assert not done
-    assert state.on_document(None) == (None, False)
+    assert state.opening() == (None, False)
+    assert state.on_document(None) == (None, False)  # no document (yet): nothing more
     text, _ = state.on_document(doc(1, "running"))
     assert text is not None
     assert text.startswith("id: 1\nevent: status")
 
 
+def test_a_row_already_terminal_ends_the_stream_at_once() -> None:
+    state = EventState(MEDIA_TERMINAL, None, initial={"status": "deleted"})
+    text, done = state.opening()
+    assert text is not None
+    assert done
+
+
 def test_a_resumed_stream_does_not_repeat_the_row_state() -> None:
     state = EventState(JOB_TERMINAL, 3, initial={"status": "queued"})
-    assert state.on_document(None) == (None, False)
+    assert state.opening() == (None, False)
+
+
+def test_a_media_document_that_disappears_ends_the_stream_as_deleted() -> None:
+    state = EventState(MEDIA_TERMINAL, None, gone_status="deleted")
+    first, _ = state.on_document(doc(3, "processed"))
+    assert first is not None
+    state = EventState(MEDIA_TERMINAL, None, gone_status="deleted")
+    state.on_document(doc(3, "processing"))
+    text, done = state.on_document(None)
+    assert text is not None
+    assert '"status":"deleted"' in text
+    assert done

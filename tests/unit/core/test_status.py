@@ -18,6 +18,9 @@ S = MediaStatus
         (S.PROCESSING, S.FAILED),
         (S.PENDING_UPLOAD, S.FAILED),  # the upload never came
         (S.UPLOADED, S.FAILED),  # verification dead-lettered
+        (S.PROCESSED, S.DELETING),  # anything may be deleted
+        (S.REJECTED, S.DELETING),
+        (S.DELETING, S.DELETED),
     ],
 )
 def test_pipeline_moves_are_allowed(current: MediaStatus, target: MediaStatus) -> None:
@@ -33,6 +36,9 @@ def test_pipeline_moves_are_allowed(current: MediaStatus, target: MediaStatus) -
         (S.PENDING_UPLOAD, S.PROCESSED),  # skipping verification
         (S.FAILED, S.PROCESSED),
         (S.VERIFIED, S.REJECTED),  # verified bytes are never rejected afterwards
+        (S.DELETED, S.DELETING),  # a tombstone stays one
+        (S.DELETING, S.PROCESSED),  # a delete wins over work in flight
+        (S.PROCESSED, S.DELETED),  # always through deleting
     ],
 )
 def test_illegal_moves_are_refused(current: MediaStatus, target: MediaStatus) -> None:
@@ -40,5 +46,5 @@ def test_illegal_moves_are_refused(current: MediaStatus, target: MediaStatus) ->
 
 
 def test_terminal_and_unverified_states() -> None:
-    assert {S.PROCESSED, S.REJECTED, S.FAILED} == TERMINAL_STATUSES
+    assert {S.PROCESSED, S.REJECTED, S.FAILED, S.DELETED} == TERMINAL_STATUSES
     assert {S.PENDING_UPLOAD, S.UPLOADED} == BEFORE_VERIFICATION

@@ -1,0 +1,273 @@
+"""Deleting media: every stored byte and the realtime mirror go, a tombstone row stays.
+
+`delete_media()` is the one delete path (the API's `DELETE /v1/media/{id}`, retention, purge):
+
+1. the row moves to `deleting` (who and when recorded; from then on it is gone for listings and
+   shares), and jobs still queued or running on it end `failed` with `source_deleted`;
+2. with `cascade`, its children (clips and snapshots cut from it) are deleted the same way;
+   without, they stay and keep `parent_id` as a dangling reference to the tombstone;
+3. `finish_delete()` removes the original's version, quarantined versions, renditions and track
+   snapshots, then the detections, tracks, motion segments and derivative rows, scrubs what the
+   row said about the content (labels, note, file name, hashes, properties), deletes the Firestore
+   document, and moves the row to `deleted`.
+
+Every step is idempotent. When storage fails in step 3 the row stays `deleting` and the reconciler
+finishes it later, so a row never points at bytes that are half gone without saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from common.core import reasons
+from common.core.errors import NotFound, TransientError
+from common.core.reasons import Reason
+from common.core.settings import get_settings
+from common.core.status import GONE_STATUSES, JobStatus, MediaStatus
+from common.media import lifecycle
+from common.storage import get_store, layout
+
+if TYPE_CHECKING:
+    from common.db.models import MediaObject
+
+log = logging.getLogger(__name__)
+
+
+class DeleteOutcome(StrEnum):
+    """What a delete did."""
+
+    DELETED = "deleted"
+    ALREADY_DELETED = "already_deleted"
+    PENDING = "pending"
+    """Marked `deleting`; storage was unavailable, the reconciler will finish."""
+
+
+def _begin(media_id: str, actor: str, reason: Reason) -> tuple[MediaObject, list[str]] | None:
+    """Mark the row `deleting` and end its unfinished jobs; None when it is already deleted."""
+    from sqlalchemy import select, update
+
+    from common.db.engine import session_scope
+    from common.db.models import Job, MediaObject
+
+    with session_scope() as session:
+        media = session.get(MediaObject, media_id)
+        if media is None:
+            raise NotFound(f"media {media_id} not found")
+        if media.status == MediaStatus.DELETED.value:
+            return None
+        running = list(
+            session.execute(
+                select(Job.id).where(
+                    Job.media_id == media_id,
+                    Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                )
+            ).scalars()
+        )
+        if running:
+            gone = reasons.reason(reasons.SOURCE_DELETED)
+            session.execute(
+                update(Job)
+                .where(Job.id.in_(running))
+                .values(status=JobStatus.FAILED.value, error_code=gone.code, error=gone.message)
+            )
+        children = list(
+            session.execute(
+                select(MediaObject.id).where(MediaObject.parent_id == media_id)
+            ).scalars()
+        )
+    if media.status != MediaStatus.DELETING.value:
+        lifecycle.transition(
+            media_id,
+            MediaStatus.DELETING,
+            reason=reason,
+            event_id=actor,
+            fields={"deleted_by": actor},
+        )
+    for job_id in running:
+        _mirror_failed_job(job_id, media.device_id)
+    return media, children
+
+
+def _mirror_failed_job(job_id: str, device_id: str) -> None:
+    from common.db.engine import session_scope
+    from common.db.models import Job
+    from common.media.mirror import JOBS_COLLECTION, write_document
+
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+    if job is not None:
+        write_document(
+            JOBS_COLLECTION,
+            job.id,
+            {
+                "job_id": job.id,
+                "status": job.status,
+                "error_code": job.error_code,
+                "error": job.error,
+                "device_id": device_id,
+                "media_id": job.media_id,
+                "kind": job.kind,
+            },
+        )
+
+
+def _objects_of(media: MediaObject) -> list[tuple[str, str, str | None]]:
+    """(bucket, object name, version) of every object the media owns."""
+    from sqlalchemy import select
+
+    from common.db.engine import session_scope
+    from common.db.models import Derivative, StatusHistory, Track
+
+    settings = get_settings()
+    found: list[tuple[str, str, str | None]] = [
+        (media.bucket, media.object_name, media.object_version)
+    ]
+    with session_scope() as session:
+        found += [
+            (d.bucket, d.object_name, None)
+            for d in session.execute(
+                select(Derivative).where(Derivative.media_id == media.id)
+            ).scalars()
+        ]
+        found += [
+            (t.snapshot_bucket, t.snapshot_object_name, None)
+            for t in session.execute(select(Track).where(Track.media_id == media.id)).scalars()
+            if t.snapshot_bucket and t.snapshot_object_name
+        ]
+        versions = session.execute(
+            select(StatusHistory.object_version).where(
+                StatusHistory.media_id == media.id, StatusHistory.object_version.is_not(None)
+            )
+        ).scalars()
+        for version in set(versions):
+            if version is not None:
+                found.append(
+                    (
+                        media.bucket,
+                        layout.quarantine_object_name(
+                            settings.quarantine_prefix, media.object_name, version
+                        ),
+                        None,
+                    )
+                )
+    return found
+
+
+def _scrub(media_id: str) -> None:
+    from sqlalchemy import delete
+
+    from common.db.engine import session_scope
+    from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
+
+    with session_scope() as session:
+        session.get(MediaObject, media_id, with_for_update=True)
+        for model in (Detection, Track, MotionSegment, Derivative):
+            session.execute(delete(model).where(model.media_id == media_id))
+    lifecycle.update_fields(
+        media_id,
+        {
+            "labels": [],
+            "note": None,
+            "original_filename": None,
+            "reason": None,
+            "sha256": "",
+            "md5": "",
+            "verified_sha256": None,
+            "verified_md5": None,
+            "sampling_id": None,
+            "width_px": None,
+            "height_px": None,
+            "duration_ms": None,
+            "video_codec": None,
+            "frame_rate": None,
+            "decode_warnings": None,
+            "analysis": None,
+        },
+        expected=MediaStatus.DELETING,
+    )
+
+
+def finish_delete(media_id: str) -> DeleteOutcome:
+    """Remove a `deleting` media's bytes and content and make it a `deleted` tombstone.
+
+    Returns:
+        DELETED, ALREADY_DELETED, or PENDING when storage was unavailable (still `deleting`).
+    """
+    media = _load(media_id)
+    if media.status == MediaStatus.DELETED.value:
+        return DeleteOutcome.ALREADY_DELETED
+    store = get_store()
+    try:
+        for bucket, name, version in _objects_of(media):
+            store.delete(bucket, name, version)
+            if version is not None:
+                store.delete(bucket, name)  # a newer version (an overwrite) goes too
+    except TransientError:
+        log.warning("media %s stays deleting: storage unavailable", media_id, exc_info=True)
+        return DeleteOutcome.PENDING
+    _scrub(media_id)
+    lifecycle.transition(
+        media_id,
+        MediaStatus.DELETED,
+        reason=_reason_of(media),
+        expected=MediaStatus.DELETING,
+        fields={"deleted_at": _now()},
+    )
+    log.info("media %s deleted by %s", media_id, media.deleted_by)
+    return DeleteOutcome.DELETED
+
+
+def _reason_of(media: MediaObject) -> Reason:
+    return Reason(media.status_reason_code or reasons.DELETED, media.status_reason or "")
+
+
+def _now() -> object:
+    from sqlalchemy import func
+
+    return func.now()
+
+
+def _load(media_id: str) -> MediaObject:
+    from common.db.engine import session_scope
+    from common.db.models import MediaObject
+
+    with session_scope() as session:
+        media = session.get(MediaObject, media_id)
+    if media is None:
+        raise NotFound(f"media {media_id} not found")
+    return media
+
+
+def delete_media(
+    media_id: str, *, actor: str, reason: Reason | None = None, cascade: bool = False
+) -> DeleteOutcome:
+    """Delete a media (see the module docstring). Idempotent.
+
+    Args:
+        media_id: the media.
+        actor: who asks (`user:<id>`, `device:<id>`, `retention`, `admin:<id>`), recorded.
+        reason: why (default `deleted`); retention and purges say so.
+        cascade: also delete the clips and snapshots cut from it.
+
+    Returns:
+        What happened (the media itself).
+
+    Raises:
+        NotFound: no such media.
+        TransientError: the database or Firestore is unavailable.
+    """
+    begun = _begin(media_id, actor, reason or reasons.reason(reasons.DELETED))
+    if begun is None:
+        return DeleteOutcome.ALREADY_DELETED
+    _, children = begun
+    if cascade:
+        for child in children:
+            delete_media(child, actor=actor, reason=reason, cascade=True)
+    return finish_delete(media_id)
+
+
+def is_gone(media: MediaObject) -> bool:
+    """Tell whether a media is being or has been deleted."""
+    return MediaStatus(media.status) in GONE_STATUSES

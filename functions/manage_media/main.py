@@ -1,0 +1,26 @@
+"""manage_media (HTTP): what people change: labels and notes, deletes, share links, pins,
+retention, owners, per-camera detection settings, and the operators' admin routes.
+
+Every route needs `Authorization: Bearer <device or user JWT>`; see docs/CONTRACTS.md and
+docs/openapi.yaml. Routes: `common/api/routes/{manage,devices}.py`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import functions_framework
+
+from common.api.app import LazyApi
+
+if TYPE_CHECKING:
+    from flask import Request
+    from werkzeug.wrappers import Response
+
+API = LazyApi("common.api.routes:MANAGE_MEDIA")
+
+
+@functions_framework.http
+def manage_media(request: Request) -> Response:
+    """HTTP entry point."""
+    return API(request)
