@@ -117,6 +117,7 @@ class LocalStack:
         self._router: PushRouter | None = None
         self._router_handler: logging.Handler | None = None
         self._pg_cluster: Path | None = None
+        self._storage_root: Path | None = None
         self._lock_file: IO[str] | None = None
         self._started = False
 
@@ -234,7 +235,7 @@ class LocalStack:
             self._registry.add(proc)
             self._add_service("pubsub (pstest)", host, proc)
         pubsub.create_topology(host, project, self.topology)
-        proc, url = storage.start_fake_gcs(
+        gcs = storage.start_fake_gcs(
             self.workdir,
             base,
             project=project,
@@ -242,9 +243,10 @@ class LocalStack:
             uploads_bucket=client["UPLOADS_BUCKET"],
             buckets=(client["UPLOADS_BUCKET"], client["DERIVATIVES_BUCKET"]),
         )
-        self._registry.add(proc)
-        self._add_service("storage (fake-gcs-server)", url, proc)
-        return host, url
+        self._registry.add(gcs.proc)
+        self._storage_root = gcs.root
+        self._add_service("storage (fake-gcs-server)", gcs.url, gcs.proc)
+        return host, gcs.url
 
     def _start_firestore(self, base: Mapping[str, str], project: str) -> str:
         if host := base.get("FIRESTORE_EMULATOR_HOST"):
@@ -355,6 +357,9 @@ class LocalStack:
         if self._pg_cluster is not None:
             postgres.remove_cluster(self._pg_cluster)
             self._pg_cluster = None
+        if self._storage_root is not None:
+            storage.remove_root(self._storage_root)
+            self._storage_root = None
         for name in ("env.json", "env.sh", "secrets/signing-sa.json"):
             (self.workdir / name).unlink(missing_ok=True)
         if self._lock_file is not None:

@@ -232,3 +232,47 @@ def test_postgres_answers_through_database_url(stack_env: dict[str, str]) -> Non
             assert connection.execute(text("select current_database()")).scalar_one() == "media"
     finally:
         engine.dispose()
+
+
+def test_objects_live_on_disk_and_a_signed_put_is_served_in_ranges(
+    stack_env: dict[str, str], infra_stack: LocalStack, receiver: tuple[PushReceiver, str]
+) -> None:
+    from datetime import timedelta
+
+    import requests
+    from google.cloud import storage
+    from google.oauth2 import service_account
+
+    state, _ = receiver
+    name = f"retry-{uuid.uuid4().hex}/ranged.bin"
+    data = bytes(range(256)) * 64
+    credentials = service_account.Credentials.from_service_account_file(
+        stack_env["SIGNING_CREDENTIALS_FILE"]
+    )
+    client = storage.Client(project=stack_env["GOOGLE_CLOUD_PROJECT"], credentials=credentials)
+    url = client.bucket(stack_env["UPLOADS_BUCKET"]).blob(name).generate_signed_url(
+        version="v4",
+        method="PUT",
+        expiration=timedelta(minutes=5),
+        content_type="application/octet-stream",
+        api_access_endpoint=stack_env["STORAGE_PUBLIC_URL"],
+    )
+    # WHEN a device PUTs to a signed URL
+    put = requests.put(
+        url, data=data, headers={"Content-Type": "application/octet-stream"}, timeout=10
+    )
+    assert put.status_code == 200
+    # THEN the bytes are on disk under the work dir, not in the server's memory ...
+    on_disk = infra_stack.workdir / "storage" / stack_env["UPLOADS_BUCKET"] / name
+    assert on_disk.read_bytes() == data
+    # ... a ranged read answers 206 with exactly those bytes, and FINALIZE is pushed
+    ranged = requests.get(
+        f"{stack_env['STORAGE_EMULATOR_HOST']}/download/storage/v1/b/"
+        f"{stack_env['UPLOADS_BUCKET']}/o/{requests.utils.quote(name, safe='')}",
+        params={"alt": "media"},
+        headers={"Range": "bytes=1000-1999"},
+        timeout=10,
+    )
+    assert ranged.status_code == 206
+    assert ranged.content == data[1000:2000]
+    wait_for(lambda: any(s == 200 for _, s in state.for_object(name)), 30, "FINALIZE pushed")
