@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from emulators.delivery import STOP_WAIT_SECONDS, DelayedNacks, DeliveryQueue, Source
 from emulators.pubsub import clients
 from emulators.router import Backend, HttpTransport, PulledMessage, PushDispatcher
 from emulators.topology import SubscriptionSpec
@@ -34,49 +34,6 @@ logger = logging.getLogger("emulators.router")
 DEFAULT_MAX_IN_FLIGHT = 4
 RPC_TIMEOUT_SECONDS = 10.0
 ERROR_PAUSE_SECONDS = 1.0
-STOP_WAIT_SECONDS = 5.0
-
-
-class DelayedNacks:
-    """Runs `modify(handle, seconds)` to make a message visible again after a delay.
-
-    Delays of at least one second are given to the server as whole seconds (the APIs take
-    integers); a shorter one waits on a timer, the message still leased, and then sets a zero
-    deadline / visibility.
-    """
-
-    def __init__(self, modify: Callable[[str, int], None], what: str) -> None:
-        self._modify = modify
-        self._what = what
-        self._timers: set[threading.Timer] = set()
-        self._lock = threading.Lock()
-
-    def nack(self, handle: str, delay_seconds: float) -> None:
-        """Redeliver the message of `handle` after `delay_seconds`."""
-        if delay_seconds >= 1.0:
-            self._modify(handle, round(delay_seconds))
-            return
-
-        def fire() -> None:
-            with self._lock:
-                self._timers.discard(timer)
-            try:
-                self._modify(handle, 0)
-            except Exception as exc:  # server gone during shutdown; the lease expires anyway
-                logger.warning("nack failed %s: %s", self._what, exc)
-
-        timer = threading.Timer(max(delay_seconds, 0.0), fire)
-        timer.daemon = True
-        with self._lock:
-            self._timers.add(timer)
-        timer.start()
-
-    def cancel(self) -> None:
-        """Cancel pending short nacks (their messages come back when the lease runs out)."""
-        with self._lock:
-            timers, self._timers = self._timers, set()
-        for timer in timers:
-            timer.cancel()
 
 
 class GrpcBackend:
@@ -131,144 +88,6 @@ class GrpcBackend:
             item.cancel()
 
 
-class DeliveryQueue:
-    """Messages of one route waiting for, or in, delivery, worked by `max_in_flight` threads.
-
-    A message is held from `offer` until its delivery returns; offering a message id that is held
-    again keeps one copy (a queued copy takes the newer ack id, a copy of a message in flight is
-    dropped).
-
-    Args:
-        dispatcher: Delivers one message (ack / nack / dead-letter).
-        max_in_flight: Concurrent deliveries.
-    """
-
-    def __init__(self, dispatcher: PushDispatcher, max_in_flight: int) -> None:
-        self.dispatcher = dispatcher
-        self.max_in_flight = max_in_flight
-        self._cond = threading.Condition()
-        self._order: deque[str] = deque()
-        self._queued: dict[str, PulledMessage] = {}
-        self._in_flight: set[str] = set()
-        self._stopping = False
-        name = dispatcher.spec.name
-        self._threads = [
-            threading.Thread(target=self._work, name=f"push-{name}-{i}", daemon=True)
-            for i in range(max_in_flight)
-        ]
-
-    def start(self) -> None:
-        """Start the delivery threads."""
-        for thread in self._threads:
-            thread.start()
-
-    def offer(self, message: PulledMessage) -> bool:
-        """Queue `message` unless a copy is held.
-
-        Returns:
-            True when queued, False when it was a copy of a held message.
-        """
-        with self._cond:
-            if self._stopping:
-                return False
-            key = message.message_id
-            if key in self._in_flight:
-                return False
-            if key in self._queued:
-                self._queued[key] = message
-                return False
-            self._queued[key] = message
-            self._order.append(key)
-            self._cond.notify()
-            return True
-
-    def free_slots(self) -> int:
-        """Deliveries that could start now without queueing (`max_in_flight` - held)."""
-        with self._cond:
-            return max(self.max_in_flight - len(self._in_flight) - len(self._order), 0)
-
-    def wait_for_free_slot(self, timeout_seconds: float) -> int:
-        """Wait until `free_slots()` > 0 or the queue stops; return `free_slots()`."""
-        with self._cond:
-            self._cond.wait_for(
-                lambda: (
-                    self._stopping
-                    or self.max_in_flight - len(self._in_flight) - len(self._order) > 0
-                ),
-                timeout=timeout_seconds,
-            )
-        return 0 if self.stopping else self.free_slots()
-
-    @property
-    def stopping(self) -> bool:
-        """Whether `stop()` was called."""
-        with self._cond:
-            return self._stopping
-
-    def held(self) -> int:
-        """Messages queued or in flight."""
-        with self._cond:
-            return len(self._order) + len(self._in_flight)
-
-    def _take(self) -> PulledMessage | None:
-        with self._cond:
-            self._cond.wait_for(lambda: self._stopping or bool(self._order))
-            if self._stopping:
-                return None
-            key = self._order.popleft()
-            self._in_flight.add(key)
-            return self._queued.pop(key)
-
-    def _work(self) -> None:
-        while (message := self._take()) is not None:
-            try:
-                self.dispatcher.deliver(message)
-            except Exception as exc:
-                if self.stopping:
-                    logger.warning(
-                        "delivery abandoned at stop subscription=%s message_id=%s: %s",
-                        self.dispatcher.spec.name,
-                        message.message_id,
-                        exc,
-                    )
-                else:
-                    logger.exception(
-                        "delivery crashed subscription=%s message_id=%s (redelivered when its "
-                        "lease runs out)",
-                        self.dispatcher.spec.name,
-                        message.message_id,
-                    )
-            finally:
-                with self._cond:
-                    self._in_flight.discard(message.message_id)
-                    self._cond.notify_all()
-
-    def stop(self, timeout_seconds: float = STOP_WAIT_SECONDS) -> None:
-        """Stop taking messages; wait up to `timeout_seconds` for deliveries in flight.
-
-        Queued messages are dropped (the server redelivers them when their lease runs out).
-        """
-        with self._cond:
-            self._stopping = True
-            self._order.clear()
-            self._queued.clear()
-            self._cond.notify_all()
-        deadline = time.monotonic() + timeout_seconds
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(max(deadline - time.monotonic(), 0.0))
-
-
-class Source(Protocol):
-    """Receives the messages of one route and offers them to its queue until stopped."""
-
-    def start(self, queue: DeliveryQueue) -> None:
-        """Start receiving in the background."""
-
-    def stop(self) -> None:
-        """Stop receiving (idempotent)."""
-
-
 def pulled_message(received: Any) -> PulledMessage:
     """`PulledMessage` of one `ReceivedMessage` of a pull or streaming-pull response."""
     message = received.message
@@ -315,6 +134,7 @@ class StreamingPullSource:
         self._call: Any = None
         self._thread: threading.Thread | None = None
         self.streams_opened = 0
+        self.description = f"streaming pull of {subscription_path}"
 
     def start(self, queue: DeliveryQueue) -> None:
         """Open the stream on a background thread that offers every message to `queue`."""
@@ -446,8 +266,9 @@ class PushRouter:
             queue.start()
             source.start(queue)
             logger.info(
-                "routing subscription=%s to %s",
+                "routing subscription=%s from %s to %s",
                 queue.dispatcher.spec.name,
+                getattr(source, "description", type(source).__name__),
                 queue.dispatcher.endpoint,
             )
 

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             with_functions=False,
             apply_migrations=False,
             base_env=base,
+            run_schedules=False,
         ) as stack,
     ):
         pid = next(s.pid for s in stack.services if s.name.startswith("storage") and s.pid)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from emulators.pull_loop import DeliveryQueue, StreamingPullSource
+from emulators.delivery import DeliveryQueue
+from emulators.pull_loop import StreamingPullSource
 from emulators.router import PulledMessage, PushDispatcher
 from emulators.topology import SubscriptionSpec
 from tests.unit.test_router import FakeBackend
