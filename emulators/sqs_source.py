@@ -19,14 +19,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from emulators.delivery import STOP_WAIT_SECONDS, DelayedNacks, DeliveryQueue
+from emulators.delivery import DelayedNacks, DeliveryQueue
 from emulators.router import Backend, PulledMessage
 
 logger = logging.getLogger("emulators.router")
 
 PAYLOAD_FORMAT = "S3_EVENT_JSON"
 TEST_EVENT = "s3:TestEvent"
-LONG_POLL_SECONDS = 1  # a receive returns as soon as a message arrives; this only bounds stop()
+# A receive returns as soon as a message arrives, so the wait costs no latency; it only sets how
+# often an idle queue is asked (one line in logs/s3.log each time).
+LONG_POLL_SECONDS = 5
+STOP_JOIN_SECONDS = 1.0  # stop() abandons a receive still waiting; moto's stop ends it
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS maximum
 ERROR_PAUSE_SECONDS = 1.0
 
@@ -172,7 +175,8 @@ class SqsSource:
         return offered
 
     def stop(self) -> None:
-        """Stop polling; waits for the receive in progress (at most its long-poll wait)."""
+        """Stop polling. A receive still waiting is abandoned after a second: its thread ends when
+        the receive returns (or fails once moto stops), offering nothing to the stopped queue."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self._wait + STOP_WAIT_SECONDS)
+            self._thread.join(timeout=STOP_JOIN_SECONDS)
