@@ -26,9 +26,12 @@ class DelayedNacks:
     deadline / visibility.
     """
 
-    def __init__(self, modify: Callable[[str, int], None], what: str) -> None:
+    def __init__(
+        self, modify: Callable[[str, int], None], what: str, log: logging.Logger | None = None
+    ) -> None:
         self._modify = modify
         self._what = what
+        self._log = log or logger
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
 
@@ -44,7 +47,7 @@ class DelayedNacks:
             try:
                 self._modify(handle, 0)
             except Exception as exc:  # server gone during shutdown; the lease expires anyway
-                logger.warning("nack failed %s: %s", self._what, exc)
+                self._log.warning("nack failed %s: %s", self._what, exc)
 
         timer = threading.Timer(max(delay_seconds, 0.0), fire)
         timer.daemon = True
@@ -154,14 +157,14 @@ class DeliveryQueue:
                 self.dispatcher.deliver(message)
             except Exception as exc:
                 if self.stopping:
-                    logger.warning(
+                    self.dispatcher.log.warning(
                         "delivery abandoned at stop subscription=%s message_id=%s: %s",
                         self.dispatcher.spec.name,
                         message.message_id,
                         exc,
                     )
                 else:
-                    logger.exception(
+                    self.dispatcher.log.exception(
                         "delivery crashed subscription=%s message_id=%s (redelivered when its "
                         "lease runs out)",
                         self.dispatcher.spec.name,

@@ -39,9 +39,15 @@ ERROR_PAUSE_SECONDS = 1.0
 class GrpcBackend:
     """`Backend` on the emulator's gRPC API; nacks modify the ack deadline (see `DelayedNacks`)."""
 
-    def __init__(self, publisher: PublisherClient, subscriber: SubscriberClient) -> None:
+    def __init__(
+        self,
+        publisher: PublisherClient,
+        subscriber: SubscriberClient,
+        log: logging.Logger | None = None,
+    ) -> None:
         self._publisher = publisher
         self._subscriber = subscriber
+        self._log = log or logger
         self._nacks: dict[str, DelayedNacks] = {}
         self._lock = threading.Lock()
 
@@ -60,6 +66,7 @@ class GrpcBackend:
                 nacks = self._nacks[subscription] = DelayedNacks(
                     lambda handle, seconds: self._modify(subscription, handle, seconds),
                     f"subscription={subscription}",
+                    self._log,
                 )
         nacks.nack(ack_id, delay_seconds)
 
@@ -115,6 +122,7 @@ class StreamingPullSource:
         subscription_path: `projects/P/subscriptions/S`.
         ack_deadline_seconds: Lease of every message sent on the stream (10..600).
         error_pause_seconds: Wait before reopening a failed stream.
+        log: Logger (default `emulators.router`).
     """
 
     def __init__(
@@ -124,7 +132,9 @@ class StreamingPullSource:
         ack_deadline_seconds: int,
         *,
         error_pause_seconds: float = ERROR_PAUSE_SECONDS,
+        log: logging.Logger | None = None,
     ) -> None:
+        self._log = log or logger
         self._stream = stream
         self._path = subscription_path
         self._ack_deadline_seconds = ack_deadline_seconds
@@ -167,7 +177,7 @@ class StreamingPullSource:
                         queue.offer(pulled_message(item))
             except Exception as exc:
                 if not self._stop.is_set():
-                    logger.warning("streaming pull failed subscription=%s: %s", self._path, exc)
+                    self._log.warning("streaming pull failed subscription=%s: %s", self._path, exc)
                     self._stop.wait(self._pause)
             finally:
                 call_ended.set()
@@ -194,6 +204,8 @@ class PushRouter:
         routes: (subscription, push endpoint URL) pairs, each fed by a streaming pull.
         backoff_scale: Multiplier for every retry policy's backoff bounds.
         max_in_flight: Concurrent deliveries per route.
+        log: Logger of this router's routes (default `emulators.router`; a stack passes its own
+            so that its `router.log` holds only its own lines).
     """
 
     def __init__(
@@ -204,12 +216,14 @@ class PushRouter:
         *,
         backoff_scale: float = 1.0,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        log: logging.Logger | None = None,
     ) -> None:
         publisher, subscriber, self._close_channel = clients(pubsub_host)
+        self.log = log or logger
         self.project = project
         self.backoff_scale = backoff_scale
         self.max_in_flight = max_in_flight
-        self.pubsub_backend = GrpcBackend(publisher, subscriber)
+        self.pubsub_backend = GrpcBackend(publisher, subscriber, self.log)
         self._transport = HttpTransport()
         self._routes: list[tuple[DeliveryQueue, Source]] = []
         self._other_backends: list[Backend] = []
@@ -218,7 +232,7 @@ class PushRouter:
         for spec, endpoint in routes:
             dispatcher = self._dispatcher(spec, endpoint, self.pubsub_backend)
             source = StreamingPullSource(
-                stream, dispatcher.subscription_path, spec.ack_deadline_seconds
+                stream, dispatcher.subscription_path, spec.ack_deadline_seconds, log=self.log
             )
             self._routes.append((DeliveryQueue(dispatcher, max_in_flight), source))
 
@@ -232,6 +246,7 @@ class PushRouter:
             backend=backend,
             transport=self._transport,
             backoff_scale=self.backoff_scale,
+            log=self.log,
         )
 
     def add_route(
@@ -265,7 +280,7 @@ class PushRouter:
         for queue, source in self._routes:
             queue.start()
             source.start(queue)
-            logger.info(
+            self.log.info(
                 "routing subscription=%s from %s to %s",
                 queue.dispatcher.spec.name,
                 getattr(source, "description", type(source).__name__),
@@ -284,4 +299,4 @@ class PushRouter:
             if callable(cancel):
                 cancel()
         self._close_channel()
-        logger.info("router stopped in %.1f s", time.monotonic() - started)
+        self.log.info("router stopped in %.1f s", time.monotonic() - started)

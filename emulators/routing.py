@@ -3,6 +3,7 @@ backend, S3 events from SQS) and the schedule timer, both logging to `logs/route
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from emulators.pull_loop import PushRouter
     from emulators.s3 import MotoS3
 
-router_logger = logging.getLogger("emulators.router")
+_stack_numbers = itertools.count(1)
 
 
 def push_routes(
@@ -80,17 +81,20 @@ class InProcessServices:
     """Router and scheduler of one stack; `stop()` undoes whatever was started.
 
     Args:
-        log_path: `logs/router.log`, written from the start (mode "w").
+        log_path: `logs/router.log`, written from the start (mode "w"). It gets the lines of a
+            logger of this stack's own (`emulators.router.stack<N>`), so two stacks, or unit
+            tests, in one process do not write into each other's log.
     """
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
+        self.log = logging.getLogger(f"emulators.router.stack{next(_stack_numbers)}")
         self.router: PushRouter | None = None
         self.scheduler: Scheduler | None = None
         self._handler = logging.FileHandler(log_path, mode="w")
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        router_logger.addHandler(self._handler)
-        router_logger.setLevel(logging.INFO)
+        self.log.addHandler(self._handler)
+        self.log.setLevel(logging.INFO)
         self._close_publisher: list[Callable[[], None]] = []
 
     def start_router(
@@ -116,7 +120,7 @@ class InProcessServices:
         """
         from emulators.pull_loop import PushRouter  # lazy: imports gRPC clients
 
-        router = PushRouter(pubsub_host, project, routes, backoff_scale=backoff_scale)
+        router = PushRouter(pubsub_host, project, routes, backoff_scale=backoff_scale, log=self.log)
         self.router = router
         if s3_events is not None:
             from emulators import s3
@@ -124,8 +128,9 @@ class InProcessServices:
 
             spec, endpoint, moto = s3_events
             sqs = s3.client("sqs", moto.url, moto.region)
-            backend = SqsBackend(sqs, moto.queue_url, router.pubsub_backend)
-            router.add_route(spec, endpoint, SqsSource(sqs, moto.queue_url), backend)
+            backend = SqsBackend(sqs, moto.queue_url, router.pubsub_backend, self.log)
+            source = SqsSource(sqs, moto.queue_url, log=self.log)
+            router.add_route(spec, endpoint, source, backend)
         router.start()
         return router
 
@@ -148,7 +153,7 @@ class InProcessServices:
             )
             return str(response.message_ids[0])
 
-        self.scheduler = Scheduler(schedules, publish, scale=scale)
+        self.scheduler = Scheduler(schedules, publish, scale=scale, log=self.log)
         self.scheduler.start()
         return self.scheduler
 
@@ -163,5 +168,5 @@ class InProcessServices:
         for close in self._close_publisher:
             close()
         self._close_publisher.clear()
-        router_logger.removeHandler(self._handler)
+        self.log.removeHandler(self._handler)
         self._handler.close()

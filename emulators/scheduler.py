@@ -95,6 +95,7 @@ class Scheduler:
         publish: Publishes one message (see `Publish`).
         scale: Multiplier of every interval; 0 runs no timer (`tick` still works).
         clock: Monotonic clock in seconds; the first ticks are one interval after construction.
+        log: Logger of ticks (default `emulators.router`).
     """
 
     def __init__(
@@ -104,7 +105,9 @@ class Scheduler:
         *,
         scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        log: logging.Logger | None = None,
     ) -> None:
+        self._log = log or logger
         self.schedules = {s.name: s for s in schedules}
         self.scale = scale
         self._publish = publish
@@ -139,7 +142,7 @@ class Scheduler:
         """
         spec = self.schedules[name]
         message_id = self._publish(spec.topic, spec.data.encode(), spec.attributes)
-        logger.info("schedule=%s topic=%s message_id=%s", name, spec.topic, message_id)
+        self._log.info("schedule=%s topic=%s message_id=%s", name, spec.topic, message_id)
         return message_id
 
     def start(self) -> None:
@@ -161,7 +164,7 @@ class Scheduler:
             try:
                 self.tick(spec.name)
             except Exception as exc:  # the emulator went away; the next tick tries again
-                logger.warning("schedule=%s publish failed: %s", spec.name, exc)
+                self._log.warning("schedule=%s publish failed: %s", spec.name, exc)
         return self._timetable.seconds_until_next(self._clock())
 
     def _run(self) -> None:

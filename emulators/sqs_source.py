@@ -76,13 +76,20 @@ class SqsBackend:
         sqs: A boto3 SQS client.
         queue_url: The queue.
         dead_letters: Where `publish` goes.
+        log: Logger (default `emulators.router`).
     """
 
-    def __init__(self, sqs: Any, queue_url: str, dead_letters: Backend) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        dead_letters: Backend,
+        log: logging.Logger | None = None,
+    ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._dead_letters = dead_letters
-        self._nacks = DelayedNacks(self._change_visibility, f"queue={queue_url}")
+        self._nacks = DelayedNacks(self._change_visibility, f"queue={queue_url}", log)
 
     def acknowledge(self, subscription: str, ack_id: str) -> None:
         """Delete the SQS message of receipt handle `ack_id`."""
@@ -114,6 +121,7 @@ class SqsSource:
         queue_url: The queue.
         wait_seconds: Long-poll wait of one `ReceiveMessage` (0..20).
         error_pause_seconds: Wait after a failed receive.
+        log: Logger (default `emulators.router`).
     """
 
     def __init__(
@@ -123,7 +131,9 @@ class SqsSource:
         *,
         wait_seconds: int = LONG_POLL_SECONDS,
         error_pause_seconds: float = ERROR_PAUSE_SECONDS,
+        log: logging.Logger | None = None,
     ) -> None:
+        self._log = log or logger
         self._sqs = sqs
         self._queue_url = queue_url
         self._wait = wait_seconds
@@ -148,7 +158,7 @@ class SqsSource:
                 self.poll_once(queue, slots)
             except Exception as exc:
                 if not self._stop.is_set():
-                    logger.warning("SQS receive failed queue=%s: %s", self._queue_url, exc)
+                    self._log.warning("SQS receive failed queue=%s: %s", self._queue_url, exc)
                     self._stop.wait(self._pause)
 
     def poll_once(self, queue: DeliveryQueue, max_messages: int) -> int:
