@@ -158,5 +158,10 @@ def remove_root(root: Path) -> None:
 
 
 def storage_env(base_url: str) -> dict[str, str]:
-    """Environment pointing google-cloud-storage and signed URLs at the emulator."""
-    return {"STORAGE_EMULATOR_HOST": base_url, "STORAGE_PUBLIC_URL": base_url}
+    """Environment pointing google-cloud-storage and signed URLs at the emulator (and naming
+    the backend, so a `STORAGE_BACKEND=s3` of the calling shell does not reach the functions)."""
+    return {
+        "STORAGE_BACKEND": "gcs",
+        "STORAGE_EMULATOR_HOST": base_url,
+        "STORAGE_PUBLIC_URL": base_url,
+    }
