@@ -1,4 +1,5 @@
-"""CLI: `python -m emulators up [--workdir .stack] [--no-functions] [--no-migrations]`.
+"""CLI: `python -m emulators up [--workdir .stack] [--no-functions] [--no-migrations]
+[--storage gcs|s3] [--no-schedules]`.
 
 Runs the local stack in the foreground until Ctrl-C or SIGTERM, then stops what it started.
 """
@@ -23,6 +24,18 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--workdir", type=Path, default=None, help="work dir (default <repo>/.stack)")
     up.add_argument("--no-functions", action="store_true", help="do not start the functions")
     up.add_argument("--no-migrations", action="store_true", help="do not run alembic upgrade head")
+    up.add_argument(
+        "--storage",
+        choices=("gcs", "s3"),
+        default=None,
+        help="storage emulator: fake-gcs-server (gcs) or moto's S3 (s3); "
+        "default $STORAGE_BACKEND, else gcs",
+    )
+    up.add_argument(
+        "--no-schedules",
+        action="store_true",
+        help="do not publish topology.json's schedules on their timers",
+    )
     return parser
 
 
@@ -44,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir,
         with_functions=not args.no_functions,
         apply_migrations=not args.no_migrations,
+        storage_backend=args.storage,
+        run_schedules=not args.no_schedules,
     )
     try:
         stack.start()

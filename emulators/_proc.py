@@ -24,6 +24,25 @@ class WorkdirBusyError(StackError):
     """Another local stack holds the work directory's lock."""
 
 
+def as_user(argv: Sequence[str], user: str | None) -> list[str]:
+    """`argv` run as `user` (uid, gid and no supplementary groups) through util-linux `setpriv`.
+
+    `subprocess.Popen(user=...)` would have to fork() instead of vfork(), and a fork while gRPC
+    threads are busy (the router's streaming pulls) runs gRPC's at-fork handlers in the child,
+    which can crash it before exec. `setpriv` switches user after a plain vfork + exec.
+
+    Args:
+        argv: Program and arguments.
+        user: OS user name, or None to run as the current user.
+
+    Returns:
+        The command line to run.
+    """
+    if user is None:
+        return list(argv)
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *argv]
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, then release)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -113,7 +132,8 @@ def spawn(
         log_path: Log file; created with its parent directory.
         env: Complete environment of the child.
         cwd: Working directory.
-        user: Run as this OS user (e.g. "postgres"), with that user's primary group.
+        user: Run as this OS user (e.g. "postgres"), with that user's primary group (see
+            `as_user`).
         stop_signal: See `ManagedProcess`.
         signal_group: See `ManagedProcess`.
 
@@ -129,16 +149,13 @@ def spawn(
         log.flush()
         try:
             popen = subprocess.Popen(
-                list(argv),
+                as_user(argv, user),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=dict(env),
                 cwd=cwd,
                 start_new_session=True,
-                user=user,
-                group=user,
-                extra_groups=[] if user else None,
             )
         except OSError as exc:
             raise StackError(f"{name}: cannot run {argv[0]}: {exc}") from exc

@@ -13,7 +13,15 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from emulators._proc import ManagedProcess, StackError, free_port, log_tail, spawn, wait_until
+from emulators._proc import (
+    ManagedProcess,
+    StackError,
+    as_user,
+    free_port,
+    log_tail,
+    spawn,
+    wait_until,
+)
 
 PG_USER = "postgres"  # the OS user running the server (it refuses to run as root)
 DB_NAME = "media"
@@ -152,24 +160,24 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
     log_path.unlink(missing_ok=True)
     with log_path.open("ab") as log:
         init = subprocess.run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                PG_USER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-                "--no-instructions",
-            ],
+            as_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    PG_USER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                    "--no-instructions",
+                ],
+                user,
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_server_env(),
-            user=user,
-            group=user,
-            extra_groups=[] if user else None,
             check=False,
             timeout=120,
         )

@@ -1,18 +1,28 @@
-"""Runtime of the push router: pulls each push subscription from the Pub/Sub emulator and hands
-the messages to a `PushDispatcher` on a small thread pool per subscription."""
+"""Runtime of the push router: each route has a source that receives messages (a streaming pull
+from the Pub/Sub emulator, or an SQS long poll for S3 events) and a `DeliveryQueue` that hands them
+to its `PushDispatcher` on at most `max_in_flight` threads.
+
+A streaming pull gets a message as soon as the emulator delivers it: pstest hands new and
+redelivered messages to open streams every 10 ms, so a hop waits at most that long, where the
+former `Pull(return_immediately)` loop waited up to a 50 ms idle poll. pstest applies no flow
+control to streams, so messages beyond `max_in_flight` wait in the route's queue, leased. A lease
+that runs out while the router still holds the message makes pstest send it again (same ack id);
+the queue drops such a copy, so a message is never pushed twice at once and the re-send only
+renews its lease.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from emulators.delivery import STOP_WAIT_SECONDS, DelayedNacks, DeliveryQueue, Source
 from emulators.pubsub import clients
-from emulators.router import HttpTransport, PulledMessage, PushDispatcher
+from emulators.router import Backend, HttpTransport, PulledMessage, PushDispatcher
 from emulators.topology import SubscriptionSpec
 
 if TYPE_CHECKING:
@@ -22,24 +32,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger("emulators.router")
 
 DEFAULT_MAX_IN_FLIGHT = 4
-PULL_TIMEOUT_SECONDS = 5.0
-IDLE_POLL_SECONDS = 0.05
 RPC_TIMEOUT_SECONDS = 10.0
 ERROR_PAUSE_SECONDS = 1.0
 
 
 class GrpcBackend:
-    """`Backend` on the emulator's gRPC API.
+    """`Backend` on the emulator's gRPC API; nacks modify the ack deadline (see `DelayedNacks`)."""
 
-    A nack of at least one second extends the message's ack deadline to that many seconds (the
-    emulator redelivers it when the deadline passes); a shorter one waits on a timer, the message
-    still leased, and then nacks with a zero deadline. Ack deadlines are whole seconds in the API.
-    """
-
-    def __init__(self, publisher: PublisherClient, subscriber: SubscriberClient) -> None:
+    def __init__(
+        self,
+        publisher: PublisherClient,
+        subscriber: SubscriberClient,
+        log: logging.Logger | None = None,
+    ) -> None:
         self._publisher = publisher
         self._subscriber = subscriber
-        self._timers: set[threading.Timer] = set()
+        self._log = log or logger
+        self._nacks: dict[str, DelayedNacks] = {}
         self._lock = threading.Lock()
 
     def acknowledge(self, subscription: str, ack_id: str) -> None:
@@ -48,6 +57,18 @@ class GrpcBackend:
             request={"subscription": subscription, "ack_ids": [ack_id]},
             timeout=RPC_TIMEOUT_SECONDS,
         )
+
+    def nack(self, subscription: str, ack_id: str, delay_seconds: float) -> None:
+        """Redeliver after `delay_seconds`."""
+        with self._lock:
+            nacks = self._nacks.get(subscription)
+            if nacks is None:
+                nacks = self._nacks[subscription] = DelayedNacks(
+                    lambda handle, seconds: self._modify(subscription, handle, seconds),
+                    f"subscription={subscription}",
+                    self._log,
+                )
+        nacks.nack(ack_id, delay_seconds)
 
     def _modify(self, subscription: str, ack_id: str, seconds: int) -> None:
         self._subscriber.modify_ack_deadline(
@@ -59,26 +80,6 @@ class GrpcBackend:
             timeout=RPC_TIMEOUT_SECONDS,
         )
 
-    def nack(self, subscription: str, ack_id: str, delay_seconds: float) -> None:
-        """Redeliver after `delay_seconds` (see the class docstring)."""
-        if delay_seconds >= 1.0:
-            self._modify(subscription, ack_id, round(delay_seconds))
-            return
-
-        def fire() -> None:
-            with self._lock:
-                self._timers.discard(timer)
-            try:
-                self._modify(subscription, ack_id, 0)
-            except Exception as exc:  # emulator gone during shutdown; the deadline expires anyway
-                logger.warning("nack failed subscription=%s: %s", subscription, exc)
-
-        timer = threading.Timer(max(delay_seconds, 0.0), fire)
-        timer.daemon = True
-        with self._lock:
-            self._timers.add(timer)
-        timer.start()
-
     def publish(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> None:
         """Publish one message."""
         self._publisher.publish(
@@ -87,14 +88,15 @@ class GrpcBackend:
         )
 
     def cancel_timers(self) -> None:
-        """Cancel pending short nacks (their messages come back when the ack deadline passes)."""
+        """Cancel pending short nacks of every subscription."""
         with self._lock:
-            timers, self._timers = self._timers, set()
-        for timer in timers:
-            timer.cancel()
+            nacks = list(self._nacks.values())
+        for item in nacks:
+            item.cancel()
 
 
-def _pulled(received: Any) -> PulledMessage:
+def pulled_message(received: Any) -> PulledMessage:
+    """`PulledMessage` of one `ReceivedMessage` of a pull or streaming-pull response."""
     message = received.message
     publish_time = message.publish_time
     if not isinstance(publish_time, datetime):
@@ -108,83 +110,89 @@ def _pulled(received: Any) -> PulledMessage:
     )
 
 
-class _SubscriptionWorker:
-    """Pull loop of one subscription with at most `max_in_flight` deliveries at a time."""
+class StreamingPullSource:
+    """One `StreamingPull` of a subscription, reopened after errors.
+
+    Acks and nacks go through unary RPCs (`GrpcBackend`); the stream only receives. Its request
+    iterator blocks until the call ends, because a half-closed stream ends the pull on pstest.
+
+    Args:
+        stream: The `StreamingPull` stub: called with an iterator of requests, returns an
+            iterator of responses with `cancel()`.
+        subscription_path: `projects/P/subscriptions/S`.
+        ack_deadline_seconds: Lease of every message sent on the stream (10..600).
+        error_pause_seconds: Wait before reopening a failed stream.
+        log: Logger (default `emulators.router`).
+    """
 
     def __init__(
-        self, dispatcher: PushDispatcher, subscriber: SubscriberClient, max_in_flight: int
+        self,
+        stream: Callable[..., Any],
+        subscription_path: str,
+        ack_deadline_seconds: int,
+        *,
+        error_pause_seconds: float = ERROR_PAUSE_SECONDS,
+        log: logging.Logger | None = None,
     ) -> None:
-        self.dispatcher = dispatcher
-        self._subscriber = subscriber
-        self._max_in_flight = max_in_flight
-        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._log = log or logger
+        self._stream = stream
+        self._path = subscription_path
+        self._ack_deadline_seconds = ack_deadline_seconds
+        self._pause = error_pause_seconds
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(
-            max_workers=max_in_flight, thread_name_prefix=f"push-{dispatcher.spec.name}"
-        )
-        self._thread = threading.Thread(
-            target=self._run, name=f"pull-{dispatcher.spec.name}", daemon=True
-        )
+        self._lock = threading.Lock()
+        self._call: Any = None
+        self._thread: threading.Thread | None = None
+        self.streams_opened = 0
+        self.description = f"streaming pull of {subscription_path}"
 
-    def start(self) -> None:
+    def start(self, queue: DeliveryQueue) -> None:
+        """Open the stream on a background thread that offers every message to `queue`."""
+        self._thread = threading.Thread(
+            target=self._run, args=(queue,), name=f"stream-{self._path.rsplit('/', 1)[-1]}"
+        )
+        self._thread.daemon = True
         self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=PULL_TIMEOUT_SECONDS + 2)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def _requests(self, call_ended: threading.Event) -> Iterator[Any]:
+        from google.pubsub_v1.types import StreamingPullRequest
 
-    def _acquire_slots(self) -> int:
-        if not self._slots.acquire(timeout=0.5):
-            return 0
-        count = 1
-        while count < self._max_in_flight and self._slots.acquire(blocking=False):
-            count += 1
-        return count
+        yield StreamingPullRequest(
+            subscription=self._path, stream_ack_deadline_seconds=self._ack_deadline_seconds
+        )
+        call_ended.wait()
 
-    def _deliver(self, message: PulledMessage) -> None:
-        try:
-            self.dispatcher.deliver(message)
-        except Exception:
-            logger.exception(
-                "delivery crashed subscription=%s message_id=%s (redelivered after the deadline)",
-                self.dispatcher.spec.name,
-                message.message_id,
-            )
-        finally:
-            self._slots.release()
-
-    def _run(self) -> None:
-        path = self.dispatcher.subscription_path
+    def _run(self, queue: DeliveryQueue) -> None:
         while not self._stop.is_set():
-            slots = self._acquire_slots()
-            if slots == 0:
-                continue
+            call_ended = threading.Event()
             try:
-                received = self._pull(path, slots)
+                call = self._stream(self._requests(call_ended))
+                with self._lock:
+                    self._call = call
+                    self.streams_opened += 1
+                if self._stop.is_set():
+                    call.cancel()
+                for response in call:
+                    for item in response.received_messages:
+                        queue.offer(pulled_message(item))
             except Exception as exc:
-                received = []
                 if not self._stop.is_set():
-                    logger.warning("pull failed subscription=%s: %s", path, exc)
-                    self._stop.wait(ERROR_PAUSE_SECONDS)
-            for _ in range(slots - len(received)):
-                self._slots.release()
-            for item in received:
-                self._pool.submit(self._deliver, _pulled(item))
-            if not received:
-                self._stop.wait(IDLE_POLL_SECONDS)
+                    self._log.warning("streaming pull failed subscription=%s: %s", self._path, exc)
+                    self._stop.wait(self._pause)
+            finally:
+                call_ended.set()
+                with self._lock:
+                    self._call = None
 
-    def _pull(self, path: str, max_messages: int) -> list[Any]:
-        # pstest holds a pull that finds nothing for 500 ms before looking again, which would
-        # add up to 500 ms to every hop and every short backoff. Polling with
-        # return_immediately keeps redelivery within IDLE_POLL_SECONDS. The flag is deprecated
-        # for the real service (the GAPIC method warns), so the transport's stub is called.
-        from google.pubsub_v1.types import PullRequest
-
-        stub: Any = self._subscriber.transport.pull
-        request = PullRequest(subscription=path, max_messages=max_messages, return_immediately=True)
-        response = stub(request, timeout=PULL_TIMEOUT_SECONDS)
-        return list(response.received_messages)
+    def stop(self) -> None:
+        """Cancel the stream and wait briefly for the receiving thread."""
+        self._stop.set()
+        with self._lock:
+            call = self._call
+        if call is not None:
+            call.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_WAIT_SECONDS)
 
 
 class PushRouter:
@@ -193,9 +201,11 @@ class PushRouter:
     Args:
         pubsub_host: Emulator `host:port`.
         project: Project id.
-        routes: (subscription, push endpoint URL) pairs.
+        routes: (subscription, push endpoint URL) pairs, each fed by a streaming pull.
         backoff_scale: Multiplier for every retry policy's backoff bounds.
-        max_in_flight: Concurrent deliveries per subscription.
+        max_in_flight: Concurrent deliveries per route.
+        log: Logger of this router's routes (default `emulators.router`; a stack passes its own
+            so that its `router.log` holds only its own lines).
     """
 
     def __init__(
@@ -206,46 +216,87 @@ class PushRouter:
         *,
         backoff_scale: float = 1.0,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        log: logging.Logger | None = None,
     ) -> None:
         publisher, subscriber, self._close_channel = clients(pubsub_host)
-        self._backend = GrpcBackend(publisher, subscriber)
-        transport = HttpTransport()
-        self._workers = [
-            _SubscriptionWorker(
-                PushDispatcher(
-                    spec,
-                    project=project,
-                    endpoint=endpoint,
-                    backend=self._backend,
-                    transport=transport,
-                    backoff_scale=backoff_scale,
-                ),
-                subscriber,
-                max_in_flight,
+        self.log = log or logger
+        self.project = project
+        self.backoff_scale = backoff_scale
+        self.max_in_flight = max_in_flight
+        self.pubsub_backend = GrpcBackend(publisher, subscriber, self.log)
+        self._transport = HttpTransport()
+        self._routes: list[tuple[DeliveryQueue, Source]] = []
+        self._other_backends: list[Backend] = []
+        self._started = False
+        stream: Any = subscriber.transport.streaming_pull
+        for spec, endpoint in routes:
+            dispatcher = self._dispatcher(spec, endpoint, self.pubsub_backend)
+            source = StreamingPullSource(
+                stream, dispatcher.subscription_path, spec.ack_deadline_seconds, log=self.log
             )
-            for spec, endpoint in routes
-        ]
+            self._routes.append((DeliveryQueue(dispatcher, max_in_flight), source))
+
+    def _dispatcher(
+        self, spec: SubscriptionSpec, endpoint: str, backend: Backend
+    ) -> PushDispatcher:
+        return PushDispatcher(
+            spec,
+            project=self.project,
+            endpoint=endpoint,
+            backend=backend,
+            transport=self._transport,
+            backoff_scale=self.backoff_scale,
+            log=self.log,
+        )
+
+    def add_route(
+        self, spec: SubscriptionSpec, endpoint: str, source: Source, backend: Backend
+    ) -> None:
+        """Add a route fed by another source (e.g. S3 events from SQS), before `start()`.
+
+        Args:
+            spec: Retry, dead-letter and ack-deadline policy, and the subscription id the push
+                envelopes name.
+            endpoint: Push endpoint URL.
+            source: Receives the messages.
+            backend: Acks and nacks them; dead-letter publishes (use `pubsub_backend` for
+                Pub/Sub dead-letter topics).
+        """
+        if self._started:
+            raise RuntimeError("add_route after start()")
+        queue = DeliveryQueue(self._dispatcher(spec, endpoint, backend), self.max_in_flight)
+        self._routes.append((queue, source))
+        if backend is not self.pubsub_backend:
+            self._other_backends.append(backend)
 
     @property
-    def routes(self) -> dict[str, str]:
-        """Subscription id to push endpoint URL."""
-        return {w.dispatcher.spec.name: w.dispatcher.endpoint for w in self._workers}
+    def routes(self) -> list[tuple[str, str]]:
+        """(subscription id, push endpoint URL) of every route, in start order."""
+        return [(q.dispatcher.spec.name, q.dispatcher.endpoint) for q, _ in self._routes]
 
     def start(self) -> None:
-        """Start one pull loop per route."""
-        for worker in self._workers:
-            worker.start()
-            logger.info(
-                "routing subscription=%s to %s",
-                worker.dispatcher.spec.name,
-                worker.dispatcher.endpoint,
+        """Start every route's delivery threads and source."""
+        self._started = True
+        for queue, source in self._routes:
+            queue.start()
+            source.start(queue)
+            self.log.info(
+                "routing subscription=%s from %s to %s",
+                queue.dispatcher.spec.name,
+                getattr(source, "description", type(source).__name__),
+                queue.dispatcher.endpoint,
             )
 
     def stop(self) -> None:
-        """Stop pulling; deliveries in flight finish in the background or are abandoned."""
+        """Stop receiving, let deliveries in flight finish (up to a few seconds), close."""
         started = time.monotonic()
-        for worker in self._workers:
-            worker.stop()
-        self._backend.cancel_timers()
+        for _, source in self._routes:
+            source.stop()
+        for queue, _ in self._routes:
+            queue.stop(max(STOP_WAIT_SECONDS - (time.monotonic() - started), 0.0))
+        for backend in (self.pubsub_backend, *self._other_backends):
+            cancel = getattr(backend, "cancel_timers", None)
+            if callable(cancel):
+                cancel()
         self._close_channel()
-        logger.info("router stopped in %.1f s", time.monotonic() - started)
+        self.log.info("router stopped in %.1f s", time.monotonic() - started)

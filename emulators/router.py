@@ -213,6 +213,7 @@ class PushDispatcher:
         transport: HTTP client.
         clock: Time source for durations.
         backoff_scale: Multiplier for the retry policy bounds.
+        log: Logger of deliveries (default `emulators.router`); also used by the route's queue.
     """
 
     def __init__(
@@ -225,8 +226,10 @@ class PushDispatcher:
         transport: Transport,
         clock: Clock | None = None,
         backoff_scale: float = 1.0,
+        log: logging.Logger | None = None,
     ) -> None:
         self.spec = spec
+        self.log = log or logger
         self.project = project
         self.endpoint = endpoint
         self.subscription_path = f"projects/{project}/subscriptions/{spec.name}"
@@ -280,7 +283,7 @@ class PushDispatcher:
             result = self._dead_letter(message, attempt, status, elapsed_ms)
         else:
             result = self._nack(message, attempt, status, elapsed_ms)
-        logger.info(
+        self.log.info(
             "delivery subscription=%s message_id=%s attempt=%d status=%s ms=%.0f outcome=%s%s%s",
             self.spec.name,
             message.message_id,
@@ -315,7 +318,7 @@ class PushDispatcher:
             self._backend.publish(topic, message.data, attributes)
         except Exception:
             # Keep the message rather than lose it; the next failure tries the forward again.
-            logger.exception(
+            self.log.exception(
                 "dead-letter publish failed subscription=%s message_id=%s topic=%s",
                 self.spec.name,
                 message.message_id,

@@ -1,24 +1,21 @@
-"""`LocalStack`: brings up Postgres, the Storage, Pub/Sub and Firestore emulators, the topology,
-the push router and the functions on this machine, and tears down what it started."""
+"""`LocalStack`: brings up Postgres, the Storage (fake-gcs-server, or moto's S3), Pub/Sub and
+Firestore emulators, the topology, the push router, the schedule timer and the functions on this
+machine, and tears down what it started."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
 import fcntl
-import json
-import logging
 import os
-import shlex
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from emulators import credentials, firestore, functions, postgres, pubsub, storage
+from emulators import credentials, firestore, functions, postgres, pubsub, routing, storage
 from emulators._proc import (
     ManagedProcess,
     ProcessRegistry,
@@ -26,10 +23,11 @@ from emulators._proc import (
     WorkdirBusyError,
     free_port,
 )
+from emulators._report import ServiceInfo, services_table, write_env_files
 from emulators.topology import Topology, load_topology
 
 if TYPE_CHECKING:
-    from emulators.pull_loop import PushRouter
+    from emulators.s3 import MotoS3
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROJECT = "local-project"
@@ -39,25 +37,8 @@ CLIENT_DEFAULTS = {
     "MEDIA_VERIFIED_TOPIC": "media-verified",
     "MEDIA_JOBS_TOPIC": "media-jobs",
 }
+STORAGE_BACKENDS = ("gcs", "s3")
 _T = TypeVar("_T")
-router_logger = logging.getLogger("emulators.router")
-
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    """One running service, for the startup table.
-
-    Attributes:
-        name: Service name.
-        address: host:port or URL clients use.
-        pid: Process id, or None for a service given through the environment.
-        log_path: Log file, or None for an external service.
-    """
-
-    name: str
-    address: str
-    pid: int | None
-    log_path: Path | None
 
 
 class LocalStack:
@@ -79,6 +60,11 @@ class LocalStack:
         repo_root: Repository root (topology.json, alembic.ini, functions/).
         base_env: Environment the stack starts from, instead of `os.environ` (e.g. a copy
             without `DATABASE_URL` to force a private cluster).
+        storage_backend: "gcs" (fake-gcs-server) or "s3" (moto's server, S3 events routed
+            from SQS to the `object-events` push subscription's endpoint); None: the
+            environment's `STORAGE_BACKEND`, else "gcs".
+        run_schedules: Publish `topology.json`'s schedules on their timers (scaled by
+            `SCHEDULE_SCALE`); False: only `publish_schedule()` publishes them.
 
     Attributes:
         env: Everything a client needs (see README), filled by `start()`.
@@ -96,6 +82,8 @@ class LocalStack:
         apply_migrations: bool = True,
         repo_root: Path | None = None,
         base_env: Mapping[str, str] | None = None,
+        storage_backend: str | None = None,
+        run_schedules: bool = True,
     ) -> None:
         self.repo_root = (repo_root or REPO_ROOT).resolve()
         self.workdir = Path(workdir or self.repo_root / ".stack").resolve()
@@ -103,6 +91,11 @@ class LocalStack:
         self.extra_env = dict(extra_env or {})
         self.apply_migrations = apply_migrations
         self._base = dict(os.environ if base_env is None else base_env)
+        backend = storage_backend or self._base_env().get("STORAGE_BACKEND") or "gcs"
+        if backend not in STORAGE_BACKENDS:
+            raise ValueError(f"storage backend {backend!r}: expected one of {STORAGE_BACKENDS}")
+        self.storage_backend = backend
+        self.run_schedules = run_schedules
         self.topology: Topology = load_topology(self.repo_root / "topology.json")
         known = {s.name for s in self.topology.push_subscriptions()}
         unknown = set(push_endpoint_overrides or {}) - known
@@ -114,9 +107,10 @@ class LocalStack:
         self.startup_seconds = 0.0
         self._registry = ProcessRegistry()
         self._functions: dict[str, tuple[ManagedProcess, int]] = {}
-        self._router: PushRouter | None = None
-        self._router_handler: logging.Handler | None = None
+        self._in_process: routing.InProcessServices | None = None
         self._pg_cluster: Path | None = None
+        self._storage_root: Path | None = None
+        self._moto: MotoS3 | None = None
         self._lock_file: IO[str] | None = None
         self._started = False
 
@@ -182,13 +176,13 @@ class LocalStack:
             firestore_future = pool.submit(self._start_firestore, base, project)
             signing_file = credentials.write_signing_credentials(self.workdir, project)
             database_url = _result(db_future, messaging_future, firestore_future)
-            pubsub_host, storage_url = _result(messaging_future, firestore_future)
+            pubsub_host, storage_env = _result(messaging_future, firestore_future)
             firestore_host = _result(firestore_future)
         self.env = {
             **self.extra_env,
             "GOOGLE_CLOUD_PROJECT": project,
             "DATABASE_URL": database_url,
-            **storage.storage_env(storage_url),
+            **storage_env,
             "PUBSUB_EMULATOR_HOST": pubsub_host,
             "FIRESTORE_EMULATOR_HOST": firestore_host,
             **client,
@@ -197,7 +191,7 @@ class LocalStack:
         }
         if self.with_functions:
             self._start_functions()
-        self._start_router(pubsub_host, project, base)
+        self._start_in_process(pubsub_host, project, base)
         self._write_env_files()
 
     def _add_service(self, name: str, address: str, proc: ManagedProcess | None) -> None:
@@ -225,7 +219,7 @@ class LocalStack:
 
     def _start_messaging(
         self, base: Mapping[str, str], project: str, client: Mapping[str, str]
-    ) -> tuple[str, str]:
+    ) -> tuple[str, dict[str, str]]:
         if host := base.get("PUBSUB_EMULATOR_HOST"):
             pubsub.wait_for_external(host, project)
             self._add_service("pubsub (PUBSUB_EMULATOR_HOST)", host, None)
@@ -234,7 +228,9 @@ class LocalStack:
             self._registry.add(proc)
             self._add_service("pubsub (pstest)", host, proc)
         pubsub.create_topology(host, project, self.topology)
-        proc, url = storage.start_fake_gcs(
+        if self.storage_backend == "s3":
+            return host, self._start_s3(base, client)
+        gcs = storage.start_fake_gcs(
             self.workdir,
             base,
             project=project,
@@ -242,9 +238,26 @@ class LocalStack:
             uploads_bucket=client["UPLOADS_BUCKET"],
             buckets=(client["UPLOADS_BUCKET"], client["DERIVATIVES_BUCKET"]),
         )
-        self._registry.add(proc)
-        self._add_service("storage (fake-gcs-server)", url, proc)
-        return host, url
+        self._registry.add(gcs.proc)
+        self._storage_root = gcs.root
+        self._add_service("storage (fake-gcs-server)", gcs.url, gcs.proc)
+        return host, storage.storage_env(gcs.url)
+
+    def _start_s3(self, base: Mapping[str, str], client: Mapping[str, str]) -> dict[str, str]:
+        from emulators import s3  # lazy: boto3
+
+        events = routing.storage_events_subscription(self.topology)
+        moto = s3.start_moto(
+            self.workdir,
+            base,
+            uploads_bucket=client["UPLOADS_BUCKET"],
+            derivatives_bucket=client["DERIVATIVES_BUCKET"],
+            visibility_timeout_seconds=events.ack_deadline_seconds,
+        )
+        self._registry.add(moto.proc)
+        self._moto = moto
+        self._add_service("storage (moto S3 + SQS)", moto.url, moto.proc)
+        return s3.s3_env(moto)
 
     def _start_firestore(self, base: Mapping[str, str], project: str) -> str:
         if host := base.get("FIRESTORE_EMULATOR_HOST"):
@@ -274,44 +287,55 @@ class LocalStack:
             functions.wait_function_ready(proc, port)
             self._add_service(f"function {name}", f"http://127.0.0.1:{port}", proc)
 
-    def _start_router(self, pubsub_host: str, project: str, base: Mapping[str, str]) -> None:
-        from emulators.pull_loop import PushRouter  # lazy: imports gRPC clients
-
-        routes = []
-        for sub in self.topology.push_subscriptions():
-            endpoint = self.push_endpoint_overrides.get(sub.name)
-            if endpoint is None and sub.push_function in self._functions:
-                endpoint = self.env[functions.url_env_key(sub.push_function)]
+    def _start_in_process(self, pubsub_host: str, project: str, base: Mapping[str, str]) -> None:
+        function_urls = {name: self.env[functions.url_env_key(name)] for name in self._functions}
+        routes = routing.push_routes(self.topology, self.push_endpoint_overrides, function_urls)
+        s3_events = None
+        if self._moto is not None:
+            spec = routing.storage_events_subscription(self.topology)
+            endpoint = next((url for sub, url in routes if sub.name == spec.name), None)
             if endpoint is not None:
-                routes.append((sub, endpoint))
-        raw_scale = base.get("ROUTER_BACKOFF_SCALE", "1")
-        try:
-            scale = float(raw_scale)
-        except ValueError as exc:
-            raise StackError(f"ROUTER_BACKOFF_SCALE={raw_scale!r} is not a number") from exc
+                s3_events = (spec, endpoint, self._moto)
+        backoff_scale = routing.float_setting(base, "ROUTER_BACKOFF_SCALE")
+        schedule_scale = routing.schedule_scale(base) if self.run_schedules else 0.0
         log_path = self.workdir / "logs" / "router.log"
-        handler = logging.FileHandler(log_path, mode="w")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        router_logger.addHandler(handler)
-        router_logger.setLevel(logging.INFO)
-        self._router_handler = handler
-        self._router = PushRouter(pubsub_host, project, routes, backoff_scale=scale)
-        self._router.start()
-        summary = (
-            ", ".join(f"{s.name}->{url.replace('http://127.0.0.1', '')}" for s, url in routes)
-            or "no push routes"
+        self._in_process = services = routing.InProcessServices(log_path)
+        services.start_router(
+            pubsub_host, project, routes, backoff_scale=backoff_scale, s3_events=s3_events
         )
-        self.services.append(ServiceInfo("push router", summary, os.getpid(), log_path))
+        summary = [f"{s.name}->{url.replace('http://127.0.0.1', '')}" for s, url in routes]
+        if s3_events is not None:
+            summary.append(f"s3 events->{s3_events[1].replace('http://127.0.0.1', '')}")
+        pid = os.getpid()
+        self.services.append(
+            ServiceInfo("push router", ", ".join(summary) or "no push routes", pid, log_path)
+        )
+        scheduler = services.start_scheduler(
+            pubsub_host, project, self.topology.schedules, schedule_scale
+        )
+        self.services.append(ServiceInfo("scheduler", scheduler.describe(), pid, log_path))
 
     def _write_env_files(self) -> None:
-        lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(self.env.items())]
-        _write_private(self.workdir / "env.json", json.dumps(self.env, indent=2, sort_keys=True))
-        _write_private(self.workdir / "env.sh", "\n".join(lines))
+        write_env_files(self.workdir, self.env)
 
     # ------------------------------------------------------------------------------ controls
     def function_url(self, name: str) -> str:
         """Base URL of a started function (e.g. `create_media`)."""
         return self.env[functions.url_env_key(name)]
+
+    def publish_schedule(self, name: str) -> str:
+        """Publish one schedule's message now, as its timer (or Cloud Scheduler) would.
+
+        Returns:
+            The Pub/Sub message id.
+
+        Raises:
+            KeyError: No schedule of that name in topology.json.
+            StackError: The stack is not running.
+        """
+        if self._in_process is None or self._in_process.scheduler is None:
+            raise StackError("the stack is not running")
+        return self._in_process.scheduler.tick(name)
 
     def restart_function(self, name: str) -> None:
         """Stop one function and start it again on the same port (e.g. after editing main.py).
@@ -337,24 +361,25 @@ class LocalStack:
         functions.wait_function_ready(new, port)
 
     def stop(self) -> None:
-        """Stop the router and every process this stack started; remove the Postgres cluster
-        it created, the secrets and the env files. Idempotent."""
+        """Stop the scheduler, the router and every process this stack started; remove the
+        Postgres cluster and storage directory it created, the secrets and the env files.
+        Idempotent."""
         if not self._started:
             return
         self._started = False
         atexit.unregister(self.stop)
-        if self._router is not None:
-            self._router.stop()
-            self._router = None
-        if self._router_handler is not None:
-            router_logger.removeHandler(self._router_handler)
-            self._router_handler.close()
-            self._router_handler = None
+        if self._in_process is not None:
+            self._in_process.stop()
+            self._in_process = None
         self._registry.stop_all()
+        self._moto = None
         self._functions.clear()
         if self._pg_cluster is not None:
             postgres.remove_cluster(self._pg_cluster)
             self._pg_cluster = None
+        if self._storage_root is not None:
+            storage.remove_root(self._storage_root)
+            self._storage_root = None
         for name in ("env.json", "env.sh", "secrets/signing-sa.json"):
             (self.workdir / name).unlink(missing_ok=True)
         if self._lock_file is not None:
@@ -363,23 +388,7 @@ class LocalStack:
 
     def table(self) -> str:
         """Human-readable table of services, addresses, pids and log files."""
-        rows = [("SERVICE", "ADDRESS", "PID", "LOG")]
-        rows += [
-            (s.name, s.address, str(s.pid or "-"), str(s.log_path or "-")) for s in self.services
-        ]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join(
-            "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row))
-            for row in rows
-        )
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` plus a newline to `path` with mode 0600 (it holds JWT_SECRET)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
+        return services_table(self.services)
 
 
 def _result(future: Future[_T], *others: Future[Any]) -> _T:

