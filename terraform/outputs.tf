@@ -94,7 +94,7 @@ output "firestore_database" {
 }
 
 output "artifact_registry_repository" {
-  description = "Artifact Registry repository holding the function images."
+  description = "Artifact Registry repository holding the function images (and the web gallery image pushed by an operator)."
   value       = google_artifact_registry_repository.functions.id
 }
 

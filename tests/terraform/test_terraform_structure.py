@@ -892,3 +892,13 @@ def test_threads_follow_request_concurrency() -> None:
     assert any(
         "local.function_sizing_problems" in p["condition"] for p in lifecycle["precondition"]
     )
+
+
+def test_readme_tables_list_every_variable_and_output() -> None:
+    readme = (TERRAFORM_DIR / "README.md").read_text(encoding="utf-8")
+    inputs = readme.split("## Inputs", 1)[1].split("\n## ", 1)[0]
+    outputs = readme.split("## Outputs", 1)[1].split("\n## ", 1)[0]
+    listed_inputs = set(re.findall(r"^\| `([a-z0-9_]+)` \|", inputs, re.MULTILINE))
+    listed_outputs = set(re.findall(r"^\| `([a-z0-9_]+)` \|", outputs, re.MULTILINE))
+    assert listed_inputs == _declared("variable")
+    assert listed_outputs == _declared("output")
