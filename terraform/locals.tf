@@ -95,13 +95,13 @@ locals {
     # role_id allows letters, digits, underscores and dots only: "media-dev-" -> "media_dev_".
     reader = {
       role_id     = "${replace(var.name_prefix, "-", "_")}objectReader"
-      title       = "${var.name_prefix}object reader"
+      title       = "Media pipeline (${var.name_prefix}) object reader"
       description = "Read objects of one bucket (bound per bucket): storage.objects.get only, no list."
       operations  = ["get"]
     }
     writer = {
       role_id     = "${replace(var.name_prefix, "-", "_")}objectWriter"
-      title       = "${var.name_prefix}object writer"
+      title       = "Media pipeline (${var.name_prefix}) object writer"
       description = "Read, create and delete objects of one bucket (bound per bucket), no list."
       operations  = ["create", "delete", "get"]
     }
@@ -390,7 +390,7 @@ check "topology_is_consistent" {
 
   assert {
     condition     = length(setsubtract(keys(local.functions), keys(local.function_defaults))) == 0
-    error_message = "Every function of topology.json needs sizing defaults in terraform/main.tf."
+    error_message = "Every function of topology.json needs sizing defaults in local.function_defaults (terraform/locals.tf)."
   }
 
   assert {
