@@ -1,4 +1,6 @@
-# APIs the pipeline uses. iamcredentials is what signBlob (V4 signed URLs without keys) calls.
+# APIs the pipeline uses. iamcredentials is what signBlob (V4 signed URLs without keys) calls;
+# cloudscheduler runs the housekeeping ticks; monitoring holds the alert policies and dashboard
+# (logging the log-based metrics). Cloud KMS is used only in the key's own project, if at all.
 
 locals {
   required_services = toset([
@@ -6,10 +8,12 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",

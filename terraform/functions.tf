@@ -1,11 +1,12 @@
-# The four Cloud Functions (2nd gen), each running as its own service account. All have HTTP
-# triggers: create_media and list_media are called by devices and UIs, finalize_upload and
-# process_media by Pub/Sub push subscriptions (pubsub.tf).
+# The Cloud Functions (2nd gen) of topology.json, each running as its own service account. All
+# have HTTP triggers: create_media and list_media are called by devices and UIs; finalize_upload,
+# process_media and housekeeping by Pub/Sub push subscriptions (pubsub.tf), housekeeping also for
+# the Cloud Scheduler ticks (scheduler.tf) and dead letters.
 
 # Images built from the source archives. A repository owned by the module (instead of the
 # implicit gcf-artifacts one) lets the build service account write to this repository only.
 resource "google_artifact_registry_repository" "functions" {
-  #checkov:skip=CKV_GCP_84:Holds only function images rebuilt from the repository's source; Google-managed encryption at rest. Set kms_key_name here if the project mandates CMEK.
+  #checkov:skip=CKV_GCP_84:Holds only function and gallery images rebuilt from the repository's source; Google-managed encryption at rest. The module variable kms_key_name encrypts the buckets holding media bytes; CMEK here would also need the Artifact Registry service agent on the key.
   project       = var.project_id
   location      = var.region
   repository_id = "${var.name_prefix}functions"
@@ -101,6 +102,14 @@ resource "google_cloudfunctions2_function" "function" {
     precondition {
       condition     = var.sql_private_network == null || var.vpc_connector != null
       error_message = "A private-IP Cloud SQL instance (sql_private_network) is reachable only through vpc_connector."
+    }
+    precondition {
+      condition     = length(local.function_sizing_problems) == 0
+      error_message = "function_overrides: ${join(" ", local.function_sizing_problems)}"
+    }
+    precondition {
+      condition     = var.detector_model_object == null || var.detector_model_sha256 != null
+      error_message = "detector_model_object needs detector_model_sha256: process_media checks the model against it."
     }
   }
 

@@ -5,7 +5,8 @@
 # secret, service account, Cloud Run service, repository) wherever the role can be granted there;
 # project-level grants only for roles that exist only at project level (Cloud SQL, Firestore,
 # Cloud Logging), narrowed by an IAM condition to the one instance or database where IAM supports
-# it. No primitive roles, no service account keys.
+# it. Object access uses custom roles without storage.objects.list. No primitive roles, no
+# service account keys.
 
 # ---------------------------------------------------------------------------------------------
 # Service accounts
@@ -40,28 +41,77 @@ resource "google_service_account" "build" {
   depends_on = [google_project_service.enabled]
 }
 
+# The web gallery's runtime identity: it serves static files from its image and calls nothing,
+# so it holds no role at all (a dedicated account instead of the Compute Engine default one).
+resource "google_service_account" "web" {
+  count = local.web_gallery_enabled ? 1 : 0
+
+  project      = var.project_id
+  account_id   = local.web_gallery_service_name
+  display_name = "media pipeline web gallery"
+  description  = "Runtime identity of the web gallery's Cloud Run service; no grants."
+
+  depends_on = [google_project_service.enabled]
+}
+
 # ---------------------------------------------------------------------------------------------
 # Cloud Storage: object access per bucket and function, from local.function_access
 # ---------------------------------------------------------------------------------------------
 
+# Predefined object roles all carry storage.objects.list (objectViewer, objectUser) and more
+# (objectUser: update, multipart uploads, folders), so the functions get project-level custom
+# roles with exactly the permissions of their operations, bound on each bucket: a custom role
+# defined in the project can be granted on a bucket, and the binding limits it to that bucket.
+resource "google_project_iam_custom_role" "object_reader" {
+  project     = var.project_id
+  role_id     = local.storage_custom_roles.reader.role_id
+  title       = local.storage_custom_roles.reader.title
+  description = local.storage_custom_roles.reader.description
+  permissions = local.storage_custom_role_permissions.reader
+  stage       = "GA"
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_project_iam_custom_role" "object_writer" {
+  project     = var.project_id
+  role_id     = local.storage_custom_roles.writer.role_id
+  title       = local.storage_custom_roles.writer.title
+  description = local.storage_custom_roles.writer.description
+  permissions = local.storage_custom_role_permissions.writer
+  stage       = "GA"
+
+  depends_on = [google_project_service.enabled]
+}
+
 # Signed URLs act with the signer's permissions: create_media's signed PUTs need create (the URL
 # binds x-goog-if-generation-match: 0, no overwrite), list_media's signed GETs need get.
 # Verifying reads objects; quarantining a rejected one copies it under quarantine_prefix and
-# deletes it; replacing a rendition needs delete.
-resource "google_storage_bucket_iam_member" "object_viewer" {
-  for_each = { for key, grant in local.object_grants : key => grant if grant.operations == "get" }
+# deletes it; replacing a rendition needs delete. process_media reads the detector model.
+resource "google_storage_bucket_iam_member" "object_reader" {
+  for_each = { for key, grant in local.object_grants : key => grant if local.storage_role_of_operations[grant.operations] == "reader" }
 
   bucket = local.bucket_names[each.value.bucket]
-  role   = "roles/storage.objectViewer"
+  role   = google_project_iam_custom_role.object_reader.name
   member = google_service_account.function[each.value.function].member
 }
 
-resource "google_storage_bucket_iam_member" "object_user" {
-  for_each = { for key, grant in local.object_grants : key => grant if grant.operations == "create,delete,get" }
+resource "google_storage_bucket_iam_member" "object_writer" {
+  for_each = { for key, grant in local.object_grants : key => grant if local.storage_role_of_operations[grant.operations] == "writer" }
 
   bucket = local.bucket_names[each.value.bucket]
-  role   = "roles/storage.objectUser"
+  role   = google_project_iam_custom_role.object_writer.name
   member = google_service_account.function[each.value.function].member
+}
+
+# Customer-managed encryption (optional): the Cloud Storage service agent encrypts and decrypts
+# the uploads and derivatives buckets' objects with kms_key_name, and may use no other key.
+resource "google_kms_crypto_key_iam_member" "gcs_cmek" {
+  count = var.kms_key_name == null ? 0 : 1
+
+  crypto_key_id = var.kms_key_name
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +171,18 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_source_pubsub_agen
   member       = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
+# Cloud Scheduler's Pub/Sub targets publish as the Cloud Scheduler service agent (a job cannot
+# name another identity). Granted on the schedule topics only (housekeeping), so the ticks do not
+# depend on the agent's project-wide managed role.
+resource "google_pubsub_topic_iam_member" "scheduler_publisher" {
+  for_each = local.schedule_topics
+
+  project = var.project_id
+  topic   = google_pubsub_topic.topic[each.key].name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
+}
+
 # Projects created before 2021-04-08 only: the Pub/Sub service agent mints the push OIDC tokens.
 resource "google_service_account_iam_member" "pubsub_agent_push_token_creator" {
   count = var.pubsub_service_agent_needs_token_creator ? 1 : 0
@@ -167,6 +229,28 @@ resource "google_cloud_run_service_iam_member" "http_invoker_members" {
   service  = google_cloudfunctions2_function.function[each.value.function].name
   role     = "roles/run.invoker"
   member   = each.value.member
+}
+
+# The web gallery follows the HTTP functions' auth story: public only with
+# allow_unauthenticated_http, otherwise invocable by http_invoker_members (e.g. IAP's agent).
+resource "google_cloud_run_v2_service_iam_member" "web_public_invoker" {
+  count = local.web_gallery_enabled && var.allow_unauthenticated_http ? 1 : 0
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.web[0].name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+resource "google_cloud_run_v2_service_iam_member" "web_invoker_members" {
+  for_each = local.web_gallery_enabled ? toset(var.http_invoker_members) : toset([])
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.web[0].name
+  role     = "roles/run.invoker"
+  member   = each.value
 }
 
 # ---------------------------------------------------------------------------------------------

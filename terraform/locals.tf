@@ -9,6 +9,10 @@ locals {
   topics        = local.topology.topics
   subscriptions = local.topology.subscriptions
   functions     = local.topology.functions
+  # Cloud Scheduler jobs (scheduler.tf): each publishes `attributes` to `topic` on `cron` (UTC).
+  # `every_seconds` is the same period for the local stack's timer; Terraform uses `cron`.
+  schedules       = try(local.topology.schedules, {})
+  schedule_topics = toset([for s in values(local.schedules) : s.topic])
 
   labels = merge(var.labels, { app = "media-pipeline", managed-by = "terraform" })
 
@@ -61,7 +65,8 @@ locals {
       signs_urls = false
     }
     process_media = {
-      objects    = { uploads = ["get"], derivatives = ["create", "delete", "get"] }
+      # models: the detector model (DETECTOR_MODEL_URI), downloaded once per instance.
+      objects    = { uploads = ["get"], derivatives = ["create", "delete", "get"], models = ["get"] }
       publishes  = []
       firestore  = "write"
       signs_urls = false
@@ -74,8 +79,10 @@ locals {
     }
   }
 
-  # Object grants: "get" is roles/storage.objectViewer, "create,delete,get" roles/storage.objectUser
-  # (iam.tf); any other set of operations has no grant and fails the check below.
+  # Object grants, bound on each bucket with a project-level custom role (iam.tf) holding exactly
+  # the permissions of the operations: no function may list a bucket, administer it or touch its
+  # IAM. "get" is the reader role, "create,delete,get" the writer role; any other set of
+  # operations has no role and fails the check below.
   object_grants = merge([
     for name, access in local.function_access : {
       for bucket, operations in access.objects : "${bucket} ${name}" => {
@@ -85,6 +92,31 @@ locals {
       }
     }
   ]...)
+  storage_operation_permissions = {
+    get    = "storage.objects.get"
+    create = "storage.objects.create"
+    delete = "storage.objects.delete"
+  }
+  storage_custom_roles = {
+    # role_id allows letters, digits, underscores and dots only: "media-dev-" -> "media_dev_".
+    reader = {
+      role_id     = "${replace(var.name_prefix, "-", "_")}objectReader"
+      title       = "Media pipeline (${var.name_prefix}) object reader"
+      description = "Read objects of one bucket (bound per bucket): storage.objects.get only, no list."
+      operations  = ["get"]
+    }
+    writer = {
+      role_id     = "${replace(var.name_prefix, "-", "_")}objectWriter"
+      title       = "Media pipeline (${var.name_prefix}) object writer"
+      description = "Read, create and delete objects of one bucket (bound per bucket), no list."
+      operations  = ["create", "delete", "get"]
+    }
+  }
+  storage_custom_role_permissions = {
+    for key, role in local.storage_custom_roles : key => sort([for op in role.operations : local.storage_operation_permissions[op]])
+  }
+  storage_role_of_operations = { for key, role in local.storage_custom_roles : join(",", sort(role.operations)) => key }
+
   topic_publishers = merge([
     for name, access in local.function_access : {
       for topic in access.publishes : "${topic} ${name}" => { topic = topic, function = name }
@@ -101,7 +133,11 @@ locals {
 
   # Sizing per function. process_media decodes video and runs detection: more memory, the
   # longest timeout. Timeouts of pushed functions stay within their subscription's ack deadline
-  # (checked below). A pool of db_pool_size + db_max_overflow connections per instance.
+  # (checked below). Each instance runs max_request_concurrency gunicorn threads (THREADS) and
+  # keeps a pool of db_pool_size connections, by default one per thread, so requests never wait
+  # for a connection and none is opened and closed per request (SQLAlchemy closes overflow
+  # connections when they are returned). db_max_overflow stays 0: every connection above the
+  # pool would churn.
   function_defaults = {
     create_media = {
       available_memory        = "512Mi"
@@ -110,8 +146,7 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 10
       max_request_concurrency = 4
-      db_pool_size            = 2
-      db_max_overflow         = 1
+      db_max_overflow         = 0
     }
     list_media = {
       available_memory        = "512Mi"
@@ -120,8 +155,7 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 10
       max_request_concurrency = 8
-      db_pool_size            = 2
-      db_max_overflow         = 1
+      db_max_overflow         = 0
     }
     manage_media = {
       available_memory        = "512Mi"
@@ -130,8 +164,7 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 3
       max_request_concurrency = 2
-      db_pool_size            = 1
-      db_max_overflow         = 1
+      db_max_overflow         = 0
     }
     finalize_upload = {
       available_memory        = "1Gi"
@@ -140,7 +173,6 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 10
       max_request_concurrency = 1
-      db_pool_size            = 1
       db_max_overflow         = 0
     }
     housekeeping = {
@@ -150,7 +182,6 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 2
       max_request_concurrency = 1
-      db_pool_size            = 1
       db_max_overflow         = 0
     }
     process_media = {
@@ -160,21 +191,191 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 5
       max_request_concurrency = 1
-      db_pool_size            = 1
       db_max_overflow         = 0
     }
   }
 
-  function_sizing = {
+  function_sizing_requested = {
     for name, defaults in local.function_defaults : name => {
       for key, value in defaults : key => try(coalesce(var.function_overrides[name][key], value), value)
     }
   }
+  # threads = max_request_concurrency (THREADS); db_pool_size follows it unless overridden.
+  function_sizing = {
+    for name, s in local.function_sizing_requested : name => merge(s, {
+      threads      = s.max_request_concurrency
+      db_pool_size = try(coalesce(var.function_overrides[name].db_pool_size, s.max_request_concurrency), s.max_request_concurrency)
+    })
+  }
+  # Sizings the functions cannot run with, as messages (a precondition in functions.tf fails the
+  # plan on any; the tests evaluate them offline).
+  function_sizing_problems = flatten([
+    for name, s in local.function_sizing : concat(
+      s.db_pool_size > 20 ? ["${name}: db_pool_size ${s.db_pool_size} exceeds 20 (the Settings bound); with max_request_concurrency above 20 set db_pool_size (and db_max_overflow) explicitly."] : [],
+      s.db_pool_size + s.db_max_overflow < s.threads ? ["${name}: db_pool_size + db_max_overflow (${s.db_pool_size + s.db_max_overflow}) is below its ${s.threads} threads: requests would wait for a connection."] : [],
+      s.min_instance_count > s.max_instance_count ? ["${name}: min_instance_count exceeds max_instance_count."] : [],
+    )
+  ])
 
   # Postgres connections all instances of all functions may hold at once.
   sql_connection_budget = sum([
     for s in values(local.function_sizing) : s.max_instance_count * (s.db_pool_size + s.db_max_overflow)
   ])
+}
+
+locals {
+  # ---------------------------------------------------------------------------------------------
+  # Customer-managed encryption of the uploads and derivatives buckets (optional)
+  # ---------------------------------------------------------------------------------------------
+
+  # projects/P/locations/L/keyRings/R/cryptoKeys/K -> L; the key must be in the buckets' location.
+  kms_key_location = var.kms_key_name == null ? null : split("/", var.kms_key_name)[3]
+
+  # ---------------------------------------------------------------------------------------------
+  # Log-based metrics (monitoring.tf) from the functions' structured logs: every event line is a
+  # JSON object on stdout with jsonPayload.event and the event's fields.
+  # ---------------------------------------------------------------------------------------------
+
+  # Only this deployment's functions (Cloud Functions 2nd gen log as their Cloud Run service).
+  function_log_filter = join(" OR ", [for name in sort(keys(local.function_service_names)) : "resource.labels.service_name=\"${local.function_service_names[name]}\""])
+
+  # kind: "distribution" (value_field extracted into buckets) or "counter" (one per line);
+  # labels: jsonPayload fields that become metric labels (low cardinality only).
+  log_metric_definitions = {
+    upload_bytes = {
+      event       = "upload.verified"
+      kind        = "distribution"
+      value_field = "size_bytes"
+      unit        = "By"
+      labels      = {}
+      description = "Size in bytes of each verified upload (sum: bytes uploaded)."
+    }
+    dedupe_hits = {
+      event       = "dedupe.hit"
+      kind        = "counter"
+      value_field = null
+      unit        = "1"
+      labels      = {}
+      description = "Uploads or ingests answered with existing media of the same SHA-256 (stored once)."
+    }
+    upload_rejections = {
+      event       = "upload.rejected"
+      kind        = "counter"
+      value_field = null
+      unit        = "1"
+      labels      = { reason_code = "Why verification rejected the upload." }
+      description = "Uploads rejected by verification, by reason_code."
+    }
+    quota_refusals = {
+      event       = "quota.refused"
+      kind        = "counter"
+      value_field = null
+      unit        = "1"
+      labels      = { reason_code = "Which quota refused: bytes_per_day or media_per_day." }
+      description = "Declarations or ingests refused by a quota (429), by reason_code."
+    }
+    ingest_fetch_failures = {
+      event       = "ingest.fetch_failed"
+      kind        = "counter"
+      value_field = null
+      unit        = "1"
+      labels      = { reason_code = "url_not_allowed, fetch_failed or too_large." }
+      description = "Server-side ingests whose remote fetch failed or was refused, by reason_code."
+    }
+    dead_letters = {
+      event       = "delivery.dead_lettered"
+      kind        = "counter"
+      value_field = null
+      unit        = "1"
+      labels      = { subscription = "Subscription whose message exhausted its delivery attempts." }
+      description = "Messages that reached the dead-letter handler, by source subscription."
+    }
+    share_opens = {
+      event       = "share.opened"
+      kind        = "counter"
+      value_field = null
+      unit        = "1"
+      labels      = {}
+      description = "Share links opened."
+    }
+  }
+
+  log_metrics = {
+    for key, m in local.log_metric_definitions : key => merge(m, {
+      # Metric names carry the prefix so several deployments can share a project.
+      name   = "${replace(var.name_prefix, "-", "_")}${key}"
+      filter = "resource.type=\"cloud_run_revision\" AND (${local.function_log_filter}) AND jsonPayload.event=\"${m.event}\""
+    })
+  }
+
+  log_metric_types = { for key, m in local.log_metrics : key => "logging.googleapis.com/user/${m.name}" }
+
+  # Dashboard charts of the metrics (monitoring.tf adds the two alert policies' charts): one per
+  # metric, counters as bars by their label, upload sizes as a heatmap, plus bytes per hour.
+  dashboard_charts = concat(
+    [
+      {
+        title = "Upload sizes (verified uploads)"
+        dataSets = [{
+          plotType = "HEATMAP"
+          timeSeriesQuery = {
+            timeSeriesFilter = {
+              filter      = "metric.type=\"${local.log_metric_types.upload_bytes}\" resource.type=\"cloud_run_revision\""
+              aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM", groupByFields = [] }
+            }
+          }
+        }]
+      },
+      {
+        title = "Bytes uploaded per hour"
+        dataSets = [{
+          plotType = "STACKED_BAR"
+          timeSeriesQuery = {
+            # Distributions read as Prometheus histograms: <metric>_sum is the sum of sizes.
+            prometheusQuery = "sum(increase(logging_googleapis_com:user_${local.log_metrics.upload_bytes.name}_sum[1h]))"
+          }
+        }]
+      },
+    ],
+    [
+      for key in ["upload_rejections", "dedupe_hits", "quota_refusals", "ingest_fetch_failures", "dead_letters", "share_opens"] : {
+        title = "${local.log_metric_definitions[key].description} (per 5 min)"
+        dataSets = [{
+          plotType = "STACKED_BAR"
+          timeSeriesQuery = {
+            timeSeriesFilter = {
+              filter = "metric.type=\"${local.log_metric_types[key]}\" resource.type=\"cloud_run_revision\""
+              aggregation = {
+                alignmentPeriod    = "300s"
+                perSeriesAligner   = "ALIGN_SUM"
+                crossSeriesReducer = "REDUCE_SUM"
+                groupByFields      = [for label in keys(local.log_metric_definitions[key].labels) : "metric.label.${label}"]
+              }
+            }
+          }
+        }]
+      }
+    ],
+  )
+
+  # ---------------------------------------------------------------------------------------------
+  # Web gallery (web.tf): a Cloud Run service serving web/dist, enabled by web_gallery_image
+  # ---------------------------------------------------------------------------------------------
+
+  web_gallery_enabled      = var.web_gallery_image != null
+  web_gallery_service_name = "${var.name_prefix}web"
+  # Cloud Run's ingress names for the functions' http_ingress_settings.
+  cloud_run_ingress = {
+    ALLOW_ALL               = "INGRESS_TRAFFIC_ALL"
+    ALLOW_INTERNAL_ONLY     = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+    ALLOW_INTERNAL_AND_GCLB = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+  }[var.http_ingress_settings]
+
+  # ---------------------------------------------------------------------------------------------
+  # Detector model (process_media)
+  # ---------------------------------------------------------------------------------------------
+
+  detector_model_configured = var.detector_model_object != null
 }
 
 check "topology_is_consistent" {
@@ -204,7 +405,7 @@ check "topology_is_consistent" {
 
   assert {
     condition     = length(setsubtract(keys(local.functions), keys(local.function_defaults))) == 0
-    error_message = "Every function of topology.json needs sizing defaults in terraform/main.tf."
+    error_message = "Every function of topology.json needs sizing defaults in local.function_defaults (terraform/locals.tf)."
   }
 
   assert {
@@ -213,7 +414,19 @@ check "topology_is_consistent" {
   }
 
   assert {
-    condition     = alltrue([for g in values(local.object_grants) : contains(["get", "create,delete,get"], g.operations)])
-    error_message = "local.function_access: object operations must be [get] or [create, delete, get]."
+    condition     = alltrue([for g in values(local.object_grants) : contains(keys(local.storage_role_of_operations), g.operations)])
+    error_message = "local.function_access: object operations must be [get] or [create, delete, get] (the custom storage roles)."
+  }
+
+  assert {
+    condition     = alltrue([for s in values(local.schedules) : contains(keys(local.topics), s.topic)])
+    error_message = "topology.json: every schedule's topic must be a declared topic."
+  }
+
+  assert {
+    condition = alltrue([
+      for t in local.schedule_topics : anytrue([for s in values(local.push_subscriptions) : s.topic == t])
+    ])
+    error_message = "topology.json: every schedule's topic needs a push subscription (the handler of the ticks)."
   }
 }

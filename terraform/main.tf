@@ -12,7 +12,15 @@ locals {
   bucket_names = {
     uploads     = google_storage_bucket.uploads.name
     derivatives = google_storage_bucket.derivatives.name
+    models      = google_storage_bucket.models.name
   }
+
+  # The gallery's origin is Cloud Run's deterministic URL https://SERVICE-PROJECT_NUMBER.REGION.run.app,
+  # computed rather than read from the service: the service's config names the function URLs and
+  # the functions' CORS names the service (web.tf checks the service really has this URL).
+  web_gallery_origin   = local.web_gallery_enabled ? "https://${local.web_gallery_service_name}-${data.google_project.this.number}.${var.region}.run.app" : null
+  cors_allowed_origins = distinct(concat(local.web_gallery_enabled ? [local.web_gallery_origin] : [], var.cors_allowed_origins))
+  upload_cors_origins  = distinct(concat(local.web_gallery_enabled ? [local.web_gallery_origin] : [], var.upload_cors_origins))
 
   # Environment of every function: upper-cased field names of common.settings.Settings.
   common_environment = merge(
@@ -51,8 +59,19 @@ locals {
         DB_IAM_USER     = trimsuffix(google_service_account.function[name].email, ".gserviceaccount.com")
         DB_POOL_SIZE    = tostring(local.function_sizing[name].db_pool_size)
         DB_MAX_OVERFLOW = tostring(local.function_sizing[name].db_max_overflow)
+        # Not a Settings field: functions-framework's gunicorn runs this many threads per
+        # instance; equal to max_instance_request_concurrency, so every admitted request has a
+        # thread and (db_pool_size) a pooled connection.
+        THREADS = tostring(local.function_sizing[name].threads)
       },
       contains(local.signing_functions, name) ? { SIGNING_SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email } : {},
+      # Browsers call the HTTP functions from the gallery and the extra origins (JSON list).
+      contains(local.http_functions, name) ? { CORS_ALLOWED_ORIGINS = jsonencode(local.cors_allowed_origins) } : {},
+      # The object detector's model, read from the models bucket and checked against its hash.
+      name == "process_media" && local.detector_model_configured ? {
+        DETECTOR_MODEL_URI    = "gs://${google_storage_bucket.models.name}/${var.detector_model_object}"
+        DETECTOR_MODEL_SHA256 = var.detector_model_sha256
+      } : {},
       # list_media serves Server-Sent Events: a stream closes itself before the request timeout.
       name == "list_media" ? { SSE_MAX_SECONDS = tostring(max(local.function_sizing[name].timeout_seconds - 30, 30)) } : {},
     )

@@ -43,6 +43,11 @@ output "derivatives_bucket" {
   value       = google_storage_bucket.derivatives.name
 }
 
+output "models_bucket" {
+  description = "Name of the private bucket holding the detector model(s); upload there, then set detector_model_object and detector_model_sha256."
+  value       = google_storage_bucket.models.name
+}
+
 output "functions_source_bucket" {
   description = "Name of the bucket holding the functions' source archives."
   value       = google_storage_bucket.functions_source.name
@@ -89,6 +94,47 @@ output "firestore_database" {
 }
 
 output "artifact_registry_repository" {
-  description = "Artifact Registry repository holding the function images."
+  description = "Artifact Registry repository holding the function images (and the web gallery image pushed by an operator)."
   value       = google_artifact_registry_repository.functions.id
+}
+
+output "storage_custom_roles" {
+  description = "Custom role (projects/P/roles/ID) => its permissions, as bound on the buckets: reader and writer."
+  value = {
+    (google_project_iam_custom_role.object_reader.name) = google_project_iam_custom_role.object_reader.permissions
+    (google_project_iam_custom_role.object_writer.name) = google_project_iam_custom_role.object_writer.permissions
+  }
+}
+
+output "scheduler_jobs" {
+  description = "topology.json schedule => Cloud Scheduler job ID (gcloud scheduler jobs run NAME --location REGION triggers a tick now)."
+  value       = { for key, job in google_cloud_scheduler_job.schedule : key => job.id }
+}
+
+output "log_metric_types" {
+  description = "Log-based metric => its Cloud Monitoring metric type (logging.googleapis.com/user/NAME)."
+  value       = local.log_metric_types
+}
+
+output "monitoring_dashboard_id" {
+  description = "ID of the Cloud Monitoring dashboard of the pipeline's metrics and alerts."
+  value       = google_monitoring_dashboard.pipeline.id
+}
+
+output "alert_policy_names" {
+  description = "Alert policies (projects/P/alertPolicies/ID): upload rejection spike, dead-lettered messages."
+  value = {
+    upload_rejection_spike = google_monitoring_alert_policy.upload_rejection_spike.name
+    dead_letter            = google_monitoring_alert_policy.dead_letter.name
+  }
+}
+
+output "web_gallery_url" {
+  description = "HTTPS URL of the web gallery (its origin is in CORS_ALLOWED_ORIGINS and the uploads bucket's CORS); null unless web_gallery_image is set."
+  value       = local.web_gallery_enabled ? google_cloud_run_v2_service.web[0].uri : null
+}
+
+output "cors_allowed_origins" {
+  description = "Browser origins the HTTP functions allow (CORS_ALLOWED_ORIGINS): the gallery's and cors_allowed_origins."
+  value       = local.cors_allowed_origins
 }

@@ -1,6 +1,8 @@
 # Buckets: uploads (originals, written by devices through signed URLs), derivatives (thumbnails,
-# posters, clips) and the functions' source archives. All: uniform bucket-level access, public
-# access prevention enforced, soft delete. Who may do what on them is in iam.tf.
+# posters, clips), models (the detector model process_media loads) and the functions' source
+# archives. All: uniform bucket-level access, public access prevention enforced, soft delete. Who
+# may do what on them is in iam.tf. With kms_key_name, uploads and derivatives (the media bytes)
+# are encrypted with that customer-managed key by default.
 #
 # Lifecycle and what it cannot do: an upload that never completes leaves no object behind (a
 # signed PUT is a single request; objects exist only once finalized), and the lifecycle cannot
@@ -56,9 +58,19 @@ resource "google_storage_bucket" "uploads" {
     }
   }
 
-  # Browser uploads: the signed URL binds these headers, so the preflight must allow exactly them.
+  # Customer-managed key (optional): the Cloud Storage service agent encrypts and decrypts with it
+  # (grant in iam.tf, made first); readers need no KMS permission of their own.
+  dynamic "encryption" {
+    for_each = var.kms_key_name == null ? [] : [var.kms_key_name]
+    content {
+      default_kms_key_name = encryption.value
+    }
+  }
+
+  # Browser uploads (the web gallery's origin and upload_cors_origins): the signed URL binds these
+  # headers, so the preflight must allow exactly them.
   dynamic "cors" {
-    for_each = length(var.upload_cors_origins) > 0 ? [var.upload_cors_origins] : []
+    for_each = length(local.upload_cors_origins) > 0 ? [local.upload_cors_origins] : []
     content {
       origin          = cors.value
       method          = ["PUT"]
@@ -67,7 +79,14 @@ resource "google_storage_bucket" "uploads" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  lifecycle {
+    precondition {
+      condition     = local.kms_key_location == null || local.kms_key_location == lower(var.region)
+      error_message = "kms_key_name must be a key in the buckets' location (var.region)."
+    }
+  }
+
+  depends_on = [google_project_service.enabled, google_kms_crypto_key_iam_member.gcs_cmek]
 }
 
 resource "google_storage_bucket" "derivatives" {
@@ -99,7 +118,23 @@ resource "google_storage_bucket" "derivatives" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  # Customer-managed key (optional): the Cloud Storage service agent encrypts and decrypts with it
+  # (grant in iam.tf, made first); readers need no KMS permission of their own.
+  dynamic "encryption" {
+    for_each = var.kms_key_name == null ? [] : [var.kms_key_name]
+    content {
+      default_kms_key_name = encryption.value
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.kms_key_location == null || local.kms_key_location == lower(var.region)
+      error_message = "kms_key_name must be a key in the buckets' location (var.region)."
+    }
+  }
+
+  depends_on = [google_project_service.enabled, google_kms_crypto_key_iam_member.gcs_cmek]
 }
 
 resource "google_storage_bucket" "functions_source" {
@@ -114,6 +149,41 @@ resource "google_storage_bucket" "functions_source" {
   labels                      = local.labels
 
   # Archive names carry their MD5; an archive replaced by a new build stays restorable a while.
+  versioning {
+    enabled = true
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = var.soft_delete_retention_seconds
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.noncurrent_version_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+# The detector model(s) process_media loads (DETECTOR_MODEL_URI), uploaded by an operator
+# (docs/RUNBOOKS/DEPLOY.md, "Detector model"). Only process_media may read it (storage.objects.get),
+# nobody else gets any role from the module. Versioned: a replaced model stays restorable, and the
+# pinned SHA-256 refuses bytes that changed under the same name.
+resource "google_storage_bucket" "models" {
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}models"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.bucket_force_destroy
+  labels                      = local.labels
+
   versioning {
     enabled = true
   }

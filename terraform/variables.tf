@@ -67,15 +67,39 @@ variable "function_overrides" {
     db_pool_size            = optional(number)
     db_max_overflow         = optional(number)
   }))
-  description = "Per-function sizing that replaces the module defaults (see README, \"Function sizing\"), keyed by function name. Memory is a Cloud Run quantity (\"512Mi\", \"2Gi\"), CPU a count (\"1\", \"2\"). db_pool_size + db_max_overflow is the number of Postgres connections one instance may hold."
+  description = "Per-function sizing that replaces the module defaults (see README, \"Function sizing\"), keyed by function name. Memory is a Cloud Run quantity (\"512Mi\", \"2Gi\"), CPU a count (\"1\", \"2\"). max_request_concurrency is also the number of gunicorn threads (THREADS); db_pool_size defaults to it, and db_pool_size + db_max_overflow is the number of Postgres connections one instance may hold. min_instance_count > 0 keeps instances warm (the only cold-start lever; billed while idle)."
   default     = {}
 
   validation {
     condition = alltrue([
       for name in keys(var.function_overrides) :
-      contains(["create_media", "list_media", "finalize_upload", "process_media"], name)
+      contains(["create_media", "list_media", "manage_media", "finalize_upload", "process_media", "housekeeping"], name)
     ])
-    error_message = "function_overrides keys must be function names: create_media, list_media, finalize_upload, process_media."
+    error_message = "function_overrides keys must be function names: create_media, list_media, manage_media, finalize_upload, process_media, housekeeping."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in values(var.function_overrides) :
+      o.max_request_concurrency == null ? true : (o.max_request_concurrency >= 1 && o.max_request_concurrency <= 1000)
+    ])
+    error_message = "max_request_concurrency must be between 1 and 1000 (Cloud Run's limit)."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in values(var.function_overrides) :
+      o.db_max_overflow == null ? true : (o.db_max_overflow >= 0 && o.db_max_overflow <= 20)
+    ])
+    error_message = "db_max_overflow must be between 0 and 20 (common/core/settings.py bounds)."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in values(var.function_overrides) :
+      o.min_instance_count == null ? true : (o.min_instance_count >= 0 && o.min_instance_count <= 100)
+    ])
+    error_message = "min_instance_count must be between 0 and 100."
   }
 
   validation {
@@ -99,7 +123,7 @@ variable "function_overrides" {
       for o in values(var.function_overrides) :
       o.db_pool_size == null ? true : (o.db_pool_size >= 1 && o.db_pool_size <= 20)
     ])
-    error_message = "db_pool_size must be between 1 and 20 (common/settings.py bounds)."
+    error_message = "db_pool_size must be between 1 and 20 (common/core/settings.py bounds)."
   }
 }
 
@@ -261,6 +285,17 @@ variable "extra_environment_variables" {
   }
 }
 
+variable "cors_allowed_origins" {
+  type        = list(string)
+  description = "CORS_ALLOWED_ORIGINS of the HTTP functions: browser origins that may call create_media and list_media, besides the web gallery's own origin (added when web_gallery_image is set), e.g. [\"http://localhost:5173\"]."
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.cors_allowed_origins : can(regex("^https?://[^/*]+$", o))])
+    error_message = "cors_allowed_origins entries must be origins like \"https://app.example.com\" (scheme and host, no path, no wildcard)."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Cloud Storage
 # ---------------------------------------------------------------------------------------------
@@ -354,6 +389,39 @@ variable "bucket_force_destroy" {
   default     = false
 }
 
+variable "kms_key_name" {
+  type        = string
+  description = "Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) used as default encryption of the uploads and derivatives buckets; null keeps Google-managed encryption. The key must be in the buckets' location (var.region); the module grants the Cloud Storage service agent roles/cloudkms.cryptoKeyEncrypterDecrypter on this key only."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_name == null || can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]+/keyRings/[A-Za-z0-9_-]+/cryptoKeys/[A-Za-z0-9_-]+$", var.kms_key_name))
+    error_message = "kms_key_name must be null or a key name projects/P/locations/L/keyRings/R/cryptoKeys/K (no /cryptoKeyVersions/ suffix)."
+  }
+}
+
+variable "detector_model_object" {
+  type        = string
+  description = "Object name of the ONNX detector model in the models bucket (output models_bucket), e.g. \"yolov8n/2026-01-15.onnx\". Becomes DETECTOR_MODEL_URI=gs://<models bucket>/<object> on process_media; null: no object model (the local default detectors). Upload it first (docs/RUNBOOKS/DEPLOY.md, \"Detector model\")."
+  default     = null
+
+  validation {
+    condition     = var.detector_model_object == null || can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", var.detector_model_object)) && !can(regex("(^|/)\\.\\.?(/|$)", var.detector_model_object))
+    error_message = "detector_model_object must be an object name such as \"yolov8n/model.onnx\" (no gs:// prefix, no leading slash, no . or .. segments)."
+  }
+}
+
+variable "detector_model_sha256" {
+  type        = string
+  description = "DETECTOR_MODEL_SHA256: SHA-256 (64 lowercase hex digits) of detector_model_object; process_media refuses a model whose bytes do not match. Required when detector_model_object is set."
+  default     = null
+
+  validation {
+    condition     = var.detector_model_sha256 == null || can(regex("^[0-9a-f]{64}$", var.detector_model_sha256))
+    error_message = "detector_model_sha256 must be null or 64 lowercase hexadecimal digits (sha256sum output)."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Cloud SQL for PostgreSQL
 # ---------------------------------------------------------------------------------------------
@@ -399,8 +467,8 @@ variable "sql_disk_size_gb" {
 
 variable "sql_max_connections" {
   type        = number
-  description = "Postgres max_connections. The sum over functions of max_instance_count * (db_pool_size + db_max_overflow) plus sql_reserved_connections must fit (checked at plan time)."
-  default     = 100
+  description = "Postgres max_connections. The sum over functions of max_instance_count * (db_pool_size + db_max_overflow) plus sql_reserved_connections must fit (checked at plan time). Changing it restarts the instance."
+  default     = 200
 
   validation {
     condition     = var.sql_max_connections >= 25 && var.sql_max_connections <= 4000
@@ -512,4 +580,94 @@ variable "artifact_registry_keep_count" {
     condition     = var.artifact_registry_keep_count >= 1 && var.artifact_registry_keep_count <= 100
     error_message = "artifact_registry_keep_count must be between 1 and 100."
   }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cloud Scheduler (housekeeping ticks from topology.json "schedules")
+# ---------------------------------------------------------------------------------------------
+
+variable "schedules_paused" {
+  type        = bool
+  description = "Create the Cloud Scheduler jobs of topology.json paused (no reconcile or retention ticks), e.g. in an environment being migrated. Resume with false and apply."
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring: log-based metrics, alert policies, dashboard
+# ---------------------------------------------------------------------------------------------
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  description = "Cloud Monitoring notification channels (projects/P/notificationChannels/ID) the alert policies notify. Empty: incidents are only shown in the console."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "alert_notification_channels entries must be notification channel names projects/P/notificationChannels/ID."
+  }
+}
+
+variable "alert_rejection_threshold_count" {
+  type        = number
+  description = "The rejection-spike alert fires when more than this many uploads are rejected (all reasons together) within alert_rejection_window_seconds."
+  default     = 20
+
+  validation {
+    condition     = var.alert_rejection_threshold_count >= 1
+    error_message = "alert_rejection_threshold_count must be at least 1."
+  }
+}
+
+variable "alert_rejection_window_seconds" {
+  type        = number
+  description = "Window in seconds over which rejections are counted for the rejection-spike alert (a whole number of minutes)."
+  default     = 300
+
+  validation {
+    condition     = var.alert_rejection_window_seconds >= 60 && var.alert_rejection_window_seconds <= 86400 && var.alert_rejection_window_seconds % 60 == 0
+    error_message = "alert_rejection_window_seconds must be a whole number of minutes between 60 and 86400."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Web gallery (Cloud Run service serving web/dist; terraform/web/)
+# ---------------------------------------------------------------------------------------------
+
+variable "web_gallery_image" {
+  type        = string
+  description = "Container image of the web gallery, built from the repository with terraform/web/Dockerfile and pushed to Artifact Registry (README, \"Web gallery\"), preferably pinned by digest (...@sha256:...). null: no gallery service. When set, its origin is added to the functions' CORS_ALLOWED_ORIGINS and to the uploads bucket's CORS rule."
+  default     = null
+
+  validation {
+    condition     = var.web_gallery_image == null || can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.web_gallery_image))
+    error_message = "web_gallery_image must be an image reference such as \"europe-west1-docker.pkg.dev/P/media-functions/web-gallery@sha256:<digest>\"."
+  }
+}
+
+variable "web_gallery_max_instance_count" {
+  type        = number
+  description = "Most instances of the web gallery service (each serves up to 80 concurrent requests of static files)."
+  default     = 3
+
+  validation {
+    condition     = var.web_gallery_max_instance_count >= 1 && var.web_gallery_max_instance_count <= 100
+    error_message = "web_gallery_max_instance_count must be between 1 and 100."
+  }
+}
+
+variable "web_gallery_extra_config" {
+  type        = map(string)
+  description = "Public settings added to the gallery's /config.json next to createMediaUrl and listMediaUrl, e.g. the identity provider's issuer and client ID. Everything here is readable by anyone who can load the page: never a secret."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["createMediaUrl", "listMediaUrl"], k)])
+    error_message = "web_gallery_extra_config keys must be camelCase names other than createMediaUrl and listMediaUrl (set by the module)."
+  }
+}
+
+variable "web_gallery_content_security_policy" {
+  type        = string
+  description = "Content-Security-Policy header of the gallery's responses; null: the module's policy (scripts and styles from the page's origin only; connections, images and media from the page, the functions and storage.googleapis.com for signed URLs)."
+  default     = null
 }

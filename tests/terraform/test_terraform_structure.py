@@ -24,7 +24,22 @@ TOPOLOGY = REPO_ROOT / "topology.json"
 
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
-GATED_PUBLIC_GRANT = "google_cloud_run_service_iam_member.http_public_invoker"
+# The only grants to allUsers: the HTTP functions' and the web gallery's invoker, both created only
+# with allow_unauthenticated_http = true.
+GATED_PUBLIC_GRANTS = {
+    "google_cloud_run_service_iam_member.http_public_invoker": "local.http_functions",
+    "google_cloud_run_v2_service_iam_member.web_public_invoker": "local.web_gallery_enabled",
+}
+# Predefined storage roles that carry storage.objects.list (or more): no function gets one.
+LISTING_STORAGE_ROLES = {
+    "roles/storage.objectViewer",
+    "roles/storage.objectUser",
+    "roles/storage.objectAdmin",
+    "roles/storage.admin",
+    "roles/storage.legacyBucketReader",
+    "roles/storage.legacyBucketWriter",
+    "roles/storage.legacyBucketOwner",
+}
 
 # Roles that can be granted only on the project (no resource-level IAM binding exists), with the
 # text their IAM condition must name. None: IAM Conditions cannot narrow the role.
@@ -41,15 +56,18 @@ PROJECT_LEVEL_EXCEPTIONS: dict[str, str] = {
     "google_project_iam_member.build_gcf_sources_viewer": "gcf-v2-sources-",
 }
 
-# Set on every function for the platform, not read by Settings (Cloud Functions adds it itself;
-# declaring it avoids a permanent plan diff).
-PLATFORM_ENVIRONMENT = {"LOG_EXECUTION_ID"}
+# Set on every function for the platform, not read by Settings: LOG_EXECUTION_ID (Cloud Functions
+# adds it itself; declaring it avoids a permanent plan diff) and THREADS (functions-framework's
+# gunicorn reads it: threads per instance, = max_instance_request_concurrency).
+PLATFORM_ENVIRONMENT = {"LOG_EXECUTION_ID", "THREADS"}
 
 _OPTIONS = SerializationOptions(
     strip_string_quotes=True, explicit_blocks=False, with_comments=False
 )
 _ADDRESS = re.compile(r"`((?:google|random)_[a-z0-9_]+\.[a-z0-9_]+)`")
-_ROLE = re.compile(r"`(roles/[A-Za-z0-9_.]+)`")
+# A predefined role, or the address of a custom role of the module.
+_ROLE = re.compile(r"`(roles/[A-Za-z0-9_.]+|google_project_iam_custom_role\.[a-z0-9_]+)`")
+_CUSTOM_ROLE_ROW = re.compile(r"`(google_project_iam_custom_role\.[a-z0-9_]+)`")
 _VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 _LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
 _RESOURCE_REF = re.compile(r"(?<![\w.])(data\.)?((?:google|random)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
@@ -112,9 +130,28 @@ def _code_text() -> str:
 
 def _is_grant(address: str) -> bool:
     resource_type = address.split(".", 1)[0]
+    if resource_type == "google_project_iam_custom_role":  # a role definition, not a grant
+        return False
     return resource_type.startswith("google_project_iam_") or bool(
         re.search(r"_iam_(member|binding|policy)$", resource_type)
     )
+
+
+def _terraform_role(role: str) -> str:
+    """The `role` value Terraform has for a role as IAM.md writes it."""
+    if role.startswith("google_project_iam_custom_role."):
+        return "${" + role + ".name}"
+    return role
+
+
+def _custom_role_table() -> dict[str, list[str]]:
+    """Custom role address -> permissions, from the custom roles table of docs/IAM.md."""
+    rows: dict[str, list[str]] = {}
+    for line in IAM_DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and _CUSTOM_ROLE_ROW.fullmatch(cells[0]):
+            rows[cells[0].strip("`")] = sorted(re.findall(r"`(storage\.[a-z.]+)`", cells[2]))
+    return rows
 
 
 def _grants() -> dict[str, dict[str, Any]]:
@@ -226,7 +263,9 @@ def test_iam_md_roles_match_terraform() -> None:
     grants = _grants()
     for address, role in _iam_table().items():
         if address in grants:
-            assert grants[address].get("role") == role, f"{address}: IAM.md says {role}"
+            assert grants[address].get("role") == _terraform_role(role), (
+                f"{address}: IAM.md says {role}"
+            )
 
 
 def test_no_primitive_roles() -> None:
@@ -260,15 +299,17 @@ def test_project_level_grants_only_where_no_resource_binding_exists() -> None:
             )
 
 
-def test_no_public_members_except_the_gated_http_invoker() -> None:
+def test_no_public_members_except_the_gated_http_invokers() -> None:
     for address, body in _grants().items():
         members = [body.get("member", ""), *body.get("members", [])]
         if set(members) & PUBLIC_MEMBERS:
-            assert address == GATED_PUBLIC_GRANT, f"{address} grants to {members}"
-    gated = _grants()[GATED_PUBLIC_GRANT]
-    assert gated["role"] == "roles/run.invoker"
-    assert "var.allow_unauthenticated_http" in gated["for_each"]
-    assert "local.http_functions" in gated["for_each"]
+            assert address in GATED_PUBLIC_GRANTS, f"{address} grants to {members}"
+    for address, scope in GATED_PUBLIC_GRANTS.items():
+        gated = _grants()[address]
+        assert gated["role"] == "roles/run.invoker"
+        gate = gated.get("for_each") or gated.get("count")
+        assert "var.allow_unauthenticated_http" in gate, address
+        assert scope in gate, address
     (variable,) = [
         entry["allow_unauthenticated_http"]
         for entry in _parsed(TERRAFORM_DIR / "variables.tf")["variable"]
@@ -353,6 +394,7 @@ def test_buckets_are_private_with_uniform_access() -> None:
     assert set(buckets) == {
         "google_storage_bucket.uploads",
         "google_storage_bucket.derivatives",
+        "google_storage_bucket.models",
         "google_storage_bucket.functions_source",
     }
     for address, body in buckets.items():
@@ -472,10 +514,14 @@ def test_pushed_function_timeouts_fit_their_ack_deadlines() -> None:
 
 
 def test_default_connection_budget_fits_default_max_connections() -> None:
+    # db_pool_size defaults to max_request_concurrency (one connection per thread).
     defaults = _locals()["function_defaults"]
     budget = sum(
         _number(d["max_instance_count"])
-        * (_number(d["db_pool_size"]) + _number(d["db_max_overflow"]))
+        * (
+            _number(d.get("db_pool_size", d["max_request_concurrency"]))
+            + _number(d["db_max_overflow"])
+        )
         for d in defaults.values()
     )
     variables = {
@@ -528,6 +574,12 @@ def test_function_environment_names_are_settings_fields() -> None:
         "MEDIA_JOBS_TOPIC",
         "JWT_AUDIENCE",
         "MAX_UPLOAD_SIZE_BYTES",
+        "CORS_ALLOWED_ORIGINS",
+        "THREADS",
+        "DB_POOL_SIZE",
+        "DB_MAX_OVERFLOW",
+        "DETECTOR_MODEL_URI",
+        "DETECTOR_MODEL_SHA256",
     }
     assert required <= set_by_module
 
@@ -552,3 +604,303 @@ def test_jwt_secret_comes_from_secret_manager_only() -> None:
         "list_media",
         "manage_media",
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Cloud Storage: custom roles without list, CMEK, the models bucket
+# ---------------------------------------------------------------------------------------------
+
+
+def test_no_function_holds_a_predefined_storage_role() -> None:
+    for address, body in _grants().items():
+        role = body.get("role", "")
+        if address.startswith("google_storage_bucket_iam_member."):
+            assert role.startswith("${google_project_iam_custom_role."), f"{address}: {role}"
+        if role in LISTING_STORAGE_ROLES:
+            # Only the build's conditioned read of the Cloud Functions staging bucket.
+            assert address in PROJECT_LEVEL_EXCEPTIONS, f"{address} grants {role}"
+            assert "google_service_account.build" in body["member"], address
+
+
+def test_object_grants_are_made_from_function_access_with_the_custom_roles() -> None:
+    grants = _grants()
+    for name in ("object_reader", "object_writer"):
+        grant = grants[f"google_storage_bucket_iam_member.{name}"]
+        assert "local.object_grants" in grant["for_each"]
+        assert "local.storage_role_of_operations" in grant["for_each"]
+        assert grant["role"] == f"${{google_project_iam_custom_role.{name}.name}}"
+        assert grant["bucket"] == "${local.bucket_names[each.value.bucket]}"
+        assert grant["member"] == "${google_service_account.function[each.value.function].member}"
+
+
+def test_custom_roles_hold_only_object_permissions_and_match_iam_md() -> None:
+    local = _locals()
+    resources = _resources()
+    roles = local["storage_custom_roles"]
+    permissions = local["storage_operation_permissions"]
+    assert set(permissions) == {"get", "create", "delete"}
+    assert all(p.startswith("storage.objects.") for p in permissions.values())
+    assert not [p for p in permissions.values() if p.endswith(".list")]
+    expected = {
+        "google_project_iam_custom_role.object_reader": sorted(
+            permissions[op] for op in roles["reader"]["operations"]
+        ),
+        "google_project_iam_custom_role.object_writer": sorted(
+            permissions[op] for op in roles["writer"]["operations"]
+        ),
+    }
+    assert expected["google_project_iam_custom_role.object_reader"] == ["storage.objects.get"]
+    assert expected["google_project_iam_custom_role.object_writer"] == [
+        "storage.objects.create",
+        "storage.objects.delete",
+        "storage.objects.get",
+    ]
+    assert _custom_role_table() == expected
+    for address, key in (
+        ("google_project_iam_custom_role.object_reader", "reader"),
+        ("google_project_iam_custom_role.object_writer", "writer"),
+    ):
+        body = resources[address]
+        assert body["permissions"] == f"${{local.storage_custom_role_permissions.{key}}}"
+        assert body["role_id"] == f"${{local.storage_custom_roles.{key}.role_id}}"
+        assert body["project"] == "${var.project_id}"
+
+
+def test_models_bucket_is_readable_by_process_media_alone() -> None:
+    access = _locals()["function_access"]
+    readers = {
+        name: a["objects"]["models"] for name, a in access.items() if "models" in a["objects"]
+    }
+    assert readers == {"process_media": ["get"]}
+    main = _locals()
+    assert main["bucket_names"]["models"] == "${google_storage_bucket.models.name}"
+    models = _resources()["google_storage_bucket.models"]
+    assert models["versioning"] == [{"enabled": True}]
+
+
+def test_customer_managed_key_is_optional_and_granted_on_that_key_only() -> None:
+    grant = _grants()["google_kms_crypto_key_iam_member.gcs_cmek"]
+    assert grant["count"] == "${var.kms_key_name == null ? 0 : 1}"
+    assert grant["crypto_key_id"] == "${var.kms_key_name}"
+    assert grant["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert "data.google_storage_project_service_account.gcs.email_address" in grant["member"]
+    resources = _resources()
+    for name in ("uploads", "derivatives"):
+        bucket = resources[f"google_storage_bucket.{name}"]
+        (encryption,) = [d["encryption"] for d in bucket["dynamic"] if "encryption" in d]
+        assert "var.kms_key_name" in encryption["for_each"]
+        assert "${google_kms_crypto_key_iam_member.gcs_cmek}" in bucket["depends_on"]
+        (lifecycle,) = bucket["lifecycle"]
+        assert any("local.kms_key_location" in p["condition"] for p in lifecycle["precondition"])
+    variables = {
+        k: v for e in _parsed(TERRAFORM_DIR / "variables.tf")["variable"] for k, v in e.items()
+    }
+    assert variables["kms_key_name"]["default"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Cloud Scheduler: housekeeping ticks from topology.json
+# ---------------------------------------------------------------------------------------------
+
+EXPECTED_SCHEDULES = {
+    "reconcile": {
+        "topic": "housekeeping",
+        "cron": "*/5 * * * *",
+        "every_seconds": 300,
+        "attributes": {"task": "reconcile"},
+    },
+    "retention": {
+        "topic": "housekeeping",
+        "cron": "17 * * * *",
+        "every_seconds": 3600,
+        "attributes": {"task": "retention"},
+    },
+}
+
+
+def _cron_period_seconds(cron: str) -> int:
+    """Period of the simple crons topology.json uses: `*/N * * * *` or `M * * * *`."""
+    minute, *rest = cron.split()
+    assert rest == ["*", "*", "*", "*"], f"unsupported cron {cron!r}"
+    if minute.startswith("*/"):
+        step = int(minute[2:])
+        assert 60 % step == 0, f"{cron!r} does not divide the hour evenly"
+        return step * 60
+    assert 0 <= int(minute) <= 59
+    return 3600
+
+
+def test_topology_schedules_are_the_housekeeping_ticks() -> None:
+    schedules = _topology()["schedules"]
+    without_prose = {
+        key: {f: v for f, v in schedule.items() if f != "description"}
+        for key, schedule in schedules.items()
+    }
+    assert without_prose == EXPECTED_SCHEDULES
+    pushed = {
+        s["topic"]: s["push_function"]
+        for s in _topology()["subscriptions"].values()
+        if "push_function" in s
+    }
+    for key, schedule in schedules.items():
+        assert _cron_period_seconds(schedule["cron"]) == schedule["every_seconds"], key
+        assert pushed.get(schedule["topic"]) == "housekeeping", key
+        assert schedule["attributes"]["task"] == key
+
+
+def test_scheduler_jobs_publish_the_topology_schedules() -> None:
+    job = _resources()["google_cloud_scheduler_job.schedule"]
+    assert job["for_each"] == "${local.schedules}"
+    assert job["schedule"] == "${each.value.cron}"
+    assert job["time_zone"] == "Etc/UTC"
+    (target,) = job["pubsub_target"]
+    assert target["topic_name"] == "${google_pubsub_topic.topic[each.value.topic].id}"
+    assert target["attributes"] == "${each.value.attributes}"
+    assert "google_pubsub_topic_iam_member.scheduler_publisher" in " ".join(job["depends_on"])
+    assert _locals()["schedules"] == "${try(local.topology.schedules, {})}"
+
+
+def test_scheduler_may_publish_to_the_schedule_topics_only() -> None:
+    grant = _grants()["google_pubsub_topic_iam_member.scheduler_publisher"]
+    assert grant["for_each"] == "${local.schedule_topics}"
+    assert grant["topic"] == "${google_pubsub_topic.topic[each.key].name}"
+    assert grant["role"] == "roles/pubsub.publisher"
+    assert "@gcp-sa-cloudscheduler.iam.gserviceaccount.com" in grant["member"]
+    for address, body in _grants().items():
+        if "gcp-sa-cloudscheduler" in body.get("member", ""):
+            assert address == "google_pubsub_topic_iam_member.scheduler_publisher", address
+
+
+def test_apis_for_scheduler_and_monitoring_are_enabled() -> None:
+    services = _locals()["required_services"]
+    for api in (
+        "cloudscheduler.googleapis.com",
+        "monitoring.googleapis.com",
+        "logging.googleapis.com",
+    ):
+        assert api in services, api
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics, alerts, dashboard
+# ---------------------------------------------------------------------------------------------
+
+
+def test_log_metrics_cover_the_event_names() -> None:
+    definitions = _locals()["log_metric_definitions"]
+    assert {d["event"] for d in definitions.values()} == {
+        "upload.verified",
+        "upload.rejected",
+        "dedupe.hit",
+        "quota.refused",
+        "ingest.fetch_failed",
+        "delivery.dead_lettered",
+        "share.opened",
+    }
+    assert definitions["upload_bytes"]["kind"] == "distribution"
+    assert definitions["upload_bytes"]["value_field"] == "size_bytes"
+    assert set(definitions["upload_rejections"]["labels"]) == {"reason_code"}
+    assert set(definitions["quota_refusals"]["labels"]) == {"reason_code"}
+    assert set(definitions["ingest_fetch_failures"]["labels"]) == {"reason_code"}
+    assert set(definitions["dead_letters"]["labels"]) == {"subscription"}
+    metric = _resources()["google_logging_metric.event"]
+    assert metric["for_each"] == "${local.log_metrics}"
+    assert metric["filter"] == "${each.value.filter}"
+
+
+def test_alert_policies_watch_rejections_and_dead_letters() -> None:
+    resources = _resources()
+    spike = resources["google_monitoring_alert_policy.upload_rejection_spike"]
+    dead = resources["google_monitoring_alert_policy.dead_letter"]
+    for policy in (spike, dead):
+        assert policy["notification_channels"] == "${var.alert_notification_channels}"
+    (condition,) = spike["conditions"]
+    (threshold,) = condition["condition_threshold"]
+    assert "local.log_metric_types.upload_rejections" in threshold["filter"]
+    assert threshold["threshold_value"] == "${var.alert_rejection_threshold_count}"
+    filters = [c["condition_threshold"][0]["filter"] for c in dead["conditions"]]
+    assert any("local.log_metric_types.dead_letters" in f for f in filters)
+    assert any("dead_letter_message_count" in f for f in filters)
+    assert all(c["condition_threshold"][0]["threshold_value"] == 0 for c in dead["conditions"])
+    dashboard = resources["google_monitoring_dashboard.pipeline"]
+    assert "local.dashboard_charts" in dashboard["dashboard_json"]
+    assert "google_monitoring_alert_policy.dead_letter" in dashboard["dashboard_json"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Web gallery
+# ---------------------------------------------------------------------------------------------
+
+
+def test_web_gallery_is_optional_private_by_default_and_holds_no_role() -> None:
+    resources = _resources()
+    service = resources["google_cloud_run_v2_service.web"]
+    account = resources["google_service_account.web"]
+    assert service["count"] == account["count"] == "${local.web_gallery_enabled ? 1 : 0}"
+    assert service["ingress"] == "${local.cloud_run_ingress}"
+    (template,) = service["template"]
+    assert template["service_account"] == "${google_service_account.web[0].email}"
+    (container,) = template["containers"]
+    assert container["image"] == "${var.web_gallery_image}"
+    assert {e["name"] for e in container["env"]} == {
+        "WEB_CONFIG_JSON",
+        "WEB_CONTENT_SECURITY_POLICY",
+    }
+    # The gallery's identity is granted nothing.
+    for address, body in _grants().items():
+        assert "google_service_account.web" not in json.dumps(body), address
+    invokers = _grants()["google_cloud_run_v2_service_iam_member.web_invoker_members"]
+    assert "var.http_invoker_members" in invokers["for_each"]
+    variables = {
+        k: v for e in _parsed(TERRAFORM_DIR / "variables.tf")["variable"] for k, v in e.items()
+    }
+    assert variables["web_gallery_image"]["default"] is None
+
+
+def test_web_gallery_origin_reaches_both_cors_lists() -> None:
+    local = _locals()
+    assert "local.web_gallery_origin" in local["cors_allowed_origins"]
+    assert "var.cors_allowed_origins" in local["cors_allowed_origins"]
+    assert "local.web_gallery_origin" in local["upload_cors_origins"]
+    assert "var.upload_cors_origins" in local["upload_cors_origins"]
+    assert "local.cors_allowed_origins" in local["function_environment"]
+    uploads = _resources()["google_storage_bucket.uploads"]
+    (cors,) = [d["cors"] for d in uploads["dynamic"] if "cors" in d]
+    assert "local.upload_cors_origins" in cors["for_each"]
+    web = TERRAFORM_DIR / "web"
+    for name in ("Dockerfile", "server.py", "cloudbuild.yaml", "Dockerfile.dockerignore"):
+        assert (web / name).is_file(), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Performance settings
+# ---------------------------------------------------------------------------------------------
+
+
+def test_threads_follow_request_concurrency() -> None:
+    local = _locals()
+    assert (
+        "THREADS = tostring(local.function_sizing[name].threads)" in local["function_environment"]
+    )
+    assert "threads      = s.max_request_concurrency" in (
+        (TERRAFORM_DIR / "locals.tf").read_text(encoding="utf-8")
+    )
+    functions = _resources()["google_cloudfunctions2_function.function"]
+    (service_config,) = functions["service_config"]
+    assert service_config["max_instance_request_concurrency"] == (
+        "${local.function_sizing[each.key].max_request_concurrency}"
+    )
+    (lifecycle,) = functions["lifecycle"]
+    assert any(
+        "local.function_sizing_problems" in p["condition"] for p in lifecycle["precondition"]
+    )
+
+
+def test_readme_tables_list_every_variable_and_output() -> None:
+    readme = (TERRAFORM_DIR / "README.md").read_text(encoding="utf-8")
+    inputs = readme.split("## Inputs", 1)[1].split("\n## ", 1)[0]
+    outputs = readme.split("## Outputs", 1)[1].split("\n## ", 1)[0]
+    listed_inputs = set(re.findall(r"^\| `([a-z0-9_]+)` \|", inputs, re.MULTILINE))
+    listed_outputs = set(re.findall(r"^\| `([a-z0-9_]+)` \|", outputs, re.MULTILINE))
+    assert listed_inputs == _declared("variable")
+    assert listed_outputs == _declared("output")

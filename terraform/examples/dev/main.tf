@@ -58,6 +58,36 @@ variable "upload_cors_origins" {
   default     = []
 }
 
+variable "cors_allowed_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to call the HTTP functions besides the web gallery (e.g. a local dev server)."
+  default     = []
+}
+
+variable "web_gallery_image" {
+  type        = string
+  description = "Web gallery image (terraform/web/Dockerfile), pushed by digest; null: no gallery."
+  default     = null
+}
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  description = "Notification channels of the rejection-spike and dead-letter alerts."
+  default     = []
+}
+
+variable "detector_model_object" {
+  type        = string
+  description = "ONNX detector model in the models bucket (docs/RUNBOOKS/DEPLOY.md); null: local default detectors."
+  default     = null
+}
+
+variable "detector_model_sha256" {
+  type        = string
+  description = "SHA-256 of detector_model_object."
+  default     = null
+}
+
 variable "sql_public_ip_enabled" {
   type        = bool
   description = "Public IP without authorized networks (connector only); true unless a VPC with private services access is wired in."
@@ -81,6 +111,15 @@ module "media_pipeline" {
   allow_unauthenticated_http = var.allow_unauthenticated_http
   http_invoker_members       = var.http_invoker_members
   upload_cors_origins        = var.upload_cors_origins
+  cors_allowed_origins       = var.cors_allowed_origins
+
+  # The gallery (optional) and the alerts' channels.
+  web_gallery_image           = var.web_gallery_image
+  alert_notification_channels = var.alert_notification_channels
+
+  # The object detector's model (optional), uploaded to the models bucket first.
+  detector_model_object = var.detector_model_object
+  detector_model_sha256 = var.detector_model_sha256
 
   # No VPC in dev: a public IP without authorized networks, usable only through the connectors.
   sql_public_ip_enabled   = var.sql_public_ip_enabled
@@ -92,9 +131,13 @@ module "media_pipeline" {
   bucket_force_destroy        = true
   quarantine_retention_days   = 7
 
+  # Smaller ceilings in dev; threads and pools follow each function's concurrency.
   function_overrides = {
     process_media = { max_instance_count = 2 }
+    list_media    = { max_instance_count = 4 }
+    manage_media  = { max_instance_count = 1 }
   }
+  sql_max_connections = 100
 }
 
 output "create_media_url" {
@@ -120,4 +163,19 @@ output "db_iam_users" {
 output "subscription_names" {
   description = "Subscription names, e.g. the dead-letter-inspect pull subscription."
   value       = module.media_pipeline.subscription_names
+}
+
+output "web_gallery_url" {
+  description = "The web gallery (null without web_gallery_image)."
+  value       = module.media_pipeline.web_gallery_url
+}
+
+output "models_bucket" {
+  description = "Where to upload the detector model."
+  value       = module.media_pipeline.models_bucket
+}
+
+output "monitoring_dashboard_id" {
+  description = "The pipeline's Cloud Monitoring dashboard."
+  value       = module.media_pipeline.monitoring_dashboard_id
 }
