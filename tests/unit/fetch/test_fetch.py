@@ -290,3 +290,17 @@ def test_redirects_past_the_limit_are_fetch_failed(serve: Serve, tmp_path: Path)
     with pytest.raises(FetchFailed):
         fetch_to_file(server.url("/r0"), tmp_path / "c", policy=loopback_policy(max_redirects=0))
     assert server.connections == 5 + 4 + 1
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses(
+    serve: Serve, tmp_path: Path, connects: list[object]
+) -> None:
+    server = serve({"/a": ok(b"second")})  # listens on 127.0.0.1 only: 127.0.0.2 refuses
+    result = fetch_to_file(
+        server.url("/a", host="media.test"),
+        tmp_path / "a",
+        policy=loopback_policy(),
+        resolver=resolve_to("127.0.0.2", "127.0.0.1"),
+    )
+    assert result.size_bytes == 6
+    assert connects == [("127.0.0.2", server.port), ("127.0.0.1", server.port)]
