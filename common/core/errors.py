@@ -154,3 +154,46 @@ class TransientError(MediaError):
 
     code = "unavailable"
     http_status = 503
+
+
+# --- Server-side fetch of a client's URL (`common.fetch`). Every instance carries
+# `details={"reason": <snake_case sub-reason>, ...}`; messages never name resolved addresses.
+
+
+class RemoteFetchError(MediaError):
+    """Base of the errors of fetching a URL a client handed over (catch this to mark a job failed).
+
+    Not retryable as such: the URL, its host or its server is what failed, not our dependencies.
+    """
+
+    code = "fetch_failed"
+    http_status = 422
+
+
+class UrlNotAllowed(RemoteFetchError, ValidationError):
+    """The URL (or a redirect's target) is refused by the SSRF rules: HTTP 422 `url_not_allowed`.
+
+    Scheme, userinfo, malformed host, host outside the allow-list, or an address that is not
+    publicly routable (loopback, private, link-local, shared, multicast, reserved, ...).
+    """
+
+    code = "url_not_allowed"
+    http_status = 422
+
+
+class FetchFailed(RemoteFetchError):
+    """The URL was allowed but fetching it failed: HTTP 422 `fetch_failed`.
+
+    DNS failure, connect or total timeout, TLS failure, a non-2xx status, too many redirects, a
+    malformed or truncated response.
+    """
+
+    code = "fetch_failed"
+    http_status = 422
+
+
+class RemoteTooLarge(RemoteFetchError, PayloadTooLarge):
+    """The remote body is (or declares to be) larger than the fetch cap: HTTP 413 `too_large`."""
+
+    code = "too_large"
+    http_status = 413

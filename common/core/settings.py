@@ -155,6 +155,23 @@ class Settings(BaseSettings):
     sse_max_seconds: float = Field(default=300.0, gt=0)
     sse_retry_ms: int = Field(default=3000, ge=0)
 
+    # --- server-side ingest: fetching a client's URL (common.fetch, SSRF rules in its docstring)
+    # Plain http:// URLs (and https -> http redirects) are refused unless this is set.
+    ingest_allow_http: bool = False
+    # Hosts the server may fetch from: exact names or `*.suffix` (any name below suffix, not suffix
+    # itself), as a JSON list; empty means any host whose addresses are all publicly routable.
+    ingest_allowed_hosts: list[str] = Field(default_factory=list)
+    # Hard cap on a fetched body: a larger Content-Length is refused before reading, a body that
+    # runs past it is cut off (`too_large`).
+    ingest_max_bytes: int = Field(default=100 * 1024**2, gt=0)
+    ingest_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Wall-clock bound on one whole fetch: DNS, connects, redirects, headers and body.
+    ingest_total_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    ingest_max_redirects: int = Field(default=3, ge=0, le=10)
+    # TESTS ONLY: let the fetcher reach 127.0.0.0/8 and ::1 (servers a test starts). Never set in a
+    # deployed function; every other address class stays refused.
+    ingest_allow_loopback_for_tests: bool = False
+
 
 @cache
 def get_settings() -> Settings:
