@@ -26,8 +26,9 @@ LEVEL = {
     "processing": 1,
     "media": 2,
     "jobs": 3,
-    "api": 4,
-    "housekeeping": 4,
+    "admin": 4,
+    "api": 5,
+    "housekeeping": 5,
 }
 ALLOWED_SIDEWAYS: dict[str, set[str]] = {"processing": set()}
 
