@@ -101,10 +101,12 @@ class MediaType(StrEnum):
 
 
 class JobKind(StrEnum):
-    """What a job makes from a video: a clip (video/mp4) or a snapshot (image/jpeg)."""
+    """What a job makes: a clip (video/mp4) or a snapshot (image/jpeg) of a video, or media
+    ingested from bytes the server fetches (a data URL or a remote URL)."""
 
     CLIP = "clip"
     SNAPSHOT = "snapshot"
+    INGEST = "ingest"
 
 
 class JobStatus(StrEnum):
