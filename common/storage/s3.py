@@ -12,7 +12,7 @@ on the request at presign time is a signed header, so the device must send exact
 Resumable uploads are multipart uploads
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html): the server creates one,
 presigns each part's `UploadPart` with its exact `Content-Length`, lists the parts received and
-completes the upload with `If-None-Match: *` (`self.multipart` is the store itself).
+completes the upload with `If-None-Match: *` (`common.storage.s3_multipart`, `self.multipart`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -37,21 +37,15 @@ from common.storage.base import (
     ResumableStart,
     SignedRequest,
     StorageUnavailable,
-    StoredPart,
     UploadContract,
-    UploadPart,
     Writable,
     content_disposition,
 )
 
 READ_CHUNK_BYTES = 1024 * 1024
 """Bytes per chunk read from a GET's streaming body."""
-LIST_PAGE_PARTS = 1000
-"""ListParts page size (S3's maximum)."""
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchUpload", "NotFound", "404"})
 _KMS_ENCRYPTION = ("aws:kms", "aws:kms:dsse")
-_Signed = list[SignedRequest]  # aliases: `list` is also a method of S3Store
-_Parts = list[StoredPart]
 
 
 def _error(exc: Exception) -> tuple[str, int, str]:
@@ -123,7 +117,7 @@ def _object(bucket: str, name: str, version: str | None = None) -> dict[str, str
 
 
 class S3Store:
-    """`ObjectStore` (and `MultipartUploads`) on an S3-compatible store.
+    """`ObjectStore` on an S3-compatible store.
 
     Args:
         settings: endpoint, public endpoint, region and addressing style.
@@ -133,7 +127,9 @@ class S3Store:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self.multipart: MultipartUploads | None = self
+        from common.storage.s3_multipart import S3Multipart
+
+        self.multipart: MultipartUploads | None = S3Multipart(self)
 
     def _client(self, endpoint_url: str | None) -> Any:
         import boto3  # type: ignore[import-untyped]  # lazy: cold start
@@ -164,9 +160,10 @@ class S3Store:
         return self._client(public)
 
     # ------------------------------------------------------------------------------ signing
-    def _presign(
+    def presign(
         self, operation: str, params: dict[str, Any], headers: dict[str, str], ttl_seconds: int
     ) -> SignedRequest:
+        """Presign `operation` with `params`; `headers` are those the request must carry."""
         issued = datetime.now(UTC)
         try:
             url = self._signer.generate_presigned_url(
@@ -202,7 +199,7 @@ class S3Store:
             "x-amz-checksum-sha256": checksum,
             "If-None-Match": "*",
         }
-        return self._presign("put_object", params, headers, ttl_seconds)
+        return self.presign("put_object", params, headers, ttl_seconds)
 
     def sign_download(
         self,
@@ -217,7 +214,7 @@ class S3Store:
         params: dict[str, Any] = _object(bucket, name, version)
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
-        return self._presign("get_object", params, {}, ttl_seconds)
+        return self.presign("get_object", params, {}, ttl_seconds)
 
     def start_resumable(
         self, bucket: str, name: str, contract: UploadContract, *, ttl_seconds: int
@@ -422,85 +419,3 @@ class S3Store:
                         )
         except Exception as exc:
             raise _translate(exc, f"s3://{bucket}/{prefix}") from exc
-
-    # ------------------------------------------------------------------------ multipart steps
-    def sign_parts(
-        self,
-        bucket: str,
-        name: str,
-        upload_id: str,
-        parts: Sequence[UploadPart],
-        *,
-        ttl_seconds: int,
-    ) -> _Signed:
-        """A presigned `UploadPart` PUT per part, its `Content-Length` signed."""
-        return [
-            self._presign(
-                "upload_part",
-                {
-                    **_object(bucket, name),
-                    "UploadId": upload_id,
-                    "PartNumber": part.number,
-                    "ContentLength": part.size_bytes,
-                },
-                {"Content-Length": str(part.size_bytes)},
-                ttl_seconds,
-            )
-            for part in parts
-        ]
-
-    def list_parts(self, bucket: str, name: str, upload_id: str) -> _Parts | None:
-        """`ListParts`, all pages; None when the upload is gone (NoSuchUpload)."""
-        parts: _Parts = []
-        marker = 0
-        try:
-            while True:
-                page = self.client.list_parts(
-                    **_object(bucket, name),
-                    UploadId=upload_id,
-                    MaxParts=LIST_PAGE_PARTS,
-                    PartNumberMarker=marker,
-                )
-                parts += [
-                    StoredPart(int(p["PartNumber"]), int(p["Size"]), str(p["ETag"]))
-                    for p in page.get("Parts", [])
-                ]
-                if not page.get("IsTruncated"):
-                    return parts
-                marker = int(page["NextPartNumberMarker"])
-        except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}?uploadId")
-            if isinstance(error, ObjectNotFound):
-                return None
-            raise error from exc
-
-    def complete_parts(
-        self, bucket: str, name: str, upload_id: str, parts: Sequence[StoredPart]
-    ) -> ObjectInfo:
-        """`CompleteMultipartUpload` with `If-None-Match: *`."""
-        try:
-            done = self.client.complete_multipart_upload(
-                **_object(bucket, name),
-                UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
-                },
-                IfNoneMatch="*",
-            )
-        except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{name}?uploadId") from exc
-        return ObjectInfo(
-            bucket=bucket,
-            name=name,
-            version=_version(done),
-            size_bytes=sum(p.size_bytes for p in parts),
-        )
-
-    def abort_parts(self, bucket: str, name: str, upload_id: str) -> None:
-        """`AbortMultipartUpload`; an upload already gone is fine."""
-        try:
-            self.client.abort_multipart_upload(**_object(bucket, name), UploadId=upload_id)
-        except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}?uploadId")
-            if not isinstance(error, ObjectNotFound):
-                raise error from exc
