@@ -30,6 +30,8 @@ ROOT = Path(__file__).parents[2]
 DEFAULT_BACKOFF_SCALE = "0.01"
 RESUMABLE_CHUNK_BYTES = 5 * 1024 * 1024
 """Chunk and part size of resumable uploads on the session stacks."""
+RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024
+"""Declarations from this size up get a resumable upload on the session stacks."""
 GALLERY_ORIGIN = "http://gallery.test"
 """The one origin the session stack's functions allow through CORS."""
 
@@ -101,6 +103,7 @@ def local_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
             "CORS_ALLOWED_ORIGINS": json.dumps([GALLERY_ORIGIN]),
             # resumable uploads of a few MiB cross chunk and part boundaries (S3's minimum part)
             "RESUMABLE_CHUNK_SIZE_BYTES": str(RESUMABLE_CHUNK_BYTES),
+            "RESUMABLE_THRESHOLD_BYTES": str(RESUMABLE_THRESHOLD_BYTES),
         },
     )
     saved = dict(os.environ)

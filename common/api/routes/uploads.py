@@ -1,8 +1,9 @@
-"""create_media's routes: a device declares a capture (signed upload URL) or sends a still inline."""
+"""create_media's routes: a device declares a capture (a signed upload, single or resumable),
+says its upload is done, or sends a still inline."""
 
 from __future__ import annotations
 
-from common.api import schemas
+from common.api import schemas, upload_schemas
 from common.api.app import Call, Reply, Route
 from common.media.declare import CreateMediaRequest, spec_for_upload
 from common.media.snapshots import InlineSnapshotRequest
@@ -18,10 +19,10 @@ def _request_id(call: Call) -> str | None:
 
 
 def create(call: Call) -> Reply:
-    """`POST /v1/media`: declare a capture; answer its upload URL while the bytes are pending."""
+    """`POST /v1/media`: declare a capture; answer how to upload it while the bytes are pending."""
     from common.core.status import MediaStatus
     from common.media.declare import declare
-    from common.media.ingest import sign_upload
+    from common.media.uploads import offer_upload
 
     device_id = call.principal.require_device()
     request = call.body(CreateMediaRequest)
@@ -29,13 +30,33 @@ def create(call: Call) -> Reply:
         spec_for_upload(device_id, request, created_by=call.principal.actor),
         event_id=_request_id(call),
     )
-    upload = None
+    upload = resumable = None
     if media.status == MediaStatus.PENDING_UPLOAD.value:
-        upload = schemas.signed(sign_upload(media))
-    body = schemas.CreateMediaResponse(
-        id=media.id, status=media.status, object=schemas.storage_object(media), upload=upload
+        offer = offer_upload(media, request.upload_protocol)
+        upload = schemas.signed(offer.single) if offer.single else None
+        if offer.resumable:
+            resumable = upload_schemas.resumable_body(media, offer.resumable)
+    body = upload_schemas.CreateUploadResponse(
+        id=media.id,
+        status=media.status,
+        object=schemas.storage_object(media),
+        upload=upload,
+        resumable=resumable,
     )
     return Reply(body, 201 if created else 200)
+
+
+def complete(call: Call) -> Reply:
+    """`POST /v1/media/{media_id}/complete`: the device says its upload is done; verify now."""
+    from common.api.access import load_media
+    from common.db.engine import session_scope
+    from common.media import uploads
+
+    call.principal.require_device()
+    with session_scope() as session:
+        media = load_media(session, call.principal, call.params["media_id"])
+    done = uploads.complete(media, event_id=_request_id(call) or f"complete:{media.id}")
+    return Reply(upload_schemas.completed_body(done))
 
 
 def inline_snapshot(call: Call) -> Reply:
@@ -75,11 +96,35 @@ ROUTES = [
             "Idempotent on (device, camera_id, message_id): the same body again answers 200 with "
             "the same id (and a fresh upload URL while the media is `pending_upload`); another "
             "body answers 409 `idempotency_conflict`. The device must send the bytes to "
-            "`upload.url` with exactly `upload.headers`."
+            "`upload.url` with exactly `upload.headers`, or, when the answer has `resumable` "
+            "(`upload_protocol: resumable`, or a size from `RESUMABLE_THRESHOLD_BYTES` up), "
+            "resumably as docs/CONTRACTS.md says; a replay answers the same resumable upload "
+            "with what is stored of it."
         ),
         body=CreateMediaRequest,
-        responses={201: schemas.CreateMediaResponse, 200: schemas.CreateMediaResponse},
+        responses={
+            201: upload_schemas.CreateUploadResponse,
+            200: upload_schemas.CreateUploadResponse,
+        },
         errors=(400, 401, 403, 409, 413, 415, 422, 503),
+    ),
+    Route(
+        "POST",
+        "/v1/media/<media_id>/complete",
+        complete,
+        operation_id="completeUpload",
+        summary="Say the upload is done: verify the stored bytes now",
+        description=(
+            "Device token of the media's device. Completes an S3 multipart upload (409 "
+            "`upload_incomplete` with `details.missing_parts` while parts are missing), then "
+            "verifies the object's live version exactly as its bucket notification would; "
+            "whichever of the two comes first does the work, the other is a no-op. The answer "
+            "carries the status after verification (`verified`, or `rejected` with its reason), "
+            "or the current one when the media was past it. 409 `upload_incomplete` when no "
+            "bytes are stored yet."
+        ),
+        responses={200: upload_schemas.CompleteUploadResponse},
+        errors=(401, 403, 404, 409, 503),
     ),
     Route(
         "POST",
