@@ -12,6 +12,10 @@ from common.core.settings import get_settings
 _STACK_KEYS = (
     "DATABASE_URL",
     "STORAGE_EMULATOR_HOST",
+    "STORAGE_PUBLIC_URL",
+    "STORAGE_BACKEND",
+    "S3_ENDPOINT_URL",
+    "S3_PUBLIC_URL",
     "PUBSUB_EMULATOR_HOST",
     "FIRESTORE_EMULATOR_HOST",
     "JWT_SECRET",
