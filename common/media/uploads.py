@@ -168,7 +168,10 @@ def _restart(media: MediaObject, row: UploadSession, store: ObjectStore) -> Uplo
     from common.db.models import UploadSession
 
     started = store.start_resumable(
-        media.bucket, media.object_name, upload_contract(media), ttl_seconds=60
+        media.bucket,
+        media.object_name,
+        upload_contract(media),
+        ttl_seconds=get_settings().upload_url_ttl_seconds,
     )
     with session_scope() as session:
         changed = session.execute(
