@@ -64,8 +64,9 @@ class CreateUploadResponse(CreateMediaResponse):
 
 
 class CompleteUploadResponse(Schema):
-    """Answer to `POST /v1/media/{id}/complete`: the media's status after verification
-    (`verified` or `rejected` with its reason when it ran now; any later status as it is), and
+    """Answer to `POST /v1/media/{id}/complete`: the media's status right after the call
+    (`rejected` with its reason, or `verified` or later, when verification ran now; else the
+    status as it is), and
     what this call did (`outcome`: `verified`, `rejected`, `in_progress` when another delivery
     holds it, `duplicate` or `handed_over_again` when it was done already; null when the media
     was past verification)."""

@@ -85,7 +85,8 @@ def test_complete_verifies_at_once_where_no_notification_comes(
     # THEN the answer is the verification's, done by this call
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["status"], body["outcome"]) == ("verified", "verified")
+    assert body["outcome"] == "verified"
+    assert body["status"] in ("verified", "processing", "processed")  # processing may start at once
     assert body["object"]["version"] == store().stat(media.bucket, name).version  # type: ignore[union-attr]
     # AND saying it again is a no-op that tells the status as it is now
     again = post_complete(api, media.id).json()
