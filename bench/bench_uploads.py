@@ -134,11 +134,23 @@ def upload_and_verify(backend: str, size_mib: int, directory: Path) -> None:
 
 
 def _device(offer_file: str, path: str, media_id: str) -> None:
-    """The child: hash and send the file as a device; print its peak RSS as JSON."""
+    """The child: hash and send the file as a device; print its peak RSS and the seconds of each
+    chunk request as JSON."""
     from cli import resumable
     from cli.client import describe_file
 
     offer = json.loads(Path(offer_file).read_text())
+    chunk_seconds: list[float] = []
+    put = resumable.requests.put
+
+    def timed_put(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return put(*args, **kwargs)
+        finally:
+            chunk_seconds.append(time.perf_counter() - started)
+
+    resumable.requests.put = timed_put  # type: ignore[assignment]
     baseline = _vm_hwm_kib()
     facts = describe_file(Path(path))
     states = resumable.StateDir(Path(offer_file).parent / "state")
@@ -146,7 +158,11 @@ def _device(offer_file: str, path: str, media_id: str) -> None:
         resumable.upload_gcs(offer, media_id, facts, states, lambda _: None, print)
     else:
         resumable.upload_s3(offer, facts, lambda _: None, print, lambda: offer)
-    print(json.dumps({"baseline_kib": baseline, "peak_kib": _vm_hwm_kib()}))
+    print(
+        json.dumps(
+            {"baseline_kib": baseline, "peak_kib": _vm_hwm_kib(), "chunk_seconds": chunk_seconds}
+        )
+    )
 
 
 def resumable_memory(backend: str, size_mib: int, directory: Path) -> None:
@@ -178,6 +194,11 @@ def resumable_memory(backend: str, size_mib: int, directory: Path) -> None:
         f"chunks ({offer.protocol}): {upload_s:.1f} s ({size_mib / upload_s:.0f} MiB/s, hashing "
         f"included); complete + verify {complete_s:.1f} s -> {done.media.status}"
     )
+    chunks = memory["chunk_seconds"]
+    print(
+        f"  {len(chunks)} chunk requests: first three {sum(chunks[:3]) / 3:.2f} s each, last "
+        f"three {sum(chunks[-3:]) / 3:.2f} s each (hashing the file before: the rest)"
+    )
     print(
         f"  device peak RSS (VmHWM) {memory['peak_kib'] / 1024:.0f} MiB, after imports "
         f"{memory['baseline_kib'] / 1024:.0f} MiB: growth "
@@ -186,9 +207,18 @@ def resumable_memory(backend: str, size_mib: int, directory: Path) -> None:
     path.unlink()
 
 
+def _clear_cached_clients() -> None:
+    """Forget `common`'s cached settings, engine and clients (each stack has its own ports)."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "common" or name.startswith("common.")):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
+
+
 def run_backend(backend: str, size_mib: int, resumable_mib: int) -> None:
-    from common.core.settings import get_settings
-    from common.storage import get_store
     from emulators.stack import LocalStack
 
     base = {
@@ -208,8 +238,7 @@ def run_backend(backend: str, size_mib: int, resumable_mib: int) -> None:
     ):
         saved = dict(os.environ)
         os.environ.update(stack.env)
-        get_settings.cache_clear()
-        get_store.cache_clear()
+        _clear_cached_clients()
         try:
             upload_and_verify(backend, size_mib, Path(scratch))
             if resumable_mib:
@@ -217,8 +246,7 @@ def run_backend(backend: str, size_mib: int, resumable_mib: int) -> None:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-            get_settings.cache_clear()
-            get_store.cache_clear()
+            _clear_cached_clients()
 
 
 def main() -> None:
