@@ -270,3 +270,53 @@ def test_mediactl_resumes_an_upload_killed_midway(local_stack: Any, tmp_path: Pa
     assert body["verified"]["sha256_matches"] is True
     assert statuses(item["id"]).count("verified") == 1
     assert statuses(item["id"])[:3] == ["pending_upload", "uploaded", "verified"]
+
+
+@pytest.mark.storage_backends(
+    "s3"
+)  # the server holds S3 multipart uploads; GCS sessions the device
+def test_the_reconciler_gives_resumable_uploads_their_own_lifetime(
+    local_stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from common.core.settings import get_settings
+    from common.housekeeping.reconcile import reconcile
+
+    monkeypatch.setenv("RECONCILE_BATCH_SIZE", "10000")  # every leftover row of the session too
+    get_settings.cache_clear()
+    settings = get_settings()
+    api = api_for(new_device_id())
+    # GIVEN a multipart upload whose parts were all sent but never completed (the device died)
+    whole_path = padded_png(tmp_path, CHUNK + 4321, "whole.png")
+    whole = post_create(api, declaration(describe_file(whole_path), upload_protocol="resumable"))
+    data = whole_path.read_bytes()
+    for part in whole.json()["resumable"]["parts"]:
+        chunk = data[part["offset_bytes"] : part["offset_bytes"] + part["size_bytes"]]
+        assert requests.put(part["url"], data=chunk, headers=part["headers"], timeout=30).ok
+    # AND one with nothing sent
+    idle_path = padded_png(tmp_path, CHUNK + 99, "idle.png")
+    idle = post_create(api, declaration(describe_file(idle_path), upload_protocol="resumable"))
+    whole_id, idle_id = whole.json()["id"], idle.json()["id"]
+    (row,) = db_rows("select created_at from upload_sessions where media_id = :i", i=idle_id)
+    # WHEN the reconciler runs after their upload URLs expired, but within the resumable lifetime
+    soon = row["created_at"] + timedelta(
+        seconds=settings.upload_url_ttl_seconds + settings.pending_upload_grace_seconds + 60
+    )
+    report = reconcile(now=soon)
+    # THEN both are left alone
+    assert {whole_id, idle_id}.isdisjoint(report.media_ids)
+    assert api.get(idle_id)["status"] == "pending_upload"
+    # WHEN it runs after the resumable lifetime
+    later = row["created_at"] + timedelta(
+        seconds=settings.resumable_upload_ttl_seconds + settings.pending_upload_grace_seconds + 60
+    )
+    reconcile(now=later)
+    # THEN the whole one is completed and verified, the idle one expired and its upload aborted
+    assert wait_processed(api, whole_id)["verified"]["sha256_matches"] is True
+    body = api.get(idle_id)
+    assert (body["status"], body["status_reason_code"]) == ("failed", "upload_expired")
+    multipart = store().multipart
+    assert multipart is not None
+    upload_id = idle.json()["resumable"]["upload_id"]
+    assert multipart.list_parts(body["object"]["bucket"], body["object"]["name"], upload_id) is None
