@@ -1,6 +1,9 @@
 """Upload sessions: resumable uploads (a Cloud Storage session, an S3 multipart upload).
 
-Revision ID: 0006
+Numbered 0008 so that it never collides with main's 0006 and 0007, which this branch was started
+before: it revises this branch's head (0005); merged after them, its `down_revision` becomes 0007.
+
+Revision ID: 0008
 Revises: 0005
 Create Date: 2026-12-02 12:00:00+00:00
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0008"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
