@@ -31,11 +31,12 @@ $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/tools/checkov
 	$(VENV)/tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
 
+# `make demo STORAGE_BACKEND=s3` runs it on moto's S3 instead of fake-gcs-server.
 demo: install
-	$(BIN)/python -m cli.demo
+	$(BIN)/python -m cli.demo $(if $(STORAGE_BACKEND),--storage $(STORAGE_BACKEND))
 
 stack: install
-	$(BIN)/python -m emulators up
+	$(BIN)/python -m emulators up $(if $(STORAGE_BACKEND),--storage $(STORAGE_BACKEND))
 
 up: stack
 

@@ -196,6 +196,15 @@ class MediaApi:
         if response.status_code >= 400:
             raise ApiError(response.status_code, "upload_failed", response.text[:300])
 
+    def complete(self, media_id: str) -> Any:
+        """`POST /v1/media/{media_id}/complete`: the upload is done; answers the status after
+        verification (`verified`, `rejected` with its reason, or the current one)."""
+        response = self.session.post(
+            f"{self.create_url}/v1/media/{media_id}/complete",
+            timeout=max(self.timeout_seconds, 60.0),
+        )
+        return self._json(response)
+
     def list(self, device_id: str, limit: int = 20, cursor: str | None = None) -> Any:
         """`GET /v1/devices/{device_id}/media`."""
         params: dict[str, Any] = {"limit": limit}

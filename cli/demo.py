@@ -1,7 +1,7 @@
 """The pipeline end to end on real media, offline: `make demo` / `python -m cli.demo`.
 
-Starts the local stack (Postgres, storage / Pub/Sub / Firestore emulators, the four functions, the
-push router), mints a device token and, as a camera would, uploads photos and videos that ship inside
+Starts the local stack (Postgres, storage / Pub/Sub / Firestore emulators, the functions, the push
+router; `--storage s3` or `STORAGE_BACKEND=s3` for moto's S3 in place of fake-gcs-server), mints a device token and, as a camera would, uploads photos and videos that ship inside
 installed packages through the signed-URL flow. It then follows each one through the HTTP API until
 it is terminal and prints what happened. Exit status 1 if any item did not reach `processed`.
 """
@@ -96,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="demo-camera-01")
     parser.add_argument("--workdir", type=Path, default=Path(".stack/demo"))
+    parser.add_argument(
+        "--storage",
+        choices=("gcs", "s3"),
+        default=None,
+        help="the stack's store: fake-gcs-server (gcs) or moto's S3 (s3); default "
+        "$STORAGE_BACKEND, else gcs",
+    )
     args = parser.parse_args(argv)
     console = Console()
     files = args.files or [sample_path(name) for name in DEFAULT_SAMPLES]
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from emulators.stack import LocalStack
 
     console.print("starting the local stack ...")
-    with LocalStack(args.workdir) as stack:
+    with LocalStack(args.workdir, storage_backend=args.storage) as stack:
         console.print(stack.table())
         os.environ.update(stack.env)
         get_settings.cache_clear()

@@ -1,7 +1,8 @@
 """mediactl: the device side of the pipeline, from a terminal.
 
     mediactl token --device cam-01             # mint a device JWT (needs JWT_SECRET)
-    mediactl upload a.jpg b.mp4 --camera front # declare, PUT with a progress bar, wait
+    mediactl upload a.jpg b.mp4 --camera front # declare, upload with a progress bar, wait
+    mediactl upload big.mp4 --protocol resumable   # chunked; run it again to resume
     mediactl list                              # newest captures of this device
     mediactl get med_...                       # metadata, detections, derivative URLs
     mediactl clip med_... --start 2 --duration 3   # cut a clip (seconds), watch it being made
@@ -19,6 +20,7 @@ import json
 import os
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,10 +40,20 @@ from rich.table import Table
 from cli.admin import admin_app
 from cli.capture import capture_time
 from cli.client import ApiError, MediaApi, describe_file
+from cli.resumable import StateDir, default_state_dir, upload_gcs, upload_s3
 
 app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 console = Console()
+
+
+class UploadProtocol(StrEnum):
+    """How `mediactl upload` sends the bytes."""
+
+    AUTO = "auto"
+    SINGLE = "single"
+    RESUMABLE = "resumable"
+
 
 DeviceOpt = Annotated[str, typer.Option("--device", envvar="MEDIA_DEVICE_ID", help="Device id.")]
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="MEDIA_TOKEN", help="Bearer JWT.")]
@@ -94,11 +106,23 @@ def upload_one(
     reason: str | None,
     progress: Progress,
     captured_at: datetime | None = None,
+    *,
+    protocol: str = "auto",
+    complete: bool = True,
+    states: StateDir | None = None,
 ) -> Any:
-    """Declare one file, PUT its bytes with a progress bar; return the create response.
+    """Declare one file and send its bytes with a progress bar; return the create response (with
+    `completed`, the answer of the complete call, when it was made).
 
     The capture time comes from the file (`cli.capture`) unless given, and the message id from its
-    name and content, so running the same upload again is a replay of the same declaration.
+    name and content, so running the same upload again is a replay of the same declaration, and
+    a resumable upload interrupted before continues where it stopped (`cli.resumable`).
+
+    Args:
+        protocol: `auto` (the server chooses by size), `single` or `resumable`.
+        complete: say "done" after the upload (`POST /v1/media/{id}/complete`), which verifies
+            at once instead of waiting for the bucket's notification.
+        states: where Cloud Storage sessions in progress are saved.
 
     Raises:
         ApiError: the API refused the declaration or the store refused the bytes.
@@ -108,12 +132,38 @@ def upload_one(
     extra: dict[str, Any] = {"captured_at": when.isoformat(), "original_filename": path.name}
     if reason:
         extra["reason"] = reason
-    created = api.declare(facts, camera, message_id_for(path, facts.sampling_id), **extra)
+    if protocol != "auto":
+        extra["upload_protocol"] = protocol
+    message_id = message_id_for(path, facts.sampling_id)
+    created = api.declare(facts, camera, message_id, **dict(extra))
     task = progress.add_task(path.name, total=facts.size_bytes)
+
+    def advance(count: int) -> None:
+        progress.advance(task, count)
+
+    def say(line: str) -> None:
+        progress.console.print(line)
+
+    offer = created.get("resumable")
     if created.get("upload"):
-        api.put_bytes(created["upload"], facts, lambda n: progress.advance(task, n))
+        api.put_bytes(created["upload"], facts, advance)
+    elif offer and offer["protocol"] == "gcs_resumable":
+        upload_gcs(
+            offer, created["id"], facts, states or StateDir(default_state_dir()), advance, say
+        )
+    elif offer:
+        upload_s3(
+            offer,
+            facts,
+            advance,
+            say,
+            lambda: api.declare(facts, camera, message_id, **dict(extra))["resumable"],
+        )
     else:
         progress.update(task, completed=facts.size_bytes)
+        return created
+    if complete:
+        created["completed"] = api.complete(created["id"])
     return created
 
 
@@ -127,6 +177,20 @@ def upload(
         typer.Option(help="Capture time (RFC 3339) for every file; default: from each file."),
     ] = None,
     wait: Annotated[bool, typer.Option(help="Wait until each media is terminal.")] = True,
+    protocol: Annotated[
+        UploadProtocol,
+        typer.Option(
+            help="auto (the server chooses by size), single or resumable (chunks; interrupted, "
+            "run again to continue)."
+        ),
+    ] = UploadProtocol.AUTO,
+    complete: Annotated[
+        bool, typer.Option(help="Say when an upload is done: verified at once.")
+    ] = True,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where resumable sessions are saved (MEDIACTL_STATE_DIR)."),
+    ] = None,
     device: DeviceOpt = "device-1",
     token: TokenOpt = None,
 ) -> None:
@@ -136,6 +200,7 @@ def upload(
     when any file was refused or did not reach `processed`.
     """
     api = _api(device, token)
+    states = StateDir(state_dir or default_state_dir())
     when = captured_at.astimezone(UTC) if captured_at and captured_at.tzinfo else captured_at
     if when is not None and when.tzinfo is None:
         when = when.astimezone()
@@ -150,7 +215,15 @@ def upload(
     with Progress(*columns, console=console) as progress:
         for path in files:
             try:
-                created.append((path, upload_one(api, path, camera, reason, progress, when)))
+                created.append(
+                    (
+                        path,
+                        upload_one(
+                            api, path, camera, reason, progress, when,
+                            protocol=protocol.value, complete=complete, states=states,
+                        ),
+                    )
+                )  # fmt: skip
             except ApiError as exc:
                 refused.append((path, f"{exc.code}: {exc.message}"))
     table = Table("file", "id", "status", "why", title="uploads")

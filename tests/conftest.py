@@ -12,6 +12,10 @@ from common.core.settings import get_settings
 _STACK_KEYS = (
     "DATABASE_URL",
     "STORAGE_EMULATOR_HOST",
+    "STORAGE_PUBLIC_URL",
+    "STORAGE_BACKEND",
+    "S3_ENDPOINT_URL",
+    "S3_PUBLIC_URL",
     "PUBSUB_EMULATOR_HOST",
     "FIRESTORE_EMULATOR_HOST",
     "JWT_SECRET",
@@ -23,10 +27,10 @@ _STACK_KEYS = (
 def _isolated_settings(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests see no stack variables; every test gets settings read afresh.
 
-    Integration tests get the session's local stack first, so its environment is part of what each
-    test starts from and what is restored after it.
+    Integration tests on the session's local stack get it first, so its environment is part of what
+    each test starts from and what is restored after it.
     """
-    if "integration" in request.keywords:
+    if "integration" in request.keywords and "local_stack" in request.fixturenames:
         request.getfixturevalue("local_stack")
     saved = dict(os.environ)
     if "integration" not in request.keywords:

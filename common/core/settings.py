@@ -11,11 +11,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DetectorName = Literal["faces", "people", "objects"]
 DEFAULT_DETECTORS: tuple[DetectorName, ...] = ("faces", "people")
+
+RESUMABLE_CHUNK_GRANULE_BYTES = 256 * 1024
+"""Cloud Storage resumable chunks are multiples of this (the last may be shorter)."""
 
 DEFAULT_MIME_ALLOWLIST: tuple[str, ...] = (
     "image/jpeg",
@@ -62,6 +65,29 @@ class Settings(BaseSettings):
     storage_public_url: str | None = None
     upload_url_ttl_seconds: int = Field(default=900, ge=60, le=604800)
     download_url_ttl_seconds: int = Field(default=300, ge=60, le=604800)
+
+    # --- S3-compatible store (STORAGE_BACKEND=s3; common.storage.s3). Credentials come from
+    # boto3's default chain (environment, shared config, instance or task role), never from here.
+    # Endpoint of the S3 API (None: AWS's endpoint for the region; MinIO: its URL).
+    s3_endpoint_url: str | None = None
+    # Endpoint presigned URLs name, when devices reach the store by another address (None: the
+    # same as s3_endpoint_url).
+    s3_public_url: str | None = None
+    # Region of the buckets (None: boto3's chain, AWS_REGION / AWS_DEFAULT_REGION).
+    s3_region: str | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
+    # --- upload protocols (common.media.uploads)
+    # Declarations without `upload_protocol` of at least this size get a resumable upload.
+    resumable_threshold_bytes: int = Field(default=64 * 1024**2, gt=0)
+    # Chunk (GCS) and part (S3) size of resumable uploads: a multiple of 256 KiB (GCS) and at
+    # least 5 MiB (S3's minimum part); raised for objects that would need over 10,000 parts.
+    resumable_chunk_size_bytes: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
+    # A resumable upload may take this long before the reconciler expires its row (the GCS
+    # session URI lives a week; S3 keeps multipart uploads until they are aborted).
+    resumable_upload_ttl_seconds: int = Field(default=24 * 3600, ge=900, le=7 * 24 * 3600)
+    # `POST /v1/media/{id}/complete` waits up to this long for a verification running elsewhere.
+    complete_wait_seconds: float = Field(default=20.0, ge=0, le=50)
 
     # --- Pub/Sub
     media_verified_topic: str = "media-verified"
@@ -197,6 +223,13 @@ class Settings(BaseSettings):
     # TESTS ONLY: let the fetcher reach 127.0.0.0/8 and ::1 (servers a test starts). Never set in a
     # deployed function; every other address class stays refused.
     ingest_allow_loopback_for_tests: bool = False
+
+    @field_validator("resumable_chunk_size_bytes")
+    @classmethod
+    def _chunk_multiple(cls, value: int) -> int:
+        if value % RESUMABLE_CHUNK_GRANULE_BYTES:
+            raise ValueError("must be a multiple of 256 KiB (Cloud Storage resumable chunks)")
+        return value
 
 
 @cache

@@ -456,3 +456,31 @@ class AuditEvent(Base):
     media_id: Mapped[str | None] = mapped_column(String(40))
     device_id: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+UPLOAD_PROTOCOLS = ("gcs_resumable", "s3_multipart")
+"""`common.storage.base.RESUMABLE_GCS` and `RESUMABLE_S3`."""
+
+
+class UploadSession(Base):
+    """A resumable upload of one media's bytes (`common.media.uploads`).
+
+    `protocol` is the store's (a Cloud Storage session the device opened and holds, or an S3
+    multipart upload whose `upload_id` the server keeps), `chunk_size_bytes` the chunk or part
+    size every part but the last has, `completed_at` when the server completed a multipart upload.
+    """
+
+    __tablename__ = "upload_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("protocol", UPLOAD_PROTOCOLS), name="protocol"),
+        CheckConstraint("chunk_size_bytes > 0", name="chunk_size_positive"),
+    )
+
+    media_id: Mapped[str] = mapped_column(
+        ForeignKey("media_objects.id", ondelete="CASCADE"), primary_key=True
+    )
+    protocol: Mapped[str] = mapped_column(String(32))
+    upload_id: Mapped[str | None] = mapped_column(Text)
+    chunk_size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

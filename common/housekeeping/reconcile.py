@@ -4,9 +4,10 @@ Run on a schedule (the `reconcile` tick); each run handles at most `reconcile_ba
 each kind, oldest first, and is safe to run twice at once (everything it calls is idempotent and
 claims its work):
 
-- `pending_upload` rows whose upload URL expired more than `pending_upload_grace_seconds` ago: if
-  the object is there after all (its notification was lost) it is verified, else the row ends
-  `failed` with reason `upload_expired`;
+- `pending_upload` rows whose upload URL expired more than `pending_upload_grace_seconds` ago
+  (a resumable upload: `resumable_upload_ttl_seconds` after it began): if the object is there after
+  all (its notification was lost; an S3 multipart upload whose parts are all stored is completed
+  first) it is verified, else the row ends `failed` with reason `upload_expired`;
 - `uploaded` rows untouched for `stuck_after_seconds` with no live verification claim: the live
   version is verified again;
 - `verified` and `processing` rows untouched that long with no live processing claim:
@@ -28,7 +29,7 @@ from common.core.settings import get_settings
 from common.core.status import JobStatus, MediaStatus
 from common.core.times import utc_now
 from common.db.claims import is_claimed
-from common.media import lifecycle
+from common.media import lifecycle, uploads
 from common.media.verify import hand_over, verify_version
 from common.storage import get_store
 
@@ -89,6 +90,7 @@ def _jobs(before: datetime, limit: int) -> list[Job]:
 
 
 def _expire_or_verify(media: MediaObject, report: ReconcileReport) -> None:
+    uploads.settle_expired(media)  # an S3 multipart upload: completed if whole, else aborted
     live = get_store().stat(media.bucket, media.object_name)
     if live is not None:
         verify_version(media.id, live.version, event_id="reconcile")
@@ -122,10 +124,7 @@ def reconcile(now: datetime | None = None) -> ReconcileReport:
     now = now or utc_now()
     limit = settings.reconcile_batch_size
     report = ReconcileReport()
-    expired_before = now - timedelta(
-        seconds=settings.upload_url_ttl_seconds + settings.pending_upload_grace_seconds
-    )
-    for media in _media(MediaStatus.PENDING_UPLOAD, expired_before, "created_at", limit):
+    for media in uploads.expired_pending_uploads(now, limit):
         _expire_or_verify(media, report)
     stuck_before = now - timedelta(seconds=settings.stuck_after_seconds)
     for media in _media(MediaStatus.UPLOADED, stuck_before, "updated_at", limit):

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -113,6 +113,8 @@ class CreateMediaRequest(BaseModel):
     labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
     original_filename: OriginalFilename | None = None
+    # How the bytes will be sent (common.media.uploads); None: the server chooses by size.
+    upload_protocol: Literal["single", "resumable"] | None = None
 
     @field_validator("sha256")
     @classmethod

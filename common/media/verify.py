@@ -173,15 +173,7 @@ def verify_version(
             log.info("media %s: version %s is not live; stale", media_id, version)
             return Outcome.STALE_VERSION
         if status not in BEFORE_VERIFICATION:
-            why = reasons.reason(
-                reasons.OVERWRITE_REJECTED,
-                f"A new version was written over content that was already {status.value}; "
-                "it was set aside and the verified version stays.",
-            )
-            _discard(media, version, settings)
-            lifecycle.record_event(media_id, reason=why, event_id=event_id, object_version=version)
-            log.warning("media %s: overwrite by version %s rejected", media_id, version)
-            return Outcome.OVERWRITE_REJECTED
+            return _reject_overwrite(media, version, status, event_id, settings)
     if status not in BEFORE_VERIFICATION:
         if status is MediaStatus.VERIFIED and hand_over_after:
             hand_over(media)  # the publish after an earlier commit may have been lost
@@ -193,6 +185,29 @@ def verify_version(
             log.info("media %s: version %s is being verified elsewhere", media_id, version)
             return Outcome.IN_PROGRESS
         return _verify_claimed(media_id, version, event_id, hand_over_after, settings)
+
+
+def _reject_overwrite(
+    media: MediaObject, version: str, status: MediaStatus, event_id: str | None, settings: Settings
+) -> Outcome:
+    """Set aside a version written over verified content, once (the store's notification and a
+    redelivery, or a complete call, may race: the claim lets one do it, the later ones see it
+    stale)."""
+    with claimed(f"verify:{media.id}:{version}", settings.verify_claim_ttl_seconds) as claim:
+        if claim is None:
+            return Outcome.IN_PROGRESS
+        live = get_store().stat(media.bucket, media.object_name)
+        if live is None or live.version != version:
+            return Outcome.STALE_VERSION  # set aside already
+        why = reasons.reason(
+            reasons.OVERWRITE_REJECTED,
+            f"A new version was written over content that was already {status.value}; "
+            "it was set aside and the verified version stays.",
+        )
+        _discard(media, version, settings)
+        lifecycle.record_event(media.id, reason=why, event_id=event_id, object_version=version)
+        log.warning("media %s: overwrite by version %s rejected", media.id, version)
+        return Outcome.OVERWRITE_REJECTED
 
 
 def _verify_claimed(

@@ -14,17 +14,22 @@ if TYPE_CHECKING:
 
 @cache
 def get_store() -> ObjectStore:
-    """The process-wide store for `STORAGE_BACKEND` (gcs or s3), built on first use."""
+    """The process-wide store for `STORAGE_BACKEND` (gcs or s3), built on first use; wrapped in a
+    `RecordingStore` when `SERVICE_CALLS_DIR` is set (the local stack's least-privilege check)."""
+    import os
+
     from common.core.settings import get_settings
 
     settings = get_settings()
-    if settings.storage_backend != "gcs":
-        raise RuntimeError(f"STORAGE_BACKEND={settings.storage_backend} is not available")
-    import os
+    store: ObjectStore
+    if settings.storage_backend == "s3":
+        from common.storage.s3 import S3Store
 
-    from common.storage.gcs import GcsStore
+        store = S3Store(settings)
+    else:
+        from common.storage.gcs import GcsStore
 
-    store: ObjectStore = GcsStore(settings)
+        store = GcsStore(settings)
     if os.environ.get("SERVICE_CALLS_DIR"):
         from common.storage.recording import RecordingStore
 

@@ -8,7 +8,7 @@ equality and ask the store which version is live.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -103,6 +103,85 @@ class SignedRequest:
     expires_at: datetime
 
 
+RESUMABLE_GCS = "gcs_resumable"
+"""A Cloud Storage resumable session: the device opens it with a signed POST and holds its URI."""
+RESUMABLE_S3 = "s3_multipart"
+"""An S3 multipart upload: the server creates it, signs each part's PUT and completes it."""
+
+
+@dataclass(frozen=True)
+class UploadPart:
+    """One planned part of a multipart upload: bytes `offset_bytes .. offset_bytes + size_bytes`."""
+
+    number: int
+    offset_bytes: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """A part the store holds for an unfinished multipart upload (its ETag names it at completion)."""
+
+    number: int
+    size_bytes: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class ResumableStart:
+    """A resumable upload begun by `ObjectStore.start_resumable`.
+
+    Attributes:
+        protocol: `RESUMABLE_GCS` or `RESUMABLE_S3`.
+        start: Cloud Storage: the signed POST that opens the session (its answer's `Location` is
+            the session URI); None on S3.
+        upload_id: S3: the multipart upload's id; None on Cloud Storage.
+    """
+
+    protocol: str
+    start: SignedRequest | None = None
+    upload_id: str | None = None
+
+
+class MultipartUploads(Protocol):
+    """Server-side steps of an S3 multipart upload (a Cloud Storage session needs none).
+
+    Every method raises `StorageUnavailable` when the store fails transiently.
+    """
+
+    def sign_parts(
+        self,
+        bucket: str,
+        name: str,
+        upload_id: str,
+        parts: Sequence[UploadPart],
+        *,
+        ttl_seconds: int,
+    ) -> list[SignedRequest]:
+        """A signed PUT per part, pinning its exact length, in the order of `parts`."""
+        ...
+
+    def list_parts(self, bucket: str, name: str, upload_id: str) -> list[StoredPart] | None:
+        """The parts stored so far (by number), or None when the upload no longer exists
+        (completed or aborted)."""
+        ...
+
+    def complete_parts(
+        self, bucket: str, name: str, upload_id: str, parts: Sequence[StoredPart]
+    ) -> ObjectInfo:
+        """Assemble `parts` into the object, only if no object is there.
+
+        Raises:
+            ObjectExists: an object is there already.
+            ObjectNotFound: the upload no longer exists.
+        """
+        ...
+
+    def abort_parts(self, bucket: str, name: str, upload_id: str) -> None:
+        """Abort the upload and drop its parts; an upload already gone is fine."""
+        ...
+
+
 class ObjectStore(Protocol):
     """The storage operations of the pipeline (see the module docstring).
 
@@ -111,6 +190,8 @@ class ObjectStore(Protocol):
 
     scheme: str
     """URI scheme of this store: "gs" or "s3"."""
+    multipart: MultipartUploads | None
+    """Multipart steps where the server drives resumable uploads (S3); None on Cloud Storage."""
 
     def sign_upload(
         self, bucket: str, name: str, contract: UploadContract, *, ttl_seconds: int
@@ -128,6 +209,16 @@ class ObjectStore(Protocol):
         filename: str | None = None,
     ) -> SignedRequest:
         """Sign a GET of the object (a pinned version when given; `filename` for an attachment)."""
+        ...
+
+    def start_resumable(
+        self, bucket: str, name: str, contract: UploadContract, *, ttl_seconds: int
+    ) -> ResumableStart:
+        """Begin a resumable upload of `name` under `contract` (see `ResumableStart`).
+
+        Cloud Storage: signs the session-start POST (nothing is created until the device sends
+        it). S3: creates a multipart upload now.
+        """
         ...
 
     def stat(self, bucket: str, name: str, version: str | None = None) -> ObjectInfo | None:

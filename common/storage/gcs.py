@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 from common.core.errors import MediaError
 from common.core.settings import Settings
 from common.storage.base import (
+    RESUMABLE_GCS,
+    MultipartUploads,
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
+    ResumableStart,
     SignedRequest,
     StorageUnavailable,
     UploadContract,
@@ -79,6 +82,8 @@ class GcsStore:
     """
 
     scheme = "gs"
+    multipart: MultipartUploads | None = None
+    """None: a resumable session is opened and driven by the device (`start_resumable`)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -137,6 +142,7 @@ class GcsStore:
         headers: dict[str, str] | None = None,
         version: str | None = None,
         filename: str | None = None,
+        query: dict[str, str] | None = None,
     ) -> SignedRequest:
         issued = datetime.now(UTC)
         expiration = timedelta(seconds=ttl_seconds)
@@ -152,6 +158,7 @@ class GcsStore:
                 content_type=content_type,
                 generation=_generation(version),
                 response_disposition=disposition,
+                query_parameters=query,
                 api_access_endpoint=self._settings.storage_public_url
                 or "https://storage.googleapis.com",
                 **self._signing_kwargs(),
@@ -178,6 +185,34 @@ class GcsStore:
             "x-goog-if-generation-match": "0",
         }
         return self._sign(bucket, name, method="PUT", ttl_seconds=ttl_seconds, headers=headers)
+
+    def start_resumable(
+        self, bucket: str, name: str, contract: UploadContract, *, ttl_seconds: int
+    ) -> ResumableStart:
+        """A V4 signed POST with `x-goog-resumable: start` that opens a resumable session.
+
+        The XML API answers it with the session URI in `Location`
+        (https://cloud.google.com/storage/docs/xml-api/post-object-resumable); the device then PUTs
+        chunks (multiples of 256 KiB but the last) with `Content-Range: bytes a-b/total` and gets
+        308 with `Range: bytes=0-n` until the last chunk answers 200/201
+        (https://cloud.google.com/storage/docs/performing-resumable-uploads). The signature pins
+        Content-Type and no overwrite (`x-goog-if-generation-match: 0`); size and hashes have no
+        session-start header and are checked at finalize. Against an emulator
+        (`STORAGE_EMULATOR_HOST`) the object name is also signed as the `name` query parameter:
+        fake-gcs-server takes the name only from there and would store the object under "".
+        """
+        import os
+
+        headers = {
+            "Content-Type": contract.content_type,
+            "x-goog-resumable": "start",
+            "x-goog-if-generation-match": "0",
+        }
+        query = {"name": name} if os.environ.get("STORAGE_EMULATOR_HOST") else None
+        start = self._sign(
+            bucket, name, method="POST", ttl_seconds=ttl_seconds, headers=headers, query=query
+        )
+        return ResumableStart(RESUMABLE_GCS, start=start)
 
     def sign_download(
         self,

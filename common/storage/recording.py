@@ -1,16 +1,28 @@
 """An `ObjectStore` that notes each call (`common.core.calls`) before passing it on.
 
 Signing is noted as the object operation the signed request will perform (a signed PUT creates,
-a signed GET reads: the request acts with the signer's permissions) plus `sign` itself.
+a signed GET reads: the request acts with the signer's permissions) plus `sign` itself. Every step
+of a resumable upload is noted as `create`: it is part of creating the object (on S3 the signer
+also needs `s3:ListMultipartUploadParts` and `s3:AbortMultipartUpload`, terraform/README.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from common.core.calls import record
-from common.storage.base import ObjectInfo, ObjectStore, SignedRequest, UploadContract, Writable
+from common.storage.base import (
+    MultipartUploads,
+    ObjectInfo,
+    ObjectStore,
+    ResumableStart,
+    SignedRequest,
+    StoredPart,
+    UploadContract,
+    UploadPart,
+    Writable,
+)
 
 
 class RecordingStore:
@@ -19,6 +31,9 @@ class RecordingStore:
     def __init__(self, inner: ObjectStore) -> None:
         self._inner = inner
         self.scheme = inner.scheme
+        self.multipart: MultipartUploads | None = (
+            None if inner.multipart is None else _RecordingMultipart(inner.multipart)
+        )
 
     def sign_upload(
         self, bucket: str, name: str, contract: UploadContract, *, ttl_seconds: int
@@ -43,6 +58,14 @@ class RecordingStore:
         return self._inner.sign_download(
             bucket, name, ttl_seconds=ttl_seconds, version=version, filename=filename
         )
+
+    def start_resumable(
+        self, bucket: str, name: str, contract: UploadContract, *, ttl_seconds: int
+    ) -> ResumableStart:
+        """Note `sign` and `create`; start."""
+        record("storage", "sign", bucket)
+        record("storage", "create", bucket)
+        return self._inner.start_resumable(bucket, name, contract, ttl_seconds=ttl_seconds)
 
     def stat(self, bucket: str, name: str, version: str | None = None) -> ObjectInfo | None:
         """Note `get`; stat."""
@@ -117,3 +140,41 @@ class RecordingStore:
         """Note `list`; list."""
         record("storage", "list", bucket)
         return self._inner.list(bucket, prefix)
+
+
+class _RecordingMultipart:
+    """Wraps `inner`'s multipart steps, recording each as `create` (signing also as `sign`)."""
+
+    def __init__(self, inner: MultipartUploads) -> None:
+        self._inner = inner
+
+    def sign_parts(
+        self,
+        bucket: str,
+        name: str,
+        upload_id: str,
+        parts: Sequence[UploadPart],
+        *,
+        ttl_seconds: int,
+    ) -> list[SignedRequest]:
+        """Note `sign` and `create`; sign."""
+        record("storage", "sign", bucket)
+        record("storage", "create", bucket)
+        return self._inner.sign_parts(bucket, name, upload_id, parts, ttl_seconds=ttl_seconds)
+
+    def list_parts(self, bucket: str, name: str, upload_id: str) -> list[StoredPart] | None:
+        """Note `create`; list the parts."""
+        record("storage", "create", bucket)
+        return self._inner.list_parts(bucket, name, upload_id)
+
+    def complete_parts(
+        self, bucket: str, name: str, upload_id: str, parts: Sequence[StoredPart]
+    ) -> ObjectInfo:
+        """Note `create`; complete."""
+        record("storage", "create", bucket)
+        return self._inner.complete_parts(bucket, name, upload_id, parts)
+
+    def abort_parts(self, bucket: str, name: str, upload_id: str) -> None:
+        """Note `create`; abort."""
+        record("storage", "create", bucket)
+        self._inner.abort_parts(bucket, name, upload_id)

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import requests
 from sqlalchemy import create_engine, text
@@ -102,6 +103,46 @@ def push_envelope(
         "subscription": "projects/local-project/subscriptions/test",
         "deliveryAttempt": 1,
     }
+
+
+def backend() -> str:
+    """The storage backend of the session stack this test runs on ("gcs" or "s3")."""
+    return os.environ.get("STORAGE_BACKEND", "gcs")
+
+
+def finalize_envelope(
+    bucket: str, name: str, version: str, message_id: str, **attributes: str
+) -> dict[str, Any]:
+    """The push body of an object-created notification as the session stack's store sends it:
+    a Cloud Storage `OBJECT_FINALIZE` (JSON_API_V1), or an S3 `ObjectCreated:Put` event (as AWS
+    sends it: with `versionId`; moto's own events have none)."""
+    if backend() == "s3":
+        record = {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventTime": datetime.now(UTC).isoformat(),
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "bucket": {"name": bucket},
+                "object": {"key": quote_plus(name), "versionId": version},
+            },
+        }
+        return push_envelope(
+            {"payloadFormat": "S3_EVENT_JSON", **attributes}, {"Records": [record]}, message_id
+        )
+    gcs = {
+        "bucketId": bucket,
+        "objectId": name,
+        "objectGeneration": version,
+        "eventType": "OBJECT_FINALIZE",
+        "payloadFormat": "JSON_API_V1",
+    }
+    return push_envelope({**gcs, **attributes}, {"name": name, "bucket": bucket}, message_id)
+
+
+def some_version() -> str:
+    """A version id of the session stack's store that no object has."""
+    return "1" if backend() == "gcs" else f"v-{uuid.uuid4().hex}"
 
 
 def post_push(url: str, envelope: dict[str, Any]) -> requests.Response:

@@ -1,7 +1,8 @@
 """The local stack with the S3 backend (moto's server): versioned buckets with CORS, and each
 object PUT to the uploads bucket pushed once to finalize_upload's endpoint as a Pub/Sub push
-envelope, retried and dead-lettered like the finalize-upload subscription. The functions are not
-started (their S3 side is the application's); a test endpoint stands in for finalize_upload."""
+envelope, retried and dead-lettered like the finalize-upload subscription. Here the functions are
+not started and a test endpoint stands in for finalize_upload, to see the router's forwarding on
+its own; the session stack with the S3 backend (`conftest.py`) runs the whole pipeline on moto."""
 
 from __future__ import annotations
 

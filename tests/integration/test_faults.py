@@ -26,11 +26,13 @@ from tests.integration.support import (
     db_rows,
     declaration,
     facts_for_bytes,
+    finalize_envelope,
     md5_b64,
     new_device_id,
     post_create,
     post_push,
     push_envelope,
+    some_version,
     store,
     stored_object,
     upload_file,
@@ -149,14 +151,7 @@ def test_concurrent_duplicate_notifications_verify_once(local_stack: Any, tmp_pa
     bucket, name = where["bucket"], where["name"]
     info = store().stat(bucket, name)
     assert info is not None
-    attributes = {
-        "bucketId": bucket,
-        "objectId": name,
-        "objectGeneration": info.version,
-        "eventType": "OBJECT_FINALIZE",
-        "payloadFormat": "JSON_API_V1",
-    }
-    envelope = push_envelope(attributes, {"name": name}, f"dup-{uuid.uuid4().hex}")
+    envelope = finalize_envelope(bucket, name, info.version, f"dup-{uuid.uuid4().hex}")
     url = os.environ["FINALIZE_UPLOAD_URL"]
     with ThreadPoolExecutor(max_workers=5) as pool:
         answers = list(pool.map(lambda _: post_push(url, envelope).status_code, range(5)))
@@ -178,15 +173,14 @@ def test_a_dead_lettered_message_ends_its_media_failed(local_stack: Any, tmp_pat
     facts = facts_for_bytes(tmp_path, os.urandom(256), "d.jpg")
     created = post_create(api, declaration(facts)).json()
     where = stored_object(created["id"])
-    attributes = {
-        "bucketId": where["bucket"],
-        "objectId": where["name"],
-        "objectGeneration": "1",
-        "eventType": "OBJECT_FINALIZE",
-        "CloudPubSubDeadLetterSourceSubscription": "finalize-upload",
-        "CloudPubSubDeadLetterSourceDeliveryCount": "5",
-    }
-    envelope = push_envelope(attributes, {}, f"dl-{uuid.uuid4().hex}")
+    envelope = finalize_envelope(
+        where["bucket"],
+        where["name"],
+        some_version(),
+        f"dl-{uuid.uuid4().hex}",
+        CloudPubSubDeadLetterSourceSubscription="finalize-upload",
+        CloudPubSubDeadLetterSourceDeliveryCount="5",
+    )
     assert post_push(os.environ["HOUSEKEEPING_URL"], envelope).status_code == 200
     body = api.get(created["id"])
     assert (body["status"], body["status_reason_code"]) == ("failed", "dead_lettered")
@@ -234,6 +228,7 @@ def _raw_token(claims: dict[str, Any]) -> str:
     return jwt.encode({"aud": "media-api", "exp": exp, **claims}, secret, algorithm="HS256")
 
 
+@pytest.mark.storage_backends("gcs")  # refused before any storage call
 @pytest.mark.parametrize(
     ("change", "status", "code"),
     [
@@ -252,6 +247,7 @@ def test_bad_input_is_a_clear_4xx(
     assert (response.status_code, response.json()["code"]) == (status, code)
 
 
+@pytest.mark.storage_backends("gcs")  # refused before any storage call
 def test_deep_json_nul_paths_and_bad_subjects_are_4xx(local_stack: Any) -> None:
     api = api_for(new_device_id())
     deep = b'{"camera_id": ' + b"[" * 1000 + b"]" * 1000 + b"}"
@@ -283,6 +279,7 @@ def test_deep_json_nul_paths_and_bad_subjects_are_4xx(local_stack: Any) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.storage_backends("gcs")  # refused before any storage call
 def test_poison_messages_are_acknowledged_at_once_with_the_real_attempt(local_stack: Any) -> None:
     url = os.environ["PROCESS_MEDIA_URL"]
     envelope = push_envelope({}, {"media_id": "med_\u0000nope"}, f"poison-{uuid.uuid4().hex}")

@@ -20,6 +20,7 @@ from tests.integration.support import api_for, new_device_id, upload_file, wait_
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.storage_backends("gcs")  # HTTP routing only, no storage
 def test_a_browser_preflight_from_the_gallery_is_allowed_and_others_are_not(
     local_stack: Any,
 ) -> None:
@@ -54,6 +55,7 @@ def test_a_browser_preflight_from_the_gallery_is_allowed_and_others_are_not(
     assert answer.headers["Access-Control-Allow-Origin"] == GALLERY_ORIGIN
 
 
+@pytest.mark.storage_backends("gcs")  # HTTP routing only, no storage
 def test_head_options_and_method_errors_on_the_served_function(local_stack: Any) -> None:
     device = new_device_id()
     api = api_for(device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -35,13 +36,15 @@ BIG_BYTES = 9 * 1024**2
 """More than the stack's INGEST_MAX_BYTES (tests/integration/conftest.py)."""
 
 
-def picture(fmt: str = "JPEG", seed: int | None = None) -> bytes:
-    """A small, unique image (the seed paints a pixel, so bytes differ between calls)."""
-    image = Image.new("RGB", (64, 48), (30, 90, 160))
-    value = uuid.uuid4().int if seed is None else seed
-    image.putpixel((1, 1), (value % 256, (value >> 8) % 256, (value >> 16) % 256))
+def picture(fmt: str = "JPEG") -> bytes:
+    """A small image whose bytes no other call makes (random pixels: lossless for PNG, and a
+    random comment for JPEG, whose compression could make nearby colours equal)."""
+    image = Image.frombytes("RGB", (64, 48), os.urandom(64 * 48 * 3))
     out = io.BytesIO()
-    image.save(out, fmt)
+    if fmt == "JPEG":
+        image.save(out, fmt, comment=uuid.uuid4().bytes)
+    else:
+        image.save(out, fmt)
     return out.getvalue()
 
 
@@ -265,7 +268,10 @@ def test_the_same_bytes_are_stored_once_per_device_and_answer_the_existing_media
     body = declared.json()
     assert (body["id"], body["deduplicated"], body.get("upload")) == (media_id, True, None)
     sha = hashlib.sha256(jpeg).hexdigest()
-    assert len(db_rows("SELECT id FROM media_objects WHERE sha256 = :s", s=sha)) == 1
+    rows = db_rows(
+        "SELECT id FROM media_objects WHERE device_id = :d AND sha256 = :s", d=device, s=sha
+    )
+    assert len(rows) == 1
     # another device's identical bytes are its own media, invisible to the first
     other = api_for(new_device_id())
     theirs = post_create(other, declaration(facts_for_bytes(tmp_path, jpeg, "same.jpg")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +78,7 @@ def test_video_is_probed_sampled_and_gets_a_poster(device: str) -> None:
     assert all(d["time_ms"] is not None for d in body["detections"])
 
 
+@pytest.mark.storage_backends("gcs")  # Cloud Storage's signed headers; S3's below
 def test_signed_url_pins_the_upload_contract(device: str, tmp_path: Path) -> None:
     facts = facts_for_bytes(tmp_path, b"\xff\xd8\xff" + b"x" * 500, "a.jpg")
     response = post_create(api_for(device), declaration(facts))
@@ -94,6 +97,40 @@ def test_signed_url_pins_the_upload_contract(device: str, tmp_path: Path) -> Non
     )
     assert upload["headers"]["x-goog-if-generation-match"] == "0"
     assert upload["headers"]["Content-MD5"] == facts.md5
+
+
+@pytest.mark.storage_backends("s3")  # S3's signed headers; Cloud Storage's above
+def test_presigned_put_pins_the_upload_contract(device: str, tmp_path: Path) -> None:
+    # GIVEN a declaration
+    data = b"\xff\xd8\xff" + os.urandom(500)
+    facts = facts_for_bytes(tmp_path, data, "a.jpg")
+    response = post_create(api_for(device), declaration(facts))
+    assert response.status_code == 201
+    upload = response.json()["upload"]
+    # THEN the presigned PUT signs every header of the contract (moto checks no signature, so
+    # this is the check that the URL pins them; S3 refuses a request without them)
+    query = parse_qs(urlparse(upload["url"]).query)
+    signed = query["X-Amz-SignedHeaders"][0].split(";")
+    assert {
+        "content-length",
+        "content-md5",
+        "content-type",
+        "host",
+        "if-none-match",
+        "x-amz-checksum-sha256",
+    } <= set(signed)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    headers = upload["headers"]
+    assert headers["Content-Length"] == str(facts.size_bytes)
+    assert headers["Content-MD5"] == facts.md5
+    assert headers["If-None-Match"] == "*"
+    assert base64.b64decode(headers["x-amz-checksum-sha256"]) == hashlib.sha256(data).digest()
+    # AND the PUT with exactly those headers is stored; a second one is refused (moto enforces
+    # If-None-Match), so a signed upload never overwrites
+    first = requests.put(upload["url"], data=data, headers=headers, timeout=10)
+    second = requests.put(upload["url"], data=data, headers=headers, timeout=10)
+    assert (first.status_code, second.status_code) == (200, 412)
+    assert first.headers["x-amz-version-id"]
 
 
 def test_fifty_concurrent_identical_creates_make_one_row(device: str, tmp_path: Path) -> None:
@@ -234,6 +271,7 @@ def test_listing_is_newest_capture_first_with_a_cursor(device: str, tmp_path: Pa
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
 
 
+@pytest.mark.storage_backends("gcs")  # refused before any storage call
 @pytest.mark.parametrize(
     ("change", "status", "code"),
     [

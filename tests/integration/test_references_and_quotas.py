@@ -43,7 +43,7 @@ def uploaded(api: MediaApi, tmp_path: Path, data: bytes, name: str) -> str:
     """Declare and PUT `data` (not processed: any bytes); the media id once verified."""
     path = tmp_path / name
     path.write_bytes(data)
-    created = upload_file(api, path, original_filename=name)
+    created = upload_file(api, path, original_filename=name, upload_protocol="single")
     body = api.wait_terminal(created["id"], timeout_seconds=120)
     assert body["verified"]["sha256"] == hashlib.sha256(data).hexdigest()
     return str(created["id"])

@@ -108,6 +108,7 @@ def infra_stack(receiver: tuple[PushReceiver, str]) -> Iterator[LocalStack]:
     base = {k: v for k, v in os.environ.items() if k not in EXTERNAL_SERVICE_KEYS}
     stack = start_stack(
         ROOT / ".stack" / "pytest-infra",
+        storage_backend="gcs",
         with_functions=False,
         apply_migrations=False,
         # schedules every 0.6 s (reconcile) and 7.2 s (retention) instead of 5 min and 1 h

@@ -1,11 +1,12 @@
-"""create_media's routes: declare a capture (signed upload URL), hand the server a data URL or a
-remote URL to ingest (a job), or send a still inline."""
+"""create_media's routes: declare a capture (a signed upload, single or resumable), say an
+upload is done, hand the server a data URL or a remote URL to ingest (a job), or send a still
+inline."""
 
 from __future__ import annotations
 
 from pydantic import RootModel
 
-from common.api import schemas
+from common.api import schemas, upload_schemas
 from common.api.app import Call, Reply, Route
 from common.jobs.ingest import IngestRequest
 from common.media.declare import CreateMediaRequest, spec_for_upload
@@ -97,7 +98,7 @@ def create(call: Call) -> Reply:
     with a `source`, queue an ingest instead."""
     from common.core.status import MediaStatus
     from common.media.declare import declare
-    from common.media.ingest import sign_upload
+    from common.media.uploads import offer_upload
 
     data = call.json()
     if isinstance(data, dict) and "source" in data:
@@ -109,17 +110,34 @@ def create(call: Call) -> Reply:
         event_id=_request_id(call),
     )
     media = declared.media
-    upload = None
+    upload = resumable = None
     if media.status == MediaStatus.PENDING_UPLOAD.value:
-        upload = schemas.signed(sign_upload(media))
-    body = schemas.CreateMediaResponse(
+        offer = offer_upload(media, request.upload_protocol)
+        upload = schemas.signed(offer.single) if offer.single else None
+        if offer.resumable:
+            resumable = upload_schemas.resumable_body(media, offer.resumable)
+    body = upload_schemas.CreateUploadResponse(
         id=media.id,
         status=media.status,
         object=schemas.storage_object(media, call.principal),
         upload=upload,
+        resumable=resumable,
         deduplicated=declared.deduplicated,
     )
     return Reply(body, 201 if declared.created else 200)
+
+
+def complete(call: Call) -> Reply:
+    """`POST /v1/media/{media_id}/complete`: the device says its upload is done; verify now."""
+    from common.api.access import load_media
+    from common.db.engine import session_scope
+    from common.media import uploads
+
+    call.principal.require_device()
+    with session_scope() as session:
+        media = load_media(session, call.principal, call.params["media_id"])
+    done = uploads.complete(media, event_id=_request_id(call) or f"complete:{media.id}")
+    return Reply(upload_schemas.completed_body(done, call.principal))
 
 
 def inline_snapshot(call: Call) -> Reply:
@@ -167,7 +185,10 @@ ROUTES = [
             "A declaration is idempotent on (device, camera_id, message_id): the same body again "
             "answers 200 with the same id (and a fresh upload URL while the media is "
             "`pending_upload`); another body answers 409 `idempotency_conflict`. The device must "
-            "send the bytes to `upload.url` with exactly `upload.headers`. Bytes the device "
+            "send the bytes to `upload.url` with exactly `upload.headers`, or, when the answer "
+            "has `resumable` (`upload_protocol: resumable`, or a size from "
+            "`RESUMABLE_THRESHOLD_BYTES` up), resumably as docs/CONTRACTS.md says; a replay "
+            "answers the same resumable upload with what is stored of it. Bytes the device "
             "already has stored (same SHA-256) answer 200 with that media and "
             "`deduplicated: true`.\n\n"
             "With `source` (`data_url` or `remote_url`) the server fetches the bytes itself: 202 "
@@ -177,12 +198,30 @@ ROUTES = [
         ),
         body=CreateOrIngestRequest,
         responses={
-            201: schemas.CreateMediaResponse,
-            200: schemas.CreateMediaResponse,
+            201: upload_schemas.CreateUploadResponse,
+            200: upload_schemas.CreateUploadResponse,
             202: schemas.JobBody,
         },
         errors=(400, 401, 403, 409, 413, 415, 422, 429, 503),
         body_limit=_create_limit,
+    ),
+    Route(
+        "POST",
+        "/v1/media/<media_id>/complete",
+        complete,
+        operation_id="completeUpload",
+        summary="Say the upload is done: verify the stored bytes now",
+        description=(
+            "Device token of the media's device. Completes an S3 multipart upload (409 "
+            "`upload_incomplete` with `details.missing_parts` while parts are missing), then "
+            "verifies the object's live version exactly as its bucket notification would; "
+            "whichever of the two comes first does the work, the other is a no-op. The answer "
+            "carries the status after verification (`verified`, or `rejected` with its reason), "
+            "or the current one when the media was past it. 409 `upload_incomplete` when no "
+            "bytes are stored yet."
+        ),
+        responses={200: upload_schemas.CompleteUploadResponse},
+        errors=(401, 403, 404, 409, 503),
     ),
     Route(
         "POST",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,12 +31,15 @@ def serve() -> Iterator[Callable[..., ScriptedServer]]:
 
 @pytest.fixture
 def connects(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every address any socket in this process connects to during the test (none are blocked)."""
+    """Every address a socket of the test's thread connects to during the test (none are
+    blocked; other threads, such as an integration session's push router, are not counted)."""
     seen: list[object] = []
     original = socket.socket.connect
+    test_thread = threading.get_ident()
 
     def connect(self: socket.socket, address: object) -> None:
-        seen.append(address)
+        if threading.get_ident() == test_thread:
+            seen.append(address)
         original(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", connect)
