@@ -291,16 +291,19 @@ class LocalStack:
         return {**self._base_env(), **self.env}
 
     def _start_functions(self) -> None:
+        # Every function learns every function's URL (share links point at list_media).
+        ports = {spec.name: free_port() for spec in self.topology.functions}
+        for name, port in ports.items():
+            self.env[functions.url_env_key(name)] = f"http://127.0.0.1:{port}"
         env = self._function_env()
         for spec in self.topology.functions:
-            port = free_port()
+            port = ports[spec.name]
             proc = self._registry.add(
                 functions.spawn_function(
                     spec, port=port, repo_root=self.repo_root, workdir=self.workdir, env=env
                 )
             )
             self._functions[spec.name] = (proc, port)
-            self.env[functions.url_env_key(spec.name)] = f"http://127.0.0.1:{port}"
         for name, (proc, port) in self._functions.items():
             functions.wait_function_ready(proc, port)
             self._add_service(f"function {name}", f"http://127.0.0.1:{port}", proc)

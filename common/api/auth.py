@@ -185,3 +185,87 @@ def mint_token(
     if admin:
         claims["admin"] = True
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+STREAM_AUDIENCE = "media-stream"
+"""Audience of stream tickets: never accepted as a bearer token, and bearer tokens are never
+accepted as tickets."""
+
+
+def mint_stream_ticket(
+    principal: Principal,
+    path: str,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> tuple[str, datetime]:
+    """A short-lived ticket that opens one event stream (`path`) as `principal`.
+
+    `EventSource` cannot send an `Authorization` header, so a browser asks for a ticket with its
+    bearer token and puts the ticket in the stream's URL; the long-lived token never appears in a
+    URL. HS256 with `JWT_SECRET`, audience `media-stream`, the path in claim `stream`, valid
+    `STREAM_TICKET_TTL_SECONDS`.
+
+    Returns:
+        The ticket and when it expires (tz-aware UTC).
+
+    Raises:
+        RuntimeError: `JWT_SECRET` is not set.
+    """
+    import jwt
+
+    from common.core.settings import get_settings
+
+    settings = settings or get_settings()
+    if not settings.jwt_secret:
+        raise RuntimeError("JWT_SECRET is not set")
+    issued = now or datetime.now(UTC)
+    expires = issued + timedelta(seconds=settings.stream_ticket_ttl_seconds)
+    claims: dict[str, Any] = {
+        "sub": principal.subject,
+        "kind": principal.kind,
+        "aud": STREAM_AUDIENCE,
+        "stream": path,
+        "iat": issued,
+        "exp": expires,
+    }
+    if principal.admin:
+        claims["admin"] = True
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), expires
+
+
+def verify_stream_ticket(ticket: str, path: str, settings: Settings | None = None) -> Principal:
+    """The principal a stream ticket stands for, if it is valid for `path`.
+
+    Raises:
+        Unauthenticated: invalid, expired, or made for another stream (`invalid_ticket`,
+            `ticket_expired`).
+    """
+    import jwt
+
+    from common.core.settings import get_settings
+
+    settings = settings or get_settings()
+    keys = [k for k in (settings.jwt_secret, settings.jwt_previous_secret) if k]
+    for index, key in enumerate(keys):
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                ticket,
+                key=key,
+                algorithms=["HS256"],
+                audience=STREAM_AUDIENCE,
+                leeway=settings.jwt_leeway_seconds,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("stream ticket expired", code="ticket_expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            if index < len(keys) - 1:
+                continue
+            raise Unauthenticated("stream ticket is not valid", code="invalid_ticket") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("stream ticket is not valid", code="invalid_ticket") from exc
+        if claims.get("stream") != path:
+            raise Unauthenticated("this ticket opens another stream", code="invalid_ticket")
+        return _principal(claims)
+    raise Unauthenticated("stream tickets are not configured", code="invalid_ticket")

@@ -19,6 +19,7 @@ from ulid import ULID
 
 MEDIA_PREFIX = "med"
 JOB_PREFIX = "job"
+SHARE_PREFIX = "shr"
 
 SEGMENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 """The characters of a segment id; `is_segment` also refuses `..` anywhere."""

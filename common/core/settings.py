@@ -108,6 +108,17 @@ class Settings(BaseSettings):
     stuck_after_seconds: int = Field(default=900, ge=1)
     reconcile_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    # --- management
+    # Days a device's media are kept (an owner may set another per device; 0 keeps forever).
+    default_retention_days: int = Field(default=30, ge=0)
+    retention_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # Share links: the longest lifetime (7 days is also the limit of a V4 signed URL).
+    max_share_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    # The public base URL of list_media, for share links (default: the request's own host).
+    public_base_url: str | None = None
+    # Stream tickets: how long a ticket for one event stream is valid.
+    stream_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
+
     # --- HTTP
     # Origins a browser may call the HTTP functions from (CORS); none by default.
     cors_allowed_origins: list[str] = Field(default_factory=list)

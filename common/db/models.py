@@ -97,6 +97,12 @@ class MediaObject(Base):
             "id",
             postgresql_where=text("parent_id IS NOT NULL"),
         ),
+        # The retention sweeper: oldest captures first, among media that still have bytes.
+        Index(
+            "ix_media_objects_captured_live",
+            "captured_at",
+            postgresql_where=text("status NOT IN ('deleting', 'deleted')"),
+        ),
         Index(
             "ix_media_objects_labels",
             "labels",
@@ -359,3 +365,40 @@ class Claim(Base):
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Share(Base):
+    """A link that opens one media without an account until it expires or is revoked.
+
+    Only the SHA-256 of the link's token is stored (`token_sha256`); the token itself is shown
+    once, in the URL, when the share is created.
+    """
+
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_media_created", "media_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(256))
+    open_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceSettings(Base):
+    """What an owner set for one device: its retention in days (None: the deployment default,
+    0: keep forever)."""
+
+    __tablename__ = "device_settings"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

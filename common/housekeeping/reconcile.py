@@ -11,7 +11,9 @@ claims its work):
   version is verified again;
 - `verified` and `processing` rows untouched that long with no live processing claim:
   `media-verified` is published again;
-- `queued` and `running` jobs untouched that long with no live claim: the job is published again.
+- `queued` and `running` jobs untouched that long with no live claim: the job is published again;
+- `deleting` media untouched that long (storage was unavailable when they were deleted): the
+  delete is finished.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class ReconcileReport:
     verified_again: int = 0
     handed_over_again: int = 0
     jobs_requeued: int = 0
+    deletes_finished: int = 0
     media_ids: list[str] = field(default_factory=list)
 
 
@@ -140,6 +143,11 @@ def reconcile(now: datetime | None = None) -> ReconcileReport:
             hand_over(media)
             report.handed_over_again += 1
             report.media_ids.append(media.id)
+    for media in _media(MediaStatus.DELETING, stuck_before, "updated_at", limit):
+        from common.media.delete import finish_delete
+
+        finish_delete(media.id)  # storage was down when it was deleted
+        report.deletes_finished += 1
     for job in _jobs(stuck_before, limit):
         if is_claimed(f"job:{job.id}"):
             continue

@@ -19,6 +19,7 @@ class TickOutcome(StrEnum):
     """What a tick did."""
 
     RECONCILED = "reconciled"
+    SWEPT = "swept"
 
 
 def handle_housekeeping(message: PubSubMessage) -> StrEnum:
@@ -36,4 +37,9 @@ def handle_housekeeping(message: PubSubMessage) -> StrEnum:
 
         reconcile()
         return TickOutcome.RECONCILED
+    if task == "retention":
+        from common.housekeeping.retention import sweep
+
+        sweep()
+        return TickOutcome.SWEPT
     raise BadRequest(f"unknown housekeeping task {task!r}")

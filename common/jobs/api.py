@@ -23,6 +23,7 @@ from common.core.errors import Conflict, ValidationError
 from common.core.ids import JOB_PREFIX, new_id
 from common.core.settings import Settings, get_settings
 from common.core.status import JobKind, JobStatus, MediaStatus
+from common.media.declare import MAX_LABELS, MAX_NOTE_CHARS, Label
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -34,19 +35,24 @@ log = logging.getLogger(__name__)
 MAX_LISTED_JOBS = 100
 
 
-class ClipParams(BaseModel):
-    """Body of `POST /v1/media/{id}/clips`: the range `[start_ms, start_ms + duration_ms)`."""
+class ResultLabels(BaseModel):
+    """Labels and a note for the media a job makes (part of what identifies the job)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
+    note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+
+
+class ClipParams(ResultLabels):
+    """Body of `POST /v1/media/{id}/clips`: the range `[start_ms, start_ms + duration_ms)`."""
 
     start_ms: int = Field(ge=0)
     duration_ms: int = Field(gt=0)
 
 
-class SnapshotParams(BaseModel):
+class SnapshotParams(ResultLabels):
     """Body of `POST /v1/media/{id}/snapshots`: the time of the wanted frame."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     at_ms: int = Field(ge=0)
 
@@ -119,11 +125,25 @@ class Queued:
 
 
 def create_job(
-    session: Session, media: MediaObject, kind: JobKind, params: dict[str, Any], *, created_by: str
+    session: Session,
+    media: MediaObject,
+    kind: JobKind,
+    params: dict[str, Any],
+    *,
+    created_by: str,
+    checked: bool = False,
 ) -> Queued:
     """Insert the job for (media, kind, params), or find the identical earlier one.
 
     The caller commits, then calls `enqueue_if_queued`.
+
+    Args:
+        session: the unit of work.
+        media: the source (the first part's for a clip across recordings).
+        kind: clip or snapshot.
+        params: the validated parameters.
+        created_by: who asks.
+        checked: the caller checked the range itself (a clip across recordings).
 
     Raises:
         ValidationError, Conflict: see `check_request`.
@@ -131,7 +151,8 @@ def create_job(
     from common.db.models import Job
     from common.db.repo import insert_or_get
 
-    check_request(kind, params, media, get_settings())
+    if not checked:
+        check_request(kind, params, media, get_settings())
     key = params_key(params)
     job, created = insert_or_get(
         session,

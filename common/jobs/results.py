@@ -107,6 +107,43 @@ class Result:
     local_path: Path
 
 
+def _concat_parts(
+    parts: list[dict[str, Any]], target: Path, on_progress: Callable[[float], None]
+) -> dict[str, Any]:
+    """Cut a clip across recordings: each part from its own source, one output."""
+    from contextlib import ExitStack
+
+    from common.db.engine import session_scope
+    from common.db.models import MediaObject
+    from common.processing.concat import Part, concat_clip
+
+    store = get_store()
+    with ExitStack() as stack:
+        pieces = []
+        for part in parts:
+            with session_scope() as session:
+                media = session.get(MediaObject, part["media_id"])
+            if media is None:
+                raise ObjectNotFound(f"source {part['media_id']} is gone")
+            path = stack.enter_context(
+                local_copy(
+                    store, media.bucket, media.object_name, media.object_version, prefix="job-src-"
+                )
+            )
+            pieces.append(Part(path, int(part["start_ms"]), int(part["duration_ms"])))
+        result = concat_clip(pieces, target, on_progress=on_progress)
+    return {
+        "path": "concat",
+        "parts": len(parts),
+        "frames": result.frames,
+        "duration_ms": result.duration_ms,
+        "width": result.width,
+        "height": result.height,
+        "has_audio": result.has_audio,
+        "offset_ms": int(parts[0]["start_ms"]),
+    }
+
+
 def _cut_and_store(
     job: Job, source: MediaObject, target: Path, on_progress: Callable[[float], None]
 ) -> dict[str, Any] | None:
@@ -114,10 +151,13 @@ def _cut_and_store(
     store = get_store()
     kind = JobKind(job.kind)
     try:
-        with local_copy(
-            store, source.bucket, source.object_name, source.object_version, prefix="job-src-"
-        ) as source_path:
-            details = run_operation(kind, job.params, source_path, target, on_progress)
+        if "parts" in job.params:
+            details = _concat_parts(job.params["parts"], target, on_progress)
+        else:
+            with local_copy(
+                store, source.bucket, source.object_name, source.object_version, prefix="job-src-"
+            ) as source_path:
+                details = run_operation(kind, job.params, source_path, target, on_progress)
     except ObjectNotFound as exc:
         raise PermanentMediaError(
             reasons.reason(reasons.SOURCE_GONE).message, code=reasons.SOURCE_GONE
@@ -155,6 +195,8 @@ def _spec(job: Job, source: MediaObject, path: Path, details: dict[str, Any]) ->
         object_name=layout.job_result_object_name(job.id, kind),
         parent_id=source.id,
         reason=source.reason,
+        labels=list(job.params.get("labels") or []),
+        note=job.params.get("note"),
         request={"job_id": job.id, "kind": kind.value},
     )
 

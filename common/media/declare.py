@@ -91,6 +91,9 @@ class CreateMediaRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    device_id: SegmentId | None = None
+    """Whose capture it is: a user token names a device it owns; a device token may leave it out
+    (or name itself)."""
     camera_id: SegmentId
     message_id: SegmentId
     captured_at: UtcTimestamp
@@ -186,7 +189,10 @@ def spec_for_upload(
         labels=request.labels,
         note=request.note,
         original_filename=request.original_filename,
-        request={"kind": kind.value, **request.model_dump(mode="json", exclude_none=True)},
+        request={
+            "kind": kind.value,
+            **request.model_dump(mode="json", exclude_none=True, exclude={"device_id"}),
+        },
     )
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from common.api.routes import devices, events, jobs, manage, media, uploads
+from common.api.routes import devices, events, jobs, manage, media, shares, uploads
 
 CREATE_MEDIA = (*uploads.ROUTES,)
-LIST_MEDIA = (*media.ROUTES, *jobs.ROUTES, *events.ROUTES, *devices.READ_ROUTES)
-MANAGE_MEDIA = (*manage.ROUTES, *devices.MANAGE_ROUTES)
+LIST_MEDIA = (
+    *media.ROUTES,
+    *jobs.ROUTES,
+    *events.ROUTES,
+    *devices.READ_ROUTES,
+    *shares.LIST_ROUTES,
+)
+MANAGE_MEDIA = (*manage.ROUTES, *shares.MANAGE_ROUTES, *devices.MANAGE_ROUTES)

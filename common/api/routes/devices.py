@@ -1,4 +1,5 @@
-"""list_media's device routes: per-camera detection settings (owners only)."""
+"""Device routes: the caller's devices (list_media), their owners, retention and per-camera
+detection settings (changes on manage_media, owners only)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import schemas
 from common.api.app import Call, Reply, Route
+from common.core.ids import USER_ID_PATTERN
 
 
 class DetectionOverride(BaseModel):
@@ -37,6 +39,147 @@ class CameraDetection(schemas.Schema):
     override: dict[str, Any]
     updated_by: str | None
     updated_at: schemas.UtcTime | None
+
+
+class DeviceBody(schemas.Schema):
+    """One device: its cameras, how many media it holds, its newest capture, its retention."""
+
+    device_id: str
+    cameras: list[str]
+    media_count: int
+    last_captured_at: schemas.UtcTime | None
+    retention_days: int
+
+
+class DevicePage(schemas.Schema):
+    """The devices the caller sees (a device token: itself; a user: those it owns)."""
+
+    items: list[DeviceBody]
+
+
+class OwnerBody(schemas.Schema):
+    """An owner of a device, and since when."""
+
+    user_id: str
+    since: schemas.UtcTime
+
+
+class OwnerPage(schemas.Schema):
+    """A device's owners."""
+
+    device_id: str
+    items: list[OwnerBody]
+
+
+class OwnerRequest(BaseModel):
+    """`POST /v1/devices/{device_id}/owners`: the user to grant the device to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(pattern=USER_ID_PATTERN, strict=True)
+
+
+class RetentionRequest(BaseModel):
+    """`PUT /v1/devices/{device_id}/retention`: days media are kept (0: forever)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int = Field(ge=0, le=36500, strict=True)
+
+
+def list_devices(call: Call) -> Reply:
+    """`GET /v1/devices`."""
+    from common.db.engine import session_scope
+    from common.media.devices import owned_devices, summaries
+
+    principal = call.principal
+    with session_scope() as session:
+        if principal.kind == "device":
+            device_ids: list[str] | None = [principal.subject]
+        elif principal.admin:
+            device_ids = None
+        else:
+            device_ids = owned_devices(session, principal.subject)
+        found = summaries(session, device_ids)
+    items = [
+        DeviceBody(
+            device_id=d.device_id,
+            cameras=d.cameras,
+            media_count=d.media_count,
+            last_captured_at=d.last_captured_at,
+            retention_days=d.retention_days,
+        )
+        for d in found
+    ]
+    return Reply(DevicePage(items=items))
+
+
+def list_owners(call: Call) -> Reply:
+    """`GET /v1/devices/{device_id}/owners` (owners and admins)."""
+    from common.api.access import require_owner
+    from common.db.engine import session_scope
+    from common.media.devices import owners
+
+    device_id = call.params["device_id"]
+    with session_scope() as session:
+        require_owner(session, call.principal, device_id)
+        items = [OwnerBody(user_id=u, since=at) for u, at in owners(session, device_id)]
+    return Reply(OwnerPage(device_id=device_id, items=items))
+
+
+def add_owner(call: Call) -> Reply:
+    """`POST /v1/devices/{device_id}/owners`: 201 when granted, 200 when it was already."""
+    from common.api.access import require_owner
+    from common.core.errors import NotFound
+    from common.core.ids import is_segment
+    from common.db.engine import session_scope
+    from common.media.devices import grant, owners
+
+    device_id = call.params["device_id"]
+    if not is_segment(device_id):
+        raise NotFound(f"device {device_id!r} not found")
+    request = call.body(OwnerRequest)
+    with session_scope() as session:
+        require_owner(session, call.principal, device_id)
+        created = grant(session, device_id, request.user_id)
+        items = [OwnerBody(user_id=u, since=at) for u, at in owners(session, device_id)]
+    return Reply(OwnerPage(device_id=device_id, items=items), 201 if created else 200)
+
+
+def remove_owner(call: Call) -> Reply:
+    """`DELETE /v1/devices/{device_id}/owners/{user_id}`: 204, also when it was not an owner."""
+    from common.api.access import require_owner
+    from common.db.engine import session_scope
+    from common.media.devices import revoke
+
+    device_id = call.params["device_id"]
+    with session_scope() as session:
+        require_owner(session, call.principal, device_id)
+        revoke(session, device_id, call.params["user_id"])
+    return Reply(None, 204)
+
+
+def put_retention(call: Call) -> Reply:
+    """`PUT /v1/devices/{device_id}/retention` (owners)."""
+    from common.api.access import require_owner
+    from common.db.engine import session_scope
+    from common.media.devices import set_retention, summaries
+
+    device_id = call.params["device_id"]
+    request = call.body(RetentionRequest)
+    with session_scope() as session:
+        require_owner(session, call.principal, device_id)
+        set_retention(session, device_id, request.retention_days, call.principal.actor)
+        (found,) = summaries(session, [device_id])
+    return Reply(
+        DeviceBody(
+            device_id=found.device_id,
+            cameras=found.cameras,
+            media_count=found.media_count,
+            last_captured_at=found.last_captured_at,
+            retention_days=found.retention_days,
+        )
+    )
 
 
 def _camera(call: Call) -> tuple[str, str]:
@@ -119,6 +262,24 @@ def put_detection(call: Call) -> Reply:
 READ_ROUTES = [
     Route(
         "GET",
+        "/v1/devices",
+        list_devices,
+        operation_id="listDevices",
+        summary="The devices the caller sees, with cameras, counts and retention",
+        responses={200: DevicePage},
+        errors=(401,),
+    ),
+    Route(
+        "GET",
+        "/v1/devices/<device_id>/owners",
+        list_owners,
+        operation_id="listOwners",
+        summary="A device's owners (owners and admins)",
+        responses={200: OwnerPage},
+        errors=(401, 403, 404),
+    ),
+    Route(
+        "GET",
         "/v1/devices/<device_id>/cameras/<camera_id>/detection",
         get_detection,
         operation_id="getCameraDetection",
@@ -129,6 +290,35 @@ READ_ROUTES = [
 ]
 
 MANAGE_ROUTES = [
+    Route(
+        "POST",
+        "/v1/devices/<device_id>/owners",
+        add_owner,
+        operation_id="addOwner",
+        summary="Grant a device to a user (an existing owner or an admin)",
+        body=OwnerRequest,
+        responses={201: OwnerPage, 200: OwnerPage},
+        errors=(400, 401, 403, 404, 422),
+    ),
+    Route(
+        "DELETE",
+        "/v1/devices/<device_id>/owners/<path:user_id>",
+        remove_owner,
+        operation_id="removeOwner",
+        summary="Take a device away from a user",
+        responses={204: None},
+        errors=(401, 403, 404),
+    ),
+    Route(
+        "PUT",
+        "/v1/devices/<device_id>/retention",
+        put_retention,
+        operation_id="putRetention",
+        summary="Set how many days a device's media are kept (0: forever; pinned media stay)",
+        body=RetentionRequest,
+        responses={200: DeviceBody},
+        errors=(400, 401, 403, 404, 422),
+    ),
     Route(
         "PUT",
         "/v1/devices/<device_id>/cameras/<camera_id>/detection",

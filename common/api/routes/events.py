@@ -1,10 +1,76 @@
-"""list_media's live routes: a media's or a job's status and progress as Server-Sent Events."""
+"""list_media's live routes: a media's or a job's status and progress as Server-Sent Events,
+and the stream tickets a browser opens them with."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
-from common.api.app import Call, Route
+from common.api import schemas
+from common.api.app import Call, Reply, Route
+
+if TYPE_CHECKING:
+    from common.api.auth import Principal
+
+
+class EventsQuery(BaseModel):
+    """An event stream's query: a stream ticket, for clients that cannot send headers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: str | None = Field(default=None, min_length=16, max_length=2048)
+
+
+class StreamTicket(schemas.Schema):
+    """A ticket opening one event stream: `url` (relative to list_media) carries it."""
+
+    ticket: str
+    expires_at: schemas.UtcTime
+    url: str
+
+
+def _stream_principal(call: Call) -> Principal:
+    """The caller of an event stream: its `?ticket=` when given, else its bearer token."""
+    from common.api.auth import verify_stream_ticket
+
+    query = call.query(EventsQuery)
+    if query.ticket is not None:
+        return verify_stream_ticket(query.ticket, call.request.path)
+    return call.principal
+
+
+def _ticket_for(call: Call, stream_path: str) -> Reply:
+    from urllib.parse import quote
+
+    from common.api.auth import mint_stream_ticket
+
+    ticket, expires_at = mint_stream_ticket(call.principal, stream_path)
+    body = StreamTicket(
+        ticket=ticket, expires_at=expires_at, url=f"{stream_path}?ticket={quote(ticket)}"
+    )
+    return Reply(body, 201)
+
+
+def media_ticket(call: Call) -> Reply:
+    """`POST /v1/media/{media_id}/events/ticket`."""
+    from common.api.access import load_media
+    from common.db.engine import session_scope
+
+    with session_scope() as session:
+        media = load_media(session, call.principal, call.params["media_id"])
+    return _ticket_for(call, f"/v1/media/{media.id}/events")
+
+
+def job_ticket(call: Call) -> Reply:
+    """`POST /v1/jobs/{job_id}/events/ticket`."""
+    from common.api.access import load_job
+    from common.db.engine import session_scope
+
+    with session_scope() as session:
+        job = load_job(session, call.principal, call.params["job_id"])
+    return _ticket_for(call, f"/v1/jobs/{job.id}/events")
 
 
 def media_events(call: Call) -> Response:
@@ -14,8 +80,9 @@ def media_events(call: Call) -> Response:
     from common.db.engine import session_scope
     from common.media.mirror import MEDIA_COLLECTION
 
+    principal = _stream_principal(call)
     with session_scope() as session:
-        media = load_media(session, call.principal, call.params["media_id"])
+        media = load_media(session, principal, call.params["media_id"])
     initial = {
         "status": media.status,
         "reason_code": media.status_reason_code,
@@ -40,8 +107,9 @@ def job_events(call: Call) -> Response:
     from common.jobs.api import mirror_fields
     from common.media.mirror import JOBS_COLLECTION
 
+    principal = _stream_principal(call)
     with session_scope() as session:
-        job = load_job(session, call.principal, call.params["job_id"])
+        job = load_job(session, principal, call.params["job_id"])
         source = session.get(MediaObject, job.media_id)
         device_id = source.device_id if source else ""
     return event_response(
@@ -56,7 +124,12 @@ def job_events(call: Call) -> Response:
 _STREAM = (
     "An event per version of the realtime document: `event: status` when the status changes, "
     "`event: progress` otherwise; `id:` is the document's `seq` (resume with `Last-Event-ID`). "
-    "Ends after a terminal status or `SSE_MAX_SECONDS`."
+    "Ends after a terminal status or `SSE_MAX_SECONDS`. Browsers (EventSource sends no "
+    "headers) open it with `?ticket=` from the ticket route instead of `Authorization`."
+)
+_TICKET = (
+    "A ticket valid `STREAM_TICKET_TTL_SECONDS` (default 60) for this one stream; open "
+    "`url` (it carries the ticket) with EventSource, and get a new ticket to reconnect."
 )
 
 ROUTES = [
@@ -67,8 +140,19 @@ ROUTES = [
         operation_id="mediaEvents",
         summary="The media's status and progress, live (Server-Sent Events)",
         description=_STREAM,
+        query=EventsQuery,
         responses={200: None},
-        errors=(401, 404, 409),
+        errors=(401, 404, 409, 422),
+    ),
+    Route(
+        "POST",
+        "/v1/media/<media_id>/events/ticket",
+        media_ticket,
+        operation_id="mediaEventsTicket",
+        summary="A short-lived ticket to open the media's event stream from a browser",
+        description=_TICKET,
+        responses={201: StreamTicket},
+        errors=(401, 404),
     ),
     Route(
         "GET",
@@ -77,7 +161,18 @@ ROUTES = [
         operation_id="jobEvents",
         summary="The job's status and progress, live (Server-Sent Events)",
         description=_STREAM,
+        query=EventsQuery,
         responses={200: None},
-        errors=(401, 404, 409),
+        errors=(401, 404, 409, 422),
+    ),
+    Route(
+        "POST",
+        "/v1/jobs/<job_id>/events/ticket",
+        job_ticket,
+        operation_id="jobEventsTicket",
+        summary="A short-lived ticket to open the job's event stream from a browser",
+        description=_TICKET,
+        responses={201: StreamTicket},
+        errors=(401, 404),
     ),
 ]

@@ -1,11 +1,74 @@
-"""list_media's job routes: queue a clip or a snapshot of a processed video, read jobs."""
+"""list_media's job routes: queue a clip or a snapshot of a processed video, a clip of a
+camera's wall-clock window, read jobs."""
 
 from __future__ import annotations
+
+from pydantic import AwareDatetime, Field
 
 from common.api import schemas
 from common.api.app import Call, Handler, Reply, Route
 from common.core.status import JobKind
-from common.jobs.api import PARAMS_MODELS, ClipParams, SnapshotParams
+from common.jobs.api import PARAMS_MODELS, ClipParams, ResultLabels, SnapshotParams
+
+
+class WindowClipRequest(ResultLabels):
+    """`POST /v1/devices/{id}/cameras/{camera}/clips`: the window `[start_at, start_at +
+    duration_ms)` on the wall clock (RFC 3339 with an offset)."""
+
+    start_at: AwareDatetime = Field(strict=False)
+    duration_ms: int = Field(gt=0)
+
+
+def window_clip(call: Call) -> Reply:
+    """Queue a clip of a camera's window of time, across recordings when it spans two."""
+    from datetime import UTC
+
+    from common.api.access import require_device
+    from common.core.errors import NotFound, ValidationError
+    from common.core.ids import is_segment
+    from common.core.settings import get_settings
+    from common.db.engine import session_scope
+    from common.jobs.api import create_job, enqueue_if_queued
+    from common.media.recordings import window_parts
+
+    device_id, camera_id = call.params["device_id"], call.params["camera_id"]
+    if not is_segment(camera_id):
+        raise NotFound(f"camera {camera_id!r} not found")
+    request = call.body(WindowClipRequest)
+    limit = get_settings().max_clip_duration_ms
+    if request.duration_ms > limit:
+        raise ValidationError(
+            f"duration_ms {request.duration_ms} exceeds {limit}",
+            code="clip_too_long",
+            details={"max_duration_ms": limit},
+        )
+    labels = request.model_dump(include={"labels", "note"}, exclude_defaults=True)
+    with session_scope() as session:
+        require_device(session, call.principal, device_id)
+        parts = window_parts(
+            session, device_id, camera_id, request.start_at.astimezone(UTC), request.duration_ms
+        )
+        first = parts[0]
+        if len(parts) == 1:
+            params = {"start_ms": first.start_ms, "duration_ms": first.duration_ms, **labels}
+            queued = create_job(
+                session, first.media, JobKind.CLIP, params, created_by=call.principal.actor
+            )
+        else:
+            spans = [
+                {"media_id": p.media.id, "start_ms": p.start_ms, "duration_ms": p.duration_ms}
+                for p in parts
+            ]
+            queued = create_job(
+                session,
+                first.media,
+                JobKind.CLIP,
+                {"parts": spans, **labels},
+                created_by=call.principal.actor,
+                checked=True,
+            )
+    enqueue_if_queued(queued.job)
+    return Reply(schemas.job(queued.job), 202 if queued.created else 200)
 
 
 def _create(kind: JobKind) -> Handler:
@@ -15,7 +78,7 @@ def _create(kind: JobKind) -> Handler:
         from common.db.engine import session_scope
         from common.jobs.api import create_job, enqueue_if_queued
 
-        params = call.body(PARAMS_MODELS[kind]).model_dump()
+        params = call.body(PARAMS_MODELS[kind]).model_dump(exclude_defaults=True)
         with session_scope() as session:
             media = load_media(session, call.principal, call.params["media_id"])
             queued = create_job(session, media, kind, params, created_by=call.principal.actor)
@@ -49,6 +112,22 @@ def get_job(call: Call) -> Reply:
 _JOB_ERRORS = (400, 401, 404, 409, 413, 422, 503)
 
 ROUTES = [
+    Route(
+        "POST",
+        "/v1/devices/<device_id>/cameras/<camera_id>/clips",
+        window_clip,
+        operation_id="createWindowClip",
+        summary="Cut a clip of a camera's wall-clock window, across recordings if it spans two",
+        description=(
+            "Finds the camera's processed recordings covering `[start_at, start_at + "
+            "duration_ms)`; one output clip even when the window spans a boundary. 422 "
+            "`no_recording` with the nearest covered ranges when nothing covers it. Same "
+            "idempotency, progress and result rules as the media clip route."
+        ),
+        body=WindowClipRequest,
+        responses={202: schemas.JobBody, 200: schemas.JobBody},
+        errors=_JOB_ERRORS,
+    ),
     Route(
         "POST",
         "/v1/media/<media_id>/clips",

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import schemas
-from common.api.app import Call, Reply, Route
+from common.api.app import Call, Handler, Reply, Route
 from common.core.errors import PreconditionFailed, ValidationError
 from common.media.declare import MAX_LABELS, MAX_NOTE_CHARS, Label
 
@@ -92,7 +92,43 @@ def delete_media(call: Call) -> Reply:
     return Reply(None, 204)
 
 
+def _pin(pinned: bool) -> Handler:
+    def pin(call: Call) -> Reply:
+        """`POST` / `DELETE /v1/media/{media_id}/pin`: keep a media out of retention, or not."""
+        from common.api.access import load_media
+        from common.db.engine import session_scope
+        from common.media.edit import edit_media
+        from common.media.listing import detail
+
+        with session_scope() as session:
+            media = load_media(session, call.principal, call.params["media_id"])
+        edited = edit_media(media.id, {"pinned": pinned}, expected_revision=None)
+        with session_scope() as session:
+            body = schemas.detail(detail(session, load_media(session, call.principal, media.id)))
+        return Reply(body, headers={"ETag": schemas.etag(edited)})
+
+    return pin
+
+
 ROUTES = [
+    Route(
+        "POST",
+        "/v1/media/<media_id>/pin",
+        _pin(True),
+        operation_id="pinMedia",
+        summary="Pin a media: retention never deletes it",
+        responses={200: schemas.MediaDetailBody},
+        errors=(401, 404, 410),
+    ),
+    Route(
+        "DELETE",
+        "/v1/media/<media_id>/pin",
+        _pin(False),
+        operation_id="unpinMedia",
+        summary="Unpin a media: retention applies again",
+        responses={200: schemas.MediaDetailBody},
+        errors=(401, 404, 410),
+    ),
     Route(
         "PATCH",
         "/v1/media/<media_id>",

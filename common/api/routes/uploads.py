@@ -17,14 +17,42 @@ def _request_id(call: Call) -> str | None:
     )
 
 
+def declaring_device(call: Call, named: str | None) -> str:
+    """The device a declaration is for: a device token's own, or one the user token owns.
+
+    Raises:
+        ValidationError: a user token that names no device (422).
+        Forbidden: a device token naming another device (`device_mismatch`); a user who does not
+            own it but sees it (`owner_required`).
+        NotFound: a device the user cannot see.
+    """
+    from common.api.access import require_owner
+    from common.core.errors import Forbidden, ValidationError
+    from common.db.engine import session_scope
+
+    principal = call.principal
+    if principal.kind == "device":
+        if named is not None and named != principal.subject:
+            raise Forbidden("a device token declares only its own captures", code="device_mismatch")
+        return principal.subject
+    if named is None:
+        raise ValidationError(
+            "a user token must name the device_id of a device it owns",
+            details=[{"field": "device_id", "message": "required for user tokens"}],
+        )
+    with session_scope() as session:
+        require_owner(session, principal, named)
+    return named
+
+
 def create(call: Call) -> Reply:
     """`POST /v1/media`: declare a capture; answer its upload URL while the bytes are pending."""
     from common.core.status import MediaStatus
     from common.media.declare import declare
     from common.media.ingest import sign_upload
 
-    device_id = call.principal.require_device()
     request = call.body(CreateMediaRequest)
+    device_id = declaring_device(call, request.device_id)
     media, created = declare(
         spec_for_upload(device_id, request, created_by=call.principal.actor),
         event_id=_request_id(call),

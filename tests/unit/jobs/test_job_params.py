@@ -17,7 +17,7 @@ from common.jobs.api import PARAMS_MODELS, check_request, params_key
 
 
 def parse_params(kind: JobKind, body: Any) -> dict[str, Any]:
-    return PARAMS_MODELS[kind].model_validate(body).model_dump()
+    return PARAMS_MODELS[kind].model_validate(body).model_dump(exclude_defaults=True)
 
 
 def video(**overrides: Any) -> MediaObject:

@@ -1,0 +1,145 @@
+"""Share links: a URL that opens one media without an account, until it expires or is revoked.
+
+The link's token is 32 random bytes (`secrets.token_urlsafe`), shown once in the URL; only its
+SHA-256 is stored, so the database alone cannot open a share. Opening checks, every time, that the
+share is not revoked, not expired and that its media still has bytes, then answers a signed GET of
+the media's verified version valid `DOWNLOAD_URL_TTL_SECONDS` (never beyond the share's expiry
+by more than that). Lifetimes are at most `MAX_SHARE_TTL_SECONDS` (7 days, the V4 signed-URL
+limit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from common.core.errors import Gone, NotFound, ValidationError
+from common.core.ids import SHARE_PREFIX, is_valid_id, new_id
+from common.core.settings import get_settings
+from common.core.status import GONE_STATUSES, MediaStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from common.db.models import MediaObject, Share
+    from common.storage.base import SignedRequest
+
+TOKEN_BYTES = 32
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex of a share token (what is stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewShare:
+    """A share as created: the row and the token (shown once)."""
+
+    share: Share
+    token: str
+
+
+def create_share(
+    session: Session, media: MediaObject, *, ttl_seconds: int, note: str | None, actor: str
+) -> NewShare:
+    """Create a share of `media` valid `ttl_seconds`.
+
+    Raises:
+        ValidationError: a lifetime beyond `MAX_SHARE_TTL_SECONDS` (`share_ttl_too_long`), or a
+            media whose bytes were never verified (`not_shareable`).
+        Gone: the media is deleted.
+    """
+    from common.db.models import Share
+
+    settings = get_settings()
+    if ttl_seconds > settings.max_share_ttl_seconds:
+        raise ValidationError(
+            f"ttl_seconds {ttl_seconds} exceeds {settings.max_share_ttl_seconds}",
+            code="share_ttl_too_long",
+            details={"max_ttl_seconds": settings.max_share_ttl_seconds},
+        )
+    if MediaStatus(media.status) in GONE_STATUSES:
+        raise Gone(f"media {media.id} is deleted", code="media_deleted")
+    if media.verified_sha256 is None:
+        raise ValidationError(f"media {media.id} has no verified bytes yet", code="not_shareable")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    share = Share(
+        id=new_id(SHARE_PREFIX),
+        media_id=media.id,
+        token_sha256=token_hash(token),
+        note=note,
+        created_by=actor,
+        expires_at=datetime.now(UTC) + timedelta(seconds=ttl_seconds),
+    )
+    session.add(share)
+    session.flush()
+    return NewShare(share, token)
+
+
+def media_shares(session: Session, media_id: str) -> list[Share]:
+    """A media's shares, newest first."""
+    from sqlalchemy import select
+
+    from common.db.models import Share
+
+    return list(
+        session.execute(
+            select(Share).where(Share.media_id == media_id).order_by(Share.created_at.desc())
+        ).scalars()
+    )
+
+
+def load_share(session: Session, share_id: str) -> Share:
+    """A share by id.
+
+    Raises:
+        NotFound: malformed id or no such share.
+    """
+    from common.db.models import Share
+
+    share = session.get(Share, share_id) if is_valid_id(share_id, SHARE_PREFIX) else None
+    if share is None:
+        raise NotFound(f"share {share_id!r} not found")
+    return share
+
+
+def revoke_share(session: Session, share: Share, actor: str) -> None:
+    """Revoke a share at once (a revoked share stays revoked)."""
+    if share.revoked_at is None:
+        share.revoked_at = datetime.now(UTC)
+        share.revoked_by = actor
+
+
+def open_share(session: Session, token: str, now: datetime | None = None) -> SignedRequest:
+    """The signed GET a share's URL opens (see the module docstring); counts the opening.
+
+    Raises:
+        NotFound: no share has this token.
+        Gone: revoked (`share_revoked`), expired (`share_expired`) or its media deleted
+            (`media_deleted`): 410.
+    """
+    from sqlalchemy import select
+
+    from common.db.models import MediaObject, Share
+    from common.media.listing import sign_media_download
+
+    share = session.execute(
+        select(Share).where(Share.token_sha256 == token_hash(token)).with_for_update()
+    ).scalar_one_or_none()
+    if share is None:
+        raise NotFound("no such share")
+    moment = now or datetime.now(UTC)
+    if share.revoked_at is not None:
+        raise Gone("this share was revoked", code="share_revoked")
+    if share.expires_at <= moment:
+        raise Gone("this share has expired", code="share_expired")
+    media = session.get(MediaObject, share.media_id)
+    if media is None or MediaStatus(media.status) in GONE_STATUSES:
+        raise Gone("the shared media was deleted", code="media_deleted")
+    share.open_count += 1
+    share.last_opened_at = moment
+    return sign_media_download(media)
