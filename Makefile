@@ -67,7 +67,7 @@ types: install
 typecheck: types
 
 unit: install
-	$(BIN)/pytest tests -m "not integration" -q
+	$(BIN)/pytest tests -m "not integration and not browser" -q
 
 integration: install
 	$(BIN)/pytest tests -m integration -q

@@ -236,6 +236,8 @@ class GalleryServer:
             "devLoginUrl": DEV_LOGIN_PATH,
             "environment": "local stack",
         }
+        if page_size := env.get("WEB_GALLERY_PAGE_SIZE"):
+            config["galleryPageSize"] = page_size
         storage = env.get("STORAGE_PUBLIC_URL") or env.get("S3_ENDPOINT_URL") or ""
         api = [env["CREATE_MEDIA_URL"], env["LIST_MEDIA_URL"], env["MANAGE_MEDIA_URL"]]
         csp = content_security_policy([*api, *([storage] if storage else [])])

@@ -657,12 +657,17 @@ variable "web_gallery_max_instance_count" {
 
 variable "web_gallery_extra_config" {
   type        = map(string)
-  description = "Public settings added to the gallery's /config.json next to createMediaUrl and listMediaUrl, e.g. the identity provider's issuer and client ID. Everything here is readable by anyone who can load the page: never a secret."
+  description = "Public settings added to the gallery's /config.json next to createMediaUrl, listMediaUrl and manageMediaUrl: the identity provider the page signs in with (oidcIssuer, an https URL whose origin the default CSP lets the page call; oidcClientId; optional oidcScope and oidcName; docs/RUNBOOKS/GALLERY.md). Everything here is readable by anyone who can load the page: never a secret."
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["createMediaUrl", "listMediaUrl"], k)])
-    error_message = "web_gallery_extra_config keys must be camelCase names other than createMediaUrl and listMediaUrl (set by the module)."
+    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["createMediaUrl", "listMediaUrl", "manageMediaUrl", "devLoginUrl"], k)])
+    error_message = "web_gallery_extra_config keys must be camelCase names other than createMediaUrl, listMediaUrl and manageMediaUrl (set by the module) and devLoginUrl (local stack only)."
+  }
+
+  validation {
+    condition     = !contains(keys(var.web_gallery_extra_config), "oidcIssuer") || can(regex("^https://[^/]+", lookup(var.web_gallery_extra_config, "oidcIssuer", "")))
+    error_message = "web_gallery_extra_config.oidcIssuer must be an https URL (the identity provider's issuer)."
   }
 }
 

@@ -32,6 +32,7 @@ export function createEditor({ api, media, etag, onSaved, onStale }) {
     placeholder: 'add a label',
     'aria-label': 'New label',
     maxlength: 64,
+    oninput: () => update(),
     onkeydown: (event) => {
       if (event.key === 'Enter') {
         event.preventDefault();
@@ -86,7 +87,7 @@ export function createEditor({ api, media, etag, onSaved, onStale }) {
         ),
       ),
     );
-    const dirty = Object.keys(mergePatch(saved, draft)).length > 0;
+    const dirty = Object.keys(mergePatch(saved, draft)).length > 0 || input.value.trim() !== '';
     save.disabled = !dirty || saving;
     undo.disabled = !dirty || saving;
     status.textContent = saving ? 'Saving…' : dirty ? 'Unsaved changes' : '';

@@ -284,7 +284,8 @@ export function createGallery({ api, streams, navigate }) {
     loading = true;
     render();
     try {
-      const page = await api.gallery(apiFilters(state), first ? undefined : cursor, PAGE_SIZE);
+      const size = Number(api.config.galleryPageSize) || PAGE_SIZE;
+      const page = await api.gallery(apiFilters(state), first ? undefined : cursor, size);
       if (mine !== generation) return;
       const known = new Set(items.map((i) => i.id));
       items = [...items, ...page.items.filter((i) => !known.has(i.id))];

@@ -58,7 +58,8 @@ export function drawBoxes(layer, detections, width, height) {
       h(
         'div',
         {
-          class: `box box-${d.label.replace(/[^a-z0-9_-]/gi, '')}`,
+          // A box at the top edge carries its label inside, where it is not cut off.
+          class: `box box-${d.label.replace(/[^a-z0-9_-]/gi, '')}${d.box.y < height * 0.08 ? ' label-inside' : ''}`,
           style: boxRect(d.box, width, height),
           role: 'img',
           'aria-label': `${d.label} box`,
@@ -147,11 +148,19 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek }) {
       }),
     ),
   );
+  const legend = h(
+    'p',
+    { class: 'timeline-legend muted' },
+    h('span', { class: 'swatch motion-swatch' }), 'motion ',
+    h('span', { class: 'swatch range-swatch' }), 'clip range ',
+    h('span', { class: 'swatch tick-swatch' }), 'frame with detections: click a mark or a track to see its boxes',
+  );
   const el = h(
     'section',
     { class: 'timeline', 'aria-label': 'Detections timeline' },
     h('div', { class: 'timeline-row' }, h('span', { class: 'timeline-name' }, 'frames'), h('div', { class: 'timeline-lane' }, bar, ticks)),
     rows,
+    legend,
   );
   return {
     el,

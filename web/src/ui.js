@@ -27,11 +27,16 @@ export function describeError(error) {
  */
 export function showError(error, { context, action } = {}) {
   const { code, message } = describeError(error);
+  const text = context ? `${context}: ${message}` : message;
+  // The same error again (a retry, a second tile) is not stacked: the one shown stays.
+  for (const shown of errorArea?.children || []) {
+    if (shown.dataset.code === code && shown.dataset.text === text && !action) return shown;
+  }
   const item = h(
     'div',
-    { class: 'error', role: 'alert', dataset: { code } },
+    { class: 'error', role: 'alert', dataset: { code, text } },
     h('strong', { class: 'error-code' }, code),
-    h('span', { class: 'error-message' }, context ? `${context}: ${message}` : message),
+    h('span', { class: 'error-message' }, text),
     action &&
       h('button', { type: 'button', onclick: () => { item.remove(); action.run(); } }, action.label),
     h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
