@@ -44,7 +44,12 @@ def log_problems(logs: Path) -> tuple[int, int]:
     errors = answers_5xx = 0
     for path in sorted(logs.glob("*.log")):
         for line in path.read_text(errors="replace").splitlines():
-            errors += " ERROR " in line or line.startswith("ERROR")
+            errors += (
+                " ERROR " in line
+                or line.startswith("ERROR")
+                or '"severity":"ERROR"' in line
+                or '"severity":"CRITICAL"' in line
+            )
             answers_5xx += " status=5" in line
     return errors, answers_5xx
 

@@ -33,10 +33,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from cli.admin import admin_app
 from cli.capture import capture_time
 from cli.client import ApiError, MediaApi, describe_file
 
 app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 console = Console()
 
 DeviceOpt = Annotated[str, typer.Option("--device", envvar="MEDIA_DEVICE_ID", help="Device id.")]

@@ -53,8 +53,9 @@ locals {
       signs_urls = true
     }
     manage_media = {
-      objects    = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
-      publishes  = []
+      objects = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
+      # An operator's revival hands dead-lettered work over again.
+      publishes  = [local.media_verified_topic, local.media_jobs_topic]
       firestore  = "write"
       signs_urls = false
     }

@@ -99,6 +99,10 @@ def load_job(session: Session, principal: Principal, job_id: str) -> Job:
     job = session.get(Job, job_id) if is_valid_id(job_id, JOB_PREFIX) else None
     if job is None:
         raise NotFound(f"job {job_id!r} not found")
+    if job.media_id is None:  # an ingest: whose it is, is its device
+        if job.device_id is None or not can_see_device(session, principal, job.device_id):
+            raise NotFound(f"job {job_id!r} not found")
+        return job
     try:
         load_media(session, principal, job.media_id)
     except NotFound as exc:

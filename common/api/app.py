@@ -62,7 +62,9 @@ class Route:
     The other fields describe it for the OpenAPI document: `body` and `query` are the request
     models (the handler parses with them), `responses` maps each success status to its body
     model (None: no JSON body), `errors` lists the error statuses it may answer, `public` marks
-    routes that need no bearer token.
+    routes that need no bearer token, `ticket` routes that also take a stream ticket
+    (`?ticket=`) in its place. Every other route authenticates the bearer token before its
+    handler runs (a bad token is a 401 whatever the body).
     """
 
     method: str
@@ -76,6 +78,7 @@ class Route:
     responses: Mapping[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     public: bool = False
+    ticket: bool = False
     body_limit: Callable[[], int] | None = None
 
 
@@ -221,7 +224,33 @@ class Api:
         self._map = Map(rules, strict_slashes=False, merge_slashes=False)
 
     def __call__(self, request: Request) -> Response:
-        """Route, run and render one request; never raises."""
+        """Route, run and render one request; never raises. Logs one line per request."""
+        import time
+
+        from common.core import context
+
+        context.start(context.trace_from_headers(request.headers))
+        began = time.perf_counter()
+        response = self._answer(request)
+        latency = time.perf_counter() - began
+        log.info(
+            "%s %s %d",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "httpRequest": {
+                    "requestMethod": request.method,
+                    "requestUrl": request.path,
+                    "status": response.status_code,
+                    "latency": f"{latency:.6f}s",
+                    "userAgent": request.headers.get("User-Agent", ""),
+                }
+            },
+        )
+        return response
+
+    def _answer(self, request: Request) -> Response:
         origin = request.headers.get("Origin")
         cors = self._cors_headers(origin)
         try:
@@ -262,7 +291,10 @@ class Api:
                 f"nothing is served at {request.path!r}", code="route_not_found"
             ) from exc
         route = self.routes[int(index)]
-        result = route.handler(Call(request, {k: str(v) for k, v in params.items()}, route))
+        call = Call(request, {k: str(v) for k, v in params.items()}, route)
+        if not (route.public or route.ticket):
+            call.principal  # noqa: B018 - authenticate before reading what is asked
+        result = route.handler(call)
         if isinstance(result, Reply):
             return json_response(result.body, result.status, result.headers)
         return result

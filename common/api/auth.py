@@ -159,8 +159,10 @@ def mint_token(
     settings: Settings | None = None,
     now: datetime | None = None,
     admin: bool = False,
+    kid: str | None = None,
 ) -> str:
-    """Mint an HS256 token with the configured secret (local stack, tests, `mediactl token`).
+    """Mint an HS256 token with the configured secret (local stack, tests, `mediactl token`,
+    `mediactl admin device-token`); `kid` names the secret's version in the header.
 
     Raises:
         RuntimeError: if `JWT_SECRET` is not set.
@@ -184,7 +186,8 @@ def mint_token(
         claims["iss"] = settings.jwt_issuer
     if admin:
         claims["admin"] = True
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    headers = {"kid": kid} if kid else None
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256", headers=headers)
 
 
 STREAM_AUDIENCE = "media-stream"

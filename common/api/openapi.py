@@ -100,6 +100,8 @@ def _operation(route: Route, function: str, refs: Mapping[Any, Any]) -> dict[str
         operation["description"] = route.description
     if route.public:
         operation["security"] = []
+    elif route.ticket:
+        operation["security"] = [{"bearer": []}, {"ticket": []}]
     parameters = _parameters(route)
     if parameters:
         operation["parameters"] = parameters
@@ -156,7 +158,13 @@ def document(functions: Mapping[str, Sequence[Route]], *, version: str) -> dict[
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "ticket": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "ticket",
+                    "description": "A stream ticket from the route's `/ticket` companion",
+                },
             },
             "responses": {
                 "Error": {

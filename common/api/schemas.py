@@ -63,12 +63,16 @@ class DownloadBody(Schema):
 
 
 class CreateMediaResponse(Schema):
-    """Answer to a declaration; `upload` while the bytes are still expected."""
+    """Answer to a declaration; `upload` while the bytes are still expected.
+
+    `deduplicated`: the device already has media with these bytes and this is it (200).
+    """
 
     id: str
     status: str
     object: StorageObject
     upload: SignedRequestBody | None = None
+    deduplicated: bool = False
 
 
 class InlineSnapshotResponse(Schema):
@@ -236,7 +240,7 @@ class JobBody(Schema):
     """A clip or snapshot job."""
 
     job_id: str
-    media_id: str
+    media_id: str | None
     kind: str
     status: str
     progress: float

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     stuck_after_seconds: int = Field(default=900, ge=1)
     reconcile_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    # --- quotas (per UTC day; an admin may override a device's)
+    quota_device_bytes_per_day: int = Field(default=50 * 1024**3, ge=0)
+    quota_device_media_per_day: int = Field(default=20_000, ge=0)
+    quota_user_bytes_per_day: int = Field(default=200 * 1024**3, ge=0)
+    quota_user_media_per_day: int = Field(default=100_000, ge=0)
+
     # --- management
     # Days a device's media are kept (an owner may set another per device; 0 keeps forever).
     default_retention_days: int = Field(default=30, ge=0)

@@ -6,6 +6,7 @@ Media:
     pending_upload | uploaded             -> rejected   (the bytes broke the declaration; terminal)
     any state before processed            -> failed     (the pipeline gave up; terminal)
     any state but deleting / deleted      -> deleting -> deleted (a tombstone; terminal)
+    failed (dead-lettered)                -> pending_upload | verified  (an operator's revival)
 
 Jobs: queued -> running -> completed | failed; queued -> failed.
 
@@ -67,9 +68,21 @@ BEFORE_VERIFICATION = frozenset({MediaStatus.PENDING_UPLOAD, MediaStatus.UPLOADE
 """Statuses in which the bytes have not been verified yet."""
 
 
-def can_transition(current: MediaStatus | str, target: MediaStatus | str) -> bool:
-    """Tell whether `current -> target` is a legal media transition."""
-    return MediaStatus(target) in ALLOWED_TRANSITIONS[MediaStatus(current)]
+REVIVALS: dict[MediaStatus, frozenset[MediaStatus]] = {
+    MediaStatus.FAILED: frozenset({MediaStatus.PENDING_UPLOAD, MediaStatus.VERIFIED}),
+}
+"""The only ways out of a terminal status: an operator revives media whose work was given up
+(reason `dead_lettered`) after fixing the cause, so their messages can be redriven."""
+
+
+def can_transition(
+    current: MediaStatus | str, target: MediaStatus | str, *, revive: bool = False
+) -> bool:
+    """Tell whether `current -> target` is a legal media transition (or a revival)."""
+    allowed = ALLOWED_TRANSITIONS[MediaStatus(current)]
+    if revive:
+        allowed = REVIVALS.get(MediaStatus(current), frozenset())
+    return MediaStatus(target) in allowed
 
 
 class MediaKind(StrEnum):
@@ -88,10 +101,12 @@ class MediaType(StrEnum):
 
 
 class JobKind(StrEnum):
-    """What a job makes from a video: a clip (video/mp4) or a snapshot (image/jpeg)."""
+    """What a job makes: a clip (video/mp4) or a snapshot (image/jpeg) of a video, or media
+    ingested from bytes the server fetches (a data URL or a remote URL)."""
 
     CLIP = "clip"
     SNAPSHOT = "snapshot"
+    INGEST = "ingest"
 
 
 class JobStatus(StrEnum):

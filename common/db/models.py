@@ -6,13 +6,14 @@ All timestamps are `timestamptz` (tz-aware UTC in Python) with server defaults.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -96,6 +97,14 @@ class MediaObject(Base):
             "captured_at",
             "id",
             postgresql_where=text("parent_id IS NOT NULL"),
+        ),
+        # Dedupe: a device's originals by content (SHA-256); `common.media.declare` serializes
+        # declarations of equal bytes with an advisory lock, so a race ends with one media.
+        Index(
+            "ix_media_objects_device_sha256",
+            "device_id",
+            "sha256",
+            postgresql_where=text("parent_id IS NULL"),
         ),
         # The retention sweeper: oldest captures first, among media that still have bytes.
         Index(
@@ -191,7 +200,10 @@ class Job(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    media_id: Mapped[str] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
+    # The source media (clips, snapshots); None for an ingest, whose media is its result.
+    media_id: Mapped[str | None] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
+    # Whose job it is: the source's device, or the device an ingest is for.
+    device_id: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
     params: Mapped[dict[str, Any]] = mapped_column(JSONB)
     params_key: Mapped[str] = mapped_column(Text)
@@ -309,7 +321,7 @@ class Derivative(Base):
     __tablename__ = "derivatives"
     __table_args__ = (
         UniqueConstraint("media_id", "kind", name="uq_derivatives_media_kind"),
-        CheckConstraint(_in("kind", ("thumbnail", "poster")), name="kind"),
+        CheckConstraint(_in("kind", ("thumbnail", "poster", "web")), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -398,7 +410,40 @@ class DeviceSettings(Base):
 
     device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     retention_days: Mapped[int | None] = mapped_column(Integer)
+    # Quota overrides by an admin (None: the deployment's defaults).
+    quota_bytes_per_day: Mapped[int | None] = mapped_column(BigInteger)
+    quota_media_per_day: Mapped[int | None] = mapped_column(Integer)
     updated_by: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class QuotaUsage(Base):
+    """What one scope (`device:<id>` or `user:<id>`) declared on one UTC day."""
+
+    __tablename__ = "quota_usage"
+
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    media: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class AuditEvent(Base):
+    """Who did what, append-only (a trigger refuses updates and deletes)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_media", "media_id", "id"),
+        Index("ix_audit_events_actor", "actor", "id"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    media_id: Mapped[str | None] = mapped_column(String(40))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

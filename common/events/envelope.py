@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from common.core import context
 from common.core.errors import BadRequest, PermanentMediaError, TransientError
 from common.core.jsonsafe import loads_bounded
 
@@ -122,6 +123,11 @@ def handle_push(raw: bytes, handler: Callable[[PubSubMessage], StrEnum]) -> tupl
     except BadRequest as exc:
         log.error("acknowledging an undecodable push request: %s", exc.message)
         return 200, "undecodable"
+    context.start(
+        context.trace_from_headers(message.attributes),
+        media_id=message.attributes.get("media_id"),
+        job_id=message.attributes.get("job_id"),
+    )
     where = f"message {message.message_id} ({message.subscription_id}, attempt {message.delivery_attempt})"
     try:
         outcome = handler(message)

@@ -38,9 +38,13 @@ def publish_json(topic_id: str, payload: dict[str, Any], **attributes: str) -> s
     Raises:
         TransientError: if the publish fails or times out (retry the whole handler).
     """
+    from common.core import context
     from common.core.calls import record
 
     record("pubsub", "publish", topic_id)
+    parent = context.traceparent()
+    if parent and "traceparent" not in attributes:
+        attributes = {**attributes, "traceparent": parent}  # the next hop continues the trace
     publisher = get_publisher()
     topic_path = publisher.topic_path(get_settings().gcp_project, topic_id)
     data = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()

@@ -160,6 +160,7 @@ def create_job(
         {
             "id": new_id(JOB_PREFIX),
             "media_id": media.id,
+            "device_id": media.device_id,
             "kind": kind.value,
             "params": params,
             "params_key": key,

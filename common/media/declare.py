@@ -31,13 +31,21 @@ from pydantic import (
 )
 from pydantic import StringConstraints as Constraints
 
-from common.core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from common.core.errors import (
+    Conflict,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from common.core.ids import MEDIA_PREFIX, SEGMENT_PATTERN, new_id
 from common.core.settings import Settings, get_settings
 from common.core.status import MediaKind, MediaStatus
 from common.storage import layout
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import MediaObject
 
 
@@ -230,34 +238,31 @@ def check_contract(spec: MediaSpec, settings: Settings, now: datetime | None = N
         )
 
 
-def declare(spec: MediaSpec, *, event_id: str | None = None) -> tuple[MediaObject, bool]:
-    """Insert the row of a declaration at `pending_upload`, or find the identical earlier one.
+@dataclass(frozen=True)
+class Declared:
+    """What a declaration found or made.
 
-    A new row's first status is recorded in the history and mirrored.
-
-    Returns:
-        The row and whether this call created it.
-
-    Raises:
-        UnsupportedMediaType, PayloadTooLarge, ValidationError: see `check_contract`.
-        Conflict: the key exists with a different body (409 `idempotency_conflict`).
-        TransientError: the database or the mirror is unavailable.
+    Attributes:
+        media: the row.
+        created: this call inserted it.
+        deduplicated: the device already has media with these bytes (SHA-256): that media is the
+            answer, nothing new is stored.
     """
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
-    from common.db.repo import insert_or_get
-    from common.media import lifecycle
+
+    media: MediaObject
+    created: bool
+    deduplicated: bool = False
+
+
+def _values(spec: MediaSpec, settings: Settings) -> dict[str, Any]:
     from common.storage import get_store
 
-    settings = get_settings()
-    check_contract(spec, settings)
     bucket = spec.bucket or settings.uploads_bucket
     object_name = spec.object_name or layout.upload_object_name(
         spec.device_id, spec.camera_id, spec.captured_at, spec.message_id, spec.mime_type
     )
-    request_hash = spec.request_hash()
     media_type, _, _ = spec.mime_type.partition("/")
-    values = {
+    return {
         "id": new_id(MEDIA_PREFIX),
         "device_id": spec.device_id,
         "camera_id": spec.camera_id,
@@ -271,7 +276,7 @@ def declare(spec: MediaSpec, *, event_id: str | None = None) -> tuple[MediaObjec
         "size_bytes": spec.size_bytes,
         "sha256": spec.sha256,
         "md5": spec.md5,
-        "request_hash": request_hash,
+        "request_hash": spec.request_hash(),
         "bucket": bucket,
         "object_name": object_name,
         "storage_uri": layout.storage_uri(get_store().scheme, bucket, object_name),
@@ -281,22 +286,143 @@ def declare(spec: MediaSpec, *, event_id: str | None = None) -> tuple[MediaObjec
         "original_filename": spec.original_filename,
         "created_by": spec.created_by,
     }
+
+
+def _dedupes(spec: MediaSpec) -> bool:
+    """Originals dedupe (uploads, inline stills, ingests); what a job derives never does."""
+    return spec.parent_id is None
+
+
+def _lock_content(session: Session, spec: MediaSpec) -> None:
+    """Serialize, until commit, the declarations of one device's bytes (a transaction-scoped
+    advisory lock keyed by the first 8 bytes of SHA-256(device_id, sha256))."""
+    from sqlalchemy import text
+
+    digest = hashlib.sha256(f"{spec.device_id}\x00{spec.sha256}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _twin(session: Session, spec: MediaSpec) -> MediaObject | None:
+    """The device's oldest live original with the same bytes (`ix_media_objects_device_sha256`)."""
+    from sqlalchemy import select
+
+    from common.core.status import GONE_STATUSES
+    from common.db.models import MediaObject
+
+    dead = {MediaStatus.REJECTED.value, MediaStatus.FAILED.value} | {s.value for s in GONE_STATUSES}
+    return (
+        session.execute(
+            select(MediaObject)
+            .where(
+                MediaObject.device_id == spec.device_id,
+                MediaObject.sha256 == spec.sha256,
+                MediaObject.parent_id.is_(None),
+                MediaObject.status.not_in(dead),
+            )
+            .order_by(MediaObject.created_at, MediaObject.id)
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def _charge(session: Session, spec: MediaSpec) -> None:
+    from common.media import quotas
+
+    if spec.created_by.startswith("job:"):  # what a job makes counts against nobody
+        return
+    user = spec.created_by.removeprefix("user:") if spec.created_by.startswith("user:") else None
+    quotas.charge(session, quotas.limits_for(session, spec.device_id, user), spec.size_bytes)
+
+
+def _insert(
+    session: Session, spec: MediaSpec, settings: Settings, event_id: str | None
+) -> Declared:
+    from sqlalchemy import select
+
+    from common.db.models import MediaObject
+    from common.db.repo import insert_or_get
+    from common.media import lifecycle
+    from common.observe import audit
+
     key = {"device_id": spec.device_id, "camera_id": spec.camera_id, "message_id": spec.message_id}
-    with session_scope() as session:
-        try:
-            row, created = insert_or_get(session, MediaObject, values, key)
-        except LookupError as exc:
-            raise Conflict(
-                "another declaration holds this object name", code="idempotency_conflict"
-            ) from exc
-        if created:
-            lifecycle.created(session, row, event_id=event_id)
-    if not created and row.request_hash != request_hash:
+    existing = session.execute(select(MediaObject).filter_by(**key)).scalar_one_or_none()
+    if existing is not None:
+        return Declared(existing, False)
+    if _dedupes(spec):
+        _lock_content(session, spec)
+        twin = _twin(session, spec)
+        if twin is not None:
+            return Declared(twin, False, True)
+    try:
+        row, created = insert_or_get(session, MediaObject, _values(spec, settings), key)
+    except LookupError as exc:
+        raise Conflict(
+            "another declaration holds this object name", code="idempotency_conflict"
+        ) from exc
+    if created:
+        _charge(session, spec)
+        lifecycle.created(session, row, event_id=event_id)
+        audit.record(
+            "declared",
+            actor=spec.created_by,
+            media_id=row.id,
+            device_id=row.device_id,
+            details={"size_bytes": spec.size_bytes, "mime_type": spec.mime_type},
+            session=session,
+        )
+    return Declared(row, created)
+
+
+def declare(spec: MediaSpec, *, event_id: str | None = None) -> Declared:
+    """Insert the row of a declaration at `pending_upload`, or find the identical earlier one,
+    or the device's media that already has these bytes.
+
+    In order: a row with the declaration's key is a replay (the same body answers it, another is a
+    409); for an original (no parent), a live original of the same device with the same SHA-256
+    is the answer (dedupe: nothing new is stored, no quota is used); else a new row, charged to
+    the daily quotas (`common.media.quotas`), its first status recorded in the history and
+    mirrored. Races end with one row: identical keys meet on the unique key, equal bytes under
+    different keys queue on the content lock.
+
+    Raises:
+        UnsupportedMediaType, PayloadTooLarge, ValidationError: see `check_contract`.
+        Conflict: the key exists with a different body (409 `idempotency_conflict`).
+        TooManyRequests: a daily quota is used up (429).
+        TransientError: the database or the mirror is unavailable.
+    """
+    from common.db.engine import session_scope
+    from common.media import lifecycle
+    from common.observe import audit
+    from common.observe.events import log_event
+
+    settings = get_settings()
+    check_contract(spec, settings)
+    try:
+        with session_scope() as session:
+            declared = _insert(session, spec, settings, event_id)
+    except TooManyRequests as exc:  # the declaration rolled back; its refusal is still recorded
+        audit.record(
+            "quota_refused",
+            actor=spec.created_by,
+            device_id=spec.device_id,
+            details={"code": exc.code, "size_bytes": spec.size_bytes, **dict(exc.details or {})},
+        )
+        raise
+    row = declared.media
+    if declared.deduplicated:
+        log_event(
+            "dedupe.hit", media_id=row.id, device_id=row.device_id, size_bytes=spec.size_bytes
+        )
+        return declared
+    if not declared.created and row.request_hash != spec.request_hash():
         raise Conflict(
             "this (camera_id, message_id) was already declared with a different body",
             code="idempotency_conflict",
             details={"id": row.id},
         )
-    if created or row.status == MediaStatus.PENDING_UPLOAD.value:
+    if declared.created or row.status == MediaStatus.PENDING_UPLOAD.value:
         lifecycle.mirror(row)  # a replay repairs a mirror write that failed the first time
-    return row, created
+    return declared

@@ -86,7 +86,8 @@ def decode_cursor(cursor: str, filters: Filters) -> tuple[datetime, str]:
 
 
 def _filtered(query: Select[MediaObject], filters: Filters) -> Select[MediaObject]:
-    from sqlalchemy import literal
+    from sqlalchemy import String, cast, literal
+    from sqlalchemy.dialects.postgresql import JSONB
 
     from common.db.models import MediaObject
 
@@ -103,9 +104,9 @@ def _filtered(query: Select[MediaObject], filters: Filters) -> Select[MediaObjec
     else:
         query = query.where(MediaObject.status.not_in([s.value for s in GONE_STATUSES]))
     if filters.label is not None:
-        query = query.where(
-            MediaObject.labels.contains(literal([filters.label], MediaObject.labels.type))
-        )
+        # a constant JSONB value, so the GIN index on labels applies
+        wanted = cast(literal(json.dumps([filters.label]), String()), JSONB)
+        query = query.where(MediaObject.labels.contains(wanted))
     if filters.captured_after is not None:
         query = query.where(MediaObject.captured_at >= filters.captured_after)
     if filters.captured_before is not None:

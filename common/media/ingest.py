@@ -35,13 +35,15 @@ class Ingested:
 
     Attributes:
         media: the row as it is now.
-        created: this call declared it (False: a replay of an earlier declaration).
+        created: this call declared it (False: a replay of an earlier declaration, or a dedupe).
         outcome: the verification outcome (None when the row was already past verification).
+        deduplicated: the device already had these bytes; `media` is that media.
     """
 
     media: MediaObject
     created: bool
     outcome: Outcome | None
+    deduplicated: bool = False
 
 
 def upload_contract(media: MediaObject) -> UploadContract:
@@ -106,9 +108,10 @@ def ingest_bytes(
         UnsupportedMediaType, PayloadTooLarge, ValidationError, Conflict: see `declare`.
         TransientError: storage, database, Pub/Sub or Firestore unavailable.
     """
-    media, created = declare(spec, event_id=event_id)
+    declared = declare(spec, event_id=event_id)
+    media, created, deduplicated = declared.media, declared.created, declared.deduplicated
     if MediaStatus(media.status) not in (MediaStatus.PENDING_UPLOAD, MediaStatus.UPLOADED):
-        return Ingested(media, created, None)
+        return Ingested(media, created, None, deduplicated)
     store = get_store()
     try:
         if isinstance(data, Path):
@@ -138,4 +141,4 @@ def ingest_bytes(
             raise TransientError(f"{media.object_name} exists and vanished") from None
         version = live.version
     outcome = verify_version(media.id, version, event_id=event_id, hand_over_after=hand_over_after)
-    return Ingested(_reload(media.id), created, outcome)
+    return Ingested(_reload(media.id), created, outcome, deduplicated)

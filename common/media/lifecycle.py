@@ -76,6 +76,7 @@ def transition(
     object_version: str | None = None,
     expected: MediaStatus | None = None,
     fields: dict[str, Any] | None = None,
+    revive: bool = False,
 ) -> bool:
     """Move a media object to `target` if the status machine allows it.
 
@@ -87,6 +88,8 @@ def transition(
         object_version: the object version the transition is about, recorded in history.
         expected: if given, apply only when the current status is exactly this one.
         fields: extra MediaObject columns to set in the same update.
+        revive: an operator's revival out of a dead-lettered `failed` (`REVIVALS`): allowed
+            only when the current reason is `dead_lettered`.
 
     Returns:
         True if the status changed; False for a logged no-op.
@@ -100,7 +103,11 @@ def transition(
         if media is None:
             raise NotFound(f"media {media_id} not found")
         previous = media.status
-        allowed = can_transition(previous, target) and (expected is None or previous == expected)
+        allowed = can_transition(previous, target, revive=revive) and (
+            expected is None or previous == expected
+        )
+        if revive and media.status_reason_code != "dead_lettered":
+            allowed = False
         if allowed:
             media.status = target.value
             media.status_reason_code = reason.code if reason else None

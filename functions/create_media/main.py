@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 import functions_framework
 
 from common.api.app import LazyApi
+from common.observe.logging import configure
+
+configure()
 
 if TYPE_CHECKING:
     from flask import Request

@@ -7,17 +7,17 @@ common/media/verify.py.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import functions_framework
 
 from common.events.envelope import handle_push
+from common.observe.logging import configure
 
 if TYPE_CHECKING:
     from flask import Request
 
-logging.basicConfig(level=logging.INFO)
+configure()
 
 
 @functions_framework.http

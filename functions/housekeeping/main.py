@@ -6,17 +6,17 @@ Push endpoint of the `housekeeping` subscription (Cloud Scheduler ticks) and of 
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import functions_framework
 
 from common.events.envelope import handle_push
+from common.observe.logging import configure
 
 if TYPE_CHECKING:
     from flask import Request
 
-logging.basicConfig(level=logging.INFO)
+configure()
 
 
 @functions_framework.http

@@ -9,18 +9,18 @@ transient failures. See common/events/envelope.py.
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import functions_framework
 
 from common.events.envelope import PubSubMessage, handle_push
+from common.observe.logging import configure
 
 if TYPE_CHECKING:
     from flask import Request
 
-logging.basicConfig(level=logging.INFO)
+configure()
 
 
 def _route(message: PubSubMessage) -> StrEnum:

@@ -22,12 +22,13 @@ LEVEL = {
     "storage": 1,
     "events": 1,
     "fetch": 1,
-    "observe": 1,
     "processing": 1,
-    "media": 2,
-    "jobs": 3,
-    "api": 4,
-    "housekeeping": 4,
+    "observe": 2,
+    "media": 3,
+    "jobs": 4,
+    "admin": 5,
+    "api": 6,
+    "housekeeping": 6,
 }
 ALLOWED_SIDEWAYS: dict[str, set[str]] = {"processing": set()}
 

@@ -143,6 +143,7 @@ ROUTES = [
         query=EventsQuery,
         responses={200: None},
         errors=(401, 404, 409, 422),
+        ticket=True,
     ),
     Route(
         "POST",
@@ -164,6 +165,7 @@ ROUTES = [
         query=EventsQuery,
         responses={200: None},
         errors=(401, 404, 409, 422),
+        ticket=True,
     ),
     Route(
         "POST",

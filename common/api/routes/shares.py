@@ -39,7 +39,8 @@ class SharePage(schemas.Schema):
     items: list[ShareBody]
 
 
-def _body(share: object, url: str | None = None) -> ShareBody:
+def share_body(share: object, url: str | None = None) -> ShareBody:
+    """The API view of a share (`url` only right after it is created)."""
     from common.db.models import Share
 
     assert isinstance(share, Share)
@@ -80,7 +81,7 @@ def create(call: Call) -> Reply:
             actor=call.principal.actor,
         )
         session.refresh(made.share)
-        body = _body(made.share, _list_media_url(call, made.token))
+        body = share_body(made.share, _list_media_url(call, made.token))
     return Reply(body, 201)
 
 
@@ -104,7 +105,7 @@ def list_shares(call: Call) -> Reply:
 
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-        return Reply(SharePage(items=[_body(s) for s in media_shares(session, media.id)]))
+        return Reply(SharePage(items=[share_body(s) for s in media_shares(session, media.id)]))
 
 
 def revoke(call: Call) -> Reply:

@@ -53,17 +53,22 @@ def create(call: Call) -> Reply:
 
     request = call.body(CreateMediaRequest)
     device_id = declaring_device(call, request.device_id)
-    media, created = declare(
+    declared = declare(
         spec_for_upload(device_id, request, created_by=call.principal.actor),
         event_id=_request_id(call),
     )
+    media = declared.media
     upload = None
     if media.status == MediaStatus.PENDING_UPLOAD.value:
         upload = schemas.signed(sign_upload(media))
     body = schemas.CreateMediaResponse(
-        id=media.id, status=media.status, object=schemas.storage_object(media), upload=upload
+        id=media.id,
+        status=media.status,
+        object=schemas.storage_object(media),
+        upload=upload,
+        deduplicated=declared.deduplicated,
     )
-    return Reply(body, 201 if created else 200)
+    return Reply(body, 201 if declared.created else 200)
 
 
 def inline_snapshot(call: Call) -> Reply:

@@ -1,0 +1,221 @@
+"""`mediactl admin`: operators' commands, with an admin credential.
+
+    mediactl admin describe med_...                  # media, history, jobs, shares, stored objects
+    mediactl admin purge --device cam-01 [--before T] [--yes]   # dry run unless --yes
+    mediactl admin reissue-url med_...               # a fresh upload URL while pending
+    mediactl admin redrive [--max 100] [--yes]       # dead-lettered messages back to their topic
+    mediactl admin device-token --device cam-01      # a short-lived device token (provisioning)
+
+The API commands use `ADMIN_TOKEN` (a user token with `"admin": true`), or mint one from
+`JWT_SECRET` for `--admin-user`. `redrive` talks to Pub/Sub with the operator's own credentials
+(`PUBSUB_EMULATOR_HOST` locally). Every command prints a table, or JSON with `--json`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.client import ApiError, MediaApi
+
+admin_app = typer.Typer(help="Operators' commands (an admin credential).", no_args_is_help=True)
+console = Console()
+
+AdminUser = Annotated[str, typer.Option("--admin-user", help="Admin user id to mint a token for.")]
+AdminToken = Annotated[
+    str | None, typer.Option("--admin-token", envvar="ADMIN_TOKEN", help="Admin bearer JWT.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _api(user: str, token: str | None) -> MediaApi:
+    if not token:
+        from common.api.auth import mint_token
+
+        try:
+            token = mint_token(user, "user", admin=True, ttl_seconds=900)
+        except RuntimeError as exc:
+            raise typer.BadParameter("set ADMIN_TOKEN, or JWT_SECRET to mint one") from exc
+    try:
+        return MediaApi(token)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _answer(response: Any) -> Any:
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+            raise ApiError(response.status_code, body["code"], body["message"])
+        except (ValueError, KeyError):
+            raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+    return response.json()
+
+
+def _fail(exc: ApiError) -> typer.Exit:
+    console.print(f"[red]{exc}[/red]")
+    return typer.Exit(1)
+
+
+@admin_app.command()
+def describe(
+    media_id: str,
+    as_json: AsJson = False,
+    admin_user: AdminUser = "ops",
+    admin_token: AdminToken = None,
+) -> None:
+    """Everything about one media: status history, jobs, shares, stored objects."""
+    api = _api(admin_user, admin_token)
+    try:
+        body = _answer(api.session.get(f"{api.list_url}/v1/admin/media/{media_id}", timeout=30))
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    media = body["media"]
+    console.print(
+        f"{media['id']}  {media['status']}  device {media['device_id']}/{media['camera_id']}  "
+        f"{media['mime_type']}  created by {body['created_by']}"
+    )
+    history = Table("at", "from", "to", "reason", title="history")
+    for h in body["history"]:
+        history.add_row(h["at"], h["from_status"] or "-", h["to_status"], h["reason_code"] or "")
+    console.print(history)
+    objects = Table("role", "object", "stored", "size", title="objects")
+    for o in body["objects"]:
+        objects.add_row(
+            o["role"],
+            f"{o['bucket']}/{o['name']}",
+            "yes" if o["exists"] else "no",
+            str(o["size_bytes"] or "-"),
+        )
+    console.print(objects)
+    if body["jobs"]:
+        jobs = Table("job", "kind", "status", "error", title="jobs")
+        for j in body["jobs"]:
+            jobs.add_row(j["job_id"], j["kind"], j["status"], j["error_code"] or "")
+        console.print(jobs)
+    if body["shares"]:
+        shares = Table("share", "expires", "revoked", "opened", title="shares")
+        for s in body["shares"]:
+            shares.add_row(
+                s["share_id"], s["expires_at"], s["revoked_at"] or "", str(s["open_count"])
+            )
+        console.print(shares)
+
+
+@admin_app.command()
+def purge(
+    device: Annotated[str, typer.Option("--device", help="The device whose media go.")],
+    before: Annotated[
+        datetime | None, typer.Option(help="Only media captured before this time (RFC 3339).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete (default: a dry run).")] = False,
+    as_json: AsJson = False,
+    admin_user: AdminUser = "ops",
+    admin_token: AdminToken = None,
+) -> None:
+    """Delete a device's media (a returned camera, an erasure request). A dry run unless --yes."""
+    api = _api(admin_user, admin_token)
+    payload: dict[str, Any] = {"dry_run": not yes}
+    if before is not None:
+        payload["before"] = (before if before.tzinfo else before.astimezone()).isoformat()
+    url = f"{api.manage_url}/v1/admin/devices/{device}/purge"
+    deleted: list[str] = []
+    try:
+        while True:
+            body = _answer(api.session.post(url, json=payload, timeout=300))
+            deleted += body["deleted"]
+            if not yes or body["remaining"] == 0 or not body["deleted"]:
+                break
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    report = {**body, "deleted": deleted}
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    verb = "would delete" if not yes else "deleted"
+    count = body["matched_count"] if not yes else len(deleted)
+    console.print(
+        f"device {device}: {verb} {count} media ({body['matched_bytes']:,} bytes matched); "
+        f"{body['remaining']} remaining"
+    )
+
+
+@admin_app.command("reissue-url")
+def reissue_url(
+    media_id: str,
+    as_json: AsJson = False,
+    admin_user: AdminUser = "ops",
+    admin_token: AdminToken = None,
+) -> None:
+    """A fresh signed upload URL for a media still waiting for its bytes."""
+    api = _api(admin_user, admin_token)
+    try:
+        body = _answer(
+            api.session.post(f"{api.create_url}/v1/admin/media/{media_id}/upload-url", timeout=30)
+        )
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    upload = body["upload"]
+    console.print(f"{upload['method']} {upload['url']}")
+    for name, value in upload["headers"].items():
+        console.print(f"  {name}: {value}")
+    console.print(f"expires {upload['expires_at']}")
+
+
+@admin_app.command()
+def redrive(
+    max_messages: Annotated[int, typer.Option("--max", min=1, max=1000)] = 100,
+    yes: Annotated[bool, typer.Option("--yes", help="Redrive (default: list them).")] = False,
+    project: Annotated[str | None, typer.Option(envvar="GOOGLE_CLOUD_PROJECT")] = None,
+    prefix: Annotated[str, typer.Option(help="Name prefix of the topics and subscriptions.")] = "",
+    as_json: AsJson = False,
+    admin_user: AdminUser = "ops",
+    admin_token: AdminToken = None,
+) -> None:
+    """Send dead-lettered messages back to their topic after a fix, reviving their media first."""
+    from cli.redrive import redrive_messages
+
+    api = _api(admin_user, admin_token) if yes else None
+    report = redrive_messages(
+        project or "local-project", prefix, max_messages=max_messages, api=api, apply=yes
+    )
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table("message", "from", "to topic", "about", "done", title="dead letters")
+    for row in report:
+        table.add_row(
+            row["message_id"], row["subscription"], row["topic"], row["about"], row["done"]
+        )
+    console.print(table)
+
+
+@admin_app.command("device-token")
+def device_token(
+    device: Annotated[str, typer.Option("--device", help="The device id (its `sub`).")],
+    ttl_seconds: Annotated[int, typer.Option(min=60, max=30 * 86400)] = 86400,
+    kid: Annotated[
+        str, typer.Option(envvar="JWT_KEY_ID", help="Key id to name (the secret's version).")
+    ] = "current",
+) -> None:
+    """Mint a short-lived device token with JWT_SECRET (see docs/RUNBOOKS/DEPLOY.md)."""
+    from common.api.auth import mint_token
+    from common.core.ids import is_segment
+
+    if not is_segment(device):
+        raise typer.BadParameter("not a valid device id")
+    try:
+        typer.echo(mint_token(device, "device", ttl_seconds=ttl_seconds, kid=kid))
+    except RuntimeError as exc:
+        raise typer.BadParameter("set JWT_SECRET (from Secret Manager in production)") from exc
