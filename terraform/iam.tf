@@ -73,6 +73,17 @@ resource "google_project_iam_custom_role" "object_reader" {
   depends_on = [google_project_service.enabled]
 }
 
+resource "google_project_iam_custom_role" "object_creator" {
+  project     = var.project_id
+  role_id     = local.storage_custom_roles.creator.role_id
+  title       = local.storage_custom_roles.creator.title
+  description = local.storage_custom_roles.creator.description
+  permissions = local.storage_custom_role_permissions.creator
+  stage       = "GA"
+
+  depends_on = [google_project_service.enabled]
+}
+
 resource "google_project_iam_custom_role" "object_writer" {
   project     = var.project_id
   role_id     = local.storage_custom_roles.writer.role_id
@@ -93,6 +104,14 @@ resource "google_storage_bucket_iam_member" "object_reader" {
 
   bucket = local.bucket_names[each.value.bucket]
   role   = google_project_iam_custom_role.object_reader.name
+  member = google_service_account.function[each.value.function].member
+}
+
+resource "google_storage_bucket_iam_member" "object_creator" {
+  for_each = { for key, grant in local.object_grants : key => grant if local.storage_role_of_operations[grant.operations] == "creator" }
+
+  bucket = local.bucket_names[each.value.bucket]
+  role   = google_project_iam_custom_role.object_creator.name
   member = google_service_account.function[each.value.function].member
 }
 

@@ -41,8 +41,9 @@ locals {
   # signed PUT), delete (quarantine, replacing a rendition). `signs_urls`: signBlob as itself.
   function_access = {
     create_media = {
-      objects    = { uploads = ["create", "delete", "get"] }
-      publishes  = [local.media_verified_topic]
+      # derivatives: a data URL's bytes staged for its ingest job (ingest/), removed on a replay.
+      objects    = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
+      publishes  = [local.media_verified_topic, local.media_jobs_topic]
       firestore  = "write"
       signs_urls = true
     }
@@ -67,7 +68,8 @@ locals {
     }
     process_media = {
       # models: the detector model (DETECTOR_MODEL_URI), downloaded once per instance.
-      objects    = { uploads = ["get"], derivatives = ["create", "delete", "get"], models = ["get"] }
+      # uploads: ingest jobs store the bytes they fetched as new originals (create if absent).
+      objects    = { uploads = ["create", "get"], derivatives = ["create", "delete", "get"], models = ["get"] }
       publishes  = []
       firestore  = "write"
       signs_urls = false
@@ -82,8 +84,8 @@ locals {
 
   # Object grants, bound on each bucket with a project-level custom role (iam.tf) holding exactly
   # the permissions of the operations: no function may list a bucket, administer it or touch its
-  # IAM. "get" is the reader role, "create,delete,get" the writer role; any other set of
-  # operations has no role and fails the check below.
+  # IAM. "get" is the reader role, "create,get" the creator role, "create,delete,get" the writer
+  # role; any other set of operations has no role and fails the check below.
   object_grants = merge([
     for name, access in local.function_access : {
       for bucket, operations in access.objects : "${bucket} ${name}" => {
@@ -105,6 +107,12 @@ locals {
       title       = "Media pipeline (${var.name_prefix}) object reader"
       description = "Read objects of one bucket (bound per bucket): storage.objects.get only, no list."
       operations  = ["get"]
+    }
+    creator = {
+      role_id     = "${replace(var.name_prefix, "-", "_")}objectCreator"
+      title       = "Media pipeline (${var.name_prefix}) object creator"
+      description = "Read and create objects of one bucket (bound per bucket), no delete, no list."
+      operations  = ["create", "get"]
     }
     writer = {
       role_id     = "${replace(var.name_prefix, "-", "_")}objectWriter"

@@ -118,6 +118,18 @@ resource "google_storage_bucket" "derivatives" {
     }
   }
 
+  # Data URLs' bytes staged for their ingest job (common/storage/layout.py); the job removes
+  # them when it ends, this removes what a crashed job left.
+  lifecycle_rule {
+    condition {
+      age            = 1
+      matches_prefix = ["ingest/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
   # Customer-managed key (optional): the Cloud Storage service agent encrypts and decrypts with it
   # (grant in iam.tf, made first); readers need no KMS permission of their own.
   dynamic "encryption" {

@@ -89,10 +89,10 @@ def load_media(
 
 
 def load_job(session: Session, principal: Principal, job_id: str) -> Job:
-    """Load a job whose source media the caller may see.
+    """Load a job whose source media the caller may see (an ingest's: whose device it is for).
 
     Raises:
-        NotFound: malformed id, no such job, or its media is not visible (404).
+        NotFound: malformed id, no such job, or its media (device) is not visible (404).
     """
     from common.db.models import Job
 
@@ -100,7 +100,7 @@ def load_job(session: Session, principal: Principal, job_id: str) -> Job:
     if job is None:
         raise NotFound(f"job {job_id!r} not found")
     if job.media_id is None:  # an ingest: whose it is, is its device
-        if job.device_id is None or not can_see_device(session, principal, job.device_id):
+        if not can_see_device(session, principal, job.device_id):
             raise NotFound(f"job {job_id!r} not found")
         return job
     try:

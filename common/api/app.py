@@ -91,6 +91,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+_UNSET: Any = object()
+
+
 class Call:
     """One request as a handler sees it.
 
@@ -104,6 +107,7 @@ class Call:
         self.request = request
         self.params = params
         self.route = route
+        self._json: Any = _UNSET
 
     @cached_property
     def principal(self) -> Principal:
@@ -140,7 +144,9 @@ class Call:
             raise PayloadTooLarge(
                 f"request body exceeds {limit} bytes", details={"max_size_bytes": limit}
             )
-        return loads_bounded(raw, max_depth=settings.max_json_depth)
+        if self._json is _UNSET:
+            self._json = loads_bounded(raw, max_depth=settings.max_json_depth)
+        return self._json
 
     def body(self, model: type[ModelT]) -> ModelT:
         """The JSON body validated by `model`.

@@ -166,6 +166,8 @@ class Settings(BaseSettings):
     # A stream copy is used when a keyframe and a clean cut lie this close to the requested ends.
     clip_copy_tolerance_ms: int = Field(default=50, ge=0, le=1000)
     max_inline_snapshot_bytes: int = Field(default=2 * 1024**2, gt=0)
+    # Decoded bytes of a data URL sent to `POST /v1/media` for the server to ingest.
+    max_ingest_data_url_bytes: int = Field(default=8 * 1024**2, gt=0)
     max_snapshot_labels: int = Field(default=32, ge=0)
     job_progress_interval_seconds: float = Field(default=0.5, gt=0)
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)

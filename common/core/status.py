@@ -86,11 +86,13 @@ def can_transition(
 
 
 class MediaKind(StrEnum):
-    """How a media object came to be: uploaded by a device, or made by a job from a video."""
+    """How a media object came to be: uploaded by a device (or sent inline), made by a job from
+    a video, or fetched by the server (a data URL or a remote URL)."""
 
     UPLOAD = "upload"
     CLIP = "clip"
     SNAPSHOT = "snapshot"
+    INGEST = "ingest"
 
 
 class MediaType(StrEnum):

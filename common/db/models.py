@@ -177,16 +177,24 @@ class MediaObject(Base):
 
 
 class Job(Base):
-    """A clip or snapshot request on one media object, and its outcome.
+    """A clip or snapshot request on one media object, or an ingest for a device, and its outcome.
 
     `params` is the validated request (e.g. `{"start_ms", "duration_ms"}`), `params_key` its
-    canonical form; (media_id, kind, params_key) is unique, so the same request is the same job.
+    canonical form; (media_id, kind, params_key) is unique, so the same request is the same job
+    (for an ingest, which has no source media: (device_id, params_key)).
     `result` holds what the worker measured (e.g. which clip path it took).
     """
 
     __tablename__ = "jobs"
     __table_args__ = (
         UniqueConstraint("media_id", "kind", "params_key", name="uq_jobs_media_kind_params"),
+        Index(
+            "uq_jobs_ingest_device_params",
+            "device_id",
+            "params_key",
+            unique=True,
+            postgresql_where=text("kind = 'ingest'"),
+        ),
         CheckConstraint(_in("kind", tuple(k.value for k in JobKind)), name="kind"),
         CheckConstraint(_in("status", tuple(s.value for s in JobStatus)), name="status"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
@@ -203,7 +211,7 @@ class Job(Base):
     # The source media (clips, snapshots); None for an ingest, whose media is its result.
     media_id: Mapped[str | None] = mapped_column(ForeignKey("media_objects.id", ondelete="CASCADE"))
     # Whose job it is: the source's device, or the device an ingest is for.
-    device_id: Mapped[str | None] = mapped_column(String(128))
+    device_id: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
     params: Mapped[dict[str, Any]] = mapped_column(JSONB)
     params_key: Mapped[str] = mapped_column(Text)

@@ -57,17 +57,16 @@ def _fail_media(media_id: str, event_id: str) -> DeadLetterOutcome:
 
 
 def _fail_job(job_id: str, event_id: str) -> DeadLetterOutcome:
-    from common.jobs.worker import end_job, load_job
+    from common.jobs.state import end_job, get_job
 
-    loaded = load_job(job_id)
-    if loaded is None:
+    job = get_job(job_id)
+    if job is None:
         return DeadLetterOutcome.UNKNOWN
-    job, source = loaded
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
         return DeadLetterOutcome.ALREADY_TERMINAL
     if job.result_media_id:
         _fail_media(job.result_media_id, event_id)
-    end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.DEAD_LETTERED), source.device_id)
+    end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.DEAD_LETTERED))
     log.warning("job %s failed: its message was dead-lettered", job_id)
     return DeadLetterOutcome.JOB_FAILED
 

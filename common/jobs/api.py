@@ -211,13 +211,13 @@ def media_jobs(session: Session, media_id: str) -> list[Job]:
     )
 
 
-def mirror_fields(job: Job, device_id: str) -> dict[str, Any]:
+def mirror_fields(job: Job) -> dict[str, Any]:
     """The fields of `jobs/{job_id}` in Firestore (without `updated_at` / `seq`)."""
     return {
         "job_id": job.id,
         "kind": job.kind,
         "media_id": job.media_id,
-        "device_id": device_id,
+        "device_id": job.device_id,
         "status": job.status,
         "progress": job.progress,
         "result_media_id": job.result_media_id,

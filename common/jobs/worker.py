@@ -1,6 +1,6 @@
-"""process_media's logic for `media-jobs` messages: run a clip or snapshot job.
+"""process_media's logic for `media-jobs` messages: run a clip, snapshot or ingest job.
 
-A job already `completed` / `failed` is a duplicate (acknowledged, its mirror re-synced).
+Ingest jobs (no source media) run in `common.jobs.ingest_worker`. A job already `completed` / `failed` is a duplicate (acknowledged, its mirror re-synced).
 Otherwise the worker claims it (`common.db.claims`: one worker at a time, a crashed worker's claim
 expires), moves it to `running`, and `common.jobs.results.produce_result` finds or makes its
 result media; that media is then analysed by `common.media.analyse.process_media` like any upload
@@ -8,26 +8,29 @@ result media; that media is then analysed by `common.media.analyse.process_media
 
 Undecodable or vanished sources end the job `failed` with a reason code, acknowledged; storage /
 database / Firestore trouble propagates (TransientError) and the message is redelivered. Progress
-(0..1, from real frames and packets) goes to Firestore `jobs/{job_id}` at most every
-`job_progress_interval_seconds`, and to the job row (never lowered there); terminal states go to
-both. The worker is the only writer of `jobs/{job_id}`.
+(0..1, from real frames and packets) and the end go through `common.jobs.state`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from common.core import reasons
 from common.core.errors import BadRequest, PermanentMediaError
 from common.core.ids import JOB_PREFIX, is_valid_id
 from common.core.reasons import Reason
 from common.core.settings import get_settings
-from common.core.status import JOB_TERMINAL_STATUSES, JobStatus, MediaStatus
+from common.core.status import JOB_TERMINAL_STATUSES, JobKind, JobStatus, MediaStatus
 from common.db.claims import claimed
-from common.jobs.api import mirror_fields
+from common.jobs.state import (
+    JobOutcome,
+    end_job,
+    get_job,
+    mirror_job,
+    progress_writer,
+    update_job,
+)
 
 if TYPE_CHECKING:
     from common.db.models import Job, MediaObject
@@ -39,87 +42,23 @@ EXTRACT_SHARE = 0.8
 """Share of the job's progress bar taken by cutting; the rest is the result's own analysis."""
 
 
-class JobOutcome(StrEnum):
-    """What handling one `media-jobs` message amounted to."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"
-    DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
-    UNKNOWN_JOB = "unknown_job"
-
-
 def is_job_message(message: PubSubMessage) -> bool:
     """Tell a `media-jobs` message (attribute `kind=job`) from a `media-verified` one."""
     return message.attributes.get("kind") == "job"
 
 
 def load_job(job_id: str) -> tuple[Job, MediaObject] | None:
-    """The job and its source media, or None."""
+    """A clip or snapshot job and its source media, or None."""
     from common.db.engine import session_scope
     from common.db.models import Job, MediaObject
 
     with session_scope() as session:
         job = session.get(Job, job_id)
-        if job is None:
+        if job is None or job.media_id is None:
             return None
         media = session.get(MediaObject, job.media_id)
         assert media is not None  # foreign key
         return job, media
-
-
-def _update(job_id: str, values: dict[str, Any]) -> Job:
-    """Update the job row and return it as committed."""
-    from sqlalchemy import update
-
-    from common.db.engine import session_scope
-    from common.db.models import Job
-
-    with session_scope() as session:
-        return session.execute(
-            update(Job).where(Job.id == job_id).values(**values).returning(Job)
-        ).scalar_one()
-
-
-def mirror_job(job: Job, device_id: str) -> None:
-    """Write the job's current state to `jobs/{job_id}`.
-
-    Raises:
-        TransientError: Firestore unreachable.
-    """
-    from common.media.mirror import JOBS_COLLECTION, write_document
-
-    write_document(JOBS_COLLECTION, job.id, mirror_fields(job, device_id))
-
-
-def end_job(job_id: str, status: JobStatus, reason: Reason | None, device_id: str) -> Job:
-    """Record a job's terminal status (and reason) on the row and in its mirror, unless it ended
-    already (a delete of its source ends it `failed` first)."""
-    from sqlalchemy import func, update
-
-    from common.db.engine import session_scope
-    from common.db.models import Job
-
-    values: dict[str, Any] = {
-        "status": status.value,
-        "error_code": reason.code if reason else None,
-        "error": reason.message if reason else None,
-        "finished_at": func.now(),
-    }
-    if status is JobStatus.COMPLETED:
-        values["progress"] = 1.0
-    unfinished = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
-    with session_scope() as session:
-        ended = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(unfinished))
-            .values(**values)
-            .returning(Job)
-        ).scalar_one_or_none()
-        job = ended or session.get(Job, job_id)
-    assert job is not None
-    mirror_job(job, device_id)
-    return job
 
 
 def _source_deleted(job_id: str) -> bool:
@@ -128,26 +67,6 @@ def _source_deleted(job_id: str) -> bool:
 
     loaded = load_job(job_id)
     return loaded is not None and is_gone(loaded[1])
-
-
-def _progress_writer(job: Job, device_id: str) -> Callable[[float], None]:
-    """Throttled progress of the running job to Firestore and to its row."""
-    from sqlalchemy import func
-
-    from common.db.models import Job
-    from common.media.mirror import (
-        JOBS_COLLECTION,
-        ThrottledProgress,
-        clamp_progress,
-        write_document,
-    )
-
-    def write(fraction: float) -> None:
-        progress = clamp_progress(fraction)
-        write_document(JOBS_COLLECTION, job.id, {"status": "running", "progress": progress})
-        _update(job.id, {"progress": func.greatest(Job.progress, progress)})
-
-    return ThrottledProgress(write, get_settings().job_progress_interval_seconds)
 
 
 def handle_job_message(message: PubSubMessage) -> JobOutcome:
@@ -168,18 +87,21 @@ def handle_job_message(message: PubSubMessage) -> JobOutcome:
 
 def run_job(job_id: str, event_id: str) -> JobOutcome:
     """Run one job (see the module docstring)."""
-    loaded = load_job(job_id)
-    if loaded is None:
+    job = get_job(job_id)
+    if job is None:
         log.warning("job message %s names unknown job %s", event_id, job_id)
         return JobOutcome.UNKNOWN_JOB
-    job, source = loaded
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
-        mirror_job(job, source.device_id)  # re-sync a mirror write that may have failed
+        mirror_job(job)  # re-sync a mirror write that may have failed
         return JobOutcome.DUPLICATE
     with claimed(f"job:{job_id}", get_settings().job_claim_ttl_seconds) as claim:
         if claim is None:
             log.info("job %s is running elsewhere", job_id)
             return JobOutcome.IN_PROGRESS
+        if job.kind == JobKind.INGEST.value:
+            from common.jobs.ingest_worker import run_ingest
+
+            return run_ingest(job_id, event_id)
         return _run_claimed(job_id, event_id)
 
 
@@ -196,17 +118,17 @@ def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
         return JobOutcome.DUPLICATE
     if _source_deleted(job_id):
-        end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED), source.device_id)
+        end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED))
         return JobOutcome.FAILED
     started_at = func.coalesce(Job.started_at, func.now())
-    job = _update(job_id, {"status": JobStatus.RUNNING.value, "started_at": started_at})
-    mirror_job(job, source.device_id)
-    progress = _progress_writer(job, source.device_id)
+    job = update_job(job_id, {"status": JobStatus.RUNNING.value, "started_at": started_at})
+    mirror_job(job)
+    progress = progress_writer(job)
     failure: Reason | None = None
     try:
         with produce_result(job, source, lambda f: progress(f * EXTRACT_SHARE)) as result:
             media = result.ingested.media
-            _update(job_id, {"result_media_id": media.id, "result": result.details})
+            update_job(job_id, {"result_media_id": media.id, "result": result.details})
             outcome = process_media(
                 media.id,
                 event_id=event_id,
@@ -219,9 +141,7 @@ def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
             delete_media(
                 media.id, actor=f"job:{job_id}", reason=reasons.reason(reasons.SOURCE_DELETED)
             )
-            end_job(
-                job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED), source.device_id
-            )
+            end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED))
             log.warning("job %s failed: its source was deleted", job_id)
             return JobOutcome.FAILED
         final = load_media(media.id)
@@ -238,7 +158,7 @@ def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
         failure = reasons.reason(
             code, None if code == reasons.SOURCE_GONE else "The source video could not be decoded."
         )
-    end_job(job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure, source.device_id)
+    end_job(job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure)
     if failure:
         log.warning("job %s failed: %s", job_id, failure.code)
         return JobOutcome.FAILED

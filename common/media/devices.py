@@ -112,6 +112,26 @@ def owners(session: Session, device_id: str) -> list[tuple[str, datetime]]:
     return [(user, at) for user, at in rows]
 
 
+PERSONAL_DEVICE_PREFIX = "u-"
+
+
+def personal_device_id(user_id: str) -> str:
+    """The device a user's own media go to when they name none: `u-` + 24 hex of SHA-256(user).
+
+    A user owns it from their first such request (`ensure_personal_device`).
+    """
+    import hashlib
+
+    return PERSONAL_DEVICE_PREFIX + hashlib.sha256(user_id.encode()).hexdigest()[:24]
+
+
+def ensure_personal_device(session: Session, user_id: str) -> str:
+    """The user's personal device id, owned by them (granted on first use)."""
+    device_id = personal_device_id(user_id)
+    grant(session, device_id, user_id)
+    return device_id
+
+
 def grant(session: Session, device_id: str, user_id: str) -> bool:
     """Make `user_id` an owner of `device_id`; True if it was not one before."""
     from sqlalchemy.dialects.postgresql import insert

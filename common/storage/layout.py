@@ -8,6 +8,7 @@ Derivatives bucket:
     `<media_id>/<kind>.jpg`                                      renditions (thumbnail, poster)
     `<media_id>/track-<n>.jpg`                                   a track's snapshot
     `<job_id>/clip.mp4`, `<job_id>/snapshot.jpg`                 a job's result media
+    `ingest/<device_id>/<token>`                                 a data URL's bytes, until ingested
 
 The ids are checked against `common.core.ids.SEGMENT_PATTERN` before they get here (tokens and
 declarations are validated), so a name can never climb into another device's prefix; the builders
@@ -94,6 +95,16 @@ def track_snapshot_object_name(media_id: str, track_id: int) -> str:
 def job_result_object_name(job_id: str, kind: JobKind) -> str:
     """Object name of a job's result in the derivatives bucket (`<job_id>/clip.mp4`, ...)."""
     return f"{_segment(job_id, 'job_id')}/{_JOB_RESULT[kind][0]}"
+
+
+INGEST_STAGING_PREFIX = "ingest/"
+"""Where data URLs' bytes wait for their ingest job in the derivatives bucket (a lifecycle rule
+removes what is older than a day)."""
+
+
+def ingest_staging_object_name(device_id: str, token: str) -> str:
+    """Object name of a data URL's staged bytes (`ingest/<device_id>/<token>`)."""
+    return f"{INGEST_STAGING_PREFIX}{_segment(device_id, 'device_id')}/{_segment(token, 'token')}"
 
 
 def job_result_mime_type(kind: JobKind) -> str:

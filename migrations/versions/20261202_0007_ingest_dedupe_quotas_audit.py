@@ -23,9 +23,24 @@ def upgrade() -> None:
     op.execute(
         "UPDATE jobs SET device_id = m.device_id FROM media_objects m WHERE m.id = jobs.media_id"
     )
+    op.alter_column("jobs", "device_id", nullable=False)
     op.drop_constraint(op.f("ck_jobs_kind"), "jobs", type_="check")
     op.create_check_constraint(
         op.f("ck_jobs_kind"), "jobs", "kind IN ('clip', 'snapshot', 'ingest')"
+    )
+    # An ingest has no source media: its device and its parameters identify it.
+    op.create_index(
+        "uq_jobs_ingest_device_params",
+        "jobs",
+        ["device_id", "params_key"],
+        unique=True,
+        postgresql_where=sa.text("kind = 'ingest'"),
+    )
+    op.drop_constraint(op.f("ck_media_objects_kind"), "media_objects", type_="check")
+    op.create_check_constraint(
+        op.f("ck_media_objects_kind"),
+        "media_objects",
+        "kind IN ('upload', 'clip', 'snapshot', 'ingest')",
     )
     op.drop_constraint(op.f("ck_derivatives_kind"), "derivatives", type_="check")
     op.create_check_constraint(
@@ -93,7 +108,13 @@ def downgrade() -> None:
     op.create_check_constraint(
         op.f("ck_derivatives_kind"), "derivatives", "kind IN ('thumbnail', 'poster')"
     )
+    op.execute("DELETE FROM media_objects WHERE kind = 'ingest'")
+    op.drop_constraint(op.f("ck_media_objects_kind"), "media_objects", type_="check")
+    op.create_check_constraint(
+        op.f("ck_media_objects_kind"), "media_objects", "kind IN ('upload', 'clip', 'snapshot')"
+    )
     op.execute("DELETE FROM jobs WHERE kind = 'ingest'")
+    op.drop_index("uq_jobs_ingest_device_params", table_name="jobs")
     op.drop_constraint(op.f("ck_jobs_kind"), "jobs", type_="check")
     op.create_check_constraint(op.f("ck_jobs_kind"), "jobs", "kind IN ('clip', 'snapshot')")
     op.drop_column("jobs", "device_id")

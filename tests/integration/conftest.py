@@ -65,6 +65,10 @@ def local_stack() -> Iterator[LocalStack]:
             "ROUTER_BACKOFF_SCALE": scale,
             "SERVICE_CALLS_DIR": str(calls),
             "CORS_ALLOWED_ORIGINS": json.dumps([GALLERY_ORIGIN]),
+            # Remote URLs in the tests are servers the tests start on 127.0.0.1.
+            "INGEST_ALLOW_HTTP": "true",
+            "INGEST_ALLOW_LOOPBACK_FOR_TESTS": "true",
+            "INGEST_MAX_BYTES": str(8 * 1024**2),
         },
     )
     saved = dict(os.environ)

@@ -624,7 +624,7 @@ def test_no_function_holds_a_predefined_storage_role() -> None:
 
 def test_object_grants_are_made_from_function_access_with_the_custom_roles() -> None:
     grants = _grants()
-    for name in ("object_reader", "object_writer"):
+    for name in ("object_reader", "object_creator", "object_writer"):
         grant = grants[f"google_storage_bucket_iam_member.{name}"]
         assert "local.object_grants" in grant["for_each"]
         assert "local.storage_role_of_operations" in grant["for_each"]
@@ -645,11 +645,18 @@ def test_custom_roles_hold_only_object_permissions_and_match_iam_md() -> None:
         "google_project_iam_custom_role.object_reader": sorted(
             permissions[op] for op in roles["reader"]["operations"]
         ),
+        "google_project_iam_custom_role.object_creator": sorted(
+            permissions[op] for op in roles["creator"]["operations"]
+        ),
         "google_project_iam_custom_role.object_writer": sorted(
             permissions[op] for op in roles["writer"]["operations"]
         ),
     }
     assert expected["google_project_iam_custom_role.object_reader"] == ["storage.objects.get"]
+    assert expected["google_project_iam_custom_role.object_creator"] == [
+        "storage.objects.create",
+        "storage.objects.get",
+    ]
     assert expected["google_project_iam_custom_role.object_writer"] == [
         "storage.objects.create",
         "storage.objects.delete",
@@ -658,6 +665,7 @@ def test_custom_roles_hold_only_object_permissions_and_match_iam_md() -> None:
     assert _custom_role_table() == expected
     for address, key in (
         ("google_project_iam_custom_role.object_reader", "reader"),
+        ("google_project_iam_custom_role.object_creator", "creator"),
         ("google_project_iam_custom_role.object_writer", "writer"),
     ):
         body = resources[address]

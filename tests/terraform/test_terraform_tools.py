@@ -401,13 +401,19 @@ def test_terraform_maps_every_object_grant_to_a_custom_role(evaluate: Evaluate) 
     roles = out["storage_custom_roles"]
     assert roles["reader"]["role_id"] == "media_dev_objectReader"
     assert roles["writer"]["role_id"] == "media_dev_objectWriter"
+    assert roles["creator"]["role_id"] == "media_dev_objectCreator"
     assert all(re.fullmatch(r"[a-zA-Z0-9_.]{3,64}", r["role_id"]) for r in roles.values())
     assert out["storage_custom_role_permissions"] == {
         "reader": ["storage.objects.get"],
+        "creator": ["storage.objects.create", "storage.objects.get"],
         "writer": ["storage.objects.create", "storage.objects.delete", "storage.objects.get"],
     }
     of_operations = out["storage_role_of_operations"]
-    assert of_operations == {"get": "reader", "create,delete,get": "writer"}
+    assert of_operations == {
+        "get": "reader",
+        "create,get": "creator",
+        "create,delete,get": "writer",
+    }
     grants = out["object_grants"]
     assert grants["models process_media"] == {
         "bucket": "models",
@@ -420,8 +426,9 @@ def test_terraform_maps_every_object_grant_to_a_custom_role(evaluate: Evaluate) 
         "derivatives list_media",
         "models process_media",
         "uploads list_media",
-        "uploads process_media",
     ]
+    creators = sorted(k for k, g in grants.items() if of_operations[g["operations"]] == "creator")
+    assert creators == ["uploads process_media"]  # ingest stores originals, never deletes them
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,21 +103,18 @@ def job_events(call: Call) -> Response:
     from common.api.access import load_job
     from common.api.sse import JOB_TERMINAL, event_response
     from common.db.engine import session_scope
-    from common.db.models import MediaObject
     from common.jobs.api import mirror_fields
     from common.media.mirror import JOBS_COLLECTION
 
     principal = _stream_principal(call)
     with session_scope() as session:
         job = load_job(session, principal, call.params["job_id"])
-        source = session.get(MediaObject, job.media_id)
-        device_id = source.device_id if source else ""
     return event_response(
         JOBS_COLLECTION,
         job.id,
         JOB_TERMINAL,
         call.request.headers.get("Last-Event-ID"),
-        mirror_fields(job, device_id),
+        mirror_fields(job),
     )
 
 

@@ -1,11 +1,20 @@
-"""create_media's routes: a device declares a capture (signed upload URL) or sends a still inline."""
+"""create_media's routes: declare a capture (signed upload URL), hand the server a data URL or a
+remote URL to ingest (a job), or send a still inline."""
 
 from __future__ import annotations
 
+from pydantic import RootModel
+
 from common.api import schemas
 from common.api.app import Call, Reply, Route
+from common.jobs.ingest import IngestRequest
 from common.media.declare import CreateMediaRequest, spec_for_upload
 from common.media.snapshots import InlineSnapshotRequest
+
+
+class CreateOrIngestRequest(RootModel[CreateMediaRequest | IngestRequest]):
+    """Body of `POST /v1/media`: a declaration, or (with `source`) bytes for the server to fetch."""
+
 
 JSON_OVERHEAD_BYTES = 64 * 1024
 """Allowance for the JSON around an inline frame's base64 when bounding the body size."""
@@ -45,12 +54,54 @@ def declaring_device(call: Call, named: str | None) -> str:
     return named
 
 
+def ingesting_device(call: Call, named: str | None) -> str:
+    """The device an ingest is for: as `declaring_device`, except that a user token naming none
+    gets their personal device (`common.media.devices.personal_device_id`)."""
+    if named is not None or call.principal.kind == "device":
+        return declaring_device(call, named)
+    from common.db.engine import session_scope
+    from common.media.devices import ensure_personal_device
+
+    with session_scope() as session:
+        return ensure_personal_device(session, call.principal.subject)
+
+
+def ingest(call: Call) -> Reply:
+    """`POST /v1/media` with a `source`: queue the server's fetch of a data URL or a remote URL."""
+    from common.db.engine import session_scope
+    from common.jobs.api import enqueue_if_queued
+    from common.jobs.ingest import create_ingest_job, discard_staged, params_of
+    from common.observe import audit
+
+    request = call.body(IngestRequest)
+    device_id = ingesting_device(call, request.device_id)
+    params = params_of(device_id, request)
+    with session_scope() as session:
+        queued = create_ingest_job(session, device_id, params, created_by=call.principal.actor)
+        if queued.created:
+            audit.record(
+                "ingest_requested",
+                actor=call.principal.actor,
+                device_id=device_id,
+                details={"job_id": queued.job.id, "source": params["source"]["type"]},
+                session=session,
+            )
+    if not queued.created:
+        discard_staged(params)  # the earlier request's copy is the job's
+    enqueue_if_queued(queued.job)
+    return Reply(schemas.job(queued.job), 202 if queued.created else 200)
+
+
 def create(call: Call) -> Reply:
-    """`POST /v1/media`: declare a capture; answer its upload URL while the bytes are pending."""
+    """`POST /v1/media`: declare a capture and answer its upload URL while the bytes are pending;
+    with a `source`, queue an ingest instead."""
     from common.core.status import MediaStatus
     from common.media.declare import declare
     from common.media.ingest import sign_upload
 
+    data = call.json()
+    if isinstance(data, dict) and "source" in data:
+        return ingest(call)
     request = call.body(CreateMediaRequest)
     device_id = declaring_device(call, request.device_id)
     declared = declare(
@@ -97,22 +148,41 @@ def _inline_limit() -> int:
     return get_settings().max_inline_snapshot_bytes * 4 // 3 + JSON_OVERHEAD_BYTES
 
 
+def _create_limit() -> int:
+    from common.core.settings import get_settings
+
+    settings = get_settings()
+    data_url = settings.max_ingest_data_url_bytes * 4 // 3 + JSON_OVERHEAD_BYTES
+    return max(settings.max_request_body_bytes, data_url)
+
+
 ROUTES = [
     Route(
         "POST",
         "/v1/media",
         create,
         operation_id="createMedia",
-        summary="Declare a capture and get a signed upload URL",
+        summary="Declare a capture and get a signed upload URL, or have the server ingest one",
         description=(
-            "Idempotent on (device, camera_id, message_id): the same body again answers 200 with "
-            "the same id (and a fresh upload URL while the media is `pending_upload`); another "
-            "body answers 409 `idempotency_conflict`. The device must send the bytes to "
-            "`upload.url` with exactly `upload.headers`."
+            "A declaration is idempotent on (device, camera_id, message_id): the same body again "
+            "answers 200 with the same id (and a fresh upload URL while the media is "
+            "`pending_upload`); another body answers 409 `idempotency_conflict`. The device must "
+            "send the bytes to `upload.url` with exactly `upload.headers`. Bytes the device "
+            "already has stored (same SHA-256) answer 200 with that media and "
+            "`deduplicated: true`.\n\n"
+            "With `source` (`data_url` or `remote_url`) the server fetches the bytes itself: 202 "
+            "with an ingest job (`GET /v1/jobs/{id}`, its event stream); `result_media_id` once "
+            "done. A user token may leave out the device (their personal device is used), the "
+            "camera and the message id. Daily quotas answer 429 with `Retry-After`."
         ),
-        body=CreateMediaRequest,
-        responses={201: schemas.CreateMediaResponse, 200: schemas.CreateMediaResponse},
-        errors=(400, 401, 403, 409, 413, 415, 422, 503),
+        body=CreateOrIngestRequest,
+        responses={
+            201: schemas.CreateMediaResponse,
+            200: schemas.CreateMediaResponse,
+            202: schemas.JobBody,
+        },
+        errors=(400, 401, 403, 409, 413, 415, 422, 429, 503),
+        body_limit=_create_limit,
     ),
     Route(
         "POST",

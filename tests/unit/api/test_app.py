@@ -58,12 +58,13 @@ def query(call: Call) -> Reply:
 
 API = Api(
     [
-        Route("GET", "/v1/media/<media_id>", get, "get", "get"),
-        Route("PATCH", "/v1/media/<media_id>", get, "patch", "patch"),
-        Route("POST", "/v1/media/<media_id>/lock", lock, "lock", "lock"),
-        Route("GET", "/v1/crash", crash, "crash", "crash"),
-        Route("POST", "/v1/items", post, "post", "post"),
-        Route("GET", "/v1/items", query, "query", "query"),
+        Route("GET", "/v1/media/<media_id>", get, "get", "get", public=True),
+        Route("PATCH", "/v1/media/<media_id>", get, "patch", "patch", public=True),
+        Route("POST", "/v1/media/<media_id>/lock", lock, "lock", "lock", public=True),
+        Route("GET", "/v1/crash", crash, "crash", "crash", public=True),
+        Route("POST", "/v1/items", post, "post", "post", public=True),
+        Route("GET", "/v1/items", query, "query", "query", public=True),
+        Route("POST", "/v1/secure", post, "secure", "secure"),
     ]
 )
 
@@ -84,6 +85,15 @@ def test_routes_answer_json_and_domain_errors_keep_their_status() -> None:
     assert call("GET", "/v1/media/med_1")[:2] == (200, {"id": "med_1"})
     status, body, _ = call("POST", "/v1/media/med_1/lock")
     assert (status, body) == (409, {"code": "conflict", "message": "med_1 busy"})
+
+
+def test_a_route_that_needs_a_token_answers_401_before_looking_at_the_body() -> None:
+    status, body, _ = call("POST", "/v1/secure", json={"size_bytes": -1})
+    assert (status, body["code"]) == (401, "missing_token")
+    status, body, _ = call(
+        "POST", "/v1/secure", json={}, headers={"Authorization": "Bearer not.a.jwt"}
+    )
+    assert (status, body["code"]) == (401, "invalid_token")
 
 
 def test_a_crash_is_a_json_500_without_internals() -> None:

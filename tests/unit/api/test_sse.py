@@ -187,7 +187,7 @@ def test_a_handler_may_return_a_ready_stream() -> None:
     def stream(_: Call) -> Response:
         return Response(iter(["data: x\n\n"]), mimetype="text/event-stream")
 
-    api = Api([Route("GET", "/v1/stream", stream, "stream", "stream")])
+    api = Api([Route("GET", "/v1/stream", stream, "stream", "stream", public=True)])
     result = api(Request(EnvironBuilder(path="/v1/stream").get_environ()))
     assert result.mimetype == "text/event-stream"
     assert b"".join(result.iter_encoded()) == b"data: x\n\n"

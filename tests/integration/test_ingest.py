@@ -1,0 +1,289 @@
+"""Ingest by the server on the real stack: data URLs and remote URLs from a server on 127.0.0.1
+that the test starts, the SSRF refusals, the type from the bytes, dedupe and its races."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.integration.support import (
+    api_for,
+    data_url,
+    db_rows,
+    declaration,
+    facts_for_bytes,
+    new_device_id,
+    post_create,
+    store,
+    wait_job,
+    wait_processed,
+)
+
+pytestmark = pytest.mark.integration
+
+BIG_BYTES = 9 * 1024**2
+"""More than the stack's INGEST_MAX_BYTES (tests/integration/conftest.py)."""
+
+
+def picture(fmt: str = "JPEG", seed: int | None = None) -> bytes:
+    """A small, unique image (the seed paints a pixel, so bytes differ between calls)."""
+    image = Image.new("RGB", (64, 48), (30, 90, 160))
+    value = uuid.uuid4().int if seed is None else seed
+    image.putpixel((1, 1), (value % 256, (value >> 8) % 256, (value >> 16) % 256))
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+class Remote:
+    """A little HTTP server on 127.0.0.1: what a URL handed to the pipeline may answer."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.requests: list[str] = []
+        remote = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                remote.requests.append(self.path)
+                if self.path.startswith("/to-metadata"):
+                    self.send_response(302)
+                    self.send_header("Location", "http://169.254.169.254/computeMetadata/v1/")
+                    self.end_headers()
+                elif self.path == "/big-declared":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/jpeg")
+                    self.send_header("Content-Length", str(BIG_BYTES))
+                    self.end_headers()
+                elif self.path == "/big-stream":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/jpeg")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    chunk = b"\xff" * 65536
+                    try:
+                        for _ in range(BIG_BYTES // len(chunk) + 1):
+                            self.wfile.write(chunk)
+                    except OSError:
+                        pass  # the client stopped reading past its cap
+                elif self.path in remote.files:
+                    body, content_type = remote.files[self.path]
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+
+@pytest.fixture(scope="module")
+def remote() -> Iterator[Remote]:
+    server = Remote()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+def ingest(api: Any, source: dict[str, Any], **fields: Any) -> Any:
+    return api.session.post(
+        f"{api.create_url}/v1/media", json={"source": source, **fields}, timeout=30
+    )
+
+
+def test_a_data_url_is_ingested_as_a_job_with_the_type_from_the_bytes(local_stack: Any) -> None:
+    device = new_device_id()
+    api = api_for(device)
+    png = picture("PNG")
+    answer = ingest(
+        api,
+        {"type": "data_url", "data": data_url(png, "image/jpeg")},
+        labels=["pasted"],
+        note="from the clipboard",
+    )
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    assert (job["kind"], job["status"], job["media_id"]) == ("ingest", "queued", None)
+    done = wait_job(api, job["job_id"])
+    assert done["status"] == "completed", done
+    assert done["result"]["deduplicated"] is False
+    media = wait_processed(api, done["result_media_id"])
+    assert (media["kind"], media["mime_type"], media["size_bytes"]) == (
+        "ingest",
+        "image/png",
+        len(png),
+    )
+    assert (media["camera_id"], media["labels"], media["note"]) == (
+        "ingest",
+        ["pasted"],
+        "from the clipboard",
+    )
+    assert media["thumbnail_url"]
+    staged = db_rows("SELECT params FROM jobs WHERE id = :j", j=job["job_id"])[0]["params"]
+    assert store().stat("derivatives", staged["staged_object"]) is None  # removed once ingested
+
+
+def test_a_remote_url_is_fetched_and_its_type_sniffed_not_taken_from_the_header(
+    local_stack: Any, remote: Remote
+) -> None:
+    device = new_device_id()
+    api = api_for(device)
+    jpeg = picture()
+    remote.files["/photos/front%20door.jpg"] = (jpeg, "text/plain")
+    answer = ingest(api, {"type": "remote_url", "url": remote.url("/photos/front%20door.jpg")})
+    assert answer.status_code == 202, answer.text
+    done = wait_job(api, answer.json()["job_id"])
+    assert done["status"] == "completed", done
+    media = wait_processed(api, done["result_media_id"])
+    assert (media["mime_type"], media["original_filename"]) == ("image/jpeg", "front door.jpg")
+    assert media["declared"]["sha256"] == hashlib.sha256(jpeg).hexdigest()
+
+
+def test_a_user_without_a_device_ingests_to_a_personal_device_they_own(
+    local_stack: Any, remote: Remote
+) -> None:
+    user = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    api = api_for(user, "user")
+    remote.files[f"/u/{user}.png"] = (picture("PNG"), "image/png")
+    answer = ingest(api, {"type": "remote_url", "url": remote.url(f"/u/{user}.png")})
+    assert answer.status_code == 202, answer.text
+    done = wait_job(api, answer.json()["job_id"])
+    assert done["status"] == "completed", done
+    media = api.get(done["result_media_id"])
+    assert media["device_id"].startswith("u-")
+    devices = api.session.get(f"{api.list_url}/v1/devices", timeout=10).json()["items"]
+    assert [d["device_id"] for d in devices] == [media["device_id"]]
+    # another user sees neither the job nor the media
+    stranger = api_for(f"other-{uuid.uuid4().hex[:6]}", "user")
+    for path in (f"/v1/jobs/{done['job_id']}", f"/v1/media/{media['id']}"):
+        assert stranger.session.get(stranger.list_url + path, timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/computeMetadata/v1/", "link_local"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "internal_name"),
+        ("http://10.1.2.3/a.jpg", "private"),
+        ("http://192.168.0.10/a.jpg", "private"),
+        ("http://100.64.0.1/a.jpg", "shared_address_space"),
+        ("http://224.0.0.1/a.jpg", "multicast"),
+        ("http://240.0.0.1/a.jpg", "reserved"),
+        ("http://0.0.0.0/a.jpg", "unspecified"),
+        ("http://[fc00::1]/a.jpg", "private"),
+        ("http://[fe80::1]/a.jpg", "link_local"),
+        ("http://[::ffff:10.0.0.1]/a.jpg", "private"),
+        ("http://0x0a000001/a.jpg", "private"),
+        ("ftp://example.com/a.jpg", "scheme"),
+        ("http://user:secret@example.com/a.jpg", "userinfo"),
+    ],
+)
+def test_urls_the_ssrf_rules_refuse_are_422_before_any_job(
+    local_stack: Any, url: str, reason: str
+) -> None:
+    device = new_device_id()
+    answer = ingest(api_for(device), {"type": "remote_url", "url": url})
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert (body["code"], body["details"]["reason"]) == ("url_not_allowed", reason)
+    assert db_rows("SELECT id FROM jobs WHERE device_id = :d", d=device) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "fetch_reason"),
+    [
+        ("/to-metadata", "url_not_allowed", "link_local"),
+        ("/missing", "fetch_failed", "http_status"),
+        ("/big-declared", "too_large", "declared"),
+        ("/big-stream", "too_large", "body"),
+    ],
+)
+def test_what_only_the_fetch_can_find_fails_the_job_with_its_code_once(
+    local_stack: Any, remote: Remote, path: str, code: str, fetch_reason: str
+) -> None:
+    api = api_for(new_device_id())
+    answer = ingest(api, {"type": "remote_url", "url": remote.url(path)})
+    assert answer.status_code == 202, answer.text
+    done = wait_job(api, answer.json()["job_id"])
+    assert (done["status"], done["error_code"], done["result_media_id"]) == ("failed", code, None)
+    assert done["result"]["error_details"]["reason"] == fetch_reason
+    assert remote.requests.count(path) == 1  # a refusal is not retried
+
+
+def test_bytes_of_a_type_not_accepted_are_415_or_a_failed_job(
+    local_stack: Any, remote: Remote
+) -> None:
+    api = api_for(new_device_id())
+    inline = ingest(api, {"type": "data_url", "data": data_url(b"just some text", "image/png")})
+    assert (inline.status_code, inline.json()["code"]) == (415, "unsupported_media_type")
+    remote.files["/notes.jpg"] = (b"%PDF-1.4 not a picture at all" * 10, "image/jpeg")
+    answer = ingest(api, {"type": "remote_url", "url": remote.url("/notes.jpg")})
+    done = wait_job(api, answer.json()["job_id"])
+    assert (done["status"], done["error_code"]) == ("failed", "unsupported_media_type")
+
+
+def test_the_same_bytes_are_stored_once_per_device_and_answer_the_existing_media(
+    local_stack: Any, tmp_path: Path
+) -> None:
+    device = new_device_id()
+    api = api_for(device)
+    jpeg = picture()
+    first = ingest(api, {"type": "data_url", "data": data_url(jpeg)})
+    media_id = wait_job(api, first.json()["job_id"])["result_media_id"]
+    wait_processed(api, media_id)
+    again = wait_job(
+        api, ingest(api, {"type": "data_url", "data": data_url(jpeg)}).json()["job_id"]
+    )
+    assert (again["status"], again["result_media_id"]) == ("completed", media_id)
+    assert again["result"]["deduplicated"] is True
+    declared = post_create(api, declaration(facts_for_bytes(tmp_path, jpeg, "same.jpg")))
+    assert declared.status_code == 200, declared.text
+    body = declared.json()
+    assert (body["id"], body["deduplicated"], body.get("upload")) == (media_id, True, None)
+    sha = hashlib.sha256(jpeg).hexdigest()
+    assert len(db_rows("SELECT id FROM media_objects WHERE sha256 = :s", s=sha)) == 1
+    # another device's identical bytes are its own media, invisible to the first
+    other = api_for(new_device_id())
+    theirs = post_create(other, declaration(facts_for_bytes(tmp_path, jpeg, "same.jpg")))
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != media_id
+
+
+def test_a_race_of_identical_declarations_ends_with_one_media(
+    local_stack: Any, tmp_path: Path
+) -> None:
+    device = new_device_id()
+    api = api_for(device)
+    facts = facts_for_bytes(tmp_path, picture(), "race.jpg")
+    bodies = [declaration(facts) for _ in range(12)]  # twelve message ids, one content
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda body: post_create(api, body), bodies))
+    assert sorted(a.status_code for a in answers) == [200] * 11 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(a.json()["deduplicated"] for a in answers) == 11
+    rows = db_rows("SELECT id FROM media_objects WHERE device_id = :d", d=device)
+    assert len(rows) == 1
