@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.server
+import io
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, JSHandle, Locator, Page, expect
 
 from cli.samples import sample_path
 from emulators.stack import LocalStack
@@ -214,24 +215,41 @@ def test_labels_and_note_are_edited_in_place_and_a_stale_edit_is_refused(
 
 
 # ------------------------------------------------------------------------------------ working
+def photo_jpeg() -> bytes:
+    """A real photo the demo device does not have yet: the astronaut, as a JPEG."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    with Image.open(sample_path("astronaut.png")) as image:
+        image.convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def drop_files(page: Page, files: list[tuple[str, str, bytes]]) -> JSHandle:
+    """A DataTransfer holding `(name, type, bytes)` files, as a drag from the desktop has."""
+    return page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, type, b64] of files) {
+              const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+              transfer.items.add(new File([bytes], name, { type }));
+            }
+            return transfer;
+        }""",
+        [[name, kind, base64.b64encode(data).decode()] for name, kind, data in files],
+    )
+
+
 def test_a_dropped_photo_uploads_with_progress_and_reaches_processed_with_a_face_box(
     signed_in: Page, shot: Shot
 ) -> None:
     page = signed_in
-    data = sample_path("astronaut.png").read_bytes()
+    data = photo_jpeg()
     page.get_by_role("button", name="Upload", exact=True).click()
     panel = page.get_by_role("complementary", name="Upload")
     expect(panel.get_by_label("Device")).to_have_value(DEMO_DEVICE)
     panel.get_by_label("Camera").fill("cam-1")
-    files = page.evaluate_handle(
-        """([b64, name]) => {
-            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const files = new DataTransfer();
-            files.items.add(new File([bytes], name, { type: 'image/png' }));
-            return files;
-        }""",
-        [base64.b64encode(data).decode(), "portrait.png"],
-    )
+    files = drop_files(page, [("portrait.jpg", "image/jpeg", data)])
     record_attribute(page, ".upload", "data-phase")
 
     page.dispatch_event("body", "dragenter", {"dataTransfer": files})
@@ -239,24 +257,43 @@ def test_a_dropped_photo_uploads_with_progress_and_reaches_processed_with_a_face
     shot("drop zone", full_page=False)
     page.dispatch_event("body", "drop", {"dataTransfer": files})
 
-    row = panel.get_by_role("list", name="Uploads").locator("li", has_text="portrait.png")
+    row = panel.get_by_role("list", name="Uploads").locator("li", has_text="portrait.jpg")
     expect(row).to_have_attribute("data-status", "processed", timeout=PROCESSING_MS)
-    expect(row).to_contain_text("791.6 kB of 791.6 kB")
-    bar = row.get_by_role("progressbar", name="Upload of portrait.png")
+    size = f"{len(data) / 1000:.1f} kB"
+    expect(row).to_contain_text(f"{size} of {size}")
+    bar = row.get_by_role("progressbar", name="Upload of portrait.jpg")
     assert bar.evaluate("p => [p.value, p.max]") == [len(data), len(data)]
     phases = seen(page)
     assert phases[:2] == ["hashing", "declaring"], phases
     assert "uploading" in phases, phases
     assert phases.index("uploaded") < phases.index("status"), phases
-    expect(tile(page, "portrait.png", "processed")).to_be_visible()
+    expect(tile(page, "portrait.jpg", "processed")).to_be_visible()
     shot("uploaded and processed")
 
     row.get_by_role("link", name="Open").click()
 
-    expect(page.get_by_role("heading", level=1, name="portrait.png")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="portrait.jpg")).to_be_visible()
     expect(page.get_by_role("img", name="face box")).to_be_visible()
     expect(page.locator(".box-label")).to_contain_text(re.compile(r"^face \d+ %$"))
     shot("face box")
+
+
+def test_dropping_bytes_the_device_has_sends_nothing_and_points_at_them(
+    signed_in: Page, shot: Shot
+) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Upload", exact=True).click()
+    panel = page.get_by_role("complementary", name="Upload")
+    files = drop_files(page, [("again.png", "image/png", sample_path("camera.png").read_bytes())])
+
+    page.dispatch_event("body", "drop", {"dataTransfer": files})
+
+    row = panel.get_by_role("list", name="Uploads").locator("li", has_text="again.png")
+    expect(row).to_contain_text("already in the gallery (processed)")
+    expect(row).to_contain_text("nothing sent")
+    shot("already there", full_page=False)
+    row.get_by_role("link", name="Open").click()
+    expect(page.get_by_role("heading", level=1, name="camera.png")).to_be_visible()
 
 
 def test_a_clip_job_shows_live_progress_and_its_result_appears_in_the_grid(

@@ -92,6 +92,11 @@ export async function uploadFile(api, streams, file, target, onState) {
   const created = await api.declare(
     declaration(file, facts, { ...target, messageId: newMessageId() }),
   );
+  if (created.deduplicated) {
+    // The device already has these bytes: that media is the answer, nothing is sent again.
+    onState({ phase: 'duplicate', id: created.id, status: created.status });
+    return created.id;
+  }
   onState({ phase: 'declared', id: created.id, status: created.status });
   if (created.upload) {
     onState({ phase: 'uploading', id: created.id, loaded: 0, total: file.size });

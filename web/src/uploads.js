@@ -101,6 +101,12 @@ export function createUploads({ api, streams, gallery, navigate }) {
         }
         if (state.phase === 'hashing') phase.textContent = `hashing ${formatPercent(state.fraction)}`;
         if (state.phase === 'declaring') phase.textContent = 'declaring';
+        if (state.phase === 'duplicate') {
+          item.dataset.status = state.status;
+          bar.value = bar.max;
+          amount.textContent = `nothing sent: ${formatBytes(file.size)} already stored`;
+          phase.textContent = `already in the gallery (${statusLabel(state.status)})`;
+        }
         if (state.phase === 'uploading' || state.phase === 'uploaded') {
           bar.value = state.loaded;
           amount.textContent = `${formatBytes(state.loaded)} of ${formatBytes(state.total)}`;
