@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from playwright.sync_api import BrowserContext, JSHandle, Locator, Page, expect
 
+from cli.client import describe_file
 from cli.samples import sample_path
 from emulators.stack import LocalStack
 
@@ -294,6 +295,31 @@ def test_dropping_bytes_the_device_has_sends_nothing_and_points_at_them(
     shot("already there", full_page=False)
     row.get_by_role("link", name="Open").click()
     expect(page.get_by_role("heading", level=1, name="camera.png")).to_be_visible()
+
+
+def test_a_tile_s_status_badge_changes_live_when_its_bytes_arrive(
+    signed_in: Page, shot: Shot, gallery_stack: LocalStack
+) -> None:
+    page = signed_in
+    camera = api_for(gallery_stack, DEMO_DEVICE)
+    facts = describe_file(sample_path("chelsea.png"))
+    # GIVEN a camera declared a capture and has not sent its bytes yet
+    created = camera.declare(facts, "cam-1", "live-badge-1", original_filename="chelsea.png")
+    page.reload()
+    waiting = tile(page, "chelsea.png", "waiting for upload")
+    expect(waiting).to_be_visible()
+    record_attribute(page, f'.tile[data-id="{created["id"]}"]', "data-status")
+    shot("waiting for upload")
+
+    # WHEN the camera sends them
+    camera.put_bytes(created["upload"], facts, lambda _n: None)
+
+    # THEN the badge follows the pipeline without a reload, thumbnail included
+    done = tile(page, "chelsea.png", "processed")
+    expect(done).to_be_visible(timeout=PROCESSING_MS)
+    expect(done.locator("img")).to_have_attribute("alt", "chelsea.png")
+    assert seen(page)[-1] == "processed"
+    shot("processed")
 
 
 def test_a_clip_job_shows_live_progress_and_its_result_appears_in_the_grid(

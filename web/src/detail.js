@@ -57,9 +57,10 @@ function metadata(media, navigate) {
  * Render `/media/{id}` into `container`.
  * @returns {Promise<{destroy: () => void}>}
  */
-export async function renderDetail({ api, streams, id, navigate, gallery, container }) {
+export async function renderDetail({ api, streams, id, navigate, gallery, container, signal }) {
   const handles = [];
   let destroyed = false;
+  const gone = { destroy() {} };
   const back = h('a', { href: '/', class: 'back', onclick: (e) => { e.preventDefault(); navigate('/'); } }, '← Gallery');
   replace(container, back, h('p', { class: 'muted' }, 'Loading…'));
 
@@ -67,6 +68,7 @@ export async function renderDetail({ api, streams, id, navigate, gallery, contai
   try {
     loaded = await api.media(id);
   } catch (error) {
+    if (signal?.aborted) return gone;
     replace(
       container,
       back,
@@ -77,7 +79,7 @@ export async function renderDetail({ api, streams, id, navigate, gallery, contai
     );
     return { destroy() {} };
   }
-  if (destroyed) return { destroy() {} };
+  if (signal?.aborted) return gone;
   const { media } = loaded;
   let etag = loaded.etag;
 
@@ -115,7 +117,11 @@ export async function renderDetail({ api, streams, id, navigate, gallery, contai
     try {
       signed = await api.download(id);
     } catch (error) {
-      showError(error, { context: 'Signing the download' });
+      if (!signal?.aborted) showError(error, { context: 'Signing the download' });
+    }
+    if (signal?.aborted) {
+      for (const handle of handles) handle.close();
+      return gone;
     }
     if (signed && media.media_type === 'image') {
       const img = h('img', { src: signed.url, alt: name(media), class: 'media' });

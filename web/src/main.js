@@ -84,14 +84,19 @@ function start(config) {
   if (!session) return signInPage(config);
   clearErrors();
   let ended = false;
-  const api = createApi(config, () => currentSession()?.token || null, (error) => {
+  const end = (reason) => {
     if (ended) return;
     ended = true;
     streams.closeAll();
     gallery.destroy();
+    uploads.destroy();
+    detail?.destroy();
     signOut();
-    signInPage(config, `You were signed out: ${error.code}: ${error.message}`);
-  });
+    signInPage(config, reason);
+  };
+  const api = createApi(config, () => currentSession()?.token || null, (error) =>
+    end(`You were signed out: ${error.code}: ${error.message}`),
+  );
   const streams = new StreamPool(api, (error) => showError(error, { context: 'Live status' }));
   const view = h('main', { class: 'view' });
   const detailView = h('div', { class: 'detail', hidden: true });
@@ -108,6 +113,7 @@ function start(config) {
   const uploads = createUploads({ api, streams, gallery, navigate });
 
   async function route() {
+    if (ended) return;
     if (detail) {
       detail.destroy();
       detail = null;
@@ -117,8 +123,15 @@ function start(config) {
       gallery.show(false);
       detailView.hidden = false;
       window.scrollTo(0, 0);
-      const pending = renderDetail({ api, streams, id: decodeURIComponent(match[1]), navigate, gallery, container: detailView });
-      detail = { destroy: () => pending.then((d) => d.destroy()) };
+      // A view left before it finished loading must not draw itself over the next one.
+      const left = new AbortController();
+      const pending = renderDetail({ api, streams, id: decodeURIComponent(match[1]), navigate, gallery, container: detailView, signal: left.signal });
+      detail = {
+        destroy: () => {
+          left.abort();
+          pending.then((d) => d.destroy());
+        },
+      };
     } else {
       detailView.hidden = true;
       replace(detailView);
@@ -133,16 +146,7 @@ function start(config) {
     h('div', { class: 'spacer' }),
     h('button', { type: 'button', class: 'primary', onclick: () => uploads.toggle() }, 'Upload'),
     h('span', { class: 'user', title: session.subject }, session.user),
-    h('button', {
-      type: 'button',
-      onclick: () => {
-        ended = true;
-        streams.closeAll();
-        gallery.destroy();
-        signOut();
-        signInPage(config, 'Signed out.');
-      },
-    }, 'Sign out'),
+    h('button', { type: 'button', onclick: () => end('Signed out.') }, 'Sign out'),
   );
   view.append(gallery.el, detailView);
   replace(root, header, errors, uploads.panel, view, notices, uploads.dropzone);

@@ -153,24 +153,26 @@ export function createUploads({ api, streams, gallery, navigate }) {
     for (const file of files) startOne(file, where);
   }
 
-  // Page-wide drop zone.
+  // Page-wide drop zone (its listeners go with the session: `destroy()`).
+  const listening = new AbortController();
+  const on = (type, handler) => window.addEventListener(type, handler, { signal: listening.signal });
   let depth = 0;
   const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes('Files');
-  window.addEventListener('dragenter', (event) => {
+  on('dragenter', (event) => {
     if (!hasFiles(event)) return;
     depth += 1;
     dropzone.hidden = false;
     const c = choices().find((x) => x.device === device.value && x.camera === camera.value);
     dropzone.firstChild.textContent = `Drop to upload to ${device.value || '…'} · ${c ? c.camera : camera.value}`;
   });
-  window.addEventListener('dragleave', () => {
+  on('dragleave', () => {
     depth = Math.max(0, depth - 1);
     if (!depth) dropzone.hidden = true;
   });
-  window.addEventListener('dragover', (event) => {
+  on('dragover', (event) => {
     if (hasFiles(event)) event.preventDefault();
   });
-  window.addEventListener('drop', (event) => {
+  on('drop', (event) => {
     if (!event.dataTransfer?.files?.length) return;
     event.preventDefault();
     depth = 0;
@@ -185,5 +187,6 @@ export function createUploads({ api, streams, gallery, navigate }) {
       panel.hidden = !panel.hidden;
     },
     devicesLoaded: fillDevices,
+    destroy: () => listening.abort(),
   };
 }
