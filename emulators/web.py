@@ -181,15 +181,29 @@ class DevLogin:
                 self._engine = None
 
 
-def dev_app(static: WsgiApp, login: DevLogin, headers: Sequence[tuple[str, str]]) -> WsgiApp:
-    """`static` plus `POST /dev/login` (JSON, same-origin: the page calls it with fetch)."""
+def dev_app(
+    static: WsgiApp,
+    login: DevLogin,
+    headers: Sequence[tuple[str, str]],
+    origins: Sequence[str] = (),
+) -> WsgiApp:
+    """`static` plus `POST /dev/login` (JSON, same-origin: the page calls it with fetch).
+
+    A browser sends `Origin` with every POST: one from another site (which could post without
+    a preflight, though it could not read the answer) is refused, so no other page can make the
+    stack record owners.
+    """
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != DEV_LOGIN_PATH:
             return static(environ, start_response)
+        origin = environ.get("HTTP_ORIGIN")
         if environ.get("REQUEST_METHOD") != "POST":
             body = b'{"code":"method_not_allowed","message":"POST /dev/login"}'
             status, extra = "405 Method Not Allowed", [("Allow", "POST")]
+        elif origin is not None and origin not in origins:
+            body = b'{"code":"forbidden","message":"the dev login is for the gallery\'s own page"}'
+            status, extra = "403 Forbidden", []
         else:
             body = json.dumps(login.login()).encode()
             status, extra = "200 OK", []
@@ -269,7 +283,7 @@ class GalleryServer:
             self._server = make_server(
                 "127.0.0.1",
                 port,
-                dev_app(static, self.login, headers),
+                dev_app(static, self.login, headers, gallery_origins(port)),
                 threaded=True,
                 request_handler=Handler,
             )

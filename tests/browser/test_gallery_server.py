@@ -50,6 +50,10 @@ def test_the_dev_login_mints_a_user_token_for_the_owner_of_the_demo_device(
     gallery_stack: LocalStack,
 ) -> None:
     assert requests.get(f"{gallery_stack.web_url}/dev/login", timeout=30).status_code == 405
+    elsewhere = requests.post(
+        f"{gallery_stack.web_url}/dev/login", headers={"Origin": "http://evil.test"}, timeout=30
+    )
+    assert elsewhere.status_code == 403
 
     login = requests.post(f"{gallery_stack.web_url}/dev/login", timeout=30).json()
 
