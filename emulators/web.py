@@ -22,12 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from emulators._proc import StackError
 
 DEFAULT_DEMO_USER = "demo-user"
 DEFAULT_DEMO_DEVICES = ("demo-camera-01",)
 DEV_LOGIN_PATH = "/dev/login"
+OIDC_SETTINGS = {
+    "WEB_OIDC_ISSUER": "oidcIssuer",
+    "WEB_OIDC_CLIENT_ID": "oidcClientId",
+    "WEB_OIDC_NAME": "oidcName",
+}
+"""Environment of the stack → /config.json keys naming an OpenID Connect provider."""
 DEV_TOKEN_TTL_SECONDS = 12 * 3600
 DIST_INDEX = Path("web") / "dist" / "index.html"
 SERVER_SOURCE = Path("terraform") / "web" / "server.py"
@@ -252,9 +259,15 @@ class GalleryServer:
         }
         if page_size := env.get("WEB_GALLERY_PAGE_SIZE"):
             config["galleryPageSize"] = page_size
+        # An identity provider besides the dev login, as web_gallery_extra_config gives one.
+        for key, name in OIDC_SETTINGS.items():
+            if value := env.get(key):
+                config[name] = value
         storage = env.get("STORAGE_PUBLIC_URL") or env.get("S3_ENDPOINT_URL") or ""
         api = [env["CREATE_MEDIA_URL"], env["LIST_MEDIA_URL"], env["MANAGE_MEDIA_URL"]]
-        csp = content_security_policy([*api, *([storage] if storage else [])])
+        issuer = env.get("WEB_OIDC_ISSUER")
+        idp = [urlsplit(issuer)._replace(path="", query="", fragment="").geturl()] if issuer else []
+        csp = content_security_policy([*api, *([storage] if storage else []), *idp])
         static = server.StaticApp(
             server.load_assets(index.parent), config_json=json.dumps(config), csp=csp
         )

@@ -13,6 +13,7 @@ browser download) against a real local stack of its own that serves the built ap
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,11 +29,15 @@ from cli.samples import sample_path
 from emulators._proc import WorkdirBusyError
 from emulators.stack import LocalStack
 
+from .idp import LocalIdentityProvider
 from .support import (
     CHROMIUM,
     DEMO_DEVICE,
     DEMO_USER,
     HOST_RULES,
+    IDP_CLIENT_ID,
+    IDP_EMAIL,
+    IDP_SUBJECT,
     PAGE_SIZE,
     PROCESS_TIMEOUT_SECONDS,
     ROOT,
@@ -40,6 +45,7 @@ from .support import (
     SEEDS,
     ConsoleWatch,
     api_for,
+    own,
 )
 
 
@@ -52,11 +58,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="package")
-def gallery_stack() -> Iterator[LocalStack]:
+def idp() -> Iterator[LocalIdentityProvider]:
+    """The team's identity provider, as the gallery's cloud sign-in expects one."""
+    provider = LocalIdentityProvider(
+        client_id=IDP_CLIENT_ID, subject=IDP_SUBJECT, email=IDP_EMAIL
+    ).start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@pytest.fixture(scope="package")
+def gallery_stack(idp: LocalIdentityProvider) -> Iterator[LocalStack]:
     """The whole local stack with the gallery, for this package's tests.
 
     Started from a copy of the environment without another stack's addresses, so it never
     reuses (or is reused by) the integration tests' stack; nothing is exported to os.environ.
+    The functions accept the identity provider's RS256 ID tokens (its JWKS) besides HS256, and
+    the page offers it next to the dev login, as a deployment configures both.
     """
     base = {
         k: v
@@ -72,6 +92,11 @@ def gallery_stack() -> Iterator[LocalStack]:
             "WEB_GALLERY_PAGE_SIZE": str(PAGE_SIZE),
             "WEB_DEMO_USER": DEMO_USER,
             "WEB_DEMO_DEVICES": DEMO_DEVICE,
+            "JWT_ALGORITHMS": json.dumps(["HS256", "RS256"]),
+            "JWT_JWKS_URL": idp.jwks_url,
+            "WEB_OIDC_ISSUER": idp.issuer,
+            "WEB_OIDC_CLIENT_ID": IDP_CLIENT_ID,
+            "WEB_OIDC_NAME": "Test SSO",
         },
     }
     workdir = ROOT / ".stack" / "browser"
@@ -104,7 +129,7 @@ def demo_media(gallery_stack: LocalStack) -> dict[str, dict[str, Any]]:
         }
     # labels are part of the gallery's filters: set them as a person would, by PATCH with ETag
     owner = api_for(gallery_stack, DEMO_USER, "user")
-    _own(gallery_stack, DEMO_USER, DEMO_DEVICE)
+    own(gallery_stack, DEMO_USER, DEMO_DEVICE)
     done = {}
     for seed in SEEDS:
         body = api.wait_terminal(created[seed.name]["id"], timeout_seconds=PROCESS_TIMEOUT_SECONDS)
@@ -122,21 +147,6 @@ def demo_media(gallery_stack: LocalStack) -> dict[str, dict[str, Any]]:
             body = patched.json()
         done[seed.name] = body
     return done
-
-
-def _own(stack: LocalStack, user: str, device: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(stack.env["DATABASE_URL"])
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "insert into device_owners (user_id, device_id) values (:u, :d) "
-                "on conflict do nothing"
-            ),
-            {"u": user, "d": device},
-        )
-    engine.dispose()
 
 
 # ------------------------------------------------------------------------------- Playwright

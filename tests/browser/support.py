@@ -21,6 +21,10 @@ CHROMIUM = "/usr/bin/chromium"
 HOST_RULES = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 DEMO_DEVICE = "demo-camera-01"
 DEMO_USER = "demo-user"
+IDP_CLIENT_ID = "media-api"
+"""The gallery's client at the identity provider: its ID tokens' `aud`, so JWT_AUDIENCE."""
+IDP_SUBJECT = "sso-7f3a"
+IDP_EMAIL = "ada@example.test"
 PAGE_SIZE = 3
 """Gallery page size in this stack, small so a few media already take several pages."""
 PROCESS_TIMEOUT_SECONDS = 180.0
@@ -84,3 +88,19 @@ class ConsoleWatch:
 
     def unexpected(self) -> list[str]:
         return [e for e in self.errors if not any(p.search(e) for p in self.expected)]
+
+
+def own(stack: LocalStack, user: str, device: str) -> None:
+    """Make `user` an owner of `device` (what `POST /v1/devices/{id}/owners` records)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.env["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "insert into device_owners (user_id, device_id) values (:u, :d) "
+                "on conflict do nothing"
+            ),
+            {"u": user, "d": device},
+        )
+    engine.dispose()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import requests
 from playwright.sync_api import BrowserContext, JSHandle, Locator, Page, expect
 
@@ -23,7 +24,19 @@ from cli.client import describe_file
 from cli.samples import sample_path
 from emulators.stack import LocalStack
 
-from .support import DEMO_DEVICE, DEMO_USER, PAGE_SIZE, SEEDS, ConsoleWatch, api_for, token_for
+from .idp import LocalIdentityProvider
+from .support import (
+    DEMO_DEVICE,
+    DEMO_USER,
+    IDP_EMAIL,
+    IDP_SUBJECT,
+    PAGE_SIZE,
+    SEEDS,
+    ConsoleWatch,
+    api_for,
+    own,
+    token_for,
+)
 
 PROCESSING_MS = 90_000
 """How long a person may wait for a medium or a job to finish on this 2-core machine."""
@@ -103,6 +116,28 @@ def test_sign_in_shows_the_demo_media_newest_first_with_thumbnails(
     assert all("cursor=" in url for url in pages[1:]), pages
     expect(page.get_by_text("demo user (local stack)", exact=False)).to_be_visible()
     shot("gallery")
+
+
+def test_signing_in_with_the_identity_provider_uses_its_id_token(
+    page: Page,
+    console: ConsoleWatch,
+    shot: Shot,
+    gallery_stack: LocalStack,
+    idp: LocalIdentityProvider,
+) -> None:
+    own(gallery_stack, IDP_SUBJECT, DEMO_DEVICE)
+    page.goto("/")
+
+    page.get_by_role("button", name="Sign in with Test SSO").click()
+
+    expect(tile(page, "astronaut.png", "processed")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
+    expect(page.get_by_text(IDP_EMAIL)).to_be_visible()
+    assert idp.refused == []
+    session = page.evaluate("() => JSON.parse(sessionStorage.getItem('media-gallery.session'))")
+    assert jwt.get_unverified_header(session["token"])["alg"] == "RS256"
+    assert jwt.decode(session["token"], options={"verify_signature": False})["iss"] == idp.issuer
+    shot("signed in with the provider")
 
 
 def test_filter_chips_narrow_the_grid(signed_in: Page, shot: Shot) -> None:

@@ -13,10 +13,13 @@ from emulators._proc import StackError
 from emulators.stack import LocalStack
 from emulators.web import merge_cors_origins
 
+from .idp import LocalIdentityProvider
 from .support import DEMO_DEVICE, DEMO_USER
 
 
-def test_the_page_is_told_where_the_api_is_and_nothing_secret(gallery_stack: LocalStack) -> None:
+def test_the_page_is_told_where_the_api_is_and_nothing_secret(
+    gallery_stack: LocalStack, idp: LocalIdentityProvider
+) -> None:
     config = requests.get(f"{gallery_stack.web_url}/config.json", timeout=30).json()
 
     assert config == {
@@ -26,11 +29,16 @@ def test_the_page_is_told_where_the_api_is_and_nothing_secret(gallery_stack: Loc
         "devLoginUrl": "/dev/login",
         "environment": "local stack",
         "galleryPageSize": "3",
+        "oidcIssuer": idp.issuer,
+        "oidcClientId": "media-api",
+        "oidcName": "Test SSO",
     }
     assert gallery_stack.env["JWT_SECRET"] not in json.dumps(config)
 
 
-def test_every_answer_carries_a_csp_naming_only_this_stack(gallery_stack: LocalStack) -> None:
+def test_every_answer_carries_a_csp_naming_only_this_stack(
+    gallery_stack: LocalStack, idp: LocalIdentityProvider
+) -> None:
     index = requests.get(f"{gallery_stack.web_url}/media/med_anything", timeout=30)
 
     assert index.status_code == 200  # a client-side route gets the page
@@ -41,7 +49,7 @@ def test_every_answer_carries_a_csp_naming_only_this_stack(gallery_stack: LocalS
     assert policy["script-src"] == "'self'"
     origins = {
         gallery_stack.function_url(name) for name in ("create_media", "list_media", "manage_media")
-    } | {gallery_stack.env["STORAGE_PUBLIC_URL"]}
+    } | {gallery_stack.env["STORAGE_PUBLIC_URL"], idp.issuer}
     assert set(policy["connect-src"].split()) == {"'self'", *origins}
     assert index.headers["X-Frame-Options"] == "DENY"
 
