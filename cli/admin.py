@@ -5,6 +5,8 @@
     mediactl admin reissue-url med_...               # a fresh upload URL while pending
     mediactl admin redrive [--max 100] [--yes]       # dead-lettered messages back to their topic
     mediactl admin device-token --device cam-01      # a short-lived device token (provisioning)
+    mediactl admin audit [--media ...] [--device ...] [--actor ...] [--action ...] [--since T]
+    mediactl admin stats [--logs .stack/logs]        # the log-based metrics, summed locally
 
 The API commands use `ADMIN_TOKEN` (a user token with `"admin": true`), or mint one from
 `JWT_SECRET` for `--admin-user`. `redrive` talks to Pub/Sub with the operator's own credentials
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -219,3 +222,73 @@ def device_token(
         typer.echo(mint_token(device, "device", ttl_seconds=ttl_seconds, kid=kid))
     except RuntimeError as exc:
         raise typer.BadParameter("set JWT_SECRET (from Secret Manager in production)") from exc
+
+
+@admin_app.command()
+def audit(
+    media_id: Annotated[str | None, typer.Option("--media")] = None,
+    device_id: Annotated[str | None, typer.Option("--device")] = None,
+    actor: Annotated[str | None, typer.Option(help="e.g. device:cam-01, user:alice")] = None,
+    action: Annotated[str | None, typer.Option(help="e.g. deleted, share_opened")] = None,
+    since: Annotated[datetime | None, typer.Option(help="RFC 3339, with an offset")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: AsJson = False,
+    admin_user: AdminUser = "ops",
+    admin_token: AdminToken = None,
+) -> None:
+    """Read the audit log (newest first) with filters."""
+    api = _api(admin_user, admin_token)
+    params = {
+        "media_id": media_id,
+        "device_id": device_id,
+        "actor": actor,
+        "action": action,
+        "since": since.isoformat() if since else None,
+        "limit": limit,
+    }
+    query = {k: v for k, v in params.items() if v is not None}
+    try:
+        body = _answer(api.session.get(f"{api.list_url}/v1/admin/audit", params=query, timeout=30))
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    table = Table("at", "actor", "action", "media", "device", "details", title="audit")
+    for event in body["items"]:
+        table.add_row(
+            event["at"],
+            event["actor"],
+            event["action"],
+            event["media_id"] or "",
+            event["device_id"] or "",
+            json.dumps(event["details"] or {}, separators=(",", ":"))[:80],
+        )
+    console.print(table)
+
+
+@admin_app.command()
+def stats(
+    logs: Annotated[
+        Path, typer.Option(envvar="STACK_LOGS_DIR", help="Directory of the functions' logs.")
+    ] = Path(".stack/logs"),
+    as_json: AsJson = False,
+) -> None:
+    """Sum the log-based metrics (uploads, bytes, dedupe hits, rejections, quotas, fetches,
+    dead letters, share opens) from the functions' JSON logs of the local stack."""
+    from cli.stats import log_lines, summarize
+
+    if not logs.is_dir():
+        raise typer.BadParameter(f"{logs} is not a directory (the stack's logs/)")
+    summary = summarize(log_lines(logs))
+    if as_json:
+        typer.echo(json.dumps(summary.as_json(), indent=2))
+        return
+    table = Table("event", "count", "by", title=f"events in {logs}")
+    for event, count in sorted(summary.counts.items()):
+        by = summary.by_label.get(event)
+        table.add_row(
+            event, str(count), ", ".join(f"{k}={v}" for k, v in sorted((by or {}).items()))
+        )
+    console.print(table)
+    console.print(f"bytes uploaded (verified): {summary.bytes_uploaded}")

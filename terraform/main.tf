@@ -26,23 +26,30 @@ locals {
   common_environment = merge(
     var.extra_environment_variables,
     {
-      GOOGLE_CLOUD_PROJECT     = var.project_id
-      CLOUD_SQL_INSTANCE       = google_sql_database_instance.main.connection_name
-      DB_NAME                  = google_sql_database.media.name
-      UPLOADS_BUCKET           = google_storage_bucket.uploads.name
-      DERIVATIVES_BUCKET       = google_storage_bucket.derivatives.name
-      QUARANTINE_PREFIX        = var.quarantine_prefix
-      REJECTED_OBJECT_ACTION   = var.rejected_object_action
-      UPLOAD_URL_TTL_SECONDS   = tostring(var.upload_url_ttl_seconds)
-      DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
-      MEDIA_VERIFIED_TOPIC     = google_pubsub_topic.topic[local.media_verified_topic].name
-      MEDIA_JOBS_TOPIC         = google_pubsub_topic.topic[local.media_jobs_topic].name
-      FIRESTORE_DATABASE       = google_firestore_database.default.name
-      JWT_AUDIENCE             = var.jwt_audience
-      JWT_ALGORITHMS           = jsonencode(var.jwt_algorithms)
-      MAX_UPLOAD_SIZE_BYTES    = format("%d", var.max_upload_size_bytes)
-      MIME_ALLOWLIST           = jsonencode(var.mime_allowlist)
-      MAX_EVENT_AGE_SECONDS    = tostring(var.max_event_age_seconds)
+      GOOGLE_CLOUD_PROJECT       = var.project_id
+      CLOUD_SQL_INSTANCE         = google_sql_database_instance.main.connection_name
+      DB_NAME                    = google_sql_database.media.name
+      UPLOADS_BUCKET             = google_storage_bucket.uploads.name
+      DERIVATIVES_BUCKET         = google_storage_bucket.derivatives.name
+      QUARANTINE_PREFIX          = var.quarantine_prefix
+      REJECTED_OBJECT_ACTION     = var.rejected_object_action
+      UPLOAD_URL_TTL_SECONDS     = tostring(var.upload_url_ttl_seconds)
+      DOWNLOAD_URL_TTL_SECONDS   = tostring(var.download_url_ttl_seconds)
+      MEDIA_VERIFIED_TOPIC       = google_pubsub_topic.topic[local.media_verified_topic].name
+      MEDIA_JOBS_TOPIC           = google_pubsub_topic.topic[local.media_jobs_topic].name
+      FIRESTORE_DATABASE         = google_firestore_database.default.name
+      JWT_AUDIENCE               = var.jwt_audience
+      JWT_ALGORITHMS             = jsonencode(var.jwt_algorithms)
+      MAX_UPLOAD_SIZE_BYTES      = format("%d", var.max_upload_size_bytes)
+      MIME_ALLOWLIST             = jsonencode(var.mime_allowlist)
+      MAX_EVENT_AGE_SECONDS      = tostring(var.max_event_age_seconds)
+      INGEST_ALLOWED_HOSTS       = jsonencode(var.ingest_allowed_hosts)
+      INGEST_MAX_BYTES           = format("%d", var.ingest_max_bytes)
+      EXPOSE_STORAGE_LOCATIONS   = tostring(var.expose_storage_locations)
+      QUOTA_DEVICE_BYTES_PER_DAY = format("%d", var.daily_quotas.device_bytes)
+      QUOTA_DEVICE_MEDIA_PER_DAY = format("%d", var.daily_quotas.device_media)
+      QUOTA_USER_BYTES_PER_DAY   = format("%d", var.daily_quotas.user_bytes)
+      QUOTA_USER_MEDIA_PER_DAY   = format("%d", var.daily_quotas.user_media)
       # Not a Settings field: Cloud Functions sets it on every 2nd gen function (execution IDs
       # in functions-framework logs); declaring it avoids a permanent plan diff.
       LOG_EXECUTION_ID = "true"

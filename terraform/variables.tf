@@ -185,6 +185,50 @@ variable "mime_allowlist" {
   default     = ["image/jpeg", "image/png", "image/webp", "video/mp4", "video/quicktime", "video/webm"]
 }
 
+variable "ingest_allowed_hosts" {
+  type        = list(string)
+  description = "INGEST_ALLOWED_HOSTS: hosts the server may fetch remote URLs from (exact names or *.suffix); empty: any public host."
+  default     = []
+}
+
+variable "ingest_max_bytes" {
+  type        = number
+  description = "INGEST_MAX_BYTES: largest body a remote URL ingest reads (cut off past it)."
+  default     = 104857600
+
+  validation {
+    condition     = var.ingest_max_bytes > 0
+    error_message = "ingest_max_bytes must be positive."
+  }
+}
+
+variable "daily_quotas" {
+  type = object({
+    device_bytes = number
+    device_media = number
+    user_bytes   = number
+    user_media   = number
+  })
+  description = "QUOTA_DEVICE_BYTES_PER_DAY, QUOTA_DEVICE_MEDIA_PER_DAY, QUOTA_USER_BYTES_PER_DAY, QUOTA_USER_MEDIA_PER_DAY: what a device and a user may declare per UTC day (an admin may override a device's)."
+  default = {
+    device_bytes = 53687091200
+    device_media = 20000
+    user_bytes   = 214748364800
+    user_media   = 100000
+  }
+
+  validation {
+    condition     = alltrue([for v in values(var.daily_quotas) : v >= 0])
+    error_message = "daily_quotas must not be negative."
+  }
+}
+
+variable "expose_storage_locations" {
+  type        = bool
+  description = "EXPOSE_STORAGE_LOCATIONS: show buckets, object names and URIs to non-admins (admins always see them)."
+  default     = false
+}
+
 variable "upload_url_ttl_seconds" {
   type        = number
   description = "UPLOAD_URL_TTL_SECONDS: lifetime of a signed PUT URL."

@@ -162,6 +162,18 @@ def purge_device(
         for media_id in ids:
             delete_media(media_id, actor=actor, reason=reasons.reason(reasons.PURGED), cascade=True)
             deleted.append(media_id)
+        from common.observe import audit
+
+        audit.record(
+            "purged",
+            actor=actor,
+            device_id=device_id,
+            details={
+                "before": before.isoformat() if before else None,
+                "deleted_count": len(deleted),
+                "remaining": int(count) - len(deleted),
+            },
+        )
     return PurgeReport(int(count), int(size), deleted, int(count) - len(deleted))
 
 

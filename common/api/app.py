@@ -50,8 +50,12 @@ log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound="BaseModel")
 Handler = Callable[["Call"], "Reply | Response"]
 
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Last-Event-ID"
-CORS_EXPOSED_HEADERS = "ETag, Location, Retry-After, Content-Disposition, Content-Range"
+CORS_ALLOWED_HEADERS = (
+    "Authorization, Content-Type, If-Match, If-None-Match, If-Range, Last-Event-ID, Range"
+)
+CORS_EXPOSED_HEADERS = (
+    "ETag, Location, Retry-After, Content-Disposition, Content-Range, Content-Length, Accept-Ranges"
+)
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
@@ -204,6 +208,9 @@ def json_response(body: Any, status: int, headers: Mapping[str, str] | None = No
     return response
 
 
+UNAVAILABLE_MESSAGE = "The service could not complete the request now; retry later."
+
+
 def error_response(error: MediaError, headers: Mapping[str, str] | None = None) -> Response:
     """The JSON response for a domain error (503s and 429s carry `Retry-After`)."""
     extra = dict(headers or {})
@@ -215,6 +222,9 @@ def error_response(error: MediaError, headers: Mapping[str, str] | None = None) 
         extra["WWW-Authenticate"] = 'Bearer realm="media-api"'
     if isinstance(error, MethodNotAllowed) and isinstance(error.details, dict):
         extra["Allow"] = ", ".join(sorted({*error.details.get("allowed", []), "OPTIONS"}))
+    if error.http_status >= 500:  # the message may name internals (objects, hosts): logged only
+        body = {"code": error.code, "message": UNAVAILABLE_MESSAGE}
+        return json_response(body, error.http_status, extra)
     return json_response(error.to_json(), error.http_status, extra)
 
 

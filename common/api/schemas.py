@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 from common.core.times import iso_utc
 
 if TYPE_CHECKING:
+    from common.api.auth import Principal
     from common.db.models import Job, MediaObject
     from common.media.listing import MediaDetail
     from common.storage.base import SignedRequest
@@ -37,7 +38,8 @@ class ErrorBody(Schema):
 
 class StorageObject(Schema):
     """Where the bytes live: bucket, object name, the pinned version (GCS generation or S3
-    version id) and the URI."""
+    version id) and the URI. Shown to admins, and to everyone only with
+    `EXPOSE_STORAGE_LOCATIONS=true` (else null: media is reached by signed URL or `/content`)."""
 
     bucket: str
     name: str
@@ -70,7 +72,7 @@ class CreateMediaResponse(Schema):
 
     id: str
     status: str
-    object: StorageObject
+    object: StorageObject | None
     upload: SignedRequestBody | None = None
     deduplicated: bool = False
 
@@ -80,7 +82,7 @@ class InlineSnapshotResponse(Schema):
 
     id: str
     status: str
-    object: StorageObject
+    object: StorageObject | None
     mime_type: str
     declared_mime_type: str | None
 
@@ -220,7 +222,7 @@ class MediaDetailBody(MediaSummary):
 
     declared: Declared
     verified: Verified
-    object: StorageObject
+    object: StorageObject | None
     properties: Properties
     analysis: AnalysisBody | None
     tracks: list[TrackBody]
@@ -264,8 +266,12 @@ class JobPage(Schema):
 
 
 # ----------------------------------------------------------------------------------- builders
-def storage_object(media: MediaObject) -> StorageObject:
-    """Where a media's bytes live."""
+def storage_object(media: MediaObject, principal: Principal) -> StorageObject | None:
+    """Where a media's bytes live, for admins or when `expose_storage_locations` is on; else None."""
+    from common.core.settings import get_settings
+
+    if not (principal.admin or get_settings().expose_storage_locations):
+        return None
     return StorageObject(
         bucket=media.bucket,
         name=media.object_name,
@@ -322,7 +328,7 @@ def summary(media: MediaObject, thumbnail_url: str | None = None) -> MediaSummar
     return MediaSummary(**_summary_fields(media, thumbnail_url))
 
 
-def detail(found: MediaDetail) -> MediaDetailBody:
+def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
     """The detail view of one media, with detections and signed derivative URLs."""
     media = found.media
     thumbnail = next((s.url for s in found.derivatives if s.derivative.kind == "thumbnail"), None)
@@ -336,7 +342,7 @@ def detail(found: MediaDetail) -> MediaDetailBody:
             sampling_id=media.sampling_id,
             sha256_matches=media.verified_sha256 == media.sha256 if media.verified_sha256 else None,
         ),
-        object=storage_object(media),
+        object=storage_object(media, principal),
         properties=Properties(
             width_px=media.width_px,
             height_px=media.height_px,

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     stuck_after_seconds: int = Field(default=900, ge=1)
     reconcile_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    # Show buckets, object names and URIs to non-admins (admins always see them).
+    expose_storage_locations: bool = False
+
     # --- quotas (per UTC day; an admin may override a device's)
     quota_device_bytes_per_day: int = Field(default=50 * 1024**3, ge=0)
     quota_device_media_per_day: int = Field(default=20_000, ge=0)
@@ -166,6 +169,10 @@ class Settings(BaseSettings):
     # A stream copy is used when a keyframe and a clean cut lie this close to the requested ends.
     clip_copy_tolerance_ms: int = Field(default=50, ge=0, le=1000)
     max_inline_snapshot_bytes: int = Field(default=2 * 1024**2, gt=0)
+    # `POST /v1/media/resolve`: references per document; inlined bytes per media and per answer.
+    resolve_max_references: int = Field(default=5000, ge=1)
+    resolve_inline_max_bytes: int = Field(default=256 * 1024, ge=0)
+    resolve_inline_total_bytes: int = Field(default=4 * 1024**2, ge=0)
     # Decoded bytes of a data URL sent to `POST /v1/media` for the server to ingest.
     max_ingest_data_url_bytes: int = Field(default=8 * 1024**2, gt=0)
     max_snapshot_labels: int = Field(default=32, ge=0)

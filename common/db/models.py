@@ -445,6 +445,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_media", "media_id", "id"),
         Index("ix_audit_events_actor", "actor", "id"),
+        Index("ix_audit_events_device", "device_id", "id"),
         Index("ix_audit_events_at", "at"),
     )
 

@@ -104,6 +104,14 @@ def handle_dead_letter(message: PubSubMessage) -> DeadLetterOutcome:
         attrs.get(SOURCE_SUBSCRIPTION),
         attrs.get(DELIVERY_COUNT),
     )
+    from common.observe.events import log_event
+
+    log_event(
+        "delivery.dead_lettered",
+        severity=logging.WARNING,
+        subscription=attrs.get(SOURCE_SUBSCRIPTION, ""),
+        delivery_attempt=attrs.get(DELIVERY_COUNT),
+    )
     if attrs.get("kind") == "job":
         payload = message.json()
         job_id = payload.get("job_id") if isinstance(payload, dict) else None

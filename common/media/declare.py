@@ -288,46 +288,6 @@ def _values(spec: MediaSpec, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _dedupes(spec: MediaSpec) -> bool:
-    """Originals dedupe (uploads, inline stills, ingests); what a job derives never does."""
-    return spec.parent_id is None
-
-
-def _lock_content(session: Session, spec: MediaSpec) -> None:
-    """Serialize, until commit, the declarations of one device's bytes (a transaction-scoped
-    advisory lock keyed by the first 8 bytes of SHA-256(device_id, sha256))."""
-    from sqlalchemy import text
-
-    digest = hashlib.sha256(f"{spec.device_id}\x00{spec.sha256}".encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-
-
-def _twin(session: Session, spec: MediaSpec) -> MediaObject | None:
-    """The device's oldest live original with the same bytes (`ix_media_objects_device_sha256`)."""
-    from sqlalchemy import select
-
-    from common.core.status import GONE_STATUSES
-    from common.db.models import MediaObject
-
-    dead = {MediaStatus.REJECTED.value, MediaStatus.FAILED.value} | {s.value for s in GONE_STATUSES}
-    return (
-        session.execute(
-            select(MediaObject)
-            .where(
-                MediaObject.device_id == spec.device_id,
-                MediaObject.sha256 == spec.sha256,
-                MediaObject.parent_id.is_(None),
-                MediaObject.status.not_in(dead),
-            )
-            .order_by(MediaObject.created_at, MediaObject.id)
-            .limit(1)
-        )
-        .scalars()
-        .first()
-    )
-
-
 def _charge(session: Session, spec: MediaSpec) -> None:
     from common.media import quotas
 
@@ -344,16 +304,16 @@ def _insert(
 
     from common.db.models import MediaObject
     from common.db.repo import insert_or_get
-    from common.media import lifecycle
+    from common.media import dedupe, lifecycle
     from common.observe import audit
 
     key = {"device_id": spec.device_id, "camera_id": spec.camera_id, "message_id": spec.message_id}
     existing = session.execute(select(MediaObject).filter_by(**key)).scalar_one_or_none()
     if existing is not None:
         return Declared(existing, False)
-    if _dedupes(spec):
-        _lock_content(session, spec)
-        twin = _twin(session, spec)
+    if dedupe.dedupes(spec):
+        dedupe.lock_content(session, spec)
+        twin = dedupe.twin_of(session, spec)
         if twin is not None:
             return Declared(twin, False, True)
     try:

@@ -258,10 +258,20 @@ def delete_media(
         NotFound: no such media.
         TransientError: the database or Firestore is unavailable.
     """
-    begun = _begin(media_id, actor, reason or reasons.reason(reasons.DELETED))
+    why = reason or reasons.reason(reasons.DELETED)
+    begun = _begin(media_id, actor, why)
     if begun is None:
         return DeleteOutcome.ALREADY_DELETED
-    _, children = begun
+    media, children = begun
+    from common.observe import audit
+
+    audit.record(
+        "deleted",
+        actor=actor,
+        media_id=media_id,
+        device_id=media.device_id,
+        details={"reason_code": why.code, "cascade": cascade},
+    )
     if cascade:
         for child in children:
             delete_media(child, actor=actor, reason=reason, cascade=True)

@@ -113,8 +113,12 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
     return MediaDetail(media, detections, signed, signed_tracks, segments)
 
 
-def sign_media_download(media: MediaObject) -> SignedRequest:
+def sign_media_download(media: MediaObject, *, requester: str | None = None) -> SignedRequest:
     """A short-lived signed GET of the media's verified bytes (its pinned version).
+
+    Args:
+        media: the media.
+        requester: who asks; given, the URL's issue is audited (`download_url_issued`).
 
     Raises:
         Conflict: the bytes were never verified (`not_downloadable`).
@@ -122,10 +126,26 @@ def sign_media_download(media: MediaObject) -> SignedRequest:
     """
     if media.status == MediaStatus.REJECTED.value or media.verified_sha256 is None:
         raise Conflict(f"media {media.id} is {media.status}", code="not_downloadable")
+    ttl_seconds = get_settings().download_url_ttl_seconds
+    signed = _sign_download(media, ttl_seconds)
+    if requester is not None:
+        from common.observe import audit
+
+        audit.record(
+            "download_url_issued",
+            actor=requester,
+            media_id=media.id,
+            device_id=media.device_id,
+            details={"ttl_seconds": ttl_seconds},
+        )
+    return signed
+
+
+def _sign_download(media: MediaObject, ttl_seconds: int) -> SignedRequest:
     return signer().sign_download(
         media.bucket,
         media.object_name,
-        ttl_seconds=get_settings().download_url_ttl_seconds,
+        ttl_seconds=ttl_seconds,
         version=media.object_version,
         filename=media.original_filename or layout.filename_of(media.object_name),
     )

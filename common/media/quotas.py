@@ -124,3 +124,58 @@ def charge(
                 code=refused,
                 details={"scope": limits.scope},
             )
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """A device's limits today (with where they come from) and what it used."""
+
+    device_id: str
+    day: date
+    bytes_per_day: int
+    media_per_day: int
+    overridden: bool
+    used_bytes: int
+    used_media: int
+
+
+def device_state(session: Session, device_id: str, now: datetime | None = None) -> QuotaState:
+    """The device's limits and today's (UTC) usage."""
+    from common.db.models import DeviceSettings, QuotaUsage
+
+    day = (now or datetime.now(UTC)).date()
+    limits = limits_for(session, device_id, None)[0]
+    row = session.get(DeviceSettings, device_id)
+    used = session.get(QuotaUsage, (limits.scope, day))
+    return QuotaState(
+        device_id=device_id,
+        day=day,
+        bytes_per_day=limits.bytes_per_day,
+        media_per_day=limits.media_per_day,
+        overridden=row is not None
+        and (row.quota_bytes_per_day is not None or row.quota_media_per_day is not None),
+        used_bytes=used.bytes if used else 0,
+        used_media=used.media if used else 0,
+    )
+
+
+def set_override(
+    session: Session,
+    device_id: str,
+    *,
+    bytes_per_day: int | None,
+    media_per_day: int | None,
+    actor: str,
+) -> None:
+    """Set (or, with None, clear) an admin's override of a device's daily limits."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    from common.db.models import DeviceSettings
+
+    values = {"quota_bytes_per_day": bytes_per_day, "quota_media_per_day": media_per_day}
+    statement = insert(DeviceSettings).values(device_id=device_id, updated_by=actor, **values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["device_id"], set_={**values, "updated_by": actor}
+        )
+    )

@@ -20,6 +20,8 @@ from common.core.errors import Gone, NotFound, ValidationError
 from common.core.ids import SHARE_PREFIX, is_valid_id, new_id
 from common.core.settings import get_settings
 from common.core.status import GONE_STATUSES, MediaStatus
+from common.observe import audit
+from common.observe.events import log_event
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -77,6 +79,14 @@ def create_share(
     )
     session.add(share)
     session.flush()
+    audit.record(
+        "share_created",
+        actor=actor,
+        media_id=media.id,
+        device_id=media.device_id,
+        details={"share_id": share.id, "ttl_seconds": ttl_seconds},
+        session=session,
+    )
     return NewShare(share, token)
 
 
@@ -112,6 +122,17 @@ def revoke_share(session: Session, share: Share, actor: str) -> None:
     if share.revoked_at is None:
         share.revoked_at = datetime.now(UTC)
         share.revoked_by = actor
+        from common.db.models import MediaObject
+
+        media = session.get(MediaObject, share.media_id)
+        audit.record(
+            "share_revoked",
+            actor=actor,
+            media_id=share.media_id,
+            device_id=media.device_id if media else None,
+            details={"share_id": share.id},
+            session=session,
+        )
 
 
 def open_share(session: Session, token: str, now: datetime | None = None) -> SignedRequest:
@@ -142,4 +163,14 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
         raise Gone("the shared media was deleted", code="media_deleted")
     share.open_count += 1
     share.last_opened_at = moment
-    return sign_media_download(media)
+    signed = sign_media_download(media)
+    audit.record(
+        "share_opened",
+        actor=f"share:{share.id}",
+        media_id=media.id,
+        device_id=media.device_id,
+        details={"share_id": share.id, "open_count": share.open_count},
+        session=session,
+    )
+    log_event("share.opened", share_id=share.id, media_id=media.id)
+    return signed

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from common.core import reasons
 from common.core.hashing import ContentDigest, StreamingDigester
@@ -242,6 +242,7 @@ def _verify_claimed(
             fields=measured,
         )
         log.warning("media %s rejected (%s): %s", media_id, problem.code, problem.message)
+        _record_upload(media, "rejected", digest.size_bytes, problem.code)
         return Outcome.REJECTED
     lifecycle.transition(
         media_id,
@@ -251,10 +252,34 @@ def _verify_claimed(
         expected=MediaStatus.UPLOADED,
         fields=measured,
     )
+    _record_upload(media, "verified", digest.size_bytes, None)
     if hand_over_after:
         hand_over(_load(media_id))
     log.info("media %s verified (sampling id %s)", media_id, digest.sampling_id)
     return Outcome.VERIFIED
+
+
+def _record_upload(media: MediaObject, outcome: str, size_bytes: int, code: str | None) -> None:
+    """The audit event and the metric line of a verification's outcome."""
+    from common.observe import audit
+    from common.observe.events import log_event
+
+    audit.record(
+        "uploaded",
+        actor=media.created_by,
+        media_id=media.id,
+        device_id=media.device_id,
+        details={"outcome": outcome, "reason_code": code, "size_bytes": size_bytes},
+    )
+    fields: dict[str, Any] = {
+        "media_id": media.id,
+        "device_id": media.device_id,
+        "size_bytes": size_bytes,
+    }
+    if code is None:
+        log_event("upload.verified", **fields)
+    else:
+        log_event("upload.rejected", severity=logging.WARNING, reason_code=code, **fields)
 
 
 def _in_scope(note: StorageNotification, settings: Settings) -> Outcome | None:

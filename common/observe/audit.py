@@ -12,7 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
+
+    from common.db.models import AuditEvent
 
 
 def record(
@@ -41,3 +45,43 @@ def record(
 
     with session_scope() as own:
         own.add(event)
+
+
+MAX_PAGE = 500
+
+
+def query(
+    session: Session,
+    *,
+    media_id: str | None = None,
+    device_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """Audit events matching every given filter, newest first (keyset on `id` below
+    `before_id`); at most `limit` (<= `MAX_PAGE`). `since` is inclusive, `until` exclusive."""
+    from sqlalchemy import select
+
+    from common.db.models import AuditEvent
+
+    statement = select(AuditEvent)
+    for column, value in (
+        (AuditEvent.media_id, media_id),
+        (AuditEvent.device_id, device_id),
+        (AuditEvent.actor, actor),
+        (AuditEvent.action, action),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if since is not None:
+        statement = statement.where(AuditEvent.at >= since)
+    if until is not None:
+        statement = statement.where(AuditEvent.at < until)
+    if before_id is not None:
+        statement = statement.where(AuditEvent.id < before_id)
+    statement = statement.order_by(AuditEvent.id.desc()).limit(min(limit, MAX_PAGE))
+    return list(session.execute(statement).scalars())

@@ -17,14 +17,14 @@ from typing import Protocol
 from common.core.errors import MediaError, TransientError
 
 
-def content_disposition(filename: str) -> str:
-    """`attachment` with the file name in both forms of RFC 6266 section 4.3: an ASCII
-    `filename` (quotes, backslashes and non-ASCII replaced by `_`) and the exact UTF-8
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """`attachment` (or `inline`) with the file name in both forms of RFC 6266 section 4.3: an
+    ASCII `filename` (quotes, backslashes and non-ASCII replaced by `_`) and the exact UTF-8
     `filename*` (RFC 8187 percent-encoding)."""
     from urllib.parse import quote
 
     fallback = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class ObjectNotFound(MediaError):

@@ -80,6 +80,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_events_media", "audit_events", ["media_id", "id"])
     op.create_index("ix_audit_events_actor", "audit_events", ["actor", "id"])
+    op.create_index("ix_audit_events_device", "audit_events", ["device_id", "id"])
     op.create_index("ix_audit_events_at", "audit_events", ["at"])
     # Append-only: no row of the audit log is ever changed or removed.
     op.execute(
@@ -96,6 +97,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
     op.execute("DROP FUNCTION audit_events_append_only()")
     op.drop_index("ix_audit_events_at", table_name="audit_events")
+    op.drop_index("ix_audit_events_device", table_name="audit_events")
     op.drop_index("ix_audit_events_actor", table_name="audit_events")
     op.drop_index("ix_audit_events_media", table_name="audit_events")
     op.drop_table("audit_events")

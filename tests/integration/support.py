@@ -168,3 +168,12 @@ def snapshot_body(frame_data: str, **overrides: Any) -> dict[str, Any]:
 
 def post_snapshot(api: MediaApi, body: dict[str, Any]) -> requests.Response:
     return api.session.post(f"{api.create_url}/v1/snapshots", json=body, timeout=30)
+
+
+def stored_object(media_id: str) -> dict[str, Any]:
+    """Where a media's bytes are (`bucket`, `name`, `version`): the API shows it to admins only."""
+    return db_rows(
+        "SELECT bucket, object_name AS name, object_version AS version FROM media_objects "
+        "WHERE id = :id",
+        id=media_id,
+    )[0]

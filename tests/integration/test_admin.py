@@ -130,3 +130,35 @@ def test_device_tokens_are_short_lived_and_name_their_key(local_stack: Any) -> N
     assert (principal.kind, principal.subject) == ("device", "cam-provisioned")
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 600
+
+
+def test_audit_and_stats_from_the_command_line(local_stack: Any, tmp_path: Path) -> None:
+    device = new_device_id()
+    api = api_for(device)
+    created = upload_file(api, sample_path("camera.png"))
+    wait_processed(api, created["id"])
+    bad = post_create(api, declaration(facts_for_bytes(tmp_path, os.urandom(300), "x.jpg"))).json()
+    from tests.integration.support import store, stored_object
+
+    where = stored_object(bad["id"])
+    store().write(where["bucket"], where["name"], os.urandom(300), "image/jpeg")
+    assert api.wait_terminal(bad["id"], timeout_seconds=60)["status"] == "rejected"
+    audit = mediactl("audit", "--device", device, "--action", "uploaded", "--json")
+    assert audit.exit_code == 0, audit.output
+    outcomes = {e["media_id"]: e["details"]["outcome"] for e in json.loads(audit.output)["items"]}
+    assert outcomes == {created["id"]: "verified", bad["id"]: "rejected"}
+    logs = local_stack.workdir / "logs"
+    deadline = time.monotonic() + 30
+    while True:  # the rejection's log line is written by finalize_upload, maybe a moment later
+        stats = RUN.invoke(app, ["admin", "stats", "--logs", str(logs), "--json"], env=WIDE)
+        assert stats.exit_code == 0, stats.output
+        summary = json.loads(stats.output)
+        rejected = summary["by_label"].get("upload.rejected", {}).get("sha256_mismatch", 0)
+        if rejected >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert rejected >= 1
+    assert summary["events"]["upload.verified"] >= 1
+    assert summary["bytes_uploaded"] >= sample_path("camera.png").stat().st_size
+    table = RUN.invoke(app, ["admin", "stats", "--logs", str(logs)], env=WIDE)
+    assert "upload.rejected" in table.output

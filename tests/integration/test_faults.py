@@ -32,6 +32,7 @@ from tests.integration.support import (
     post_push,
     push_envelope,
     store,
+    stored_object,
     upload_file,
     wait_processed,
 )
@@ -144,7 +145,8 @@ def test_two_identical_declarations_at_the_same_moment_never_answer_500(
 def test_concurrent_duplicate_notifications_verify_once(local_stack: Any, tmp_path: Path) -> None:
     api = api_for(new_device_id())
     created = upload_file(api, sample_path("chelsea.png"))
-    bucket, name = created["object"]["bucket"], created["object"]["name"]
+    where = stored_object(created["id"])
+    bucket, name = where["bucket"], where["name"]
     info = store().stat(bucket, name)
     assert info is not None
     attributes = {
@@ -175,9 +177,10 @@ def test_a_dead_lettered_message_ends_its_media_failed(local_stack: Any, tmp_pat
     api = api_for(new_device_id())
     facts = facts_for_bytes(tmp_path, os.urandom(256), "d.jpg")
     created = post_create(api, declaration(facts)).json()
+    where = stored_object(created["id"])
     attributes = {
-        "bucketId": created["object"]["bucket"],
-        "objectId": created["object"]["name"],
+        "bucketId": where["bucket"],
+        "objectId": where["name"],
         "objectGeneration": "1",
         "eventType": "OBJECT_FINALIZE",
         "CloudPubSubDeadLetterSourceSubscription": "finalize-upload",

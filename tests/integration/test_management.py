@@ -21,6 +21,7 @@ from tests.integration.support import (
     post_job,
     read_events,
     store,
+    stored_object,
     upload_file,
     wait_job,
     wait_processed,
@@ -127,7 +128,8 @@ def test_delete_removes_bytes_and_mirror_and_leaves_a_tombstone(local_stack: Any
     api = api_for(device)
     created = upload_file(api, sample_path("astronaut.png"))
     body = wait_processed(api, created["id"])
-    objects = [(body["object"]["bucket"], body["object"]["name"])]
+    where = stored_object(created["id"])
+    objects = [(where["bucket"], where["name"])]
     objects += [
         (os.environ["DERIVATIVES_BUCKET"], f"{created['id']}/{d['kind']}.jpg")
         for d in body["derivatives"]

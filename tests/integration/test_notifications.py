@@ -20,6 +20,7 @@ from tests.integration.support import (
     post_push,
     push_envelope,
     store,
+    stored_object,
     upload_file,
 )
 
@@ -43,11 +44,8 @@ def test_duplicated_notification_causes_one_transition(local_stack: Any) -> None
     created = upload_file(api, sample_path("chelsea.png"))
     body = api.wait_terminal(created["id"], timeout_seconds=120)
     assert body["status"] == "processed"
-    bucket, name, generation = (
-        body["object"]["bucket"],
-        body["object"]["name"],
-        body["object"]["version"],
-    )
+    where = stored_object(created["id"])
+    bucket, name, generation = where["bucket"], where["name"], where["version"]
     before = db_rows(
         "select count(*) as n from status_history where media_id = :id", id=created["id"]
     )
@@ -86,11 +84,8 @@ def test_overwrite_of_verified_content_is_rejected_and_recorded(local_stack: Any
     created = upload_file(api, path)
     body = api.wait_terminal(created["id"], timeout_seconds=120)
     assert body["status"] == "processed"
-    bucket, name, version = (
-        body["object"]["bucket"],
-        body["object"]["name"],
-        body["object"]["version"],
-    )
+    where = stored_object(created["id"])
+    bucket, name, version = where["bucket"], where["name"], where["version"]
     # the emulator lets a second PUT replace the object (real GCS refuses: if-generation-match: 0)
     replaced = store().write(bucket, name, b"replacement bytes", "image/png")
     response = post_push(
@@ -100,7 +95,7 @@ def test_overwrite_of_verified_content_is_rejected_and_recorded(local_stack: Any
     assert response.status_code < 300
     after = api.get(created["id"])
     assert after["status"] == "processed"
-    assert after["object"]["version"] == version
+    assert stored_object(created["id"])["version"] == version
     assert after["verified"]["sha256"] == body["verified"]["sha256"]
     notes = db_rows(
         "select reason_code, object_version from status_history "

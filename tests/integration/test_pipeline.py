@@ -20,6 +20,7 @@ from tests.integration.support import (
     new_device_id,
     post_create,
     store,
+    stored_object,
     upload_file,
 )
 
@@ -129,7 +130,8 @@ def test_tampered_upload_is_rejected_and_quarantined(device: str, tmp_path: Path
     # WHEN other bytes of the same size land at the object name (written past the signed URL)
     tampered = bytearray(declared)
     tampered[4000] ^= 0xFF
-    bucket, name = created["object"]["bucket"], created["object"]["name"]
+    where = stored_object(created["id"])
+    bucket, name = where["bucket"], where["name"]
     store().write(bucket, name, bytes(tampered), "image/jpeg")
     body = api.wait_terminal(created["id"], timeout_seconds=60)
     # THEN the media is rejected with the reason and the bytes are moved to quarantine

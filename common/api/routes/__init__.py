@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from common.api.routes import admin, devices, events, jobs, manage, media, shares, uploads
+from common.api.routes import (
+    admin,
+    audit,
+    content,
+    devices,
+    events,
+    jobs,
+    manage,
+    media,
+    shares,
+    uploads,
+)
 
 CREATE_MEDIA = (*uploads.ROUTES, *admin.CREATE_ROUTES)
 LIST_MEDIA = (
     *media.ROUTES,
+    *content.ROUTES,
     *jobs.ROUTES,
     *events.ROUTES,
     *devices.READ_ROUTES,
     *shares.LIST_ROUTES,
     *admin.LIST_ROUTES,
+    *audit.LIST_ROUTES,
 )
 MANAGE_MEDIA = (
     *manage.ROUTES,
     *shares.MANAGE_ROUTES,
     *devices.MANAGE_ROUTES,
     *admin.MANAGE_ROUTES,
+    *audit.MANAGE_ROUTES,
 )

@@ -183,7 +183,7 @@ def reissue_upload(call: Call) -> Reply:
         schemas.CreateMediaResponse(
             id=media.id,
             status=media.status,
-            object=schemas.storage_object(media),
+            object=schemas.storage_object(media, call.principal),
             upload=schemas.signed(sign_upload(media)),
         )
     )

@@ -75,7 +75,9 @@ def patch_media(call: Call) -> Reply:
     revision = expected_revision(call, media_id)
     edited = edit_media(media_id, changes, expected_revision=revision)
     with session_scope() as session:
-        body = schemas.detail(detail(session, load_media(session, call.principal, media_id)))
+        body = schemas.detail(
+            detail(session, load_media(session, call.principal, media_id)), call.principal
+        )
     return Reply(body, headers={"ETag": schemas.etag(edited)})
 
 
@@ -104,7 +106,9 @@ def _pin(pinned: bool) -> Handler:
             media = load_media(session, call.principal, call.params["media_id"])
         edited = edit_media(media.id, {"pinned": pinned}, expected_revision=None)
         with session_scope() as session:
-            body = schemas.detail(detail(session, load_media(session, call.principal, media.id)))
+            body = schemas.detail(
+                detail(session, load_media(session, call.principal, media.id)), call.principal
+            )
         return Reply(body, headers={"ETag": schemas.etag(edited)})
 
     return pin

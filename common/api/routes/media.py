@@ -143,7 +143,7 @@ def get_media(call: Call) -> Reply:
 
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-        body = schemas.detail(detail(session, media))
+        body = schemas.detail(detail(session, media), call.principal)
     return Reply(body, headers={"ETag": schemas.etag(media)})
 
 
@@ -158,7 +158,7 @@ def download(call: Call) -> Reply | Response:
     query = call.query(DownloadQuery)
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    signed = sign_media_download(media)
+    signed = sign_media_download(media, requester=call.principal.actor)
     if query.redirect in ("true", "1"):
         response = redirect(signed.url, code=302)
         response.headers["Cache-Control"] = "no-store"

@@ -115,7 +115,7 @@ def create(call: Call) -> Reply:
     body = schemas.CreateMediaResponse(
         id=media.id,
         status=media.status,
-        object=schemas.storage_object(media),
+        object=schemas.storage_object(media, call.principal),
         upload=upload,
         deduplicated=declared.deduplicated,
     )
@@ -135,7 +135,7 @@ def inline_snapshot(call: Call) -> Reply:
     body = schemas.InlineSnapshotResponse(
         id=media.id,
         status=media.status,
-        object=schemas.storage_object(media),
+        object=schemas.storage_object(media, call.principal),
         mime_type=media.mime_type,
         declared_mime_type=declared,
     )
