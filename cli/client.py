@@ -243,6 +243,24 @@ class MediaApi:
         )
         return self._json(response)
 
+    def ingest(self, source: dict[str, str], **fields: Any) -> Any:
+        """`POST /v1/media` with a `source` (a data URL or a remote URL): the ingest job."""
+        response = self.session.post(
+            f"{self.create_url}/v1/media",
+            json={"source": source, **fields},
+            timeout=self.timeout_seconds,
+        )
+        return self._json(response)
+
+    def resolve(self, document: Any, *, inline: bool = False) -> Any:
+        """`POST /v1/media/resolve`: the document with its media references swapped."""
+        response = self.session.post(
+            f"{self.list_url}/v1/media/resolve",
+            json={"document": document, "inline": inline},
+            timeout=self.timeout_seconds,
+        )
+        return self._json(response)
+
     def get_job(self, job_id: str) -> Any:
         """`GET /v1/jobs/{job_id}`."""
         return self._json(

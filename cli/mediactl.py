@@ -6,6 +6,8 @@
     mediactl get med_...                       # metadata, detections, derivative URLs
     mediactl clip med_... --start 2 --duration 3   # cut a clip (seconds), watch it being made
     mediactl watch job_... | med_...           # live status and progress (Server-Sent Events)
+    mediactl ingest https://... | photo.png    # the server fetches a URL (or a data URL of a file)
+    mediactl resolve doc.json [--inline]       # media references in a JSON file -> signed URLs
 
 Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`), `CREATE_MEDIA_URL` and
 `LIST_MEDIA_URL` from the environment (`source .stack/env.sh` for the local stack).
@@ -252,6 +254,67 @@ def clip(
     console.print(table)
     if job["status"] == "failed":
         raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="An https:// URL, or a local file (sent inline).")],
+    label: Annotated[list[str] | None, typer.Option("--label", help="Label (repeatable).")] = None,
+    timeout_seconds: Annotated[float, typer.Option(min=1)] = 600.0,
+    device: DeviceOpt = "device-1",
+    token: TokenOpt = None,
+) -> None:
+    """Have the server ingest a URL or a file's bytes, and wait for the media."""
+    import base64
+
+    if source.startswith(("https://", "http://")):
+        body = {"type": "remote_url", "url": source}
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise typer.BadParameter(f"{source} is neither a URL nor a file")
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        body = {"type": "data_url", "data": f"data:application/octet-stream;base64,{encoded}"}
+    api = _api(device, token)
+    try:
+        job = api.ingest(body, labels=label or [])
+        if job["status"] not in ("completed", "failed"):
+            watch_with_bar(api, job["job_id"], timeout_seconds)
+        job = api.get_job(job["job_id"])
+    except ApiError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    result = job.get("result") or {}
+    table = Table("job", "status", "media", "deduplicated", "type", "error")
+    table.add_row(
+        job["job_id"], job["status"], str(job["result_media_id"]),
+        str(result.get("deduplicated", "")), str(result.get("mime_type", "")),
+        str(job["error_code"] or ""),
+    )  # fmt: skip
+    console.print(table)
+    if job["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def resolve(
+    document: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON file.")],
+    inline: Annotated[bool, typer.Option(help="Small media as data URLs.")] = False,
+    device: DeviceOpt = "device-1",
+    token: TokenOpt = None,
+) -> None:
+    """Print a JSON document with its `data:<mime>;med_<id>` references swapped for URLs."""
+    try:
+        parsed = json.loads(document.read_text())
+        answer = _api(device, token).resolve(parsed, inline=inline)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{document} is not JSON: {exc}") from exc
+    except ApiError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(answer, indent=2))
+    if answer["unresolved"]:
+        console.print(f"[yellow]unresolved: {', '.join(answer['unresolved'])}[/yellow]")
 
 
 @app.command()

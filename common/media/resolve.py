@@ -71,12 +71,29 @@ def _visible(
     session: Session, ids: set[str], can_see_device: Callable[[str], bool]
 ) -> dict[str, MediaObject]:
     from sqlalchemy import select
+    from sqlalchemy.orm import load_only
 
     from common.db.models import MediaObject
 
     if not ids:
         return {}
-    rows = session.execute(select(MediaObject).where(MediaObject.id.in_(ids))).scalars()
+    columns = load_only(  # what signing and inlining need: not the analysis and the rest
+        MediaObject.id,
+        MediaObject.device_id,
+        MediaObject.status,
+        MediaObject.verified_sha256,
+        MediaObject.bucket,
+        MediaObject.object_name,
+        MediaObject.object_version,
+        MediaObject.original_filename,
+        MediaObject.mime_type,
+        MediaObject.size_bytes,
+        MediaObject.actual_size_bytes,
+        raiseload=True,
+    )
+    rows = session.execute(
+        select(MediaObject).options(columns).where(MediaObject.id.in_(ids))
+    ).scalars()
     seen: dict[str, bool] = {}
     visible = {}
     for media in rows:

@@ -287,3 +287,27 @@ def test_a_race_of_identical_declarations_ends_with_one_media(
     assert sum(a.json()["deduplicated"] for a in answers) == 11
     rows = db_rows("SELECT id FROM media_objects WHERE device_id = :d", d=device)
     assert len(rows) == 1
+
+
+def test_mediactl_ingests_a_file_and_resolves_a_document(local_stack: Any, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.mediactl import app
+
+    device = new_device_id()
+    photo = tmp_path / "note.png"
+    photo.write_bytes(picture("PNG"))
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    done = runner.invoke(app, ["ingest", str(photo), "--device", device, "--label", "cli"], env=env)
+    assert done.exit_code == 0, done.output
+    media_id = next(w for w in done.output.split() if w.startswith("med_"))
+    document = tmp_path / "doc.json"
+    document.write_text(json.dumps({"attachment": f"data:image/png;{media_id}"}))
+    resolved = runner.invoke(app, ["resolve", str(document), "--device", device], env=env)
+    assert resolved.exit_code == 0, resolved.output
+    body = json.loads(resolved.output)
+    assert body["resolved"] == 1
+    assert body["document"]["attachment"].startswith("http")
