@@ -151,7 +151,7 @@ function start(config) {
   view.append(gallery.el, detailView);
   replace(root, header, errors, uploads.panel, view, notices, uploads.dropzone);
   window.onpopstate = route;
-  gallery.start().then(() => uploads.devicesLoaded());
+  uploads.devicesFrom(gallery.start());
   route();
 }
 

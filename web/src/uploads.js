@@ -140,9 +140,12 @@ export function createUploads({ api, streams, gallery, navigate }) {
     }
   }
 
-  function start(files) {
+  let ready = Promise.resolve();
+
+  async function start(files) {
     if (!files.length) return;
     panel.hidden = false;
+    await ready; // files dropped before the user's devices are known wait for them
     let where;
     try {
       where = target();
@@ -186,7 +189,10 @@ export function createUploads({ api, streams, gallery, navigate }) {
     toggle() {
       panel.hidden = !panel.hidden;
     },
-    devicesLoaded: fillDevices,
+    /** Fill the device choice once `loading` (the user's devices) settles; drops wait. */
+    devicesFrom(loading) {
+      ready = loading.then(fillDevices, fillDevices);
+    },
     destroy: () => listening.abort(),
   };
 }
