@@ -5,13 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := emulators/firestore/node_modules/.installed
+# The web gallery (web/): npm ci from its lockfile, then Vite's build into web/dist.
+WEB_NODE_STAMP := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(wildcard web/index.html web/vite.config.js web/src/*.js web/src/*.css web/public/*)
 # checkov pins packaging/networkx versions and replaces python-hcl2's `hcl2` module, so it lives in
 # its own virtualenv; tests/terraform finds it there.
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
 
-.PHONY: install system-deps demo test check fmt lint types typecheck unit integration stack up bench package openapi clean
+.PHONY: install system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
 
-install: $(STAMP) $(NODE_STAMP) $(CHECKOV)
+install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV)
 
 system-deps:
 	bash scripts/install_system_deps.sh
@@ -27,13 +31,23 @@ $(NODE_STAMP): emulators/firestore/package.json emulators/firestore/package-lock
 	cd emulators/firestore && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(WEB_NODE_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_BUILD): $(WEB_NODE_STAMP) $(WEB_SOURCES)
+	cd web && npm run build --silent
+
+web: $(WEB_BUILD)
+
 $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/tools/checkov
 	$(VENV)/tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
 
-# `make demo STORAGE_BACKEND=s3` runs it on moto's S3 instead of fake-gcs-server.
+# `make demo STORAGE_BACKEND=s3` runs it on moto's S3 instead of fake-gcs-server; KEEP=1 leaves
+# the stack and the gallery running after the demo, until Ctrl-C.
 demo: install
-	$(BIN)/python -m cli.demo $(if $(STORAGE_BACKEND),--storage $(STORAGE_BACKEND))
+	$(BIN)/python -m cli.demo $(if $(STORAGE_BACKEND),--storage $(STORAGE_BACKEND)) $(if $(KEEP),--keep)
 
 stack: install
 	$(BIN)/python -m emulators up $(if $(STORAGE_BACKEND),--storage $(STORAGE_BACKEND))
@@ -54,12 +68,20 @@ types: install
 typecheck: types
 
 unit: install
-	$(BIN)/pytest tests -m "not integration" -q
+	$(BIN)/pytest tests -m "not integration and not browser" -q
 
 integration: install
 	$(BIN)/pytest tests -m integration -q
 
-test: lint types
+# The gallery in Debian's Chromium against the real local stack (screenshots: tests/browser/screenshots/).
+browser: install
+	$(BIN)/pytest tests -m browser -q
+
+# The gallery's own unit tests (Vitest, pure modules).
+webtest: $(WEB_NODE_STAMP)
+	cd web && npm test --silent
+
+test: lint types webtest
 	$(BIN)/pytest tests -q
 
 check: test
@@ -74,4 +96,4 @@ package: install
 	$(BIN)/python scripts/package_functions.py --out dist/functions
 
 clean:
-	rm -rf .stack dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .stack dist web/dist tests/browser/screenshots .pytest_cache .mypy_cache .ruff_cache

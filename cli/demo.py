@@ -1,17 +1,23 @@
 """The pipeline end to end on real media, offline: `make demo` / `python -m cli.demo`.
 
-Starts the local stack (Postgres, storage / Pub/Sub / Firestore emulators, the functions, the push
-router; `--storage s3` or `STORAGE_BACKEND=s3` for moto's S3 in place of fake-gcs-server), mints a device token and, as a camera would, uploads photos and videos that ship inside
-installed packages through the signed-URL flow. It then follows each one through the HTTP API until
-it is terminal and prints what happened. Exit status 1 if any item did not reach `processed`.
+Starts the local stack (Postgres, storage / Pub/Sub / Firestore emulators, the functions, the
+push router, the web gallery; `--storage s3` or `STORAGE_BACKEND=s3` for moto's S3 in place of
+fake-gcs-server), mints a device token and, as a camera would, uploads photos and videos that ship
+inside installed packages through the signed-URL flow. It then follows each one through the HTTP
+API until it is terminal, prints what happened and the gallery's URL. Exit status 1 if any item
+did not reach `processed`. Nothing is left running unless `--keep` (`make demo KEEP=1`): then the
+stack and the gallery stay up until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -103,26 +109,63 @@ def main(argv: list[str] | None = None) -> int:
         help="the stack's store: fake-gcs-server (gcs) or moto's S3 (s3); default "
         "$STORAGE_BACKEND, else gcs",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the stack and the web gallery running until Ctrl-C (make demo KEEP=1)",
+    )
     args = parser.parse_args(argv)
     console = Console()
     files = args.files or [sample_path(name) for name in DEFAULT_SAMPLES]
     from common.core.settings import get_settings
+    from emulators._proc import StackError
     from emulators.stack import LocalStack
+    from emulators.web import check_built
 
+    try:
+        check_built(Path(__file__).resolve().parents[1])
+        with_web = True
+    except StackError as exc:
+        console.print(f"[yellow]no web gallery: {exc}[/]")
+        with_web = False
+    stop = threading.Event()
     console.print("starting the local stack ...")
-    with LocalStack(args.workdir, storage_backend=args.storage) as stack:
+    with LocalStack(
+        args.workdir,
+        storage_backend=args.storage,
+        with_web=with_web,
+        extra_env={"WEB_DEMO_DEVICES": args.device},
+    ) as stack:
         console.print(stack.table())
         os.environ.update(stack.env)
         get_settings.cache_clear()
         code = run(files, console, args.device)
         errors, answers_5xx = log_problems(stack.workdir / "logs")
-    console.print(f"logs: {errors} ERROR lines, {answers_5xx} answers with a 5xx status")
-    console.print(
-        "[green]all items processed[/]"
-        if code == 0
-        else "[red]some items did not reach processed[/]"
-    )
+        console.print(f"logs: {errors} ERROR lines, {answers_5xx} answers with a 5xx status")
+        console.print(
+            "[green]all items processed[/]"
+            if code == 0
+            else "[red]some items did not reach processed[/]"
+        )
+        if stack.web_url:
+            console.print(
+                f"web gallery: {stack.web_url}  (sign in as the demo user, who owns {args.device})"
+            )
+        if args.keep:
+            _wait_for_interrupt(stop, console)
+        elif stack.web_url:
+            console.print("stopping the stack (make demo KEEP=1 keeps it and the gallery running)")
     return code
+
+
+def _wait_for_interrupt(stop: threading.Event, console: Console) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    console.print("the stack keeps running; Ctrl-C stops it.")
+    stop.wait()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """CLI: `python -m emulators up [--workdir .stack] [--no-functions] [--no-migrations]
-[--storage gcs|s3] [--no-schedules]`.
+[--storage gcs|s3] [--no-schedules] [--no-web]`.
 
 Runs the local stack in the foreground until Ctrl-C or SIGTERM, then stops what it started.
 """
@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not publish topology.json's schedules on their timers",
     )
+    up.add_argument(
+        "--no-web",
+        action="store_true",
+        help="do not serve the web gallery (web/dist, built by `make web`)",
+    )
     return parser
 
 
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         apply_migrations=not args.no_migrations,
         storage_backend=args.storage,
         run_schedules=not args.no_schedules,
+        with_web=not (args.no_web or args.no_functions),
     )
     try:
         stack.start()
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(stack.table())
         print(f"\nready in {stack.startup_seconds:.1f} s; env: source {stack.workdir / 'env.sh'}")
+        if stack.web_url:
+            print(f"web gallery: {stack.web_url}  (open it; 'Sign in' is the local dev login)")
         print("Ctrl-C to stop.")
         sys.stdout.flush()
         stop.wait()

@@ -1,6 +1,6 @@
 """`LocalStack`: brings up Postgres, the Storage (fake-gcs-server, or moto's S3), Pub/Sub and
-Firestore emulators, the topology, the push router, the schedule timer and the functions on this
-machine, and tears down what it started."""
+Firestore emulators, the topology, the push router, the schedule timer, the functions and
+(optionally) the web gallery on this machine, and tears down what it started."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from emulators.topology import Topology, load_topology
 
 if TYPE_CHECKING:
     from emulators.s3 import MotoS3
+    from emulators.web import GalleryServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROJECT = "local-project"
@@ -65,9 +66,13 @@ class LocalStack:
             environment's `STORAGE_BACKEND`, else "gcs".
         run_schedules: Publish `topology.json`'s schedules on their timers (scaled by
             `SCHEDULE_SCALE`); False: only `publish_schedule()` publishes them.
+        with_web: Serve the web gallery (web/dist, built by `make web`) on its own port, with
+            the dev login; its origins are added to the functions' `CORS_ALLOWED_ORIGINS`.
+            Needs the functions.
 
     Attributes:
         env: Everything a client needs (see README), filled by `start()`.
+        web_url: The gallery's URL (`WEB_GALLERY_URL`) when `with_web`, filled by `start()`.
         services: Running services, filled by `start()`.
         startup_seconds: Wall time `start()` took.
     """
@@ -84,6 +89,7 @@ class LocalStack:
         base_env: Mapping[str, str] | None = None,
         storage_backend: str | None = None,
         run_schedules: bool = True,
+        with_web: bool = False,
     ) -> None:
         self.repo_root = (repo_root or REPO_ROOT).resolve()
         self.workdir = Path(workdir or self.repo_root / ".stack").resolve()
@@ -96,6 +102,11 @@ class LocalStack:
             raise ValueError(f"storage backend {backend!r}: expected one of {STORAGE_BACKENDS}")
         self.storage_backend = backend
         self.run_schedules = run_schedules
+        if with_web and not with_functions:
+            raise ValueError("with_web needs the functions (with_functions=True)")
+        self.with_web = with_web
+        self.web_url: str | None = None
+        self._web: GalleryServer | None = None
         self.topology: Topology = load_topology(self.repo_root / "topology.json")
         known = {s.name for s in self.topology.push_subscriptions()}
         unknown = set(push_endpoint_overrides or {}) - known
@@ -169,6 +180,10 @@ class LocalStack:
         client = {key: base.get(key) or default for key, default in CLIENT_DEFAULTS.items()}
         if self.with_functions:
             functions.check_sources(self.repo_root, self.topology.functions)
+        if self.with_web:
+            from emulators.web import check_built
+
+            check_built(self.repo_root)
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="stack-start") as pool:
             db_future = pool.submit(self._start_database, base)
@@ -189,9 +204,12 @@ class LocalStack:
             "SIGNING_CREDENTIALS_FILE": str(signing_file),
             "JWT_SECRET": credentials.jwt_secret(base.get("JWT_SECRET")),
         }
+        web_port = self._reserve_web() if self.with_web else None
         if self.with_functions:
             self._start_functions()
         self._start_in_process(pubsub_host, project, base)
+        if web_port is not None:
+            self._start_web(web_port)
         self._write_env_files()
 
     def _add_service(self, name: str, address: str, proc: ManagedProcess | None) -> None:
@@ -318,6 +336,24 @@ class LocalStack:
         )
         self.services.append(ServiceInfo("scheduler", scheduler.describe(), pid, log_path))
 
+    def _reserve_web(self) -> int:
+        """Choose the gallery's port and allow its origins through the functions' CORS."""
+        from emulators.web import gallery_origins, merge_cors_origins
+
+        port = free_port()
+        current = self.env.get("CORS_ALLOWED_ORIGINS") or self._base.get("CORS_ALLOWED_ORIGINS")
+        self.env["CORS_ALLOWED_ORIGINS"] = merge_cors_origins(current, gallery_origins(port))
+        self.env["WEB_GALLERY_URL"] = f"http://127.0.0.1:{port}"
+        return port
+
+    def _start_web(self, port: int) -> None:
+        from emulators.web import GalleryServer
+
+        log_path = self.workdir / "logs" / "web.log"
+        self._web = GalleryServer(self.repo_root, port, self._function_env(), log_path)
+        self.web_url = self._web.url
+        self.services.append(ServiceInfo("web gallery", self._web.url, os.getpid(), log_path))
+
     def _write_env_files(self) -> None:
         write_env_files(self.workdir, self.env)
 
@@ -371,6 +407,9 @@ class LocalStack:
             return
         self._started = False
         atexit.unregister(self.stop)
+        if self._web is not None:
+            self._web.stop()
+            self._web = None
         if self._in_process is not None:
             self._in_process.stop()
             self._in_process = None

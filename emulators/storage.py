@@ -25,6 +25,12 @@ DEFAULT_BACKEND = "filesystem"
 # off instead of keeping the peak of the largest upload (an upload is still buffered whole first).
 DEFAULT_GOMEMLIMIT = "256MiB"
 ROOT_DIRNAME = "storage"
+# Headers a signed upload URL binds (common.storage.gcs) beyond fake-gcs's default CORS list.
+BROWSER_UPLOAD_HEADERS = (
+    "Content-MD5",
+    "x-goog-content-length-range",
+    "x-goog-if-generation-match",
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,10 @@ def start_fake_gcs(
         "finalize",
         "-event.bucket",
         uploads_bucket,
+        # A browser's signed PUT sends the signed headers; fake-gcs answers preflights for any
+        # origin (`*`) but only for the headers on its list, so add the ones our URLs sign.
+        "-cors-headers",
+        ",".join(BROWSER_UPLOAD_HEADERS),
     ]
     log_path = workdir / "logs" / "storage.log"
     log_path.unlink(missing_ok=True)

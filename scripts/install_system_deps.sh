@@ -6,8 +6,12 @@
 #   postgresql                        Postgres 15 server binaries (/usr/lib/postgresql/15/bin)
 #   golang-go, golang-google-cloud-dev  Go toolchain + Google's pstest Pub/Sub fake (built offline)
 #   ffmpeg                            ffprobe/ffmpeg for media tests
-#   nodejs, npm                       Firestore emulator (npm @firestore-emulator/server), only if
-#                                     no `node`/`npm` is on PATH (e.g. NodeSource's nodejs has npm)
+#   nodejs, npm                       Firestore emulator (npm @firestore-emulator/server) and the
+#                                     web gallery's build (web/), only if no `node`/`npm` is on PATH
+#                                     (e.g. NodeSource's nodejs has npm)
+#   chromium, fonts-dejavu-core       Debian's Chromium (/usr/bin/chromium) for the browser tests
+#                                     (tests/browser, Playwright without a browser download), and a
+#                                     font for its screenshots
 set -euo pipefail
 
 if [[ "$(id -u)" -ne 0 ]]; then
@@ -29,6 +33,8 @@ need_pkg postgresql
 need_pkg golang-go
 need_pkg golang-google-cloud-dev
 need_pkg ffmpeg
+need_pkg chromium
+need_pkg fonts-dejavu-core
 if ! command -v node >/dev/null 2>&1; then
   need_pkg nodejs
 fi

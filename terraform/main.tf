@@ -55,6 +55,7 @@ locals {
       LOG_EXECUTION_ID = "true"
     },
     var.jwt_issuer == null ? {} : { JWT_ISSUER = var.jwt_issuer },
+    var.jwt_jwks_url == null ? {} : { JWT_JWKS_URL = var.jwt_jwks_url },
   )
 
   function_environment = {

@@ -265,12 +265,23 @@ variable "jwt_issuer" {
 
 variable "jwt_algorithms" {
   type        = list(string)
-  description = "JWT_ALGORITHMS: accepted signing algorithms. The secret in Secret Manager is a shared HMAC key, so only HS* algorithms apply."
+  description = "JWT_ALGORITHMS: accepted signing algorithms. HS* verify the deployment's own tokens (devices, admins) with the shared secret in Secret Manager; RS*/ES* verify an identity provider's ID tokens (the web gallery's users) with the keys at jwt_jwks_url, and such tokens are always user tokens."
   default     = ["HS256"]
 
   validation {
-    condition     = length(var.jwt_algorithms) > 0 && alltrue([for a in var.jwt_algorithms : contains(["HS256", "HS384", "HS512"], a)])
-    error_message = "jwt_algorithms must be a non-empty subset of HS256, HS384, HS512."
+    condition     = length(var.jwt_algorithms) > 0 && alltrue([for a in var.jwt_algorithms : contains(["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"], a)])
+    error_message = "jwt_algorithms must be a non-empty subset of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384 (RS*/ES* also need jwt_jwks_url)."
+  }
+}
+
+variable "jwt_jwks_url" {
+  type        = string
+  description = "JWT_JWKS_URL: the identity provider's JWKS endpoint (https) whose keys verify RS*/ES* ID tokens; null accepts no asymmetric tokens."
+  default     = null
+
+  validation {
+    condition     = var.jwt_jwks_url == null || can(regex("^https://[^\\s]+$", var.jwt_jwks_url))
+    error_message = "jwt_jwks_url must be null or an https:// URL."
   }
 }
 
@@ -701,12 +712,17 @@ variable "web_gallery_max_instance_count" {
 
 variable "web_gallery_extra_config" {
   type        = map(string)
-  description = "Public settings added to the gallery's /config.json next to createMediaUrl and listMediaUrl, e.g. the identity provider's issuer and client ID. Everything here is readable by anyone who can load the page: never a secret."
+  description = "Public settings added to the gallery's /config.json next to createMediaUrl, listMediaUrl and manageMediaUrl: the identity provider the page signs in with (oidcIssuer, an https URL whose origin the default CSP lets the page call; oidcClientId; optional oidcScope and oidcName; docs/RUNBOOKS/GALLERY.md). Everything here is readable by anyone who can load the page: never a secret."
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["createMediaUrl", "listMediaUrl"], k)])
-    error_message = "web_gallery_extra_config keys must be camelCase names other than createMediaUrl and listMediaUrl (set by the module)."
+    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["createMediaUrl", "listMediaUrl", "manageMediaUrl", "devLoginUrl"], k)])
+    error_message = "web_gallery_extra_config keys must be camelCase names other than createMediaUrl, listMediaUrl and manageMediaUrl (set by the module) and devLoginUrl (local stack only)."
+  }
+
+  validation {
+    condition     = !contains(keys(var.web_gallery_extra_config), "oidcIssuer") || can(regex("^https://[^/]+", lookup(var.web_gallery_extra_config, "oidcIssuer", "")))
+    error_message = "web_gallery_extra_config.oidcIssuer must be an https URL (the identity provider's issuer)."
   }
 }
 

@@ -1,9 +1,11 @@
 # The web gallery (issue 11): the static app of web/ (built to web/dist by its npm build), served by
 # a small Cloud Run service from an image built in the repository (terraform/web/Dockerfile: the
 # npm build, then terraform/web/server.py under gunicorn). No bucket is public: the files are in
-# the image. The browser calls create_media and list_media directly (CORS: the service's origin is
-# in their CORS_ALLOWED_ORIGINS) and PUTs uploads to signed URLs (the uploads bucket's CORS).
-# Enabled by web_gallery_image; README, "Web gallery".
+# the image. The browser calls create_media, list_media and manage_media directly (CORS: the
+# service's origin is in their CORS_ALLOWED_ORIGINS), PUTs uploads to signed URLs (the uploads
+# bucket's CORS) and signs in with the identity provider named in web_gallery_extra_config
+# (oidcIssuer, oidcClientId; docs/RUNBOOKS/GALLERY.md). Enabled by web_gallery_image; README,
+# "Web gallery".
 
 locals {
   # Origins the page talks to: the HTTP functions (both URL forms) and signed Cloud Storage URLs.
@@ -13,13 +15,18 @@ locals {
       regex("^https://[^/]+", google_cloudfunctions2_function.function[name].service_config[0].uri),
     ]
   ])))
+  # The identity provider's origin (discovery and token endpoint), when the page signs in with one.
+  web_gallery_idp_origins = [
+    for key in ["oidcIssuer"] : regex("^https://[^/]+", var.web_gallery_extra_config[key])
+    if can(regex("^https://[^/]+", lookup(var.web_gallery_extra_config, key, "")))
+  ]
   web_gallery_default_csp = join("; ", [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob: https://storage.googleapis.com ${join(" ", local.web_gallery_api_origins)}",
     "media-src 'self' blob: https://storage.googleapis.com ${join(" ", local.web_gallery_api_origins)}",
-    "connect-src 'self' https://storage.googleapis.com ${join(" ", local.web_gallery_api_origins)}",
+    "connect-src 'self' https://storage.googleapis.com ${join(" ", concat(local.web_gallery_api_origins, local.web_gallery_idp_origins))}",
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'self'",
@@ -30,6 +37,7 @@ locals {
   web_gallery_config = merge(var.web_gallery_extra_config, {
     createMediaUrl = google_cloudfunctions2_function.function["create_media"].url
     listMediaUrl   = google_cloudfunctions2_function.function["list_media"].url
+    manageMediaUrl = google_cloudfunctions2_function.function["manage_media"].url
   })
 }
 

@@ -134,15 +134,29 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
         raise Unauthenticated(
             "invalid token: a time claim is malformed", code="invalid_token"
         ) from exc
-    return _principal(claims)
+    return _principal(claims, from_identity_provider=not _is_hmac(token))
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
+def _is_hmac(token: str) -> bool:
+    import jwt
+
+    return str(jwt.get_unverified_header(token).get("alg", "")).startswith("HS")
+
+
+def _principal(claims: dict[str, Any], *, from_identity_provider: bool = False) -> Principal:
+    """The principal of verified claims. Our own (HMAC) tokens without `kind` are devices'; an
+    identity provider's (asymmetric, JWKS) tokens are always users': one claiming to be a
+    device is refused, so an ID token can never act as a camera."""
     for name in ("exp", "iat", "nbf"):
         value = claims.get(name)
         if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise Unauthenticated(f"token claim {name} must be a number", code="invalid_token")
-    kind = claims.get("kind", "device")
+    kind = claims.get("kind", "user" if from_identity_provider else "device")
+    if from_identity_provider and kind != "user":
+        raise Unauthenticated(
+            "identity provider tokens are user tokens; devices use the deployment's own tokens",
+            code="invalid_token",
+        )
     subject = claims.get("sub")
     if kind == "device" and is_segment(subject):
         return Principal(kind="device", subject=str(subject))

@@ -120,10 +120,37 @@ def _spec(job: Job, local: Path, mime_type: str, obtained: dict[str, Any]) -> Me
     )
 
 
+ANALYSIS_WAIT_SECONDS = 60.0
+"""How long a job waits for an analysis of its media running elsewhere (e.g. re-driven by the
+reconciler) before its message is redelivered."""
+
+
+def _wait_for_analysis(media_id: str) -> None:
+    """Wait while another worker analyses the media.
+
+    Raises:
+        TransientError: still being analysed after `ANALYSIS_WAIT_SECONDS` (redelivered later).
+    """
+    import time
+
+    from common.media.analyse import load_media
+
+    deadline = time.monotonic() + ANALYSIS_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        media = load_media(media_id)
+        if media is None or media.status not in (
+            MediaStatus.VERIFIED.value,
+            MediaStatus.PROCESSING.value,
+        ):
+            return
+        time.sleep(0.25)
+    raise TransientError(f"media {media_id} is still being analysed elsewhere")
+
+
 def _store_and_analyse(
     job: Job, local: Path, event_id: str, progress: Callable[[float], None]
-) -> tuple[JobOutcome | None, Reason | None]:
-    """Everything after the bytes are local; (IN_PROGRESS, None) when another worker analyses."""
+) -> Reason | None:
+    """Everything after the bytes are local; the failure, if any."""
     from common.media.analyse import ProcessOutcome, load_media, process_media
     from common.media.ingest import ingest_bytes
     from common.media.sniff import SNIFF_BYTES
@@ -146,15 +173,13 @@ def _store_and_analyse(
             on_progress=lambda f: progress(OBTAIN_SHARE + (1 - OBTAIN_SHARE) * f),
         )
         if outcome is ProcessOutcome.IN_PROGRESS:
-            return JobOutcome.IN_PROGRESS, None
+            _wait_for_analysis(media.id)
     final = load_media(media.id)
     if final is None or final.status in (MediaStatus.REJECTED.value, MediaStatus.FAILED.value):
         status = final.status if final else "gone"
         reason = final.status_reason if final else None
-        return None, reasons.reason(
-            reasons.RESULT_FAILED, f"The ingested media ended {status}: {reason}"
-        )
-    return None, None
+        return reasons.reason(reasons.RESULT_FAILED, f"The ingested media ended {status}: {reason}")
+    return None
 
 
 def run_ingest(job_id: str, event_id: str) -> JobOutcome:
@@ -183,7 +208,7 @@ def run_ingest(job_id: str, event_id: str) -> JobOutcome:
     failure: Reason | None = None
     with temp_path(prefix="ingest-") as local:
         try:
-            outcome, failure = _store_and_analyse(job, local, event_id, progress)
+            failure = _store_and_analyse(job, local, event_id, progress)
         except RemoteFetchError as exc:
             log_event(
                 "ingest.fetch_failed",
@@ -194,13 +219,11 @@ def run_ingest(job_id: str, event_id: str) -> JobOutcome:
                 device_id=job.device_id,
             )
             update_job(job_id, {"result": {"error_details": exc.details}})
-            outcome, failure = None, Reason(exc.code, exc.message)
+            failure = Reason(exc.code, exc.message)
         except MediaError as exc:
             if exc.http_status >= 500 and exc.code != reasons.SOURCE_GONE:
                 raise  # our dependencies, not the input: redelivered
-            outcome, failure = None, Reason(exc.code, exc.message)
-    if outcome is JobOutcome.IN_PROGRESS:
-        return outcome
+            failure = Reason(exc.code, exc.message)
     try:
         discard_staged(job.params)
     except TransientError as exc:  # a lifecycle rule on `ingest/` removes what this misses

@@ -132,6 +132,14 @@ def hand_over(media: MediaObject) -> None:
     )
 
 
+def _handed_over(media: MediaObject) -> bool:
+    """Whether verified media go to processing by `media-verified` (not ingested media: their
+    ingest job analyses them itself, so their bucket's notification must not hand them over)."""
+    from common.core.status import MediaKind
+
+    return media.kind != MediaKind.INGEST.value
+
+
 def _load(media_id: str) -> MediaObject:
     from common.core.errors import NotFound
     from common.db.engine import session_scope
@@ -175,7 +183,7 @@ def verify_version(
         if status not in BEFORE_VERIFICATION:
             return _reject_overwrite(media, version, status, event_id, settings)
     if status not in BEFORE_VERIFICATION:
-        if status is MediaStatus.VERIFIED and hand_over_after:
+        if status is MediaStatus.VERIFIED and hand_over_after and _handed_over(media):
             hand_over(media)  # the publish after an earlier commit may have been lost
             return Outcome.HANDED_OVER_AGAIN
         lifecycle.mirror(media)  # re-sync a mirror write that may have failed

@@ -317,3 +317,30 @@ def test_mediactl_ingests_a_file_and_resolves_a_document(local_stack: Any, tmp_p
     body = json.loads(resolved.output)
     assert body["resolved"] == 1
     assert body["document"]["attachment"].startswith("http")
+
+
+def test_the_bucket_notification_of_ingested_bytes_never_hands_them_over_again(
+    local_stack: Any,
+) -> None:
+    """The ingest job analyses its media itself: the store's notification of the object it wrote
+    (which may come while the job is analysing) must not start a second analysis."""
+    import os as _os
+
+    from tests.integration.support import finalize_envelope, post_push, stored_object
+
+    api = api_for(new_device_id())
+    answer = ingest(api, {"type": "data_url", "data": data_url(picture("PNG"), "image/png")})
+    done = wait_job(api, answer.json()["job_id"])
+    assert done["status"] == "completed", done
+    media_id = done["result_media_id"]
+    # GIVEN the media as the notification may find it: verified, the job's analysis not done
+    db_rows("UPDATE media_objects SET status = 'verified' WHERE id = :id RETURNING id", id=media_id)
+    where = stored_object(media_id)
+    message_id = f"late-{uuid.uuid4().hex}"
+    envelope = finalize_envelope(where["bucket"], where["name"], where["version"], message_id)
+    # WHEN it arrives
+    assert post_push(_os.environ["FINALIZE_UPLOAD_URL"], envelope).status_code == 200
+    # THEN finalize took it as a duplicate, and published nothing for processing
+    log = (local_stack.workdir / "logs" / "function-finalize_upload.log").read_text()
+    (line,) = [entry for entry in log.splitlines() if f"message {message_id} " in entry]
+    assert "duplicate" in line, line

@@ -117,3 +117,54 @@ def test_an_unreachable_jwks_endpoint_is_503_not_401() -> None:
     settings = Settings(jwt_algorithms=["ES256"], jwt_jwks_url="http://127.0.0.1:9/jwks.json")
     with pytest.raises(TransientError):
         authenticate(f"Bearer {token}", settings)
+
+
+def test_identity_provider_tokens_are_users_and_never_devices() -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**jwk, "kid": "idp-1", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = Settings(
+            jwt_algorithms=["RS256"],
+            jwt_jwks_url=f"http://127.0.0.1:{server.server_address[1]}/jwks.json",
+        )
+
+        def id_token(**claims: object) -> str:
+            base = {k: v for k, v in _claims().items() if k != "kind"}
+            token = jwt.encode(
+                {**base, "sub": "alice@example.com", **claims},
+                key,
+                algorithm="RS256",
+                headers={"kid": "idp-1"},
+            )
+            return f"Bearer {token}"
+
+        principal = authenticate(id_token(), settings)  # no `kind`: a user, not device "alice"
+        assert (principal.kind, principal.subject) == ("user", "alice@example.com")
+        for kind in ("device", "admin"):
+            with pytest.raises(Unauthenticated) as info:
+                authenticate(id_token(sub="cam-7", kind=kind), settings)
+            assert info.value.code == "invalid_token"
+    finally:
+        server.shutdown()
+        server.server_close()
