@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,7 @@ def spawn_function(
     threads: int,
     log_dir: Path,
     port: int | None = None,
+    cwd: Path = ROOT,
 ) -> Server:
     """Start `functions-framework` as the stack does (`emulators/functions.py`), with `threads`
     gunicorn threads and a pool of as many connections (no overflow: nothing churns)."""
@@ -159,7 +162,7 @@ def spawn_function(
     log_dir.mkdir(parents=True, exist_ok=True)
     log = (log_dir / f"{name}.log").open("ab")
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=server_env, cwd=ROOT, stdout=log, stderr=log)
+    proc = subprocess.Popen(argv, env=server_env, cwd=cwd, stdout=log, stderr=log)
     return Server(name, port, proc, started)
 
 
@@ -234,6 +237,23 @@ def declaration(message_id: str, data: bytes = b"x" * 1000) -> dict[str, Any]:
         "sha256": hashlib.sha256(data).hexdigest(),
         "md5": base64.b64encode(hashlib.md5(data).digest()).decode(),
     }
+
+
+@cache
+def _photo(width: int, height: int) -> Any:
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    return Image.fromarray(np.asarray(data.astronaut())).resize((width, height))
+
+
+def sample_jpeg(tag: bytes = b"", width: int = 1224, height: int = 816) -> bytes:
+    """A real photo (scikit-image's astronaut) as a JPEG of `width` x `height` (1 MP by
+    default); `tag` goes into a comment segment, so different tags give different bytes."""
+    buffer = io.BytesIO()
+    _photo(width, height).save(buffer, "JPEG", quality=90, comment=tag)
+    return buffer.getvalue()
 
 
 def seed_gallery(count: int = 60) -> None:
