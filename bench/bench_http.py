@@ -14,6 +14,8 @@ with one thread and keep-alive connections, in its own process:
 - hello (THREADS=4 and =8): `GET /`;
 - create_media: `POST /v1/media`, a new declaration each request (device token): a row, its
   history, the Firestore mirror write and a V4-signed upload URL;
+- create_media without the mirror (`STATUS_MIRROR_ENABLED=false`): the same minus the Firestore
+  write, whose emulator (one Node process) caps the first at its own write rate here;
 - list_media device page: `GET /v1/devices/{id}/media?limit=50` (user token, the device's owner);
 - list_media gallery: `GET /v1/media?limit=50` (user token).
 
@@ -21,9 +23,10 @@ Each round runs every target at each concurrency for `--seconds`; the ratio of a
 target's requests/s over its hello's in that round. Prints req/s and the ratio as min / median of
 the rounds, and CPU time per request (median, from /proc): the server's (user + system of the
 arbiter and its worker), Postgres's (`pg`, the postmaster and its backends) and the Firestore
-emulator's (`fs`), which share the machine's cores with it. Goals: create_media >= 0.5x, list pages >= 0.4x, at 8 and 32 connections. Any non-2xx
-answer or socket error is reported. `--profile DIR` also records py-spy samples of each function
-under load (collapsed stacks; py-spy from PyPI).
+emulator's (`fs`), which share the machine's cores with it. Goals: create_media >= 0.5x, list
+pages >= 0.4x, at 8 and 32 connections. Any non-2xx answer or socket error is reported, and so
+is the number of Postgres connections opened during the measured runs (churn). `--profile DIR`
+also records py-spy samples of each function under load (collapsed stacks; py-spy from PyPI).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +64,12 @@ from _stack import (
     wait_ready,
 )
 
-GOALS = {"create_media": 0.5, "list device page": 0.4, "list gallery": 0.4}
+GOALS = {
+    "create_media": 0.5,
+    "create, no mirror": 0.5,
+    "list device page": 0.4,
+    "list gallery": 0.4,
+}
 
 _GET_SCRIPT = """
 wrk.method = "GET"
@@ -215,6 +224,14 @@ def main() -> None:
                 threads=create_threads,
                 log_dir=logs,
             )
+            unmirrored = spawn_function(
+                "create_media-no-mirror",
+                function_source("create_media"),
+                "create_media",
+                {**env, "STATUS_MIRROR_ENABLED": "false"},
+                threads=create_threads,
+                log_dir=logs,
+            )
             listing = spawn_function(
                 "list_media",
                 function_source("list_media"),
@@ -223,12 +240,13 @@ def main() -> None:
                 threads=list_threads,
                 log_dir=logs,
             )
-            servers = [*hello_servers.values(), create, listing]
+            servers = [*hello_servers.values(), create, unmirrored, listing]
             for server in servers:
                 wait_ready(server)
             template = json.dumps(json.dumps(declaration("MESSAGE_ID")))
+            prefix = uuid.uuid4().hex[:12]
             create_script = _CREATE_SCRIPT.format(
-                prefix=uuid.uuid4().hex[:12], template=template, token=token["device"]
+                prefix=prefix, template=template, token=token["device"]
             )
             user_get = _GET_SCRIPT.format(token=token["user"])
             targets = [
@@ -240,6 +258,13 @@ def main() -> None:
                     create,
                     "/v1/media",
                     create_script,
+                    f"hello (THREADS={create_threads})",
+                ),
+                Target(
+                    "create, no mirror",
+                    unmirrored,
+                    "/v1/media",
+                    create_script.replace(prefix, prefix + "n"),
                     f"hello (THREADS={create_threads})",
                 ),
                 Target(
@@ -285,6 +310,7 @@ def main() -> None:
                 f"create_media THREADS={create_threads}, list_media THREADS={list_threads}, "
                 f"pools sized to THREADS; {machine_load()} at start"
             )
+            measured_from = time.time()
             for round_index in range(args.rounds):
                 for count in connections:
                     for target in targets:
@@ -310,6 +336,7 @@ def main() -> None:
                         )
                         if notes:
                             print(f"  round {round_index + 1} {target.name} c={count}: {notes}")
+            opened = connections_opened_since(stack.env["DATABASE_URL"], measured_from)
             if args.profile:
                 for target in targets[2:]:
                     profile(target.server, target, args.profile, args.seconds * 2)
@@ -340,7 +367,32 @@ def main() -> None:
                     f"{min(ratios):>12.3f} /{statistics.median(ratios):>7.3f}  >= {goal} {verdict}"
                 )
             print(line)
+    print(
+        f"Postgres connections opened during the measured runs: {opened} "
+        "(pools sized to THREADS, no overflow: 0 means no churn)"
+    )
     print(f"{machine_load()} at end")
+
+
+def connections_opened_since(database_url: str, since: float) -> int:
+    """Client connections to the database that started after `since` (epoch seconds), not
+    counting the one asking."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                    "AND backend_start >= to_timestamp(:since) AND pid <> pg_backend_pid()"
+                ),
+                {"since": since},
+            ).scalar()
+    finally:
+        engine.dispose()
+    return int(found or 0)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Each step builds a process-wide thing a first request would otherwise build: it calls the same
 cached getter the request path calls, so the request finds it ready. None sends a request to a
 service, except `database`, which opens the pool's first connection (the connection the first
-request would open), and `signing`, which signs one throwaway URL when the key is local (no
-network; with IAM signBlob in the cloud it only builds the client).
+request would open); `signing` uses a local signing key once on throwaway bytes (no network;
+with IAM signBlob in the cloud it only builds the client).
 """
 
 from __future__ import annotations
@@ -55,13 +55,19 @@ def storage() -> None:
 
 
 def signing() -> None:
-    """The store, and one throwaway signature when the signing key is local."""
+    """The store, the V4 signing code, and (when the key is local) the key loaded and used once
+    on throwaway bytes: no URL is signed and nothing is asked of the store."""
+    import google.cloud.storage._signing  # noqa: F401
+
     from common.core.settings import get_settings
-    from common.storage import get_store
 
     storage()
-    if get_settings().signing_credentials_file:
-        get_store().sign_download("warm-up", "warm-up", ttl_seconds=60)
+    key_file = get_settings().signing_credentials_file
+    if key_file:
+        from google.oauth2 import service_account
+
+        credentials = service_account.Credentials.from_service_account_file(key_file)  # type: ignore[no-untyped-call]
+        credentials.sign_bytes(b"warm-up")
 
 
 def mirror() -> None:
