@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT))  # after PYTHONPATH: a run may take `common` from another checkout
 
 from emulators._proc import free_port  # noqa: E402
 from emulators.functions import functions_framework_executable  # noqa: E402
@@ -166,8 +166,9 @@ def spawn_function(
     return Server(name, port, proc, started)
 
 
-def function_source(name: str) -> Path:
-    return ROOT / "functions" / name / "main.py"
+def function_source(name: str, root: Path = ROOT) -> Path:
+    """`functions/<name>/main.py` of the checkout at `root`."""
+    return root / "functions" / name / "main.py"
 
 
 def wait_listening(port: int, timeout_seconds: float = 30.0, poll_seconds: float = 0.002) -> None:

@@ -2,6 +2,7 @@
 the same server settings, in the same run (issue 13).
 
     python bench/bench_http.py [--rounds 3] [--seconds 5] [--connections 8,32] [--profile DIR]
+                               [--root DIR]
 
 Starts a private local stack (Postgres, fake-gcs-server, Pub/Sub and Firestore emulators; no
 functions), seeds 60 processed media with thumbnails for one device owned by one user, and starts
@@ -27,6 +28,8 @@ emulator's (`fs`), which share the machine's cores with it. Goals: create_media 
 pages >= 0.4x, at 8 and 32 connections. Any non-2xx answer or socket error is reported, and so
 is the number of Postgres connections opened during the measured runs (churn). `--profile DIR`
 also records py-spy samples of each function under load (collapsed stacks; py-spy from PyPI).
+`--root DIR` serves the functions and `common` of another checkout (an older commit, for a
+before/after comparison) against the same stack and baseline.
 """
 
 from __future__ import annotations
@@ -196,6 +199,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", default="8,32")
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--root", type=Path, default=ROOT)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: bash scripts/install_system_deps.sh")
@@ -205,7 +209,8 @@ def main() -> None:
     with private_stack("bench-http") as stack:
         seed_gallery(60)
         token = tokens()
-        env = {**stack.env, "LOG_LEVEL": "WARNING"}
+        root = args.root.resolve()
+        env = {**stack.env, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(root)}
         backend_pids = [service_pid(stack, "postgres") or 0, service_pid(stack, "firestore") or 0]
         logs = stack.workdir / "logs"
         servers: list[Server] = []
@@ -218,7 +223,7 @@ def main() -> None:
             }
             create = spawn_function(
                 "create_media",
-                function_source("create_media"),
+                function_source("create_media", root),
                 "create_media",
                 env,
                 threads=create_threads,
@@ -226,7 +231,7 @@ def main() -> None:
             )
             unmirrored = spawn_function(
                 "create_media-no-mirror",
-                function_source("create_media"),
+                function_source("create_media", root),
                 "create_media",
                 {**env, "STATUS_MIRROR_ENABLED": "false"},
                 threads=create_threads,
@@ -234,7 +239,7 @@ def main() -> None:
             )
             listing = spawn_function(
                 "list_media",
-                function_source("list_media"),
+                function_source("list_media", root),
                 "list_media",
                 env,
                 threads=list_threads,
@@ -308,7 +313,7 @@ def main() -> None:
             print(
                 f"wrk -t1, {args.seconds:g} s per run, {args.rounds} rounds; "
                 f"create_media THREADS={create_threads}, list_media THREADS={list_threads}, "
-                f"pools sized to THREADS; {machine_load()} at start"
+                f"pools sized to THREADS; functions from {root}; {machine_load()} at start"
             )
             measured_from = time.time()
             for round_index in range(args.rounds):

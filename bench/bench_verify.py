@@ -16,7 +16,8 @@ every figure involving storage is measured against the storage emulator, never a
 2. Read path, end to end: `GcsStore.stream` of a `--size-mib` object from the emulator into the
    digester, into a sink that only counts (the transport alone), and the former path
    (`Blob.download_to_file`) into the digester, against raw SHA-256 of the same bytes in memory;
-   min / median of `--runs`.
+   min / median of `--runs`. With `PYTHONPATH=<older checkout>` it measures that checkout's
+   `common` the same way (a before/after comparison).
 3. Memory: a child process streams a `--rss-size-mib` object from the emulator through
    `GcsStore.stream` into the digester and reports its peak RSS (VmHWM) growth over the stream
    (goal <= 64 MiB for 1 GiB).
@@ -73,21 +74,28 @@ def interleaved_ratio(data: bytes, block: int, *, md5: bool = False) -> float:
     return spent[0] / spent[1]
 
 
+def _stream_block_bytes() -> int:
+    """The blocks `GcsStore.stream` feeds its sink (8 KiB before it had its own GET)."""
+    from common.storage import gcs
+
+    return int(getattr(gcs, "STREAM_BLOCK_BYTES", OLD_CHUNK_BYTES))
+
+
 def digest_path(size_mib: int, runs: int) -> None:
-    from common.storage.gcs import STREAM_BLOCK_BYTES
+    block = _stream_block_bytes()
 
     data = os.urandom(size_mib << 20)
-    rows = {
-        f"finalize path, {STREAM_BLOCK_BYTES >> 20} MiB blocks (goal >= 0.9x)": [],
-        f"former read path, {OLD_CHUNK_BYTES // 1024} KiB pieces": [],
-        f"with local MD5, {STREAM_BLOCK_BYTES >> 20} MiB blocks": [],
+    rows: dict[str, list[float]] = {
+        f"finalize path, {block >> 10} KiB blocks (goal >= 0.9x)": [],
+        f"former read path, {OLD_CHUNK_BYTES >> 10} KiB pieces": [],
+        f"with local MD5, {block >> 10} KiB blocks": [],
     }
     started = time.perf_counter()
     for _ in range(runs):
         goal, old, md5 = rows.values()
-        goal.append(interleaved_ratio(data, STREAM_BLOCK_BYTES))
+        goal.append(interleaved_ratio(data, block))
         old.append(interleaved_ratio(data, OLD_CHUNK_BYTES))
-        md5.append(interleaved_ratio(data, STREAM_BLOCK_BYTES, md5=True))
+        md5.append(interleaved_ratio(data, block, md5=True))
     raw_speed = size_mib * runs * 3 * 2 / (time.perf_counter() - started)
     print(f"1. digest path over {size_mib} MiB in memory, x raw SHA-256, each of {runs} runs:")
     for name, ratios in rows.items():
@@ -196,7 +204,7 @@ def memory(size_mib: int) -> None:
     subprocess.run(
         [sys.executable, __file__, "--child", bucket, name, version, str(size), warm],
         check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT))},
     )
 
 

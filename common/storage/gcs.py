@@ -11,7 +11,6 @@ local emulator, and `STORAGE_PUBLIC_URL` at the host signed URLs must name.
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.core.errors import MediaError
 from common.core.settings import Settings
+from common.storage._pipe import SinkThread
 from common.storage.base import (
     ObjectExists,
     ObjectInfo,
@@ -73,46 +73,6 @@ def _status_error(status: int, what: str) -> Exception:
     if status == 412:
         return ObjectExists(f"{what} exists")
     return StorageUnavailable(f"storage error on {what}: HTTP {status}")
-
-
-class _SinkThread:
-    """Writes blocks to `sink` from a thread of its own, in order, at most
-    `STREAM_BLOCKS_QUEUED` blocks behind the caller; leaving the `with` block waits for every
-    write and raises the first error the sink raised."""
-
-    def __init__(self, sink: Writable) -> None:
-        self._sink = sink
-        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=STREAM_BLOCKS_QUEUED)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="storage-sink", daemon=True)
-
-    def __enter__(self) -> _SinkThread:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while (block := self._blocks.get()) is not None:
-            if self._error is None:
-                try:
-                    self._sink.write(block)
-                except BaseException as exc:
-                    self._error = exc
-
-    def write(self, block: bytes) -> None:
-        """Queue `block` (waits while `STREAM_BLOCKS_QUEUED` blocks are pending).
-
-        Raises:
-            BaseException: what the sink raised on an earlier block.
-        """
-        if self._error is not None:
-            raise self._error
-        self._blocks.put(block)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._blocks.put(None)
-        self._thread.join()
-        if self._error is not None and exc_info[0] is None:
-            raise self._error
 
 
 def _info(blob: Blob) -> ObjectInfo:
@@ -291,7 +251,7 @@ class GcsStore:
                     headers={"Accept-Encoding": "gzip"},  # the stored bytes, never transcoded
                     timeout=STREAM_TIMEOUT_SECONDS,
                 ) as response,
-                _SinkThread(sink) as feed,
+                SinkThread(sink, STREAM_BLOCKS_QUEUED) as feed,
             ):
                 if response.status_code >= 400:
                     raise _status_error(response.status_code, where)
