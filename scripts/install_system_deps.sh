@@ -6,6 +6,7 @@
 #   postgresql                        Postgres 15 server binaries (/usr/lib/postgresql/15/bin)
 #   golang-go, golang-google-cloud-dev  Go toolchain + Google's pstest Pub/Sub fake (built offline)
 #   ffmpeg                            ffprobe/ffmpeg for media tests
+#   wrk                               HTTP load generator of bench/bench_http.py
 #   nodejs, npm                       Firestore emulator (npm @firestore-emulator/server) and the
 #                                     web gallery's build (web/), only if no `node`/`npm` is on PATH
 #                                     (e.g. NodeSource's nodejs has npm)
@@ -35,6 +36,7 @@ need_pkg golang-google-cloud-dev
 need_pkg ffmpeg
 need_pkg chromium
 need_pkg fonts-dejavu-core
+need_pkg wrk
 if ! command -v node >/dev/null 2>&1; then
   need_pkg nodejs
 fi

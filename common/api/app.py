@@ -238,6 +238,7 @@ class Api:
             for index, route in enumerate(self.routes)
         ]
         self._map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self._map.update()  # compile the rules now (a warm-up), not on the first request
 
     def __call__(self, request: Request) -> Response:
         """Route, run and render one request; never raises. Logs one line per request."""
@@ -354,23 +355,25 @@ class LazyApi:
     """An `Api` whose route table is imported off the import path of the function's main.py.
 
     `main.py` stays cheap to import (functions-framework imports it before the server starts);
-    the routes, their models and what they import are loaded by a warm-up thread started in each
-    server process (after gunicorn forks its worker, so no half-done import crosses a fork), and a
-    request that arrives before it is done waits for it.
+    the routes, their models and what they import are loaded by a warm-up (`WarmUp`) started in
+    each server process after gunicorn forks its worker, followed by the function's `prime`
+    steps (`common.api.warm`: the database pool's first connection, clients). A request that
+    arrives before the warm-up is done waits for it.
 
     Args:
         target: `"package.module:ATTRIBUTE"` naming a sequence of `Route`s.
+        prime: warm-up steps run after the routes are loaded.
     """
 
-    def __init__(self, target: str) -> None:
-        import os
+    def __init__(self, target: str, *prime: Callable[[], object]) -> None:
         import threading
+
+        from common.core.warmup import WarmUp
 
         self._target = target
         self._lock = threading.Lock()
         self._api: Api | None = None
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self.warm_up_in_background)
+        self.warm_up = WarmUp(self._load, *prime, name=f"warm-up of {target}")
         _json_errors_for_the_framework()
 
     def _load(self) -> Api:
@@ -382,21 +385,12 @@ class LazyApi:
                 self._api = Api(getattr(importlib.import_module(module), attribute))
             return self._api
 
-    def warm_up_in_background(self) -> None:
-        """Start loading the routes on a daemon thread (failures surface on the first request)."""
-        import threading
-
-        def warm() -> None:
-            try:
-                self._load()
-            except Exception:
-                log.exception("warm-up of %s failed", self._target)
-
-        threading.Thread(target=warm, name="api-warm-up", daemon=True).start()
-
     def __call__(self, request: Request) -> Response:
-        """Serve one request (loading the routes first if the warm-up has not yet)."""
-        api = self._api or self._load()
+        """Serve one request (after the warm-up, or loading the routes itself without one)."""
+        api = self._api
+        if api is None:
+            self.warm_up.wait()
+            api = self._load()
         return api(request)
 
 

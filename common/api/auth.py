@@ -6,10 +6,21 @@ tokens signed with `JWT_PREVIOUS_SECRET` are accepted too); RS256/ES256 tokens a
 JWKS endpoint (`JWT_JWKS_URL`) when configured. A device token's `sub` must follow the id pattern
 of `common.core.ids` (it becomes an object-name segment); a user token's `sub` is printable text.
 Time claims (`exp`, `iat`, `nbf`) must be JSON numbers (RFC 7519 NumericDate).
+
+A verified token is remembered (`VerifiedTokens`), keyed by the SHA-256 of the token, for
+`VERIFIED_TOKEN_TTL_SECONDS` and never past its `exp`, so a device or UI polling with one token
+pays for the signature check (and, with JWKS, the key lookup) about once a minute instead of on
+every request. Only successes are remembered; what it costs: a key removed from the JWKS, or a
+previous secret dropped, still admits tokens already verified with it for up to that TTL.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -24,6 +35,8 @@ if TYPE_CHECKING:
     from common.core.settings import Settings
 
 PrincipalKind = Literal["device", "user"]
+VERIFIED_TOKEN_TTL_SECONDS = 60.0
+VERIFIED_TOKEN_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,67 @@ class Principal:
         if self.kind != "device":
             raise Forbidden("this operation needs a device token", code="device_token_required")
         return self.subject
+
+
+class VerifiedTokens:
+    """Principals of tokens verified recently, keyed by the token's SHA-256 (thread-safe, LRU).
+
+    Args:
+        ttl_seconds: how long a verification is reused at most.
+        max_entries: at most this many tokens are remembered (least recently used go first).
+        clock: seconds since the epoch (tests), the clock `exp` is on.
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float = VERIFIED_TOKEN_TTL_SECONDS,
+        max_entries: int = VERIFIED_TOKEN_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[bytes, tuple[Principal, float, Settings]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, token: str, settings: Settings) -> Principal | None:
+        """The principal of `token` if it was verified under `settings` and is still fresh."""
+        key = self._key(token)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            principal, until, verified_with = found
+            if verified_with is not settings or self._clock() >= until:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return principal
+
+    def put(self, token: str, settings: Settings, principal: Principal, exp: float) -> None:
+        """Remember a verification until `min(now + ttl, exp)` (nothing when that is past)."""
+        until = min(self._clock() + self._ttl, float(exp))
+        if until <= self._clock():
+            return
+        key = self._key(token)
+        with self._lock:
+            self._entries[key] = (principal, until, settings)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every verification."""
+        with self._lock:
+            self._entries.clear()
+
+
+VERIFIED = VerifiedTokens()
+"""The process's verified tokens (`authenticate`)."""
 
 
 @cache
@@ -124,6 +198,9 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Authorization must be 'Bearer <token>'", code="missing_token")
     token = token.strip()
+    known = VERIFIED.get(token, settings)
+    if known is not None:
+        return known
     try:
         claims = _decode(token, settings)
     except jwt.ExpiredSignatureError as exc:
@@ -134,7 +211,9 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
         raise Unauthenticated(
             "invalid token: a time claim is malformed", code="invalid_token"
         ) from exc
-    return _principal(claims, from_identity_provider=not _is_hmac(token))
+    principal = _principal(claims, from_identity_provider=not _is_hmac(token))
+    VERIFIED.put(token, settings, principal, claims["exp"])
+    return principal
 
 
 def _is_hmac(token: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,22 +125,40 @@ class StreamingDigester:
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5() if md5 else None  # noqa: S324 - GCS content MD5, not security
         self._offset = 0
+        # (start, end) of every byte range kept (the head, the sampled ranges): a chunk that
+        # ends before `_watch_from` touches none, and is only hashed (the common case).
+        self._watched = [(0, head_bytes), *((s, s + n) for s, n in self._ranges)]
+        self._watch_from = self._next_watched(0)
 
-    def write(self, chunk: bytes) -> int:
-        """Hash `chunk` (the next bytes of the content); return its length."""
+    def _next_watched(self, offset: int) -> float:
+        return min((start for start, end in self._watched if end > offset), default=math.inf)
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> int:
+        """Hash `chunk` (the next bytes of the content); return its length.
+
+        The chunk is read in place (a memoryview: no copy), whatever its size; only the bytes of
+        the head and of the sampled ranges are copied out (at most 3 KiB plus `head_bytes`).
+        """
         view = memoryview(chunk)
-        if len(self.head) < self._head_limit:
-            self.head += view[: self._head_limit - len(self.head)]
         self._sha256.update(view)
         if self._md5 is not None:
             self._md5.update(view)
         end = self._offset + len(view)
-        for index, (start, length) in enumerate(self._ranges):
-            lo, hi = max(start, self._offset), min(start + length, end)
-            if lo < hi:
-                self._kept[index] += view[lo - self._offset : hi - self._offset]
+        if end > self._watch_from:
+            self._keep(view, end)
         self._offset = end
         return len(view)
+
+    def _keep(self, view: memoryview, end: int) -> None:
+        """Copy out the parts of `view` (bytes `self._offset..end`) that are kept."""
+        offset = self._offset
+        if len(self.head) < self._head_limit:
+            self.head += view[: self._head_limit - len(self.head)]
+        for index, (start, length) in enumerate(self._ranges):
+            lo, hi = max(start, offset), min(start + length, end)
+            if lo < hi:
+                self._kept[index] += view[lo - offset : hi - offset]
+        self._watch_from = self._next_watched(end)
 
     def result(self) -> ContentDigest:
         """Return the digest of everything written so far."""

@@ -4,11 +4,21 @@ Locally the engine connects with a plain `postgresql+pg8000://` URL (`DATABASE_U
 connects through the Cloud SQL Python Connector with IAM database authentication and the lazy
 refresh strategy recommended for serverless (https://github.com/GoogleCloudPlatform/cloud-sql-python-connector).
 Pool limits are small and explicit: each function instance holds at most
-`db_pool_size + db_max_overflow` connections, sized against the function's max instances.
+`db_pool_size + db_max_overflow` connections, sized against the function's max instances (Terraform
+sets `DB_POOL_SIZE` to the instance's threads, so no request waits for one and none churns).
+
+Hot paths pay no round trip they do not need: every new connection is tuned
+(`common.db._driver`: one round trip per statement, timestamps without `strptime`), and a
+connection is pinged on checkout only when it sat idle in the pool for more than
+`IDLE_PING_AFTER_SECONDS` (where dead connections come from: server restarts, idle timeouts in
+between), instead of before every checkout (`pool_pre_ping`). A connection that dies under
+load fails its statement; SQLAlchemy invalidates it and the pool, and the caller's retry
+(`TransientError`, 503 / redelivery) gets a fresh one.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -20,6 +30,11 @@ from common.core.settings import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+IDLE_PING_AFTER_SECONDS = 10.0
+"""A pooled connection idle for longer than this is pinged (`SELECT 1`) before it is used."""
+_RETURNED_AT = "returned_at_monotonic"
 
 
 @cache
@@ -29,6 +44,10 @@ def get_engine() -> Engine:
     Raises:
         RuntimeError: if neither `DATABASE_URL` nor `CLOUD_SQL_INSTANCE` is configured.
     """
+    return _with_events(_create_engine())
+
+
+def _create_engine() -> Engine:
     from sqlalchemy import create_engine
 
     settings = get_settings()
@@ -36,7 +55,6 @@ def get_engine() -> Engine:
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_seconds,
-        "pool_pre_ping": True,
         "pool_recycle": 1800,
     }
     if settings.database_url:
@@ -54,11 +72,87 @@ def get_engine() -> Engine:
     raise RuntimeError("configure DATABASE_URL, or CLOUD_SQL_INSTANCE and DB_IAM_USER")
 
 
+def _with_events(engine: Engine) -> Engine:
+    """Tune each new connection, ping only connections that sat idle (module docstring)."""
+    from sqlalchemy import event
+
+    from common.db._driver import tune_connection
+
+    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        tune_connection(dbapi_connection)
+
+    def on_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned > IDLE_PING_AFTER_SECONDS:
+            ping(dbapi_connection)
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "checkin", on_checkin)
+    event.listen(engine, "checkout", on_checkout)
+    return engine
+
+
+def ping(dbapi_connection: Any) -> None:
+    """`SELECT 1` on a raw connection.
+
+    Raises:
+        sqlalchemy.exc.DisconnectionError: it failed; the pool then discards the connection and
+            checks out another (SQLAlchemy's "pessimistic" disconnect handling).
+    """
+    from sqlalchemy.exc import DisconnectionError
+
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # hand the connection on idle, outside a transaction
+    except Exception as exc:
+        raise DisconnectionError(f"stale pooled connection: {exc.__class__.__name__}") from exc
+
+
 @cache
 def _session_factory() -> sessionmaker[Session]:
     from sqlalchemy.orm import sessionmaker
 
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """Yield a session for reads only, outside any transaction: no BEGIN, no COMMIT.
+
+    The connection runs in the driver's autocommit mode while the scope lasts, so each statement
+    reads what is committed when it runs (as under READ COMMITTED) and the request pays only for
+    its SELECTs. Never write through it: a write would commit statement by statement; use
+    `session_scope`.
+
+    Raises:
+        TransientError: when the database is unreachable or the pool is exhausted (retryable).
+    """
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    session = _session_factory()()
+    dbapi_connection: Any = None
+    try:
+        dbapi_connection = session.connection().connection.dbapi_connection
+        dbapi_connection.autocommit = True
+        yield session
+    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+        raise TransientError(f"database unavailable: {exc.__class__.__name__}") from exc
+    except DBAPIError as exc:
+        if getattr(exc, "connection_invalidated", False):
+            raise TransientError("database connection lost") from exc
+        raise
+    finally:
+        if dbapi_connection is not None:
+            dbapi_connection.autocommit = False  # before the pool hands it to a writer
+        session.close()
 
 
 @contextmanager

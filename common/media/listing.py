@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
+    from common.media.gallery import MediaTile
     from common.storage.base import SignedRequest
 
 
@@ -151,13 +152,15 @@ def _sign_download(media: MediaObject, ttl_seconds: int) -> SignedRequest:
     )
 
 
-def thumbnail_urls(session: Session, media: list[MediaObject]) -> dict[str, str]:
-    """Short-lived signed GETs of the thumbnails of a page of media (those that have one)."""
-    from common.media.gallery import thumbnails
-
+def thumbnail_urls(tiles: list[MediaTile]) -> dict[str, str]:
+    """Short-lived signed GETs of the thumbnails of a page of media (those that have one; the
+    page's query brought their locations)."""
     ttl_seconds = get_settings().download_url_ttl_seconds
-    found = thumbnails(session, [m.id for m in media])
+    with_thumbnail = [t for t in tiles if t["thumbnail_bucket"] and t["thumbnail_object_name"]]
+    objects = [
+        (t["thumbnail_bucket"] or "", t["thumbnail_object_name"] or "") for t in with_thumbnail
+    ]
+    signed = signer().sign_downloads(objects, ttl_seconds=ttl_seconds)
     return {
-        media_id: signer().sign_download(bucket, name, ttl_seconds=ttl_seconds).url
-        for media_id, (bucket, name) in found.items()
+        tile["id"]: signed_get.url for tile, signed_get in zip(with_thumbnail, signed, strict=True)
     }

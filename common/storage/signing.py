@@ -75,3 +75,29 @@ class SigningCache:
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
         return signed
+
+    def sign_downloads(
+        self, objects: list[tuple[str, str]], *, ttl_seconds: int
+    ) -> list[SignedRequest]:
+        """`sign_download` of each (bucket, object name), live versions, in order: one look at
+        the clock and one lock for the cached ones (a gallery page asks for 50 at once).
+
+        Raises:
+            StorageUnavailable: signing failed.
+        """
+        now = self._clock.now(UTC)
+        half = timedelta(seconds=ttl_seconds / 2)
+        found: list[SignedRequest | None] = []
+        with self._lock:
+            for bucket, name in objects:
+                key = (bucket, name, None, None, ttl_seconds)
+                entry = self._entries.get(key)
+                if entry is not None and entry.expires_at - now >= half:
+                    self._entries.move_to_end(key)
+                    found.append(entry)
+                else:
+                    found.append(None)
+        return [
+            entry or self.sign_download(bucket, name, ttl_seconds=ttl_seconds)
+            for entry, (bucket, name) in zip(found, objects, strict=True)
+        ]

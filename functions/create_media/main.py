@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
+from common.api import warm
 from common.api.app import LazyApi
 from common.observe.logging import configure
 
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
     from flask import Request
     from werkzeug.wrappers import Response
 
-API = LazyApi("common.api.routes:CREATE_MEDIA")
+API = LazyApi(
+    "common.api.routes:CREATE_MEDIA", warm.tokens, warm.database, warm.mirror, warm.signing
+)
+"""Routes, then what their first request needs, prepared after the fork (`common.core.warmup`)."""
 
 
 @functions_framework.http

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
+from common.api import warm
+from common.core.warmup import WarmUp
 from common.events.envelope import handle_push
 from common.observe.logging import configure
 
@@ -19,10 +21,21 @@ if TYPE_CHECKING:
 
 configure()
 
+WARM_UP = WarmUp(
+    warm.modules("common.media.verify"),
+    warm.database,
+    warm.storage,
+    warm.mirror,
+    warm.publisher,
+    name="warm-up of finalize_upload",
+)
+"""What the first push needs, prepared after the fork (`common.core.warmup`)."""
+
 
 @functions_framework.http
 def finalize_upload(request: Request) -> tuple[str, int]:
     """Push endpoint of the `finalize-upload` subscription."""
+    WARM_UP.wait()
     from common.media.verify import handle_object_notification
 
     status, outcome = handle_push(request.get_data(), handle_object_notification)

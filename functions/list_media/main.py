@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
+from common.api import warm
 from common.api.app import LazyApi
 from common.observe.logging import configure
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from flask import Request
     from werkzeug.wrappers import Response
 
-API = LazyApi("common.api.routes:LIST_MEDIA")
+API = LazyApi("common.api.routes:LIST_MEDIA", warm.tokens, warm.database, warm.signing)
+"""Routes, then what their first request needs, prepared after the fork (`common.core.warmup`)."""
 
 
 @functions_framework.http

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import functions_framework
 
+from common.api import warm
+from common.core.warmup import WarmUp
 from common.events.envelope import PubSubMessage, handle_push
 from common.observe.logging import configure
 
@@ -21,6 +23,17 @@ if TYPE_CHECKING:
     from flask import Request
 
 configure()
+
+WARM_UP = WarmUp(
+    warm.modules("common.media.analyse", "common.jobs.worker", "cv2", "av", "PIL.Image"),
+    warm.database,
+    warm.storage,
+    warm.mirror,
+    warm.publisher,
+    name="warm-up of process_media",
+)
+"""What the first push needs, prepared after the fork (`common.core.warmup`); the detectors'
+models load on the first analysis (`common.processing`)."""
 
 
 def _route(message: PubSubMessage) -> StrEnum:
@@ -36,5 +49,6 @@ def _route(message: PubSubMessage) -> StrEnum:
 @functions_framework.http
 def process_media(request: Request) -> tuple[str, int]:
     """Push endpoint of the `process-media` and `media-jobs` subscriptions."""
+    WARM_UP.wait()
     status, outcome = handle_push(request.get_data(), _route)
     return outcome, status

@@ -110,28 +110,27 @@ def _page(
 def _reply(session: Session, page: GalleryPage) -> Reply:
     from common.media.listing import thumbnail_urls
 
-    urls = thumbnail_urls(session, page.items)
-    items = [schemas.summary(m, urls.get(m.id)) for m in page.items]
-    return Reply(schemas.MediaPage(items=items, next_cursor=page.next_cursor))
+    urls = thumbnail_urls(page.items)
+    return Reply(schemas.media_page(page.items, urls, page.next_cursor))
 
 
 def gallery(call: Call) -> Reply:
     """`GET /v1/media`: every device the caller sees, filtered, newest capture first."""
-    from common.db.engine import session_scope
+    from common.db.engine import read_scope
 
     query = call.query(GalleryQuery)
-    with session_scope() as session:
+    with read_scope() as session:
         return _reply(session, _page(session, call.principal, query.filters(), query))
 
 
 def device_media(call: Call) -> Reply:
     """`GET /v1/devices/{device_id}/media`: one device's media, newest capture first."""
-    from common.db.engine import session_scope
+    from common.db.engine import read_scope
     from common.media.gallery import Filters
 
     query = call.query(PageQuery)
     filters = Filters(device_id=call.params["device_id"])
-    with session_scope() as session:
+    with read_scope() as session:
         return _reply(session, _page(session, call.principal, filters, query))
 
 

@@ -168,3 +168,59 @@ def test_identity_provider_tokens_are_users_and_never_devices() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ------------------------------------------------------------------ verified-token cache
+def test_a_verified_token_is_reused_within_the_ttl_and_never_past_its_exp() -> None:
+    from common.api.auth import Principal, VerifiedTokens
+
+    now = [1_000.0]
+    cache = VerifiedTokens(ttl_seconds=60, max_entries=10, clock=lambda: now[0])
+    alice = Principal("user", "alice")
+    cache.put("token-a", SETTINGS, alice, exp=1_030.0)  # expires before the TTL ends
+    assert cache.get("token-a", SETTINGS) == alice
+    now[0] = 1_030.0
+    assert cache.get("token-a", SETTINGS) is None  # not one second past exp
+    cache.put("token-b", SETTINGS, alice, exp=5_000.0)
+    now[0] = 1_089.0
+    assert cache.get("token-b", SETTINGS) == alice
+    now[0] = 1_090.0
+    assert cache.get("token-b", SETTINGS) is None  # the TTL bounds it
+
+
+def test_the_cache_is_bounded_and_bound_to_the_settings_it_verified_with() -> None:
+    from common.api.auth import Principal, VerifiedTokens
+
+    cache = VerifiedTokens(ttl_seconds=60, max_entries=2, clock=lambda: 0.0)
+    for name in ("a", "b", "c"):
+        cache.put(name, SETTINGS, Principal("device", name), exp=100.0)
+    assert cache.get("a", SETTINGS) is None  # least recently used went first
+    assert cache.get("c", SETTINGS) == Principal("device", "c")
+    assert cache.get("c", Settings(jwt_secret="another-secret-another-secret-0123")) is None
+
+
+def test_authenticate_reuses_a_verification_but_refuses_a_token_once_it_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import jwt as pyjwt
+
+    from common.api import auth
+
+    monkeypatch.setattr(auth, "VERIFIED", auth.VerifiedTokens())
+    token = mint_token("cam-7", ttl_seconds=120, settings=SETTINGS)
+    calls = []
+    real_decode = pyjwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyjwt, "decode", counting_decode)
+    for _ in range(3):
+        assert authenticate(f"Bearer {token}", SETTINGS).subject == "cam-7"
+    assert len(calls) == 1
+    # a failure is never remembered: a bad token is checked (and refused) every time
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            authenticate(f"Bearer {token}x", SETTINGS)
+    assert len(calls) == 3

@@ -61,3 +61,23 @@ def test_stream_shorter_than_metadata_size_gives_no_sampling_id() -> None:
     result = digester.result()
     assert result.size_bytes == 4000
     assert result.sampling_id == ""
+
+
+@pytest.mark.parametrize("size", [0, 100, 3072, 10_000, 1 << 20])
+def test_irregular_chunks_keep_the_head_and_sampled_ranges_wherever_they_fall(size: int) -> None:
+    # GIVEN content cut at random places (chunks that start inside, end inside or span the
+    # head and the sampled ranges, as a network read delivers them)
+    rng = random.Random(size)
+    data = rng.randbytes(size)
+    digester = StreamingDigester(size, md5=False, head_bytes=512)
+    position = 0
+    while position < size:
+        step = rng.choice([1, 5, 511, 1023, 1025, 4096, 70_000])
+        digester.write(memoryview(data)[position : position + step])
+        position += step
+    result = digester.result()
+    # THEN it measured what one pass over the whole content measures
+    assert bytes(digester.head) == data[:512]
+    assert result.sha256_hex == hashlib.sha256(data).hexdigest()
+    assert result.sampling_id == sampling_id_of_bytes(data)
+    assert result.md5_base64 is None
