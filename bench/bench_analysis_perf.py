@@ -10,7 +10,9 @@ Inputs are generated into `.bench/perf/` (git-ignored) from package media and ff
    analysis with the search settings before issue 13's work (`BEFORE`: faces from 20 px,
    HOG pyramid step 1.05).
 2. Peak RSS (VmHWM) of one analysis in a fresh process: a 200-face mosaic (astronaut faces),
-   a 48 MP JPEG and an 89 MP PNG (Pillow's pixel limit), goal <= 600 MiB; the 200-face image
+   a 48 MP JPEG, an 89 MP PNG (Pillow's pixel limit), and issue 9's formats at that size, which
+   get a "web" rendition: an 89 MP BMP and an 89 MP RGBA TIFF (LZW; libtiff maps the 230 MB file
+   while it decodes, and those file pages count in VmHWM). Goal <= 600 MiB; the 200-face image
    also with the MTCNN caps off (no candidate cap, one refinement batch), the old behaviour, and
    the faces each finds, which is what the caps cost in recall there.
 3. Video analysis of 1080p H.264 at 25 fps with a 250-frame GOP (a camera-like file made by
@@ -120,6 +122,17 @@ def make_images() -> dict[str, Path]:
             big_png, compress_level=1
         )
     out[big_png.name] = big_png
+    big_tiff = WORK / "89mp-rgba.tif"  # issue 9's formats: decoded whole, with an alpha channel
+    if not big_tiff.exists():
+        Image.MAX_IMAGE_PIXELS = None
+        with Image.open(big_png) as image:
+            image.convert("RGBA").save(big_tiff, compression="tiff_lzw")
+    out[big_tiff.name] = big_tiff
+    big_bmp = WORK / "89mp.bmp"
+    if not big_bmp.exists():
+        with Image.open(big_png) as image:
+            image.save(big_bmp)
+    out[big_bmp.name] = big_bmp
     return out
 
 
@@ -170,6 +183,8 @@ def peak_rss(images: dict[str, Path]) -> None:
         ("crowd-200-faces.jpg", 10**9, 10**9, "caps off (the old path)"),
         ("48mp.jpg", 600, 64, "default"),
         ("89mp.png", 600, 64, "default"),
+        ("89mp.bmp", 600, 64, "web copy"),
+        ("89mp-rgba.tif", 600, 64, "web copy"),
     ]
     for name, cap, batch, note in cases:
         code = _RSS.format(root=str(ROOT), path=str(images[name]), cap=cap, batch=batch)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "eval"))
 
 from common.processing import AnalysisConfig, Mask, analyze_image, analyze_video  # noqa: E402
 from common.processing.filters import filter_detections  # noqa: E402
@@ -305,171 +305,7 @@ def speed(items: list[Media], repeat: int) -> None:
         )
 
 
-SCALES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.4, 2.0)
-"""Factors the labelled stills are resized by in the search table: below 1 people and faces
-shrink in the detectors' working copies (and fall between pyramid levels differently); at 1.4
-and 2.0 the images pass the working sizes and are shrunk back (2.0 makes the photos about 1 MP)."""
-
-_BEFORE = {
-    "face_search": {"max_side_px": 1024, "min_face_px": 20, "min_face_fraction": 0.0,
-                    "pyramid_factor": 0.709, "pnet_threshold": 0.6},
-    "people_search": {"max_side_px": 640, "scale_step": 1.05, "stride_px": 8,
-                      "pad_fraction": 0.25},
-    "filters": {"person": {"threshold": 0.9}},
-}  # fmt: skip
-
-
-def _before_with(change: dict[str, Any]) -> dict[str, Any]:
-    out = {key: dict(value) for key, value in _BEFORE.items()}
-    for key, value in change.items():
-        out[key] = {**out.get(key, {}), **value}
-    return out
-
-
-SEARCH_VARIANTS: dict[str, dict[str, Any]] = {
-    "before (faces 20 px, HOG step 1.05)": _BEFORE,
-    "before + faces from 3% of the side": _before_with(
-        {"face_search": {"min_face_fraction": 0.03}}
-    ),
-    "before + faces from 4% of the side": _before_with(
-        {"face_search": {"min_face_fraction": 0.04}}
-    ),
-    "before + P-Net pyramid step 0.6": _before_with({"face_search": {"pyramid_factor": 0.6}}),
-    "before + P-Net threshold 0.7": _before_with({"face_search": {"pnet_threshold": 0.7}}),
-    "before + HOG step 1.1": _before_with({"people_search": {"scale_step": 1.1}}),
-    "before + HOG step 1.15": _before_with({"people_search": {"scale_step": 1.15}}),
-    "before + HOG step 1.15, person thr 0.8": _before_with(
-        {"people_search": {"scale_step": 1.15}, "filters": {"person": {"threshold": 0.8}}}
-    ),
-    "before + HOG step 1.2": _before_with({"people_search": {"scale_step": 1.2}}),
-    "before + HOG stride 16": _before_with({"people_search": {"stride_px": 16}}),
-    "before + HOG working size 512": _before_with({"people_search": {"max_side_px": 512}}),
-    "before + HOG padding 0.125": _before_with({"people_search": {"pad_fraction": 0.125}}),
-    "default (3%, P-Net 0.7, HOG 1.15, thr 0.8)": {},
-}
-"""Detector search settings compared by `bench_eval.py --search`, one change at a time from the
-settings before issue 13's work (each merged into `AnalysisConfig()`); a plain run compares the
-first and the last only."""
-
-
-class Still:
-    """One labelled still (a photo or a video frame) resized by `scale`, with the raw boxes of
-    one search setting; shaped like `Media` for `apply` and `score`."""
-
-    kind = "image"
-    all_frames_labelled = True
-
-    def __init__(self, name: str, rgb: Any, truth: list[dict[str, Any]], scale: float) -> None:
-        import cv2
-
-        self.name = f"{name}@{scale:g}"
-        height, width = rgb.shape[:2]
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        self.rgb = cv2.resize(rgb, size, interpolation=interpolation) if scale != 1 else rgb
-        self.size = size
-        sx, sy = size[0] / width, size[1] / height
-        self.truth: dict[int | None, list[dict[str, Any]]] = {
-            None: [
-                {**b, "box": [b["box"][0] * sx, b["box"][1] * sy, b["box"][2] * sx,
-                              b["box"][3] * sy]}
-                for b in truth
-            ]
-        }  # fmt: skip
-        self.negative = not any(b["label"] == "person" for b in truth)
-        self.frames: dict[int | None, list[Detection]] = {}
-        self.cpu_s = 0.0
-
-    def detect(self, permissive: AnalysisConfig) -> None:
-        from common.processing._pipeline import FrameAnalyzer
-
-        analyzer = FrameAnalyzer(permissive, snapshots=False)
-        start = time.process_time()
-        analyzer.analyze(self.rgb, None)
-        self.cpu_s = time.process_time() - start
-        self.frames = {None: analyzer.raw_detections}
-
-
-def labelled_stills(labels: dict[str, Any]) -> list[tuple[str, Any, list[dict[str, Any]]]]:
-    """Every labelled photo, and every labelled video frame that shows a person or a face."""
-    import av
-    import numpy as np
-    from PIL import Image
-
-    out = []
-    for item in labels["images"]:
-        rgb = np.asarray(Image.open(media_path(item)).convert("RGB"))
-        out.append((Path(item["path"]).name, rgb, item["boxes"]))
-    for item in labels["videos"]:
-        if item["frames"] == "none":
-            continue
-        wanted = {f["time_ms"]: f["boxes"] for f in item["frames"] if f["boxes"]}
-        name = Path(item.get("path", item.get("generated", "?"))).stem
-        with av.open(str(media_path(item))) as container:
-            stream = container.streams.video[0]
-            for frame in container.decode(stream):
-                time_ms = int(frame.pts * stream.time_base * 1000)
-                due = [t for t in wanted if t <= time_ms]
-                for t in due:
-                    out.append((f"{name}@{t}ms", frame.to_ndarray(format="rgb24"), wanted.pop(t)))
-                if not wanted:
-                    break
-    return out
-
-
-def search_table(labels: dict[str, Any], variants: dict[str, dict[str, Any]]) -> None:
-    """Recall, false persons and detector CPU time of each search setting (see `SCALES`)."""
-    stills = labelled_stills(labels)
-    print(
-        f"\nsearch settings: the eval set (tracked, as above) and {len(stills)} labelled stills "
-        f"x {len(SCALES)} scales (per box, default filters); CPU ms per ~1 MP still (x2.0)"
-    )
-    print(f"{'setting':<44}{'set person':>11}{'set face':>10}{'false P':>8}{'stills person':>14}"
-          f"{'stills face':>12}{'false P':>8}{'CPU ms':>8}")  # fmt: skip
-    per_scale: dict[str, list[str]] = {}
-    for name, override in variants.items():
-        # Raw boxes come from the permissive config with the variant's search settings; its
-        # filters apply afterwards, as in `quality`.
-        search = {k: v for k, v in override.items() if k not in ("filters", "default_filter")}
-        permissive = PERMISSIVE.merged(search)
-        config = AnalysisConfig().merged(override)
-        items = [Media(i, "image", permissive) for i in labels["images"]] + [
-            Media(v, "video", permissive) for v in labels["videos"]
-        ]
-        counts: dict[str, list[int]] = {label: [0, 0, 0] for label in EVAL_LABELS}
-        false_media = 0
-        for media in items:
-            boxes = apply(media, config)
-            score(media, boxes, counts)
-            false_media += media.negative and any(d.label == "person" for d in boxes)
-        sweep: dict[str, list[int]] = {label: [0, 0, 0] for label in EVAL_LABELS}
-        false_boxes, cpu, cells = 0, [], []
-        for scale in SCALES:
-            at_scale: dict[str, list[int]] = {label: [0, 0, 0] for label in EVAL_LABELS}
-            for still_name, rgb, truth in stills:
-                still = Still(still_name, rgb, truth, scale)
-                still.detect(permissive)
-                if scale == 2.0 and still_name in ("astronaut.png", "coffee.png"):
-                    cpu.append(still.cpu_s)
-                boxes = apply(still, config)
-                score(still, boxes, at_scale)
-                if still.negative:
-                    false_boxes += sum(1 for d in boxes if d.label == "person")
-            for label in EVAL_LABELS:
-                sweep[label] = [a + b for a, b in zip(sweep[label], at_scale[label], strict=True)]
-            cells.append(f"{scale:g}:{at_scale['person'][0]}/{at_scale['face'][0]}")
-        per_scale[name] = cells
-        print(f"{name:<44}{_tpfn(counts['person']):>11}{_tpfn(counts['face']):>10}"
-              f"{false_media:>8}{_tpfn(sweep['person']):>14}{_tpfn(sweep['face']):>12}"
-              f"{false_boxes:>8}{1000 * statistics.median(cpu):>8.0f}")  # fmt: skip
-    print("\nhits per scale (person/face) on the stills:")
-    for name, cells in per_scale.items():
-        print(f"{name:<44}{' '.join(cells)}")
-
-
-def _tpfn(tp_fp_fn: list[int]) -> str:
-    tp, fp, fn = tp_fp_fn
-    return f"{tp}/{fp}/{fn}"
+_EVAL: dict[str, Any] = {}  # what bench/eval/search.py uses from here; filled below
 
 
 def _time(fn: Any) -> float:
@@ -486,8 +322,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     labels = json.loads(LABELS.read_text())
+    from search import SEARCH_VARIANTS, search_table  # bench/eval/search.py
+
     if args.search:
-        search_table(labels, SEARCH_VARIANTS)
+        search_table(labels, SEARCH_VARIANTS, _EVAL)
         return
     ends = list(SEARCH_VARIANTS)[:: len(SEARCH_VARIANTS) - 1]
     items = [Media(i, "image") for i in labels["images"]] + [
@@ -498,8 +336,13 @@ def main() -> None:
     quality(items)
     gating(items)
     speed(items, args.repeat)
-    search_table(labels, {name: SEARCH_VARIANTS[name] for name in ends})
+    search_table(labels, {name: SEARCH_VARIANTS[name] for name in ends}, _EVAL)
 
+
+_EVAL.update(
+    media=Media, apply=apply, score=score, permissive=PERMISSIVE, media_path=media_path,
+    labels=EVAL_LABELS,
+)  # fmt: skip
 
 if __name__ == "__main__":
     main()

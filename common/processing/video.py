@@ -7,6 +7,12 @@ the decode budget choose (see `common.processing._sampler`). With motion gating 
 goes through background subtraction (`common.processing.motion`) and the detectors run only on
 the first sample, samples with motion, at least every `detect_every_ms`, and the sample after one
 with boxes; their boxes are filtered and tracked (`common.processing.tracking`).
+
+Cost per sample: its decode (a keyframe alone, with keyframe sampling), a 320-pixel greyscale copy
+for motion, and on detected samples one RGB copy at the largest size a detector searches at
+(1024 pixels by default), each made by swscale straight from the decoded frame
+(`common.processing._frames`); the poster is the only full-resolution RGB conversion. Keyframe
+times come from the container's index when it has one (MP4, MOV), else from one demux pass.
 """
 
 from __future__ import annotations

@@ -174,3 +174,20 @@ def test_web_formats_get_no_web_copy(tmp_path: Path, fmt: str, mime: str) -> Non
     assert result.web is None
     assert not result.animated
     assert [r.kind for r in result.renditions] == ["thumbnail"]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_banded_reduction_gives_the_pixels_of_one_reduction(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from common.processing import image as image_module
+
+    monkeypatch.setattr(image_module, "_BAND_ROWS", 16)  # many bands, the last one partial
+    rng = np.random.default_rng(7)
+    bands = 1 if mode == "L" else len(mode)
+    pixels = rng.integers(0, 255, (203, 157, bands), dtype=np.uint8).squeeze()
+    picture = Image.fromarray(pixels, mode)
+
+    for factor in (2, 3, 5):
+        banded = np.asarray(image_module._banded_reduce(picture, factor))
+        assert np.array_equal(banded, np.asarray(picture.reduce(factor)))
