@@ -55,7 +55,12 @@ BEFORE: dict[str, Any] = {
         "pyramid_factor": 0.709,
         "pnet_threshold": 0.6,
     },
-    "people_search": {"scale_step": 1.05, "max_side_px": 640, "pad_fraction": 0.25},
+    "people_search": {
+        "scale_step": 1.05,
+        "max_side_px": 640,
+        "max_area_px": None,
+        "pad_fraction": 0.25,
+    },
     "filters": {"person": {"threshold": 0.9}},
 }
 """The detector search settings before issue 13's work, run on the same code as a baseline."""

@@ -25,8 +25,8 @@ and 2.0 the images pass the working sizes and are shrunk back (2.0 makes the pho
 _BEFORE = {
     "face_search": {"max_side_px": 1024, "min_face_px": 20, "min_face_fraction": 0.0,
                     "pyramid_factor": 0.709, "pnet_threshold": 0.6},
-    "people_search": {"max_side_px": 640, "scale_step": 1.05, "stride_px": 8,
-                      "pad_fraction": 0.25},
+    "people_search": {"max_side_px": 640, "max_area_px": None, "scale_step": 1.05,
+                      "stride_px": 8, "pad_fraction": 0.25},
     "filters": {"person": {"threshold": 0.9}},
 }  # fmt: skip
 
@@ -56,8 +56,11 @@ SEARCH_VARIANTS: dict[str, dict[str, Any]] = {
     "before + HOG step 1.2": _before_with({"people_search": {"scale_step": 1.2}}),
     "before + HOG stride 16": _before_with({"people_search": {"stride_px": 16}}),
     "before + HOG working size 512": _before_with({"people_search": {"max_side_px": 512}}),
+    "before + HOG copy <= 640 x 480 px": _before_with(
+        {"people_search": {"max_area_px": 640 * 480}}
+    ),
     "before + HOG padding 0.125": _before_with({"people_search": {"pad_fraction": 0.125}}),
-    "default (3%, P-Net 0.7, HOG 1.15, thr 0.8)": {},
+    "default (3%, P-Net 0.7, HOG 1.15 thr 0.8, 0.3 MP)": {},
 }
 """Detector search settings compared by `bench_eval.py --search`, one change at a time from the
 settings before issue 13's work (each merged into `AnalysisConfig()`); a plain run compares the

@@ -235,6 +235,9 @@ class PeopleSearch(_Frozen):
         max_side_px: people are searched in a copy no larger than this on its longest side; a
             person must fill HOG's 128-pixel window in it (about 100 pixels tall with its margin:
             a sixth of a 640-pixel side).
+        max_area_px: and no larger than this many pixels (None: no bound); the default, 640 x
+            480, leaves 4:3 and wider frames at `max_side_px` and shrinks squarer ones (a square
+            photo to 554 x 554), so that HOG's time follows the pixels, as its cost does.
         scale_step: scale between pyramid levels (OpenCV's `detectMultiScale(scale=...)`); the
             work is about 1 / (1 - 1 / scale_step^2) times one level's (10.8 at 1.05, 4.1 at
             1.15). A coarser pyramid also lowers the score of a person between two levels.
@@ -247,6 +250,7 @@ class PeopleSearch(_Frozen):
     """
 
     max_side_px: int = Field(default=640, ge=128)
+    max_area_px: int | None = Field(default=640 * 480, ge=128 * 64)
     scale_step: float = Field(default=1.15, gt=1.0, le=2.0)
     stride_px: int = Field(default=8, ge=8, le=32, multiple_of=8)
     pad_fraction: float = Field(default=0.25, ge=0.0, le=1.0)

@@ -213,12 +213,17 @@ def _warn_no_mtcnn() -> None:
     )
 
 
-def shrink(image: NDArray[np.uint8], max_side_px: int) -> tuple[NDArray[np.uint8], float]:
-    """Return a copy no larger than `max_side_px` on its longest side, and its scale (<= 1)."""
+def shrink(
+    image: NDArray[np.uint8], max_side_px: int, max_area_px: int | None = None
+) -> tuple[NDArray[np.uint8], float]:
+    """Return a copy no larger than `max_side_px` on its longest side (and `max_area_px` in
+    pixels, when given), and its scale (<= 1)."""
     cv2 = _cv.cv2()
 
     height, width = image.shape[:2]
     scale = min(1.0, max_side_px / max(height, width))
+    if max_area_px is not None:
+        scale = min(scale, (max_area_px / (height * width)) ** 0.5)
     if scale >= 1.0:
         return image, 1.0
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -284,7 +289,7 @@ def hog_input(
         from common.processing.config import PeopleSearch
 
         search = PeopleSearch()
-    small, scale = shrink(bgr, search.max_side_px)
+    small, scale = shrink(bgr, search.max_side_px, search.max_area_px)
     pad_y = max(16, round(search.pad_fraction * small.shape[0]))
     pad_x = max(16, round(search.pad_fraction / 2 * small.shape[1]))
     padded = cv2.copyMakeBorder(small, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
