@@ -138,7 +138,8 @@ def search_table(
     labels: dict[str, Any], variants: dict[str, dict[str, Any]], ev: dict[str, Any]
 ) -> None:
     """Recall, false persons and detector CPU time of each search setting (see `SCALES`)."""
-    media, apply, score, eval_labels = ev["media"], ev["apply"], ev["score"], ev["labels"]
+    media_cls, apply, score = ev["media"], ev["apply"], ev["score"]
+    eval_labels = ev["labels"]
     stills = labelled_stills(labels, ev["media_path"])
     print(
         f"\nsearch settings: the eval set (tracked, as above) and {len(stills)} labelled stills "
@@ -155,8 +156,8 @@ def search_table(
         search = {k: v for k, v in override.items() if k not in ("filters", "default_filter")}
         permissive = ev["permissive"].merged(search)
         config = AnalysisConfig().merged(override)
-        items = [media(i, "image", permissive) for i in labels["images"]] + [
-            media(v, "video", permissive) for v in labels["videos"]
+        items = [media_cls(i, "image", permissive) for i in labels["images"]] + [
+            media_cls(v, "video", permissive) for v in labels["videos"]
         ]
         counts: dict[str, list[int]] = {label: [0, 0, 0] for label in eval_labels}
         false_media = 0
