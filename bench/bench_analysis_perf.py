@@ -23,14 +23,22 @@ Inputs are generated into `.bench/perf/` (git-ignored) from package media and ff
 The last table repeats each goal row: baseline, ours min/median, ratio min/median, goal, status.
 What detector settings cost in recall is printed by `bench/bench_eval.py --search`.
 
-Figures recorded on the 2-core development machine (shared, so loaded; medians of 3):
+Figures recorded on the 2-core development machine (shared with other sessions, load 3.7-4.2;
+min / median of 3; "before" is commit a88a30d's bench run just before on the same files):
 
-    goal row                         before (a88a30d)            after (this branch)
-    image astronaut-1mp              304 / 319 ms                see the report / rerun
-    image coffee-1mp                 227 / 277 ms
-    video 120 s 1080p / full decode  0.61x (3.84 s / 6.25 s)
-    video slope                      2.15 s per minute
-    peak RSS, 200 faces              179 MiB
+    goal row                          before (a88a30d)             after (branch procperf)
+    image astronaut-1mp (<= 150 ms)   523 / 553 ms                 105 / 110 ms
+    image coffee-1mp (<= 150 ms)      344 / 365 ms                 111 / 116 ms
+      same code, before's settings    -                            302 / 313, 210 / 212 ms
+    video 120 s 1080p / full decode   0.35x (2.50 s / 7.24 s);     0.20 / 0.21x (0.88 / 0.89 s
+      (<= 0.35x)                      0.45x and 0.61x in 2 runs    against 4.18 / 4.29 s)
+    video slope                       1.15 s per minute            0.43 s per minute (residual
+                                                                   0.01 s over 30/60/120 s)
+    peak RSS 200 faces / 48 MP JPEG   166 / 164 MiB                171 / 152 MiB
+    peak RSS 89 MP PNG                480 MiB                      467 MiB
+    peak RSS 89 MP BMP, web copy      (not measured then)          548 MiB
+    peak RSS 89 MP RGBA TIFF (LZW)    (not measured then)          648 MiB: over; 227 MiB of it
+                                                                   is the file libtiff maps
 """
 
 from __future__ import annotations

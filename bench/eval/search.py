@@ -5,6 +5,30 @@ search) are computed on the evaluation set (tracked, as in the quality table) an
 labelled still (a photo, or a video frame that shows a person or a face) resized by each of
 `SCALES`; the default filters then apply per box. `search_table` takes the evaluation
 primitives of bench_eval.py (`Media`, `apply`, `score`, ...) as `ev`.
+
+Recorded with `python bench/bench_eval.py --search` (TP/FP/FN; false P: person-free media with
+a reported person (set) or person boxes on person-free stills; 96 person and 96 face boxes over
+the 8 scales of the stills):
+
+    setting                              set person  set face  false P  stills person  stills face
+    before (faces 20 px, HOG step 1.05)  5/0/7       12/2/0    0 / 0    37/0/59        89/1/7
+    + faces from 3% of the side          5/0/7       12/1/0    0 / 0    37/0/59        89/1/7
+    + faces from 4% of the side          5/0/7       12/3/0    0 / 0    37/0/59        89/1/7
+    + P-Net pyramid step 0.6             5/0/7       12/2/0    0 / 0    37/0/59        88/1/8
+    + P-Net threshold 0.7                5/0/7       12/2/0    0 / 0    37/0/59        89/1/7
+    + HOG step 1.1                       5/0/7       12/2/0    0 / 0    28/0/68        89/1/7
+    + HOG step 1.15                      5/0/7       12/2/0    0 / 0    32/0/64        89/1/7
+    + HOG step 1.15, person thr 0.8      5/0/7       12/2/0    0 / 0    35/0/61        89/1/7
+    + HOG step 1.2                       0/1/12      12/2/0    0 / 0    4/0/92         89/1/7
+    + HOG stride 16                      1/0/11      12/2/0    0 / 0    14/0/82        89/1/7
+    + HOG working size 512               5/0/7       12/2/0    0 / 0    33/0/63        89/1/7
+    + HOG copy <= 640 x 480 px           5/0/7       12/2/0    0 / 0    37/0/59        89/1/7
+    + HOG padding 0.125                  5/0/7       12/2/0    0 / 0    21/0/75        89/1/7
+    default (every kept change)          5/0/7       12/1/0    0 / 0    35/0/61        89/1/7
+
+The CPU column (detectors on two ~1 MP stills) is indicative only: on the shared machine it moved
+by +-30% between runs; it read 382 ms before and 163 ms for the default in that run, and
+`bench/bench_analysis_perf.py` is the timing reference.
 """
 
 from __future__ import annotations
@@ -60,7 +84,7 @@ SEARCH_VARIANTS: dict[str, dict[str, Any]] = {
         {"people_search": {"max_area_px": 640 * 480}}
     ),
     "before + HOG padding 0.125": _before_with({"people_search": {"pad_fraction": 0.125}}),
-    "default (3%, P-Net 0.7, HOG 1.15 thr 0.8, 0.3 MP)": {},
+    "default (every kept change)": {},
 }
 """Detector search settings compared by `bench_eval.py --search`, one change at a time from the
 settings before issue 13's work (each merged into `AnalysisConfig()`); a plain run compares the
