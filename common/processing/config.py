@@ -75,11 +75,14 @@ class LabelFilter(_Frozen):
 
 
 DEFAULT_LABEL_FILTERS: dict[str, LabelFilter] = {
-    # Chosen on the evaluation set (bench/bench_eval.py), so optimistic there: HOG scored up to
-    # 0.89 on things that are not people (blurred lights, a retina scan) and 0.98 on the one
-    # pedestrian it finds; MTCNN up to 0.87 on a fractal and 0.99+ on real faces (0.92-0.99 on
-    # cartoon faces). Boxes under min_score are dropped before they can drag a track's median.
-    "person": LabelFilter(min_score=0.5, threshold=0.9, min_aspect_ratio=0.2, max_aspect_ratio=1.0),
+    # Chosen on the evaluation set (bench/bench_eval.py), so optimistic there. With HOG's
+    # pyramid step at 1.15 (`PeopleSearch`) HOG scored at most 0.52 on things that are not people
+    # (a retina scan; 0.78-0.89 with the old step of 1.05, which the old threshold of 0.9 was
+    # set against) and 0.85-0.97 on the pedestrians it finds, whose scores the coarser pyramid
+    # lowers: the person threshold went from 0.9 to 0.8 with it. MTCNN scored up to 0.87 on a
+    # fractal and 0.99+ on real faces (0.92-0.99 on cartoon faces). Boxes under min_score are
+    # dropped before they can drag a track's median.
+    "person": LabelFilter(min_score=0.5, threshold=0.8, min_aspect_ratio=0.2, max_aspect_ratio=1.0),
     "face": LabelFilter(min_score=0.7, threshold=0.9),
 }
 """Per-label defaults; labels not listed use `AnalysisConfig.default_filter`."""
@@ -194,6 +197,66 @@ class VideoOptions(_Frozen):
     motion_width_px: int = Field(default=320, ge=32)
 
 
+class FaceSearch(_Frozen):
+    """Where and how finely MTCNN looks for faces: the main lever of its time.
+
+    P-Net's work grows with the pixels of its image pyramid: the first level is the working copy
+    scaled by 12 / (smallest face side), each next level `pyramid_factor` times smaller, so the
+    smallest face searched for sets most of the cost (time ~ 1 / min_face^2). What each setting
+    costs in recall on the evaluation set is printed by `bench/bench_eval.py --search`; the
+    default bound of 3% of the long side (was a flat 20 pixels) cut P-Net's pyramid to 0.42x the
+    pixels at 1 MP and lost no labelled face there (the smallest is 5% of its frame's side).
+
+    Attributes:
+        max_side_px: faces are searched in a copy no larger than this on its longest side
+            (boxes are mapped back to source pixels).
+        min_face_px: smallest face side searched for, in pixels of that copy (>= 12, P-Net's
+            window).
+        min_face_fraction: the same bound as a fraction of the copy's longest side; the larger of
+            the two applies (0.03 of a 1024-pixel copy is 31 pixels).
+        pyramid_factor: scale between consecutive P-Net pyramid levels (0.709 = 1 / sqrt(2) in
+            the paper's reference code; smaller is faster and may miss faces between levels).
+        pnet_threshold: P-Net face probability a window needs to be refined by R-Net (0.6 in
+            the reference code; 0.7 proposes a third fewer windows on the 1 MP bench images, and
+            R-Net's time follows the proposals, with no labelled face lost).
+    """
+
+    max_side_px: int = Field(default=1024, ge=64)
+    min_face_px: int = Field(default=20, ge=12)
+    min_face_fraction: float = Field(default=0.03, ge=0.0, le=1.0)
+    pyramid_factor: float = Field(default=0.709, gt=0.3, lt=0.95)
+    pnet_threshold: float = Field(default=0.7, ge=0.0, lt=1.0)
+
+
+class PeopleSearch(_Frozen):
+    """How the HOG people detector scans a frame (Dalal & Triggs' sliding 64x128 window).
+
+    Attributes:
+        max_side_px: people are searched in a copy no larger than this on its longest side; a
+            person must fill HOG's 128-pixel window in it (about 100 pixels tall with its margin:
+            a sixth of a 640-pixel side).
+        max_area_px: and no larger than this many pixels (None: no bound); the default, 640 x
+            480, leaves 4:3 and wider frames at `max_side_px` and shrinks squarer ones (a square
+            photo to 554 x 554), so that HOG's time follows the pixels, as its cost does.
+        scale_step: scale between pyramid levels (OpenCV's `detectMultiScale(scale=...)`); the
+            work is about 1 / (1 - 1 / scale_step^2) times one level's (10.8 at 1.05, 4.1 at
+            1.15). A coarser pyramid also lowers the score of a person between two levels.
+        stride_px: window step in pixels, a multiple of HOG's 8-pixel cell.
+        pad_fraction: border replicated above and below, as a fraction of the height (half of it
+            left and right), so that people cut by the frame's edge still fill a window.
+        group_threshold: OpenCV's `groupThreshold`: a box is reported where more than this many
+            overlapping windows (across positions and pyramid levels) fired; a coarser pyramid
+            fires fewer windows per person.
+    """
+
+    max_side_px: int = Field(default=640, ge=128)
+    max_area_px: int | None = Field(default=640 * 480, ge=128 * 64)
+    scale_step: float = Field(default=1.15, gt=1.0, le=2.0)
+    stride_px: int = Field(default=8, ge=8, le=32, multiple_of=8)
+    pad_fraction: float = Field(default=0.25, ge=0.0, le=1.0)
+    group_threshold: int = Field(default=2, ge=0, le=10)
+
+
 class AnalysisConfig(_Frozen):
     """Everything `analyze_image` and `analyze_video` need to know besides the file.
 
@@ -205,11 +268,17 @@ class AnalysisConfig(_Frozen):
         default_filter: the filter of every other label.
         masks: regions where nothing is reported.
         thumbnail_max_px: bound on the thumbnail's longest side.
+        web_rendition: re-encode still images in formats browsers do not all show (GIF, BMP,
+            TIFF, ...) as a "web" rendition (`ImageAnalysis.web`); False leaves them without one.
+        web_max_px: bound on the longest side of the "web" rendition (larger images are
+            shrunk with Lanczos; smaller ones keep their size).
         snapshot_max_px: bound on the longest side of a track's cropped snapshot.
         track_iou: a box joins a track of its label when their IoU is at least this.
         track_max_gap_ms: a track ends when not seen for longer than this.
         max_face_candidates: most MTCNN P-Net proposals refined (best first); bounds time.
         refine_batch: MTCNN refinement batch size; bounds memory.
+        face_search: the MTCNN search (working size, smallest face, pyramid step).
+        people_search: the HOG search (working size, pyramid step, stride, padding).
         video: sampling and motion gating of videos.
     """
 
@@ -220,11 +289,15 @@ class AnalysisConfig(_Frozen):
     default_filter: LabelFilter = LabelFilter()
     masks: tuple[Mask, ...] = ()
     thumbnail_max_px: int = Field(default=320, ge=1)
+    web_rendition: bool = True
+    web_max_px: int = Field(default=4096, ge=16)
     snapshot_max_px: int = Field(default=320, ge=16)
     track_iou: float = Field(default=0.2, gt=0.0, le=1.0)
     track_max_gap_ms: int = Field(default=2000, ge=0)
     max_face_candidates: int = Field(default=600, ge=1)
     refine_batch: int = Field(default=64, ge=1)
+    face_search: FaceSearch = FaceSearch()
+    people_search: PeopleSearch = PeopleSearch()
     video: VideoOptions = VideoOptions()
 
     def __hash__(self) -> int:  # `filters` is a dict: hash a canonical dump instead

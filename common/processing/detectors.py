@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from common.processing.config import AnalysisConfig, FaceModel
+    from common.processing.config import AnalysisConfig, FaceModel, FaceSearch, PeopleSearch
 
 __all__ = ["Detector", "FacesDetector", "PeopleDetector", "get_detectors", "run_detectors"]
 
@@ -39,6 +39,9 @@ class Detector(Protocol):
     Attributes:
         name: the model's name, copied into each `Detection.model`.
         labels: the labels it can report.
+
+    A detector may also have `max_side_px`: the longest frame side it searches at (larger frames
+    gain it nothing), which lets video analysis convert frames straight to that size.
     """
 
     name: str
@@ -61,9 +64,15 @@ class FacesDetector:
     labels: tuple[str, ...] = ("face",)
 
     def __init__(
-        self, face_model: FaceModel = "auto", *, max_candidates: int = 600, batch: int = 64
+        self,
+        face_model: FaceModel = "auto",
+        *,
+        max_candidates: int = 600,
+        batch: int = 64,
+        search: FaceSearch | None = None,
     ) -> None:
         from common.processing import _mtcnn, detection
+        from common.processing.config import FaceSearch
 
         if face_model == "auto":
             face_model = "mtcnn" if _mtcnn.get_mtcnn() is not None else "haar"
@@ -72,6 +81,8 @@ class FacesDetector:
         self._face_model = face_model
         self._max_candidates = max_candidates
         self._batch = batch
+        self._search = search if search is not None else FaceSearch()
+        self.max_side_px = self._search.max_side_px  # it shrinks larger frames to this
         self.name = _mtcnn.MODEL_NAME if face_model == "mtcnn" else detection.HAAR_FRONTAL_MODEL
 
     def detect(
@@ -85,6 +96,7 @@ class FacesDetector:
             face_model=self._face_model,
             max_candidates=self._max_candidates,
             batch=self._batch,
+            search=self._search,
         )
 
 
@@ -93,17 +105,20 @@ class PeopleDetector:
 
     labels: tuple[str, ...] = ("person",)
 
-    def __init__(self) -> None:
+    def __init__(self, search: PeopleSearch | None = None) -> None:
         from common.processing import detection
+        from common.processing.config import PeopleSearch
 
         self.name = detection.HOG_MODEL
+        self._search = search if search is not None else PeopleSearch()
+        self.max_side_px = self._search.max_side_px  # it shrinks larger frames to this
 
     def detect(
         self, frame_bgr: NDArray[np.uint8], *, time_ms: int | None = None
     ) -> list[Detection]:
         from common.processing import detection
 
-        return detection.detect_people(frame_bgr, time_ms=time_ms)
+        return detection.detect_people(frame_bgr, time_ms=time_ms, search=self._search)
 
 
 def get_detectors(config: AnalysisConfig) -> tuple[Detector, ...]:
@@ -118,9 +133,16 @@ def get_detectors(config: AnalysisConfig) -> tuple[Detector, ...]:
     out: list[Detector] = []
     for name in config.detectors:
         if name == "faces":
-            out.append(_faces(config.face_model, config.max_face_candidates, config.refine_batch))
+            out.append(
+                _faces(
+                    config.face_model,
+                    config.max_face_candidates,
+                    config.refine_batch,
+                    config.face_search,
+                )
+            )
         elif name == "people":
-            out.append(_people())
+            out.append(_people(config.people_search))
         else:
             from common.processing.onnx_detector import load_onnx_detector
 
@@ -130,13 +152,15 @@ def get_detectors(config: AnalysisConfig) -> tuple[Detector, ...]:
 
 
 @cache
-def _faces(face_model: FaceModel, max_candidates: int, batch: int) -> FacesDetector:
-    return FacesDetector(face_model, max_candidates=max_candidates, batch=batch)
+def _faces(
+    face_model: FaceModel, max_candidates: int, batch: int, search: FaceSearch
+) -> FacesDetector:
+    return FacesDetector(face_model, max_candidates=max_candidates, batch=batch, search=search)
 
 
 @cache
-def _people() -> PeopleDetector:
-    return PeopleDetector()
+def _people(search: PeopleSearch) -> PeopleDetector:
+    return PeopleDetector(search)
 
 
 @cache

@@ -59,11 +59,21 @@ class MotionDetector:
         """Feed one sample (height, width, 3) RGB uint8; return the motion it shows."""
         cv2 = _cv.cv2()
 
-        height, width = frame_rgb.shape[:2]
+        return self.observe_gray(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), time_ms)
+
+    def observe_gray(self, frame_gray: NDArray[np.uint8], time_ms: int) -> MotionSample:
+        """Feed one sample as greyscale (height, width) uint8, ideally already `width_px` wide
+        (video analysis has the decoder's scaler produce it: no RGB frame is needed for a
+        sample the detectors then skip); return the motion it shows."""
+        cv2 = _cv.cv2()
+
+        height, width = frame_gray.shape[:2]
         scale = min(1.0, self._width_px / width)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = cv2.resize(frame_rgb, size, interpolation=cv2.INTER_AREA)
-        gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+        small = frame_gray
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = cv2.resize(frame_gray, size, interpolation=cv2.INTER_AREA)
+        gray = cv2.GaussianBlur(small, (5, 5), 0)
         mask = self._subtractor.apply(gray, learningRate=-1)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
         fraction = 0.0 if self._seen == 0 else float(cv2.countNonZero(mask)) / mask.size

@@ -129,6 +129,13 @@ class OnnxDetector:
         self.labels = tuple(model.labels)
         self._wanted = [name in set(model.labels) for name in model.class_names]
 
+    @property
+    def max_side_px(self) -> int | None:
+        """The longest frame side that reaches the network: a letterboxed frame is scaled to fit
+        the input, so a longer side gains nothing; a stretched one (no letterbox) needs both of
+        its sides at full size (None)."""
+        return max(self.input_size) if self._model.letterbox else None
+
     def preprocess(self, frame_bgr: NDArray[np.uint8]) -> tuple[NDArray[Any], Letterbox]:
         """Letterbox (or stretch) a BGR frame into the model's input tensor.
 

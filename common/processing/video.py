@@ -7,6 +7,12 @@ the decode budget choose (see `common.processing._sampler`). With motion gating 
 goes through background subtraction (`common.processing.motion`) and the detectors run only on
 the first sample, samples with motion, at least every `detect_every_ms`, and the sample after one
 with boxes; their boxes are filtered and tracked (`common.processing.tracking`).
+
+Cost per sample: its decode (a keyframe alone, with keyframe sampling), a 320-pixel greyscale copy
+for motion, and on detected samples one RGB copy at the largest size a detector searches at
+(1024 pixels by default), each made by swscale straight from the decoded frame
+(`common.processing._frames`); the poster is the only full-resolution RGB conversion. Keyframe
+times come from the container's index when it has one (MP4, MOV), else from one demux pass.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from common.core.errors import PermanentMediaError
-from common.processing import _render, _sampler
+from common.processing import _frames, _render, _sampler
 from common.processing._pipeline import FrameAnalyzer
 from common.processing._stream import StreamClock, open_video_stream
-from common.processing.types import VideoAnalysis, count_labels
+from common.processing.types import MotionSegment, VideoAnalysis, count_labels
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -226,8 +232,6 @@ def _analyze(
 ) -> VideoAnalysis:
     import av
 
-    from common.processing.motion import MotionDetector, segments
-
     frames = _Frames(container, stream, clock, config, probe)
     plan = frames.plan()
     total = sum(1 for _, is_sample, _ in plan if is_sample)
@@ -235,18 +239,10 @@ def _analyze(
     analyzer.tracker.interval_ms = max(
         options.sample_interval_ms, math.ceil(probe.duration_ms / max(1, total))
     )
-    motion = (
-        MotionDetector(
-            width_px=options.motion_width_px, min_area_fraction=options.motion_min_area_fraction
-        )
-        if options.motion_gating
-        else None
-    )
+    gate = _Gate(config)
     poster: NDArray[np.uint8] | None = None
     poster_distance = math.inf
-    first: NDArray[np.uint8] | None = None
     rotation_deg = sampled = errors = 0
-    last_detect_ms: int | None = None
     warnings: list[str] = []
     last_error: Exception | None = None
     for target, is_sample, is_poster in plan:
@@ -262,27 +258,27 @@ def _analyze(
         if found is None:
             break  # end of stream: the container overstated the duration
         frame, time_ms = found
-        rgb, rotation_deg = _upright_rgb(frame)
-        if first is None:
-            first = rgb
         if is_poster or abs(time_ms - frames.poster_ms) < poster_distance:
-            poster, poster_distance = rgb, (-1.0 if is_poster else abs(time_ms - frames.poster_ms))
+            # the poster is the one full-resolution conversion
+            poster, rotation_deg = _frames.upright_rgb(frame)
+            poster_distance = -1.0 if is_poster else abs(time_ms - frames.poster_ms)
         if not is_sample:
             continue
         sampled += 1
-        moving = motion.observe(rgb, time_ms).moving if motion is not None else True
-        due = last_detect_ms is None or time_ms - last_detect_ms >= options.detect_every_ms
-        if moving or due or analyzer.tracker.alive:
-            analyzer.analyze(rgb, time_ms)
-            last_detect_ms = time_ms
+        if gate.detect(frame, time_ms, alive=analyzer.tracker.alive):
+            # Converted straight to the largest size a detector searches at (one swscale pass,
+            # not a full-resolution RGB frame that each detector shrinks again); boxes come back
+            # in full-resolution pixels.
+            small = _frames.upright(frame, "rgb24", analyzer.max_side_px)
+            analyzer.analyze(small, time_ms, source_size=_frames.upright_size(frame))
         if on_progress is not None:
             on_progress(min(1.0, sampled / max(1, total)))
-    if first is None:
+    if poster is None:
         detail = f" ({errors} decode errors)" if errors else ""
         raise PermanentMediaError(f"{name}: no decodable video frame{detail}") from last_error
     if on_progress is not None and sampled < total:
         on_progress(1.0)
-    poster_rgb = poster if poster is not None else first
+    poster_rgb = poster
     height, width = poster_rgb.shape[:2]
     tracks, boxes = analyzer.finish()
     return VideoAnalysis(
@@ -300,37 +296,56 @@ def _analyze(
         tracks=tracks,
         counts=count_labels(tracks),
         detectors=analyzer.detector_names,
-        motion_segments=segments(
-            motion.samples, duration_ms=probe.duration_ms, frame_area_px=width * height
-        )
-        if motion is not None
-        else (),
+        motion_segments=gate.segments(probe.duration_ms, width * height),
         frames_detected=analyzer.frames_detected,
         sampling=frames.sampling,
         decode_warnings=tuple(warnings),
     )
 
 
+class _Gate:
+    """Which samples the detectors run on: all of them without motion gating; with it, the
+    first, those with motion, one at least every `detect_every_ms`, and those while a track is
+    alive. Motion is measured on a `motion_width_px` greyscale copy made by swscale."""
+
+    def __init__(self, config: AnalysisConfig) -> None:
+        from common.processing.motion import MotionDetector
+
+        self._options = config.video
+        self._motion = (
+            MotionDetector(
+                width_px=self._options.motion_width_px,
+                min_area_fraction=self._options.motion_min_area_fraction,
+            )
+            if self._options.motion_gating
+            else None
+        )
+        self._last_ms: int | None = None
+
+    def detect(self, frame: Any, time_ms: int, *, alive: bool) -> bool:
+        """Observe one sample; True when the detectors should run on it."""
+        moving = True
+        if self._motion is not None:
+            gray = _frames.upright(frame, "gray", self._options.motion_width_px)
+            moving = self._motion.observe_gray(gray, time_ms).moving
+        last = self._last_ms
+        due = last is None or time_ms - last >= self._options.detect_every_ms
+        if moving or due or alive:
+            self._last_ms = time_ms
+            return True
+        return False
+
+    def segments(self, duration_ms: int, frame_area_px: int) -> tuple[MotionSegment, ...]:
+        """The motion segments seen (empty without gating)."""
+        from common.processing.motion import segments
+
+        if self._motion is None:
+            return ()
+        return segments(self._motion.samples, duration_ms=duration_ms, frame_area_px=frame_area_px)
+
+
 def _target_ms(target: int, frames: _Frames, clock: StreamClock) -> int:
     return clock.pts_to_ms(target) if frames.sampling == "keyframes" else target
-
-
-def _upright_rgb(frame: Any) -> tuple[NDArray[np.uint8], int]:
-    """Convert a decoded frame to RGB (height, width, 3) and apply its display rotation.
-
-    PyAV's `VideoFrame.rotation` is the display matrix's counter-clockwise angle in degrees, the
-    rotation FFmpeg's own `autorotate` applies; mirroring flags are ignored.
-
-    Returns:
-        The upright image and the clockwise rotation that was applied (0, 90, 180 or 270).
-    """
-    import numpy as np
-
-    rgb: NDArray[np.uint8] = frame.to_ndarray(format="rgb24")
-    quarter_turns_ccw = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
-    if quarter_turns_ccw:
-        rgb = np.ascontiguousarray(np.rot90(rgb, quarter_turns_ccw))
-    return rgb, (-90 * quarter_turns_ccw) % 360
 
 
 def _poster_renditions(rgb: NDArray[np.uint8], thumbnail_max_px: int) -> tuple[Any, ...]:
