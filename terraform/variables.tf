@@ -182,7 +182,7 @@ variable "max_upload_size_bytes" {
 variable "mime_allowlist" {
   type        = list(string)
   description = "MIME_ALLOWLIST: content types create_media accepts."
-  default     = ["image/jpeg", "image/png", "image/webp", "video/mp4", "video/quicktime", "video/webm"]
+  default     = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff", "video/mp4", "video/quicktime", "video/webm"]
 }
 
 variable "ingest_allowed_hosts" {

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from common.core.settings import get_settings
+from common.processing import ImageAnalysis
 from common.storage import get_store, layout
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from common.db.models import MediaObject
-    from common.processing import ImageAnalysis, VideoAnalysis
+    from common.processing import VideoAnalysis
 
 
 def _write_renditions(
@@ -22,8 +23,11 @@ def _write_renditions(
     store = get_store()
     bucket = get_settings().derivatives_bucket
     rows = []
-    for rendition in analysis.renditions:
-        name = layout.derivative_object_name(media_id, rendition.kind)
+    renditions = list(analysis.renditions)
+    if isinstance(analysis, ImageAnalysis) and analysis.web is not None:
+        renditions.append(analysis.web)
+    for rendition in renditions:
+        name = layout.derivative_object_name(media_id, rendition.kind, rendition.mime_type)
         store.write(bucket, name, rendition.data, rendition.mime_type)
         rows.append(
             {

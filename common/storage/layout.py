@@ -5,7 +5,7 @@ Uploads bucket:
     `<quarantine_prefix><object name>.<version>`                 rejected bytes, kept for forensics
 
 Derivatives bucket:
-    `<media_id>/<kind>.jpg`                                      renditions (thumbnail, poster)
+    `<media_id>/<kind>.<ext>`                                    renditions (thumbnail, poster, web)
     `<media_id>/track-<n>.jpg`                                   a track's snapshot
     `<job_id>/clip.mp4`, `<job_id>/snapshot.jpg`                 a job's result media
     `ingest/<device_id>/<token>`                                 a data URL's bytes, until ingested
@@ -82,9 +82,14 @@ def quarantine_object_name(prefix: str, name: str, version: str) -> str:
     return f"{prefix}{name}.{version}"
 
 
-def derivative_object_name(media_id: str, kind: str) -> str:
-    """Object name of a rendition in the derivatives bucket: `<media_id>/<kind>.jpg`."""
-    return f"{_segment(media_id, 'media_id')}/{_segment(kind, 'kind')}.jpg"
+def derivative_object_name(media_id: str, kind: str, mime_type: str = "image/jpeg") -> str:
+    """Object name of a rendition in the derivatives bucket: `<media_id>/<kind>.<ext>`.
+
+    Raises:
+        ValueError: an id outside the id pattern.
+        KeyError: a MIME type without an extension in `EXTENSIONS`.
+    """
+    return f"{_segment(media_id, 'media_id')}/{_segment(kind, 'kind')}.{EXTENSIONS[mime_type]}"
 
 
 def track_snapshot_object_name(media_id: str, track_id: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import mimetypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +77,43 @@ def test_video_is_probed_sampled_and_gets_a_poster(device: str) -> None:
     assert {d["kind"] for d in body["derivatives"]} == {"poster", "thumbnail"}
     assert body["detections"], "the talking face should be found in sampled frames"
     assert all(d["time_ms"] is not None for d in body["detections"])
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "web_type", "web_magic"),
+    [
+        ("scan.tiff", "RGB", "image/jpeg", b"\xff\xd8\xff"),
+        ("logo.gif", "P", "image/png", b"\x89PNG"),
+    ],
+)
+def test_formats_browsers_do_not_all_show_get_a_web_rendition(
+    device: str, tmp_path: Path, name: str, mode: str, web_type: str, web_magic: bytes
+) -> None:
+    from PIL import Image
+
+    # GIVEN a camera photo saved as TIFF (opaque) or a palette GIF
+    path = tmp_path / name
+    with Image.open(sample_path("astronaut.png")) as photo:
+        photo.convert("RGB").convert(mode).save(path)
+    api = api_for(device)
+    # WHEN the device uploads it
+    created = upload_file(api, path)
+    body = api.wait_terminal(created["id"], timeout_seconds=120)
+    # THEN it is processed with a face, and a "web" rendition browsers show is served beside the
+    # untouched original: JPEG for the opaque TIFF, PNG (keeps the palette) for the GIF
+    assert body["status"] == "processed", body
+    assert body["mime_type"] == mimetypes.guess_type(name)[0]
+    assert any(d["label"] == "face" for d in body["detections"])
+    web = next(d for d in body["derivatives"] if d["kind"] == "web")
+    assert (web["mime_type"], web["width_px"], web["height_px"]) == (web_type, 512, 512)
+    fetched = requests.get(web["url"], timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content.startswith(web_magic)
+    original = requests.get(api.download(created["id"])["url"], timeout=10)
+    assert (
+        hashlib.sha256(original.content).hexdigest()
+        == hashlib.sha256(path.read_bytes()).hexdigest()
+    )
 
 
 @pytest.mark.storage_backends("gcs")  # Cloud Storage's signed headers; S3's below

@@ -124,7 +124,9 @@ export async function renderDetail({ api, streams, id, navigate, gallery, contai
       return gone;
     }
     if (signed && media.media_type === 'image') {
-      const img = h('img', { src: signed.url, alt: name(media), class: 'media' });
+      // GIF, BMP and TIFF originals are shown through their "web" rendition (same size, upright).
+      const web = (media.derivatives || []).find((d) => d.kind === 'web');
+      const img = h('img', { src: web ? web.url : signed.url, alt: name(media), class: 'media' });
       const view = stage(img, p.width_px, p.height_px);
       if (p.width_px) drawBoxes(view.layer, media.detections.filter((d) => d.time_ms == null), p.width_px, p.height_px);
       picture.append(view.el);

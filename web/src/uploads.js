@@ -6,7 +6,7 @@ import { formatBytes, formatPercent, statusLabel } from './format.js';
 import { uploadFile } from './upload.js';
 import { showError } from './ui.js';
 
-const ACCEPT = 'image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm';
+const ACCEPT = 'image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,video/mp4,video/quicktime,video/webm';
 
 /** The (device, camera) choices of `GET /v1/devices`. */
 export function cameraChoices(devices) {
