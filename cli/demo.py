@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -40,8 +41,12 @@ def _detectors(body: dict[str, Any]) -> str:
     return ", ".join(analysis.get("detectors") or []) or "-"
 
 
+_JSON_5XX = re.compile(r'"httpRequest":\{[^}]*"status":5\d\d\b')
+
+
 def log_problems(logs: Path) -> tuple[int, int]:
-    """ERROR lines in every service log, and 5xx answers the push router saw."""
+    """ERROR lines in every service log, and 5xx answers: those the push router saw
+    (`status=5..`) and those the functions logged (`httpRequest.status` of their JSON lines)."""
     errors = answers_5xx = 0
     for path in sorted(logs.glob("*.log")):
         for line in path.read_text(errors="replace").splitlines():
@@ -51,7 +56,7 @@ def log_problems(logs: Path) -> tuple[int, int]:
                 or '"severity":"ERROR"' in line
                 or '"severity":"CRITICAL"' in line
             )
-            answers_5xx += " status=5" in line
+            answers_5xx += " status=5" in line or _JSON_5XX.search(line) is not None
     return errors, answers_5xx
 
 
