@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from common.api.bodies import signed, storage_object
 from common.api.schemas import (
     CreateMediaResponse,
     Schema,
     SignedRequestBody,
     StorageObject,
     UtcTime,
-    signed,
-    storage_object,
 )
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from datetime import UTC
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from common.api import schemas
+from common.api import bodies, schemas
 from common.api.app import Call, Reply, Route
 from common.api.routes.shares import ShareBody, share_body
 
@@ -73,7 +73,7 @@ def describe(call: Call) -> Reply:
         media = load_media(session, call.principal, call.params["media_id"])
         found = describe_media(session, media)
         body = DescribeBody(
-            media=schemas.summary(media),
+            media=bodies.summary(media),
             created_by=media.created_by,
             deleted_by=media.deleted_by,
             deleted_at=media.deleted_at,
@@ -90,7 +90,7 @@ def describe(call: Call) -> Reply:
                 )
                 for h in found.history
             ],
-            jobs=[schemas.job(j) for j in found.jobs],
+            jobs=[bodies.job(j) for j in found.jobs],
             shares=[share_body(s) for s in found.shares],
             objects=[ObjectBody(**vars(o)) for o in found.objects],
         )
@@ -183,8 +183,8 @@ def reissue_upload(call: Call) -> Reply:
         schemas.CreateMediaResponse(
             id=media.id,
             status=media.status,
-            object=schemas.storage_object(media, call.principal),
-            upload=schemas.signed(sign_upload(media)),
+            object=bodies.storage_object(media, call.principal),
+            upload=bodies.signed(sign_upload(media)),
         )
     )
 

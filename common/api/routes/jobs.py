@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from common.api import schemas
+from common.api import bodies, schemas
 from common.api.app import Call, Handler, Reply, Route
 from common.core.status import JobKind
 from common.jobs.api import PARAMS_MODELS, ClipParams, ResultLabels, SnapshotParams
@@ -68,7 +68,7 @@ def window_clip(call: Call) -> Reply:
                 checked=True,
             )
     enqueue_if_queued(queued.job)
-    return Reply(schemas.job(queued.job), 202 if queued.created else 200)
+    return Reply(bodies.job(queued.job), 202 if queued.created else 200)
 
 
 def _create(kind: JobKind) -> Handler:
@@ -83,7 +83,7 @@ def _create(kind: JobKind) -> Handler:
             media = load_media(session, call.principal, call.params["media_id"])
             queued = create_job(session, media, kind, params, created_by=call.principal.actor)
         enqueue_if_queued(queued.job)
-        return Reply(schemas.job(queued.job), 202 if queued.created else 200)
+        return Reply(bodies.job(queued.job), 202 if queued.created else 200)
 
     return create
 
@@ -96,7 +96,7 @@ def media_jobs(call: Call) -> Reply:
 
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-        items = [schemas.job(j) for j in jobs_of(session, media.id)]
+        items = [bodies.job(j) for j in jobs_of(session, media.id)]
     return Reply(schemas.JobPage(items=items))
 
 
@@ -106,7 +106,7 @@ def get_job(call: Call) -> Reply:
     from common.db.engine import session_scope
 
     with session_scope() as session:
-        return Reply(schemas.job(load_job(session, call.principal, call.params["job_id"])))
+        return Reply(bodies.job(load_job(session, call.principal, call.params["job_id"])))
 
 
 _JOB_ERRORS = (400, 401, 404, 409, 413, 422, 503)

@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.api import schemas
+from common.api import bodies, schemas
 from common.api.app import Call, Handler, Reply, Route
 from common.core.errors import PreconditionFailed, ValidationError
 from common.media.declare import MAX_LABELS, MAX_NOTE_CHARS, Label
@@ -75,10 +75,10 @@ def patch_media(call: Call) -> Reply:
     revision = expected_revision(call, media_id)
     edited = edit_media(media_id, changes, expected_revision=revision)
     with session_scope() as session:
-        body = schemas.detail(
+        body = bodies.detail(
             detail(session, load_media(session, call.principal, media_id)), call.principal
         )
-    return Reply(body, headers={"ETag": schemas.etag(edited)})
+    return Reply(body, headers={"ETag": bodies.etag(edited)})
 
 
 def delete_media(call: Call) -> Reply:
@@ -106,10 +106,10 @@ def _pin(pinned: bool) -> Handler:
             media = load_media(session, call.principal, call.params["media_id"])
         edited = edit_media(media.id, {"pinned": pinned}, expected_revision=None)
         with session_scope() as session:
-            body = schemas.detail(
+            body = bodies.detail(
                 detail(session, load_media(session, call.principal, media.id)), call.principal
             )
-        return Reply(body, headers={"ETag": schemas.etag(edited)})
+        return Reply(body, headers={"ETag": bodies.etag(edited)})
 
     return pin
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
-from common.api import schemas
+from common.api import bodies, schemas
 from common.api.app import Call, Reply, Route
 from common.core.ids import SEGMENT_PATTERN
 from common.core.status import MediaKind, MediaStatus, MediaType
@@ -111,7 +111,7 @@ def _reply(session: Session, page: GalleryPage) -> Reply:
     from common.media.listing import thumbnail_urls
 
     urls = thumbnail_urls(page.items)
-    return Reply(schemas.media_page(page.items, urls, page.next_cursor))
+    return Reply(bodies.media_page(page.items, urls, page.next_cursor))
 
 
 def gallery(call: Call) -> Reply:
@@ -142,8 +142,8 @@ def get_media(call: Call) -> Reply:
 
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-        body = schemas.detail(detail(session, media), call.principal)
-    return Reply(body, headers={"ETag": schemas.etag(media)})
+        body = bodies.detail(detail(session, media), call.principal)
+    return Reply(body, headers={"ETag": bodies.etag(media)})
 
 
 def download(call: Call) -> Reply | Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import RootModel
 
-from common.api import schemas, upload_schemas
+from common.api import bodies, schemas, upload_schemas
 from common.api.app import Call, Reply, Route
 from common.jobs.ingest import IngestRequest
 from common.media.declare import CreateMediaRequest, spec_for_upload
@@ -90,7 +90,7 @@ def ingest(call: Call) -> Reply:
     if not queued.created:
         discard_staged(params)  # the earlier request's copy is the job's
     enqueue_if_queued(queued.job)
-    return Reply(schemas.job(queued.job), 202 if queued.created else 200)
+    return Reply(bodies.job(queued.job), 202 if queued.created else 200)
 
 
 def create(call: Call) -> Reply:
@@ -113,13 +113,13 @@ def create(call: Call) -> Reply:
     upload = resumable = None
     if media.status == MediaStatus.PENDING_UPLOAD.value:
         offer = offer_upload(media, request.upload_protocol)
-        upload = schemas.signed(offer.single) if offer.single else None
+        upload = bodies.signed(offer.single) if offer.single else None
         if offer.resumable:
             resumable = upload_schemas.resumable_body(media, offer.resumable)
     body = upload_schemas.CreateUploadResponse(
         id=media.id,
         status=media.status,
-        object=schemas.storage_object(media, call.principal),
+        object=bodies.storage_object(media, call.principal),
         upload=upload,
         resumable=resumable,
         deduplicated=declared.deduplicated,
@@ -153,7 +153,7 @@ def inline_snapshot(call: Call) -> Reply:
     body = schemas.InlineSnapshotResponse(
         id=media.id,
         status=media.status,
-        object=schemas.storage_object(media, call.principal),
+        object=bodies.storage_object(media, call.principal),
         mime_type=media.mime_type,
         declared_mime_type=declared,
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from common.api.schemas import job as job_body
+from common.api.bodies import job as job_body
 from common.core.errors import Conflict, ValidationError
 from common.core.settings import Settings
 from common.core.status import JobKind
