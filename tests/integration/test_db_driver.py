@@ -153,3 +153,26 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_on_checkout(
     # WHEN it is checked out again THEN the ping finds it dead and the pool connects afresh
     with tuned.connect() as connection:
         assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_the_migrated_database_has_exactly_the_models_schema(local_stack: LocalStack) -> None:
+    # GIVEN the stack's Postgres, migrated by `alembic upgrade head` when the stack started
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from common.db.models import Base
+
+    engine = create_engine(local_stack.env["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            # WHEN Alembic compares it with the models (tables, columns, types, indexes,
+            # constraints, server defaults)
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    # THEN there is nothing a new migration would have to add, drop or alter
+    assert differences == []
