@@ -23,7 +23,7 @@ Inputs are generated into `.bench/perf/` (git-ignored) from package media and ff
 The last table repeats each goal row: baseline, ours min/median, ratio min/median, goal, status.
 What detector settings cost in recall is printed by `bench/bench_eval.py --search`.
 
-Figures recorded on the 2-core development machine (shared with other sessions, load 3.7-4.2;
+Figures recorded on the 2-core development machine (shared with other workloads, load 3.7-4.2;
 min / median of 3; "before" is commit a88a30d's bench run just before on the same files):
 
     goal row                          before (a88a30d)             after (branch procperf)

@@ -17,7 +17,7 @@ transition's transaction, which runs the transition's first statement).
 - hop 2, finalize_upload -> process_media: `verified` -> `processing` (the commit, the mirror
   write, the `media-verified` publish with its 1 ms batching, pstest, the router's push, and
   process_media's claim);
-- analyse: `processing` -> `processed` (detection, thumbnail; another session's code).
+- analyse: `processing` -> `processed` (detection, thumbnail).
 
 Each hop is split at the router's push (its start, from the router's log: `router.log` lines
 carry each push's end and duration), matched to uploads by order. Goal (issue 13): hop
