@@ -149,6 +149,13 @@ class PermanentMediaError(MediaError):
     http_status = 422
 
 
+class MediaTooLarge(PermanentMediaError):
+    """The media is larger than analysis decodes within its memory bound (pixels, or decoded
+    bytes): `details` has `width` and `height`."""
+
+    code = "media_too_large"
+
+
 class TransientError(MediaError):
     """A dependency failed in a way that may succeed on retry (storage, database, network): 503."""
 

@@ -32,6 +32,7 @@ CONTENT_TYPE_MISMATCH = "content_type_mismatch"
 OVERWRITE_REJECTED = "overwrite_rejected"
 # Processing and jobs (failed)
 UNDECODABLE = "undecodable"
+TOO_LARGE = "too_large"
 OBJECT_GONE = "object_gone"
 SOURCE_GONE = "source_gone"
 SOURCE_DELETED = "source_deleted"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.core import reasons
-from common.core.errors import BadRequest, PermanentMediaError, TransientError
+from common.core.errors import BadRequest, MediaTooLarge, PermanentMediaError, TransientError
 from common.core.ids import MEDIA_PREFIX, is_valid_id
 from common.core.settings import get_settings
 from common.core.status import BEFORE_VERIFICATION, MediaStatus
@@ -98,6 +98,15 @@ def _analyse_and_store(
     except MediaGone:
         log.info("media %s was deleted while it was analysed", media.id)
         return ProcessOutcome.GONE
+    except MediaTooLarge as exc:
+        why = reasons.reason(
+            reasons.TOO_LARGE,
+            f"The {media.media_type} is larger than analysis decodes"
+            f" ({exc.details['width']} x {exc.details['height']} pixels).",
+        )
+        lifecycle.transition(media.id, MediaStatus.FAILED, reason=why, event_id=event_id)
+        log.warning("media %s failed: %s", media.id, exc.message)
+        return ProcessOutcome.FAILED
     except PermanentMediaError as exc:
         why = reasons.reason(
             reasons.UNDECODABLE, f"The bytes could not be decoded as {media.media_type}."

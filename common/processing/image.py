@@ -6,7 +6,7 @@ import struct
 import threading
 from typing import TYPE_CHECKING, NamedTuple
 
-from common.core.errors import PermanentMediaError
+from common.core.errors import MediaTooLarge, PermanentMediaError
 from common.processing import _render
 from common.processing._pipeline import FrameAnalyzer
 from common.processing.types import ImageAnalysis, count_labels
@@ -140,13 +140,7 @@ def _decode(
     try:
         with Image.open(stream) as image:
             mime_type = image.get_format_mimetype() or "application/octet-stream"
-            limit = Image.MAX_IMAGE_PIXELS
-            if limit is not None and image.width * image.height > limit:
-                raise PermanentMediaError(
-                    f"{name}: image of {image.width}x{image.height} pixels exceeds the limit of "
-                    f"{limit} pixels",
-                    details={"width": image.width, "height": image.height},
-                )
+            _check_decode_size(image, stream, name)
             full = (image.width, image.height)
             orientation = image.getexif().get(_EXIF_ORIENTATION)
             factor = max(image.width, image.height) / WORKING_MAX_SIDE_PX
@@ -171,7 +165,10 @@ def _decode(
                 web = _render.web(_transposed(_eight_bit(source), method), lossless=lossless)
             oriented = _transposed(_to_rgb(_reduce(source, WORKING_MAX_SIDE_PX)), method)
     except Image.DecompressionBombError as exc:
-        raise PermanentMediaError(f"{name}: image too large to decode safely: {exc}") from exc
+        raise MediaTooLarge(
+            f"{name}: image too large to decode safely: {exc}",
+            details={"width": 0, "height": 0},
+        ) from exc
     except OSError as exc:
         if not lenient and "truncated" in str(exc):
             return None
@@ -182,6 +179,43 @@ def _decode(
         ImageFile.LOAD_TRUNCATED_IMAGES = False
     warnings = _truncation_warnings(oriented, name) if lenient else ()
     return _Decoded(oriented, mime_type, full, warnings, web, animated)
+
+
+MAX_DECODE_BYTES = 480 * 1024 * 1024
+"""Bound on what decoding one image holds at once: the decoded picture (Pillow keeps 4 bytes a
+pixel for RGB and the other multi-band modes, 1 for L, P and 1; 16-bit greyscale is 2 plus its
+4-byte copy) plus, for TIFFs decoded by libtiff, the file, which libtiff maps whole while it
+decodes. Keeps process_media's peak RSS under 600 MiB with its libraries loaded (about 45 MiB
+of them, then working copies): an 89 MP PNG or BMP (358 MB decoded) passes, an 89 MP LZW TIFF
+(358 MB + a 210 MB file) does not; an 84 MP one at 509 MiB peaked at 581 MiB
+(`bench/bench_analysis_perf.py`)."""
+
+
+def _check_decode_size(image: Image.Image, stream: BinaryIO, name: str) -> None:
+    """Refuse, before any pixel is decoded, an image over Pillow's pixel limit
+    (`PIL.Image.MAX_IMAGE_PIXELS`) or whose decode would hold more than `MAX_DECODE_BYTES`.
+
+    Raises:
+        MediaTooLarge: over either bound.
+    """
+    import os
+
+    from PIL import Image
+
+    pixels = image.width * image.height
+    per_pixel = 1 if image.mode in ("1", "L", "P") else 6 if image.mode.startswith("I;16") else 4
+    mapped = 0
+    if image.format == "TIFF" and any(tile[0] == "libtiff" for tile in getattr(image, "tile", ())):
+        here = stream.tell()
+        mapped = stream.seek(0, os.SEEK_END)  # a file object without a descriptor is read whole
+        stream.seek(here)
+    limit = Image.MAX_IMAGE_PIXELS
+    if (limit is not None and pixels > limit) or pixels * per_pixel + mapped > MAX_DECODE_BYTES:
+        raise MediaTooLarge(
+            f"{name}: image of {image.width}x{image.height} pixels ({image.mode}, {mapped} "
+            f"mapped bytes) exceeds the limit of {limit} pixels or {MAX_DECODE_BYTES} bytes",
+            details={"width": image.width, "height": image.height},
+        )
 
 
 def _transposed(image: Image.Image, method: int | None) -> Image.Image:
@@ -223,9 +257,14 @@ def _reduce(
         if release:
             image.close()
         image = reduced
-    if fine:
-        return image.resize(size, Image.Resampling.LANCZOS)
-    return image.resize(size, Image.Resampling.BOX)
+    resample = Image.Resampling.LANCZOS if fine else Image.Resampling.BOX
+    if image.mode in ("RGBA", "LA") or image.width * image.height > _LARGE_PX:
+        resized = _banded_resize(image, size, resample)
+    else:
+        resized = image.resize(size, resample)
+    if release:
+        image.close()
+    return resized
 
 
 _BAND_ROWS = 512  # rows of the source reduced at a time
@@ -247,6 +286,35 @@ def _banded_reduce(image: Image.Image, factor: int) -> Image.Image:
     for top in range(0, height, rows):
         band = image.crop((0, top, width, min(height, top + rows)))
         out.paste(band.reduce(factor), (0, top // factor))
+    return out
+
+
+def _banded_resize(
+    image: Image.Image, size: tuple[int, int], resample: Image.Resampling
+) -> Image.Image:
+    """`image.resize(size, resample)` done in bands of output rows.
+
+    Each band resizes a crop of the source rows it covers plus a margin wider than the filter's
+    support (Pillow's `resize(box=...)` maps the band's exact source rows, so the seams are the
+    pixels one call gives, to float rounding). Bounds what one call costs on a large picture:
+    Pillow premultiplies a full-size copy of an RGBA or LA image first, and its two-pass resize
+    keeps a (target width x source height) intermediate.
+    """
+    from PIL import Image
+
+    width, height = image.size
+    out = Image.new(image.mode, size)
+    scale_y = height / size[1]
+    margin = int(4 * max(1.0, scale_y)) + 2  # Lanczos reaches 3 source rows per output row
+    rows = max(1, int(_BAND_ROWS / scale_y))
+    for top in range(0, size[1], rows):
+        bottom = min(size[1], top + rows)
+        source_top, source_bottom = top * scale_y, bottom * scale_y
+        crop_top = max(0, int(source_top) - margin)
+        crop_bottom = min(height, int(source_bottom) + 1 + margin)
+        band = image.crop((0, crop_top, width, crop_bottom))
+        box = (0.0, source_top - crop_top, float(width), source_bottom - crop_top)
+        out.paste(band.resize((size[0], bottom - top), resample, box=box), (0, top))
     return out
 
 

@@ -116,6 +116,25 @@ def test_formats_browsers_do_not_all_show_get_a_web_rendition(
     )
 
 
+def test_an_image_over_the_pixel_limit_fails_too_large_without_decoding(
+    device: str, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    # GIVEN a small PNG file of 9500 x 9500 pixels (one colour: over Pillow's 89.5 MP limit)
+    path = tmp_path / "huge.png"
+    Image.new("L", (9500, 9500), 128).save(path)
+    api = api_for(device)
+    # WHEN the device uploads it
+    created = upload_file(api, path)
+    body = api.wait_terminal(created["id"], timeout_seconds=120)
+    # THEN it ends failed with a reason people can act on, its bytes verified and kept
+    assert body["status"] == "failed", body
+    assert body["status_reason_code"] == "too_large"
+    assert "9500 x 9500 pixels" in body["status_reason"]
+    assert body["verified"]["sha256_matches"] is True
+
+
 @pytest.mark.storage_backends("gcs")  # Cloud Storage's signed headers; S3's below
 def test_signed_url_pins_the_upload_contract(device: str, tmp_path: Path) -> None:
     facts = facts_for_bytes(tmp_path, b"\xff\xd8\xff" + b"x" * 500, "a.jpg")

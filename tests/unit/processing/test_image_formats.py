@@ -191,3 +191,46 @@ def test_banded_reduction_gives_the_pixels_of_one_reduction(
     for factor in (2, 3, 5):
         banded = np.asarray(image_module._banded_reduce(picture, factor))
         assert np.array_equal(banded, np.asarray(picture.reduce(factor)))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("resample", [Image.Resampling.LANCZOS, Image.Resampling.BOX])
+def test_banded_resize_gives_the_pixels_of_one_resize(
+    monkeypatch: pytest.MonkeyPatch, mode: str, resample: Image.Resampling
+) -> None:
+    from common.processing import image as image_module
+
+    monkeypatch.setattr(image_module, "_BAND_ROWS", 24)  # many bands, the last one partial
+    rng = np.random.default_rng(11)
+    picture = Image.fromarray(rng.integers(0, 255, (211, 173, len(mode)), dtype=np.uint8), mode)
+
+    for size in ((120, 147), (91, 111), (40, 49)):  # scales 0.69, 0.53 and 0.23
+        banded = np.asarray(image_module._banded_resize(picture, size, resample), dtype=int)
+        whole = np.asarray(picture.resize(size, resample), dtype=int)
+        # the same filter over the same source rows; only float rounding may differ
+        assert np.abs(banded - whole).max() <= 1
+
+
+def test_a_tiff_whose_decode_would_hold_too_much_is_refused_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.core.errors import MediaTooLarge
+    from common.processing import image as image_module
+
+    rng = np.random.default_rng(3)
+    picture = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), "RGB")
+    picture.save(tmp_path / "scan.tif", compression="tiff_lzw")
+    picture.save(tmp_path / "scan.png")
+    # GIVEN a bound between the decoded picture (400 x 300 x 4 bytes) and that plus the LZW file
+    decoded = 400 * 300 * 4
+    monkeypatch.setattr(image_module, "MAX_DECODE_BYTES", decoded + 1000)
+    # WHEN the TIFF (decoded by libtiff, which maps the file) and the PNG are analysed
+    # THEN the TIFF is refused with its size, the PNG (read as a stream) is analysed
+    with pytest.raises(MediaTooLarge) as refused:
+        analyze_image(tmp_path / "scan.tif", CONFIG)
+    assert refused.value.details == {"width": 400, "height": 300}
+    assert analyze_image(tmp_path / "scan.png", CONFIG).width == 400
+    # AND below the decoded picture alone, the PNG is refused too
+    monkeypatch.setattr(image_module, "MAX_DECODE_BYTES", decoded - 1)
+    with pytest.raises(MediaTooLarge):
+        analyze_image(tmp_path / "scan.png", CONFIG)
