@@ -9,6 +9,12 @@ browser download) against a real local stack of its own that serves the built ap
 - `console`: every test fails on a console error or an uncaught exception of the page, unless it
   says which error it expects (`console.expect(pattern)`).
 - `shot`: screenshots of each step in tests/browser/screenshots/<test>/ (git-ignored).
+
+The tests in the browser (the test_gallery_* modules but _server) share the stack and run module
+by module in name order. Each looks only at the media it names, so what an earlier one adds (an
+upload, a clip) or deletes never changes what a later one asserts; test_gallery_browse, whose
+sign-in counts the demo media and whose filters show them all, sorts first, before any test adds
+or deletes one.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
-"""What the browser tests share: the stack's demo data, tokens, the console watch."""
+"""What the browser tests share: the stack's demo data, tokens, the console watch, the grid."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
-from playwright.sync_api import BrowserContext, ConsoleMessage, WebError
+from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, WebError, expect
 
 from cli.client import MediaApi
 from emulators.stack import LocalStack
@@ -28,6 +29,11 @@ IDP_EMAIL = "ada@example.test"
 PAGE_SIZE = 3
 """Gallery page size in this stack, small so a few media already take several pages."""
 PROCESS_TIMEOUT_SECONDS = 180.0
+PROCESSING_MS = 90_000
+"""How long a person may wait for a medium or a job to finish on this 2-core machine."""
+
+Shot = Callable[..., Path]
+"""The `shot` fixture (conftest.py): `shot("step")` saves a screenshot of the page at this step."""
 
 
 @dataclass(frozen=True)
@@ -104,3 +110,48 @@ def own(stack: LocalStack, user: str, device: str) -> None:
             {"u": user, "d": device},
         )
     engine.dispose()
+
+
+# --------------------------------------------------------------------------------- the page
+def grid(page: Page) -> Locator:
+    return page.get_by_role("list", name="Media")
+
+
+def tile(page: Page, name: str, status: str | None = None) -> Locator:
+    label = re.compile(rf"^{re.escape(name)}, {re.escape(status) if status else '.*'}$")
+    return grid(page).get_by_role("listitem", name=label)
+
+
+def open_media(page: Page, name: str) -> None:
+    tile(page, name, "processed").click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def record_attribute(page: Page, selector: str, attribute: str) -> None:
+    """Keep every value `attribute` takes on elements matching `selector` in window.__seen."""
+    page.evaluate(
+        """([selector, attribute]) => {
+            window.__seen = [];
+            const note = (el) => {
+              const value = el.getAttribute(attribute);
+              if (value && window.__seen.at(-1) !== value) window.__seen.push(value);
+            };
+            new MutationObserver((changes) => {
+              for (const change of changes) {
+                const nodes = change.type === 'attributes' ? [change.target] : [...change.addedNodes];
+                for (const node of nodes) {
+                  if (node.nodeType !== 1) continue;
+                  if (node.matches(selector)) note(node);
+                  node.querySelectorAll?.(selector).forEach(note);
+                }
+              }
+            }).observe(document.body, { subtree: true, childList: true, attributes: true,
+                                        attributeFilter: [attribute] });
+        }""",
+        [selector, attribute],
+    )
+
+
+def seen(page: Page) -> list[str]:
+    values: list[str] = page.evaluate("() => window.__seen")
+    return values
