@@ -1,5 +1,5 @@
 # Identities and every IAM grant of the module. docs/IAM.md lists each grant (member, role,
-# resource, why) and tests/terraform/test_terraform_structure.py keeps the two in step.
+# resource, why) and tests/terraform/test_terraform_iam.py keeps the two in step.
 #
 # Rules: one service account per function; grants on the resource (bucket, topic, subscription,
 # secret, service account, Cloud Run service, repository) wherever the role can be granted there;
