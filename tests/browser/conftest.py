@@ -46,6 +46,7 @@ from .support import (
     IDP_SUBJECT,
     PAGE_SIZE,
     PROCESS_TIMEOUT_SECONDS,
+    RESUMABLE_THRESHOLD_BYTES,
     ROOT,
     SCREENSHOTS,
     SEEDS,
@@ -103,6 +104,8 @@ def gallery_stack(idp: LocalIdentityProvider) -> Iterator[LocalStack]:
             "WEB_OIDC_ISSUER": idp.issuer,
             "WEB_OIDC_CLIENT_ID": IDP_CLIENT_ID,
             "WEB_OIDC_NAME": "Test SSO",
+            # Files from 1 MiB up would get a resumable upload: the page must ask for one PUT
+            "RESUMABLE_THRESHOLD_BYTES": str(RESUMABLE_THRESHOLD_BYTES),
         },
     }
     workdir = ROOT / ".stack" / "browser"

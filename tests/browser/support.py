@@ -29,6 +29,8 @@ IDP_EMAIL = "ada@example.test"
 PAGE_SIZE = 3
 """Gallery page size in this stack, small so a few media already take several pages."""
 PROCESS_TIMEOUT_SECONDS = 180.0
+RESUMABLE_THRESHOLD_BYTES = 1024 * 1024
+"""The gallery stack offers resumable uploads from this size up (a camera's choice, not a page's)."""
 PROCESSING_MS = 90_000
 """How long a person may wait for a medium or a job to finish on this 2-core machine."""
 

@@ -15,6 +15,7 @@ from emulators.stack import LocalStack
 from .support import (
     DEMO_DEVICE,
     PROCESSING_MS,
+    RESUMABLE_THRESHOLD_BYTES,
     Shot,
     api_for,
     record_attribute,
@@ -33,18 +34,24 @@ def photo_jpeg() -> bytes:
     return out.getvalue()
 
 
-def drop_files(page: Page, files: list[tuple[str, str, bytes]]) -> JSHandle:
-    """A DataTransfer holding `(name, type, bytes)` files, as a drag from the desktop has."""
+def drop_files(
+    page: Page, files: list[tuple[str, str, bytes]], *, padding_bytes: int = 0
+) -> JSHandle:
+    """A DataTransfer holding `(name, type, bytes)` files, as a drag from the desktop has; each
+    followed by `padding_bytes` zero bytes made in the page (a JPEG ignores what follows it)."""
     return page.evaluate_handle(
-        """(files) => {
+        """([files, padding]) => {
             const transfer = new DataTransfer();
             for (const [name, type, b64] of files) {
               const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-              transfer.items.add(new File([bytes], name, { type }));
+              transfer.items.add(new File([bytes, new Uint8Array(padding)], name, { type }));
             }
             return transfer;
         }""",
-        [[name, kind, base64.b64encode(data).decode()] for name, kind, data in files],
+        [
+            [[name, kind, base64.b64encode(data).decode()] for name, kind, data in files],
+            padding_bytes,
+        ],
     )
 
 
@@ -84,6 +91,27 @@ def test_a_dropped_photo_uploads_with_progress_and_reaches_processed_with_a_face
     expect(page.get_by_role("img", name="face box")).to_be_visible()
     expect(page.locator(".box-label")).to_contain_text(re.compile(r"^face \d+ %$"))
     shot("face box")
+
+
+def test_a_file_over_the_resumable_threshold_is_sent_in_one_put_and_processed(
+    signed_in: Page,
+) -> None:
+    # GIVEN a photo followed by zero bytes up to 1.5x the size from which the stack offers
+    # resumable uploads
+    page = signed_in
+    data = photo_jpeg()
+    padding = RESUMABLE_THRESHOLD_BYTES * 3 // 2 - len(data)
+    page.get_by_role("button", name="Upload", exact=True).click()
+    panel = page.get_by_role("complementary", name="Upload")
+    panel.get_by_label("Camera").fill("cam-1")
+    files = drop_files(page, [("large.jpg", "image/jpeg", data)], padding_bytes=padding)
+    # WHEN it is dropped
+    page.dispatch_event("body", "drop", {"dataTransfer": files})
+    # THEN its bytes go up in one PUT and it is processed
+    row = panel.get_by_role("list", name="Uploads").locator("li", has_text="large.jpg")
+    expect(row).to_have_attribute("data-status", "processed", timeout=PROCESSING_MS)
+    size = f"{(len(data) + padding) / 1e6:.1f} MB"
+    expect(row).to_contain_text(f"{size} of {size}")
 
 
 def test_dropping_bytes_the_device_has_sends_nothing_and_points_at_them(

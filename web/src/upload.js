@@ -31,6 +31,10 @@ export function declaration(file, facts, { deviceId, cameraId, labels, note, mes
     sha256: facts.sha256,
     md5: facts.md5,
     original_filename: file.name,
+    // One signed PUT whatever the size: the page has hashed the whole file already, and an XHR
+    // streams the File from disk; without this the server offers a resumable upload from
+    // RESUMABLE_THRESHOLD_BYTES up, whose session or multipart completion a page cannot own.
+    upload_protocol: 'single',
   };
   if (labels && labels.length) body.labels = labels;
   if (note) body.note = note;

@@ -48,6 +48,7 @@ describe('a declaration', () => {
       sha256: facts.sha256,
       md5: facts.md5,
       original_filename: 'cat.jpg',
+      upload_protocol: 'single',
       labels: ['x'],
     });
   });
