@@ -1,4 +1,4 @@
-"""Analysis time and memory against baselines in the same run (issue 13's processing goals).
+"""Analysis time and memory against baselines in the same run (the processing goals of bench/README.md).
 
     python bench/bench_analysis_perf.py [--runs 3] [--long-seconds 120] [--skip-rss]
 
@@ -7,7 +7,7 @@ Inputs are generated into `.bench/perf/` (git-ignored) from package media and ff
 1. Image analysis of 1 MP JPEGs (astronaut and coffee, scaled to about 1 MP) with the local
    default detectors: min/median of `--runs` against the goal of 150 ms; the baselines in the
    same run are a plain Pillow decode of the same file (the floor any analysis pays) and the same
-   analysis with the search settings before issue 13's work (`BEFORE`: faces from 20 px,
+   analysis with the search settings before the search tuning (commit a88a30d) (`BEFORE`: faces from 20 px,
    HOG pyramid step 1.05).
 2. Peak RSS (VmHWM) of one analysis in a fresh process: a 200-face mosaic (astronaut faces),
    a 48 MP JPEG, an 89 MP PNG (Pillow's pixel limit), and formats that get a "web" rendition:
@@ -75,7 +75,7 @@ BEFORE: dict[str, Any] = {
     },
     "filters": {"person": {"threshold": 0.9}},
 }
-"""The detector search settings before issue 13's work, run on the same code as a baseline."""
+"""The detector search settings before the search tuning (commit a88a30d), run on the same code as a baseline."""
 
 _RSS = """
 import sys, json
@@ -143,7 +143,7 @@ def make_images() -> dict[str, Path]:
             big_png, compress_level=1
         )
     out[big_png.name] = big_png
-    big_tiff = WORK / "89mp-rgba.tif"  # issue 9's formats: decoded whole, with an alpha channel
+    big_tiff = WORK / "89mp-rgba.tif"  # decoded whole, with an alpha channel
     if not big_tiff.exists():
         Image.MAX_IMAGE_PIXELS = None
         with Image.open(big_png) as image:

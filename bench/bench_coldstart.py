@@ -9,7 +9,7 @@ Starts a private local stack (no functions), then for each function and each run
 Terraform `THREADS` and a pool sized to them), connects to its port every 2 ms and sends one
 real request the moment the port accepts. Measured, per function, as min / median over the runs:
 
-- start -> first: from spawning the process to the end of the first response (issue 13 goals:
+- start -> first: from spawning the process to the end of the first response (goals:
   <= 0.4 s for create_media and list_media, <= 0.6 s for finalize_upload);
 - CPU to first: the CPU time (user + system) the server's processes used by then, which the
   load of a shared machine inflates much less than the wall time (on an idle core the wall time

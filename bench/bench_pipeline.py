@@ -10,7 +10,7 @@ made distinct per upload), and waits for `processed`. Every time comes from one 
 end is taken here, the stages' from `status_history.at` (Postgres `now()`: the start of each
 transition's transaction, which runs the transition's first statement).
 
-- PUT -> processed: the PUT's end to the `processed` row (issue 13 goal: p50 <= 250 ms);
+- PUT -> processed: the PUT's end to the `processed` row (goal: p50 <= 250 ms);
 - hop 1, bucket -> finalize_upload: the PUT's end to `uploaded` (fake-gcs publishes the
   notification, pstest, the router's push, and finalize's first reads before it pins the version);
 - verify: `uploaded` -> `verified` (the stream and digest of the bytes);
@@ -20,7 +20,7 @@ transition's transaction, which runs the transition's first statement).
 - analyse: `processing` -> `processed` (detection, thumbnail).
 
 Each hop is split at the router's push (its start, from the router's log: `router.log` lines
-carry each push's end and duration), matched to uploads by order. Goal (issue 13): hop
+carry each push's end and duration), matched to uploads by order. Goal: hop
 overhead <= 20 ms. Each figure is the p50 of a round's uploads, as
 min / median over the rounds (the first upload, a cold start of every function, is left out).
 """

@@ -13,7 +13,7 @@ of 0-60 ms before each (so a polling loop is met at every phase):
 
 Prints, for each, the median of each round's latencies as min / median over the rounds, and the
 router's overhead (router - baseline) and ratio (router / baseline), also min / median over the
-rounds. Goal (issue 13): overhead <= 20 ms per hop. Never asserts.
+rounds. Goal: overhead <= 20 ms per hop. Never asserts.
 """
 
 from __future__ import annotations

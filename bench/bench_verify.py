@@ -10,7 +10,7 @@ every figure involving storage is measured against the storage emulator, never a
    fed the blocks `GcsStore.stream` hands it (`STREAM_BLOCK_BYTES`), against `hashlib.sha256`
    over the same bytes in the same blocks. Each run interleaves the two over 16 MiB slices of
    `--size-mib` random bytes (so a load spike on this shared machine hits both) and prints the
-   ratio baseline time / candidate time. Goal (issue 13): >= 0.9x in every run. For comparison:
+   ratio baseline time / candidate time. Goal: >= 0.9x in every run. For comparison:
    the digester fed 8 KiB pieces (what google-cloud-storage's `download_to_file` delivers, the
    former read path) and with MD5 computed locally (`VERIFY_MD5_LOCALLY`).
 2. Read path, end to end: `GcsStore.stream` of a `--size-mib` object from the emulator into the

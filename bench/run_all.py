@@ -1,5 +1,5 @@
 """Run every benchmark in `bench/` in turn (`make bench`); each prints its own ratios (see
-bench/README.md for what each measures and the figures of issue 13)."""
+bench/README.md for what each measures and the recorded figures)."""
 
 from __future__ import annotations
 

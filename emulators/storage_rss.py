@@ -1,4 +1,4 @@
-"""Memory of the storage emulator as uploads accumulate (issue 13's measurement, reproducible).
+"""Memory of the storage emulator as uploads accumulate (reproducible).
 
     python -m emulators.storage_rss [--backend filesystem|memory] [--size-mib 1024] [--count 3]
         [--gomemlimit 256MiB] [--settle-seconds 5]

@@ -2,7 +2,7 @@
 # message with the schedule's attributes (task: reconcile | retention) and no data to its topic.
 # The topic's push subscription hands it to the housekeeping function (pubsub.tf); the local stack
 # runs the same handler on a timer of every_seconds. A tick that runs long or twice is safe: the
-# handlers work in bounded batches and claim rows (issue 7, 8).
+# handlers work in bounded batches and claim rows.
 #
 # Pub/Sub targets publish as the Cloud Scheduler service agent; its only grant from this module is
 # roles/pubsub.publisher on the schedule topics (iam.tf, scheduler_publisher).

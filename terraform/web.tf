@@ -1,4 +1,4 @@
-# The web gallery (issue 11): the static app of web/ (built to web/dist by its npm build), served by
+# The web gallery: the static app of web/ (built to web/dist by its npm build), served by
 # a small Cloud Run service from an image built in the repository (terraform/web/Dockerfile: the
 # npm build, then terraform/web/server.py under gunicorn). No bucket is public: the files are in
 # the image. The browser calls create_media, list_media and manage_media directly (CORS: the

@@ -87,7 +87,7 @@ SEARCH_VARIANTS: dict[str, dict[str, Any]] = {
     "default (every kept change)": {},
 }
 """Detector search settings compared by `bench_eval.py --search`, one change at a time from the
-settings before issue 13's work (each merged into `AnalysisConfig()`); a plain run compares the
+settings before the search tuning (commit a88a30d) (each merged into `AnalysisConfig()`); a plain run compares the
 first and the last only."""
 
 

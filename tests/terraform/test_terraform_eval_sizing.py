@@ -34,7 +34,7 @@ def test_terraform_flags_a_timeout_beyond_the_ack_deadline(evaluate: Evaluate) -
 
 
 # ---------------------------------------------------------------------------------------------
-# Threads and pools (issue 13): THREADS = max_request_concurrency, one pooled connection each
+# Threads and pools: THREADS = max_request_concurrency, one pooled connection each
 # ---------------------------------------------------------------------------------------------
 
 

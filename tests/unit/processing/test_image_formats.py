@@ -1,4 +1,4 @@
-"""GIF, BMP and TIFF stills (issue 9): analysed like any image, plus a "web" rendition.
+"""GIF, BMP and TIFF stills: analysed like any image, plus a "web" rendition.
 
 Every file is made by Pillow in the test; detectors are off (`detectors=("people",)` on tiny
 images finds nothing) where only decoding matters.
