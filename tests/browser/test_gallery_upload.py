@@ -1,4 +1,4 @@
-"""Uploading in the gallery: a dropped photo, bytes the device has, a badge following the bytes."""
+"""Uploading in the gallery: photos, a large file, a TIFF, bytes the device has, a live badge."""
 
 from __future__ import annotations
 
@@ -112,6 +112,35 @@ def test_a_file_over_the_resumable_threshold_is_sent_in_one_put_and_processed(
     expect(row).to_have_attribute("data-status", "processed", timeout=PROCESSING_MS)
     size = f"{(len(data) + padding) / 1e6:.1f} MB"
     expect(row).to_contain_text(f"{size} of {size}")
+
+
+def test_a_dropped_tiff_is_shown_through_its_web_rendition(signed_in: Page, shot: Shot) -> None:
+    from PIL import Image
+
+    # GIVEN a scan saved as TIFF, a format Chromium does not display
+    out = io.BytesIO()
+    with Image.open(sample_path("camera.png")) as image:
+        image.convert("RGB").resize((400, 300)).save(out, "TIFF")
+    page = signed_in
+    page.get_by_role("button", name="Upload", exact=True).click()
+    panel = page.get_by_role("complementary", name="Upload")
+    panel.get_by_label("Camera").fill("cam-1")
+    # WHEN it is dropped and processed, and its page opened
+    page.dispatch_event(
+        "body",
+        "drop",
+        {"dataTransfer": drop_files(page, [("scan.tiff", "image/tiff", out.getvalue())])},
+    )
+    row = panel.get_by_role("list", name="Uploads").locator("li", has_text="scan.tiff")
+    expect(row).to_have_attribute("data-status", "processed", timeout=PROCESSING_MS)
+    row.get_by_role("link", name="Open").click()
+    expect(page.get_by_role("heading", level=1, name="scan.tiff")).to_be_visible()
+    # THEN the picture on it is drawn, at the original's size (the web rendition, a JPEG)
+    picture = page.locator("img.media")
+    expect(picture).to_be_visible()
+    picture.evaluate("img => img.decode()")
+    assert picture.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [400, 300]
+    shot("tiff shown")
 
 
 def test_dropping_bytes_the_device_has_sends_nothing_and_points_at_them(
