@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "eval"))
 
 from common.processing import AnalysisConfig, Mask, analyze_image, analyze_video  # noqa: E402
-from common.processing.filters import filter_detections  # noqa: E402
+from common.processing.derived import kept_with_derived  # noqa: E402
 from common.processing.tracking import IouTracker  # noqa: E402
 from common.processing.types import Detection  # noqa: E402
 
@@ -109,7 +109,7 @@ def apply(media: Media, config: AnalysisConfig) -> list[Detection]:
     tracker = IouTracker(config, snapshots=False)
     tracker.interval_ms = 1000
     for time_ms in sorted(media.frames, key=lambda t: -1 if t is None else t):
-        kept = filter_detections(media.frames[time_ms], config, *media.size)
+        kept = kept_with_derived(media.frames[time_ms], config, *media.size)
         tracker.update(kept, time_ms, None)
     _, boxes = tracker.finish()
     return list(boxes)

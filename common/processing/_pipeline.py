@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from common.processing.derived import kept_with_derived
 from common.processing.detectors import get_detectors, run_detectors
-from common.processing.filters import filter_detections
 from common.processing.tracking import IouTracker
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class FrameAnalyzer:
         known = [side for side in sides if side is not None]
         self.max_side_px: int | None = max(known) if len(known) == len(sides) else None
         self.tracker = IouTracker(config, snapshots=snapshots)
+
         self.frames_detected = 0
         self.raw_detections: list[Detection] = []
 
@@ -76,7 +77,7 @@ class FrameAnalyzer:
             source_size = (width, height)
         self.frames_detected += 1
         self.raw_detections += found
-        kept = filter_detections(found, self._config, *source_size)
+        kept = kept_with_derived(found, self._config, *source_size)
         self.tracker.update(kept, time_ms, frame_rgb, scale=scale)
         return kept
 

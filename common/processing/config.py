@@ -81,8 +81,10 @@ DEFAULT_LABEL_FILTERS: dict[str, LabelFilter] = {
     # set against) and 0.85-0.97 on the pedestrians it finds, whose scores the coarser pyramid
     # lowers: the person threshold went from 0.9 to 0.8 with it. MTCNN scored up to 0.87 on a
     # fractal and 0.99+ on real faces (0.92-0.99 on cartoon faces). Boxes under min_score are
-    # dropped before they can drag a track's median.
-    "person": LabelFilter(min_score=0.5, threshold=0.8, min_aspect_ratio=0.2, max_aspect_ratio=1.0),
+    # dropped before they can drag a track's median. A person may be up to twice as wide as tall:
+    # people inferred from faces near the frame's lower edge are cut by it (`derived`), and HOG's
+    # boxes are always 1:2.
+    "person": LabelFilter(min_score=0.5, threshold=0.8, min_aspect_ratio=0.2, max_aspect_ratio=2.0),
     "face": LabelFilter(min_score=0.7, threshold=0.9),
 }
 """Per-label defaults; labels not listed use `AnalysisConfig.default_filter`."""
@@ -280,6 +282,10 @@ class AnalysisConfig(_Frozen):
         face_search: the MTCNN search (working size, smallest face, pyramid step).
         people_search: the HOG search (working size, pyramid step, stride, padding).
         video: sampling and motion gating of videos.
+        people_from_faces: with both "faces" and "people" detectors, a face that passed the
+            filters, scores at least `people_from_faces_min_score` and that no person box holds
+            adds a person box estimated from it (`common.processing.derived`).
+        people_from_faces_min_score: what such a face must score.
     """
 
     detectors: tuple[DetectorName, ...] = ("faces", "people")
@@ -299,6 +305,8 @@ class AnalysisConfig(_Frozen):
     face_search: FaceSearch = FaceSearch()
     people_search: PeopleSearch = PeopleSearch()
     video: VideoOptions = VideoOptions()
+    people_from_faces: bool = True
+    people_from_faces_min_score: float = Field(default=0.98, ge=0.0, le=1.0)
 
     def __hash__(self) -> int:  # `filters` is a dict: hash a canonical dump instead
         return hash(self.model_dump_json())

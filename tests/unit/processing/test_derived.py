@@ -1,0 +1,62 @@
+"""People inferred from faces: where HOG sees no body, a confident face still counts a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.processing import AnalysisConfig, analyze_image
+from common.processing.derived import DERIVED_MODEL, kept_with_derived, people_from_faces
+from common.processing.types import Detection
+
+CONFIG = AnalysisConfig()
+
+
+def _box(label: str, score: float, x: int, y: int, w: int, h: int) -> Detection:
+    return Detection(label, score, x, y, w, h, time_ms=None, model="test")
+
+
+def test_a_confident_face_adds_a_body_box_below_it_clipped_to_the_frame() -> None:
+    face = _box("face", 0.995, 180, 60, 90, 120)
+
+    (person,) = people_from_faces([face], 512, 512, CONFIG)
+
+    # four faces wide around the face's centre, half a face above it, to the frame's bottom
+    assert (person.label, person.model, person.score) == ("person", DERIVED_MODEL, 0.995)
+    assert (person.x, person.y, person.w, person.h) == (45, 0, 360, 512)
+
+
+def test_no_body_box_for_an_unsure_face_or_one_a_person_box_holds() -> None:
+    unsure = _box("face", 0.97, 10, 10, 40, 50)  # under people_from_faces_min_score (0.98)
+    held = _box("face", 0.999, 300, 40, 40, 50)
+    body = _box("person", 0.9, 260, 20, 120, 300)
+
+    assert people_from_faces([unsure, held, body], 640, 480, CONFIG) == []
+
+
+def test_inferred_people_pass_the_person_filters_and_only_with_both_detectors() -> None:
+    face = _box("face", 0.999, 300, 20, 40, 30)  # its body ends at y = 245, inside the mask
+    masked = CONFIG.merged(
+        {"masks": [{"points": [(0, 0), (1, 0), (1, 1), (0, 1)], "labels": ["person"]}]}
+    )
+
+    assert [d.label for d in kept_with_derived([face], CONFIG, 640, 480)] == ["face", "person"]
+    assert [d.label for d in kept_with_derived([face], masked, 640, 480)] == ["face"]
+    faces_only = CONFIG.merged({"detectors": ["faces"]})
+    assert [d.label for d in kept_with_derived([face], faces_only, 640, 480)] == ["face"]
+    off = CONFIG.merged({"people_from_faces": False})
+    assert [d.label for d in kept_with_derived([face], off, 640, 480)] == ["face"]
+
+
+def test_the_cameraman_is_a_person_though_hog_finds_no_body(
+    skimage_data: Path, mtcnn_weights: Path
+) -> None:
+    result = analyze_image(skimage_data / "camera.png")
+
+    assert result.counts == {"face": 1, "person": 1}
+    person = next(t for t in result.tracks if t.label == "person")
+    # the labelled body of bench/eval/labels.json is (0, 65)-(330, 512): IoU >= 0.5
+    x, y, w, h = person.box
+    inter = max(0, min(x + w, 330) - max(x, 0)) * max(0, min(y + h, 512) - max(y, 65))
+    union = w * h + 330 * 447 - inter
+    assert inter / union >= 0.5
+    assert person.snapshot is not None
