@@ -29,6 +29,13 @@ the 8 scales of the stills):
 The CPU column (detectors on two ~1 MP stills) is indicative only: on the shared machine it moved
 by +-30% between runs; it read 382 ms before and 163 ms for the default in that run, and
 `bench/bench_analysis_perf.py` is the timing reference.
+
+The table above was recorded before people were inferred from faces (`common.processing.derived`,
+on in every row since); a plain `python bench/bench_eval.py` run with it reads:
+
+    setting                              set person  set face  false P  stills person  stills face
+    before (faces 20 px, HOG step 1.05)  11/1/1      12/2/0    1 / 0    85/0/11        89/1/7
+    default (every kept change)          11/0/1      12/1/0    0 / 0    83/0/13        89/1/7
 """
 
 from __future__ import annotations
