@@ -26,7 +26,7 @@ the 8 scales of the stills):
     + HOG padding 0.125                  5/0/7       12/2/0    0 / 0    21/0/75        89/1/7
     default (every kept change)          5/0/7       12/1/0    0 / 0    35/0/61        89/1/7
 
-The CPU column (detectors on two ~1 MP stills) is indicative only: on the shared machine it moved
+The CPU column (detectors on two ~1 MP stills) is indicative only: on a loaded machine it moved
 by +-30% between runs; it read 382 ms before and 163 ms for the default in that run, and
 `bench/bench_analysis_perf.py` is the timing reference.
 
