@@ -55,7 +55,7 @@ def drop_files(
     )
 
 
-def test_a_dropped_photo_uploads_with_progress_and_reaches_processed_with_a_face_box(
+def test_a_dropped_photo_uploads_with_progress_and_reaches_processed_with_its_boxes(
     signed_in: Page, shot: Shot
 ) -> None:
     page = signed_in
@@ -89,7 +89,12 @@ def test_a_dropped_photo_uploads_with_progress_and_reaches_processed_with_a_face
 
     expect(page.get_by_role("heading", level=1, name="portrait.jpg")).to_be_visible()
     expect(page.get_by_role("img", name="face box")).to_be_visible()
-    expect(page.locator(".box-label")).to_contain_text(re.compile(r"^face \d+ %$"))
+    # the astronaut's body is inferred from her face (HOG sees no pedestrian): both are drawn
+    expect(page.get_by_role("img", name="person box")).to_be_visible()
+    labels = page.locator(".box-label")
+    expect(labels).to_have_count(2)
+    expect(labels.filter(has_text=re.compile(r"^face \d+ %$"))).to_have_count(1)
+    expect(labels.filter(has_text=re.compile(r"^person \d+ %$"))).to_have_count(1)
     shot("face box")
 
 
