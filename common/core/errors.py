@@ -151,7 +151,7 @@ class PermanentMediaError(MediaError):
 
 class MediaTooLarge(PermanentMediaError):
     """The media is larger than analysis decodes within its memory bound (pixels, or decoded
-    bytes): `details` has `width` and `height`."""
+    bytes): `details` has `width` and `height` when the decoder read them."""
 
     code = "media_too_large"
 

@@ -84,6 +84,20 @@ def _analyse(
     return analyze_video(path, config, on_progress=report)
 
 
+def _failure_reason(media: MediaObject, exc: PermanentMediaError) -> reasons.Reason:
+    """The reason a media that analysis refused ends `failed` with: `too_large` (with its size
+    when the decoder read it) or `undecodable`."""
+    if isinstance(exc, MediaTooLarge):
+        size = exc.details or {}
+        known = f" ({size['width']} x {size['height']} pixels)" if "width" in size else ""
+        return reasons.reason(
+            reasons.TOO_LARGE, f"The {media.media_type} is larger than analysis decodes{known}."
+        )
+    return reasons.reason(
+        reasons.UNDECODABLE, f"The bytes could not be decoded as {media.media_type}."
+    )
+
+
 def _analyse_and_store(
     media: MediaObject,
     path: Path,
@@ -98,19 +112,8 @@ def _analyse_and_store(
     except MediaGone:
         log.info("media %s was deleted while it was analysed", media.id)
         return ProcessOutcome.GONE
-    except MediaTooLarge as exc:
-        why = reasons.reason(
-            reasons.TOO_LARGE,
-            f"The {media.media_type} is larger than analysis decodes"
-            f" ({exc.details['width']} x {exc.details['height']} pixels).",
-        )
-        lifecycle.transition(media.id, MediaStatus.FAILED, reason=why, event_id=event_id)
-        log.warning("media %s failed: %s", media.id, exc.message)
-        return ProcessOutcome.FAILED
     except PermanentMediaError as exc:
-        why = reasons.reason(
-            reasons.UNDECODABLE, f"The bytes could not be decoded as {media.media_type}."
-        )
+        why = _failure_reason(media, exc)
         lifecycle.transition(media.id, MediaStatus.FAILED, reason=why, event_id=event_id)
         log.warning("media %s failed: %s", media.id, exc.message)
         return ProcessOutcome.FAILED

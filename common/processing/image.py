@@ -165,10 +165,8 @@ def _decode(
                 web = _render.web(_transposed(_eight_bit(source), method), lossless=lossless)
             oriented = _transposed(_to_rgb(_reduce(source, WORKING_MAX_SIDE_PX)), method)
     except Image.DecompressionBombError as exc:
-        raise MediaTooLarge(
-            f"{name}: image too large to decode safely: {exc}",
-            details={"width": 0, "height": 0},
-        ) from exc
+        # Pillow refuses before the size is known to us (over twice its pixel limit)
+        raise MediaTooLarge(f"{name}: image too large to decode safely: {exc}") from exc
     except OSError as exc:
         if not lenient and "truncated" in str(exc):
             return None
