@@ -1,18 +1,24 @@
-"""Helpers for integration tests: devices that talk to the functions over HTTP, and DB access."""
+"""Helpers for integration tests: devices that talk to the functions over HTTP, DB access, and a
+push endpoint of the test's own."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -218,3 +224,36 @@ def stored_object(media_id: str) -> dict[str, Any]:
         "WHERE id = :id",
         id=media_id,
     )[0]
+
+
+def wait_for(condition: Callable[[], bool], timeout_seconds: float, what: str) -> None:
+    """Poll `condition` every 50 ms; fail the test naming `what` after `timeout_seconds`."""
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_seconds} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def push_endpoint(answer: Callable[[dict[str, Any]], int]) -> Iterator[str]:
+    """A push endpoint on 127.0.0.1 that answers each pushed JSON body with `answer(body)`'s
+    status and no body; yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(answer(body))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

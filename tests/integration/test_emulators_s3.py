@@ -10,11 +10,9 @@ import base64
 import json
 import os
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -24,6 +22,7 @@ import requests
 from emulators import s3
 from emulators.stack import LocalStack
 from tests.integration.conftest import ROOT, start_stack
+from tests.integration.support import push_endpoint, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -73,34 +72,11 @@ def _key_or_none(envelope: dict[str, Any]) -> str | None:
         return None
 
 
-def wait_for(condition: Callable[[], bool], timeout_seconds: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_seconds} s waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[S3PushReceiver, str]]:
     state = S3PushReceiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            status = state.answer(body)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with push_endpoint(state.answer) as url:
+        yield state, url
 
 
 @pytest.fixture(scope="module")
