@@ -233,9 +233,9 @@ def _reduce(
     uses Lanczos after a whole-factor box reduction to at least 3x the target (Pillow's
     `reducing_gap=3.0`; for pictures with alpha or over 16 MP the whole factor is taken as large
     as it goes, so that Lanczos and its copies work on a reduced picture). Whole-factor
-    reductions go band by band (`_banded_reduce`); `release` then frees `image`'s pixels at once
-    (the caller needs only the result), so the full-size picture and the last resize never
-    coexist.
+    reductions go band by band (`_banded_reduce`), and so does the last resize of a picture with
+    alpha or over 16 MP (`_banded_resize`); `release` frees `image`'s pixels as soon as the
+    reduced copy exists (the caller needs only the result).
     """
     from PIL import Image
 
