@@ -21,8 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Response
 
 from common.core.errors import (
@@ -30,6 +29,7 @@ from common.core.errors import (
     Forbidden,
     MediaError,
     MethodNotAllowed,
+    MisdirectedRequest,
     NotFound,
     PayloadTooLarge,
     TooManyRequests,
@@ -229,9 +229,19 @@ def error_response(error: MediaError, headers: Mapping[str, str] | None = None) 
 
 
 class Api:
-    """Serves `routes` (see the module docstring). Call it with a request, get a response."""
+    """Serves `routes` (see the module docstring). Call it with a request, get a response.
 
-    def __init__(self, routes: Sequence[Route]) -> None:
+    Args:
+        routes: the routes this service serves.
+        binding: every service's routes (`common.api.routes.BINDING`): a method and path that
+            another service serves answers 421 `misdirected_request` naming it (the API's one
+            origin routes it there), a path served elsewhere for other methods 405 with the
+            `Allow` of the whole API, and OPTIONS the whole API's methods.
+    """
+
+    def __init__(
+        self, routes: Sequence[Route], binding: Mapping[str, Sequence[Route]] | None = None
+    ) -> None:
         self.routes = tuple(routes)
         rules = [
             Rule(route.path, methods=[route.method], endpoint=index)
@@ -239,6 +249,15 @@ class Api:
         ]
         self._map = Map(rules, strict_slashes=False, merge_slashes=False)
         self._map.update()  # compile the rules now (a warm-up), not on the first request
+        own = {(route.method, route.path) for route in self.routes}
+        others = [
+            Rule(route.path, methods=[route.method], endpoint=service)
+            for service, served in (binding or {}).items()
+            for route in served
+            if (route.method, route.path) not in own
+        ]
+        self._elsewhere = Map(others, strict_slashes=False, merge_slashes=False)
+        self._elsewhere.update()
 
     def __call__(self, request: Request) -> Response:
         """Route, run and render one request; never raises. Logs one line per request."""
@@ -296,14 +315,17 @@ class Api:
 
     def _dispatch(self, request: Request, origin: str | None) -> Response:
         adapter = self._map.bind_to_environ(request.environ)
+        elsewhere = self._elsewhere.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
-            return self._options(request, list(adapter.allowed_methods()), origin)
+            allowed = {*adapter.allowed_methods(), *elsewhere.allowed_methods()}
+            return self._options(request, sorted(allowed), origin)
         try:
             index, params = adapter.match()
-        except WerkzeugMethodNotAllowed as exc:
-            allowed = sorted(exc.valid_methods or [])
-            raise _method_not_allowed(request.method, allowed) from exc
         except HTTPException as exc:
+            _misdirected(request, elsewhere)
+            allowed = {*adapter.allowed_methods(), *elsewhere.allowed_methods()}
+            if allowed:
+                raise _method_not_allowed(request.method, sorted(allowed)) from exc
             raise NotFound(
                 f"nothing is served at {request.path!r}", code="route_not_found"
             ) from exc
@@ -345,6 +367,19 @@ class Api:
         )
 
 
+def _misdirected(request: Request, elsewhere: MapAdapter) -> None:
+    """Raise 421 when another service of the API serves this method and path."""
+    try:
+        service, _ = elsewhere.match()
+    except HTTPException:
+        return
+    raise MisdirectedRequest(
+        f"{request.method} {request.path} is served by {service}: send API requests to the "
+        "API's base URL",
+        details={"service": service},
+    )
+
+
 def _method_not_allowed(method: str, allowed: list[str]) -> MediaError:
     error = MethodNotAllowed(f"{method} is not allowed here; use {', '.join(allowed)}")
     error.details = {"allowed": allowed}
@@ -382,7 +417,8 @@ class LazyApi:
                 import importlib
 
                 module, _, attribute = self._target.partition(":")
-                self._api = Api(getattr(importlib.import_module(module), attribute))
+                table = importlib.import_module(module)
+                self._api = Api(getattr(table, attribute), getattr(table, "BINDING", None))
             return self._api
 
     def __call__(self, request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Server-Sent Events from Firestore documents: `media/{id}` and `jobs/{job_id}`, live.
+"""Server-Sent Events: the wire format, and what a stream of one document sends.
 
 Wire format (https://html.spec.whatwg.org/multipage/server-sent-events.html): `text/event-stream`,
 UTF-8; an event is `id:`, `event:` and one `data:` line per line of its data, ended by a blank
@@ -7,10 +7,10 @@ connection); `retry:` tells the browser how long to wait before reconnecting, an
 sends the last `id:` it saw as `Last-Event-ID`.
 
 Each version of a mirrored document carries `seq`, incremented by every mirror write
-(`common.media.mirror.write_document`). A stream subscribes to the document with Firestore's
-`on_snapshot` listener and sends each version as one event: `event: status` for the first one and
-whenever `status` changes, `event: progress` otherwise; `data:` is the document as JSON; `id:` is
-its `seq`. Versions with `seq <= Last-Event-ID` are not sent again (a listener only ever delivers
+(`common.media.mirror.write_document`). A stream of one document (`media/{id}`, `jobs/{job_id}`;
+served by the stream service, `common.streams`) sends each version as one event: `event: status`
+for the first one and whenever `status` changes, `event: progress` otherwise; `data:` is the
+document as JSON; `id:` is its `seq`. Versions with `seq <= Last-Event-ID` are not sent again (a listener only ever delivers
 the current version and later ones, so resuming never replays history). The stream closes after
 sending a terminal status, or after `sse_max_seconds`; a heartbeat comment goes out every
 `sse_heartbeat_seconds`.
@@ -24,32 +24,23 @@ terminal status ends the stream right there.
 from __future__ import annotations
 
 import json
-import logging
-import queue
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from common.core.errors import Conflict
-from common.core.settings import get_settings
 from common.core.status import JOB_TERMINAL_STATUSES
 from common.core.status import TERMINAL_STATUSES as MEDIA_TERMINAL_STATUSES
 from common.core.times import iso_utc
 
-if TYPE_CHECKING:
-    from werkzeug.wrappers import Response
-
-log = logging.getLogger(__name__)
-
-Document = dict[str, Any]
-Subscribe = Callable[[Callable[[Document | None], None]], Callable[[], None]]
-"""Starts a listener that calls back with each document version (None: no document); returns
-the function that stops it."""
+Document = Mapping[str, Any]
 
 MEDIA_TERMINAL = frozenset(s.value for s in MEDIA_TERMINAL_STATUSES)
 JOB_TERMINAL = frozenset(s.value for s in JOB_TERMINAL_STATUSES)
-HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 
 
 def format_event(data: str, *, event: str | None = None, event_id: int | str | None = None) -> str:
@@ -97,6 +88,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso_utc(value)
     return str(value)
+
+
+def to_json(document: Document) -> str:
+    """A document as compact JSON with sorted keys; times as RFC 3339 UTC."""
+    return json.dumps(document, default=_json_default, sort_keys=True, separators=(",", ":"))
 
 
 class EventState:
@@ -155,110 +151,4 @@ class EventState:
         kind = "status" if status != self._status else "progress"
         self._status = status if isinstance(status, str) else None
         self.last_seq = seq
-        data = json.dumps(document, default=_json_default, sort_keys=True, separators=(",", ":"))
-        return format_event(data, event=kind, event_id=seq), done
-
-
-def event_stream(
-    subscribe: Subscribe,
-    state: EventState,
-    *,
-    heartbeat_seconds: float,
-    max_seconds: float,
-    retry_ms: int | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> Iterator[str]:
-    """Yield the text of an event stream until a terminal event or `max_seconds` pass.
-
-    The listener runs on its own thread and hands versions over through a queue; this generator
-    sends them, a heartbeat comment every `heartbeat_seconds`, and stops the listener when it
-    ends or when the client goes away (the generator is closed).
-    """
-    if retry_ms is not None:
-        yield f"retry: {retry_ms}\n\n"
-    text, done = state.opening()
-    if text is not None:
-        yield text
-    if done:
-        return
-    versions: queue.Queue[Document | None] = queue.Queue()
-    unsubscribe = subscribe(versions.put)
-    try:
-        now = clock()
-        deadline = now + max_seconds
-        next_heartbeat = now + heartbeat_seconds
-        while True:
-            now = clock()
-            if now >= deadline:
-                return
-            if now >= next_heartbeat:
-                yield comment("heartbeat")
-                next_heartbeat += heartbeat_seconds
-                continue
-            try:
-                document = versions.get(timeout=min(next_heartbeat, deadline) - now)
-            except queue.Empty:
-                continue
-            text, done = state.on_document(document)
-            if text is not None:
-                yield text
-            if done:
-                return
-    finally:
-        unsubscribe()
-
-
-def firestore_subscription(collection: str, document_id: str) -> Subscribe:
-    """A `Subscribe` over Firestore's `on_snapshot` listener on `collection/document_id`."""
-
-    def subscribe(deliver: Callable[[Document | None], None]) -> Callable[[], None]:
-        from common.core.calls import record
-        from common.media.mirror import get_firestore
-
-        record("firestore", "read", collection)
-
-        def on_snapshot(snapshots: list[Any], _changes: Any, _read_time: Any) -> None:
-            for snapshot in snapshots:
-                deliver(snapshot.to_dict() if snapshot.exists else None)
-
-        reference = get_firestore().collection(collection).document(document_id)
-        watch = reference.on_snapshot(on_snapshot)
-        return watch.unsubscribe
-
-    return subscribe
-
-
-def event_response(
-    collection: str,
-    document_id: str,
-    terminal: frozenset[str],
-    last_event_id: str | None,
-    initial: Document,
-    gone_status: str | None = None,
-) -> Response:
-    """A `text/event-stream` response following `collection/document_id`.
-
-    Args:
-        collection: `media` or `jobs`.
-        document_id: the media or job id (already authorized by the caller).
-        terminal: statuses that end the stream.
-        last_event_id: the request's `Last-Event-ID` header.
-        initial: the row's state, sent as event 0 while the document does not exist.
-        gone_status: sent when the document disappears (see `EventState`).
-
-    Raises:
-        Conflict: the status mirror is disabled (`realtime_disabled`).
-    """
-    from werkzeug.wrappers import Response
-
-    settings = get_settings()
-    if not settings.status_mirror_enabled:
-        raise Conflict("realtime status is disabled on this deployment", code="realtime_disabled")
-    stream = event_stream(
-        firestore_subscription(collection, document_id),
-        EventState(terminal, parse_last_event_id(last_event_id), initial, gone_status),
-        heartbeat_seconds=settings.sse_heartbeat_seconds,
-        max_seconds=settings.sse_max_seconds,
-        retry_ms=settings.sse_retry_ms,
-    )
-    return Response(stream, mimetype="text/event-stream", headers=HEADERS)
+        return format_event(to_json(document), event=kind, event_id=seq), done

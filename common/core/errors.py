@@ -74,6 +74,14 @@ class MethodNotAllowed(MediaError):
     http_status = 405
 
 
+class MisdirectedRequest(MediaError):
+    """Another service of the API serves this method and path (the request skipped the API's
+    one origin, which routes it there): HTTP 421, `details.service` names it."""
+
+    code = "misdirected_request"
+    http_status = 421
+
+
 class Conflict(MediaError):
     """The request conflicts with existing state (idempotency key reused with another body): 409."""
 

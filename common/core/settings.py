@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     sse_max_seconds: float = Field(default=300.0, gt=0)
     sse_retry_ms: int = Field(default=3000, ge=0)
+    # The stream service (common/streams): how far back its listeners reach (so how old a
+    # resumable `Last-Event-ID` of `GET /v1/events/stream` may be), how often they are renewed,
+    # and how many events one slow client may have waiting before its stream is ended.
+    stream_resume_window_seconds: float = Field(default=900.0, ge=60)
+    stream_recycle_seconds: float = Field(default=900.0, ge=60)
+    stream_queue_size: int = Field(default=1000, ge=10)
 
     # --- server-side ingest: fetching a client's URL (common.fetch, SSRF rules in its docstring)
     # Plain http:// URLs (and https -> http redirects) are refused unless this is set.

@@ -49,6 +49,11 @@ def mirror(media: MediaObject) -> None:
         reason=_reason_of(media),
         device_id=media.device_id,
         progress=1.0 if media.status == MediaStatus.PROCESSED.value else None,
+        facts={
+            "camera_id": media.camera_id,
+            "kind": media.kind,
+            "captured_at": media.captured_at,
+        },
     )
 
 

@@ -3,8 +3,11 @@
 Postgres is the source of truth; the mirror is written after each committed transition and on every
 no-op redelivery, so a mirror write that failed once is repaired by the retry it causes.
 
-- `media/{id}`: `{status, reason_code, reason, progress, device_id, updated_at, seq}`; `progress`
-  is 0..1 while processing. Written by `common.media.lifecycle` on every status change.
+- `media/{id}`: `{media_id, device_id, camera_id, kind, captured_at, status, reason_code, reason,
+  progress, updated_at, seq}`; `progress` is 0..1 while processing. Written by
+  `common.media.lifecycle` on every status change (all fields) and by `ProgressReporter` (status
+  and progress; the merge keeps the rest). The event streams (`common.streams`) send these
+  documents as they are.
 - `jobs/{job_id}`: `{job_id, status, progress, kind, media_id, device_id, result_media_id,
   error_code, error, updated_at, seq}`, written by the job worker only (`common.jobs.worker`);
   an event stream opened before the worker's first write starts from the job row in Postgres.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -101,13 +104,24 @@ def write_media_status(
     reason: Reason | None,
     device_id: str,
     progress: float | None = None,
+    facts: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the status of one media object to `media/{media_id}` (merge, `seq` + 1).
+
+    Args:
+        media_id: the media id (also stored as the field `media_id`).
+        status: the media status.
+        reason: why, for rejected and failed.
+        device_id: the media's device.
+        progress: 0..1 while processing (clamped), None to leave it as it is.
+        facts: fixed facts of the media stored alongside (`camera_id`, `kind`, `captured_at`).
 
     Raises:
         TransientError: if Firestore is unreachable (the caller's retry repairs the mirror).
     """
     fields: dict[str, Any] = {
+        **(facts or {}),
+        "media_id": media_id,
         "status": status,
         "reason_code": reason.code if reason else None,
         "reason": reason.message if reason else None,

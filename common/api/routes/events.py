@@ -1,18 +1,14 @@
-"""list_media's live routes: a media's or a job's status and progress as Server-Sent Events,
-and the stream tickets a browser opens them with."""
+"""The live routes: Server-Sent Events of one media, one job, or every media of a caller's
+devices (served by the stream service, `common.streams`: `STREAM_ROUTES`), and the stream
+tickets a browser opens them with (list_media: `TICKET_ROUTES`)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
 from common.api import schemas
 from common.api.app import Call, Reply, Route
-
-if TYPE_CHECKING:
-    from common.api.auth import Principal
 
 
 class EventsQuery(BaseModel):
@@ -23,22 +19,26 @@ class EventsQuery(BaseModel):
     ticket: str | None = Field(default=None, min_length=16, max_length=2048)
 
 
+class EventsStreamQuery(BaseModel):
+    """`GET /v1/events/stream`'s query: filters, a ticket, and where to resume."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: str | None = Field(default=None, min_length=16, max_length=2048)
+    device_id: str | None = Field(default=None, min_length=1, max_length=128)
+    camera_id: str | None = Field(default=None, min_length=1, max_length=128)
+    last_event_id: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+EVENTS_STREAM_PATH = "/v1/events/stream"
+
+
 class StreamTicket(schemas.Schema):
-    """A ticket opening one event stream: `url` (relative to list_media) carries it."""
+    """A ticket opening one event stream: `url` (relative to the API's base URL) carries it."""
 
     ticket: str
     expires_at: schemas.UtcTime
     url: str
-
-
-def _stream_principal(call: Call) -> Principal:
-    """The caller of an event stream: its `?ticket=` when given, else its bearer token."""
-    from common.api.auth import verify_stream_ticket
-
-    query = call.query(EventsQuery)
-    if query.ticket is not None:
-        return verify_stream_ticket(query.ticket, call.request.path)
-    return call.principal
 
 
 def _ticket_for(call: Call, stream_path: str) -> Reply:
@@ -73,48 +73,24 @@ def job_ticket(call: Call) -> Reply:
     return _ticket_for(call, f"/v1/jobs/{job.id}/events")
 
 
-def media_events(call: Call) -> Response:
-    """`GET /v1/media/{media_id}/events` (`text/event-stream`, see `common.api.sse`)."""
-    from common.api.access import load_media
-    from common.api.sse import MEDIA_TERMINAL, event_response
-    from common.db.engine import session_scope
-    from common.media.mirror import MEDIA_COLLECTION
-
-    principal = _stream_principal(call)
-    with session_scope() as session:
-        media = load_media(session, principal, call.params["media_id"])
-    initial = {
-        "status": media.status,
-        "reason_code": media.status_reason_code,
-        "reason": media.status_reason,
-        "device_id": media.device_id,
-    }
-    return event_response(
-        MEDIA_COLLECTION,
-        media.id,
-        MEDIA_TERMINAL,
-        call.request.headers.get("Last-Event-ID"),
-        initial,
-    )
+def events_ticket(call: Call) -> Reply:
+    """`POST /v1/events/stream/ticket`: a ticket for the caller's own per-user stream."""
+    return _ticket_for(call, EVENTS_STREAM_PATH)
 
 
-def job_events(call: Call) -> Response:
-    """`GET /v1/jobs/{job_id}/events` (`text/event-stream`, see `common.api.sse`)."""
-    from common.api.access import load_job
-    from common.api.sse import JOB_TERMINAL, event_response
-    from common.db.engine import session_scope
-    from common.jobs.api import mirror_fields
-    from common.media.mirror import JOBS_COLLECTION
+def served_by_the_stream_service(call: Call) -> Response:
+    """The handler of a stream route in any other service: streams are the stream service's
+    (`common.streams`); reaching one elsewhere means the request bypassed the API's one origin.
 
-    principal = _stream_principal(call)
-    with session_scope() as session:
-        job = load_job(session, principal, call.params["job_id"])
-    return event_response(
-        JOBS_COLLECTION,
-        job.id,
-        JOB_TERMINAL,
-        call.request.headers.get("Last-Event-ID"),
-        mirror_fields(job),
+    Raises:
+        MisdirectedRequest: always (421).
+    """
+    from common.core.errors import MisdirectedRequest
+
+    raise MisdirectedRequest(
+        f"{call.request.method} {call.request.path} is served by the stream service: send it "
+        "to the API's base URL",
+        details={"service": "streams"},
     )
 
 
@@ -129,11 +105,21 @@ _TICKET = (
     "`url` (it carries the ticket) with EventSource, and get a new ticket to reconnect."
 )
 
-ROUTES = [
+_USER_STREAM = (
+    "Every version of the realtime document of every media of the caller's devices (a user "
+    "token or ticket: the devices it owns; a device token: its own), narrowed by `device_id` "
+    "and `camera_id`: `event: media` with the document as `data:` (media_id, device_id, "
+    "camera_id, kind, status, progress, captured_at, updated_at, seq, ...), `event: ready` once "
+    "live, `event: reset` when a resume is too old; `id:` is a cursor across documents (resume "
+    "with `Last-Event-ID` or `?last_event_id=`). A heartbeat comment every "
+    '`SSE_HEARTBEAT_SECONDS`; ends after `SSE_MAX_SECONDS`. docs/CONTRACTS.md, "Live status".'
+)
+
+STREAM_ROUTES = [
     Route(
         "GET",
         "/v1/media/<media_id>/events",
-        media_events,
+        served_by_the_stream_service,
         operation_id="mediaEvents",
         summary="The media's status and progress, live (Server-Sent Events)",
         description=_STREAM,
@@ -142,6 +128,33 @@ ROUTES = [
         errors=(401, 404, 409, 422),
         ticket=True,
     ),
+    Route(
+        "GET",
+        "/v1/jobs/<job_id>/events",
+        served_by_the_stream_service,
+        operation_id="jobEvents",
+        summary="The job's status and progress, live (Server-Sent Events)",
+        description=_STREAM,
+        query=EventsQuery,
+        responses={200: None},
+        errors=(401, 404, 409, 422),
+        ticket=True,
+    ),
+    Route(
+        "GET",
+        EVENTS_STREAM_PATH,
+        served_by_the_stream_service,
+        operation_id="eventsStream",
+        summary="Every media of the caller's devices, live (Server-Sent Events)",
+        description=_USER_STREAM,
+        query=EventsStreamQuery,
+        responses={200: None},
+        errors=(401, 404, 409, 422),
+        ticket=True,
+    ),
+]
+
+TICKET_ROUTES = [
     Route(
         "POST",
         "/v1/media/<media_id>/events/ticket",
@@ -153,18 +166,6 @@ ROUTES = [
         errors=(401, 404),
     ),
     Route(
-        "GET",
-        "/v1/jobs/<job_id>/events",
-        job_events,
-        operation_id="jobEvents",
-        summary="The job's status and progress, live (Server-Sent Events)",
-        description=_STREAM,
-        query=EventsQuery,
-        responses={200: None},
-        errors=(401, 404, 409, 422),
-        ticket=True,
-    ),
-    Route(
         "POST",
         "/v1/jobs/<job_id>/events/ticket",
         job_ticket,
@@ -173,5 +174,15 @@ ROUTES = [
         description=_TICKET,
         responses={201: StreamTicket},
         errors=(401, 404),
+    ),
+    Route(
+        "POST",
+        "/v1/events/stream/ticket",
+        events_ticket,
+        operation_id="eventsStreamTicket",
+        summary="A short-lived ticket to open the caller's event stream from a browser",
+        description=_TICKET,
+        responses={201: StreamTicket},
+        errors=(401,),
     ),
 ]

@@ -1,0 +1,1 @@
+"""Long-running services of the API that are not functions (`services/streams`)."""

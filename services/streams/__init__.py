@@ -1,0 +1,1 @@
+"""The stream service (Server-Sent Events): `main.py` is its entry point."""
