@@ -116,7 +116,7 @@ def bench_resolve(api: Any, media: list[Any], rounds: int) -> None:
 
     def resolve() -> None:
         answer = api.session.post(
-            f"{api.list_url}/v1/media/resolve", json={"document": document}, timeout=300
+            f"{api.base_url}/v1/media/resolve", json={"document": document}, timeout=300
         )
         if answer.status_code != 200 or answer.json()["resolved"] != len(media):
             raise RuntimeError(f"resolve answered {answer.status_code}: {answer.text[:300]}")
@@ -151,7 +151,7 @@ def bench_proxy(api: Any, size_mib: int, rounds: int, list_media_pid: int | None
     def proxied() -> None:
         read = 0
         with api.session.get(
-            f"{api.list_url}/v1/media/{media.id}/content", stream=True, timeout=300
+            f"{api.base_url}/v1/media/{media.id}/content", stream=True, timeout=300
         ) as answer:
             if answer.status_code != 200:
                 raise RuntimeError(f"content answered {answer.status_code}")
@@ -188,7 +188,7 @@ def main() -> int:
         from common.api.auth import mint_token
 
         api = MediaApi(mint_token(DEVICE, "device"))
-        requests.get(f"{api.list_url}/v1/devices/{DEVICE}/media", timeout=60)  # warm up
+        requests.get(f"{api.base_url}/v1/devices/{DEVICE}/media", timeout=60)  # warm up
         began = time.perf_counter()
         media = _make_media(args.references)
         print(f"made {len(media)} media in {time.perf_counter() - began:.1f} s")

@@ -75,7 +75,7 @@ def describe(
     """Everything about one media: status history, jobs, shares, stored objects."""
     api = _api(admin_user, admin_token)
     try:
-        body = _answer(api.session.get(f"{api.list_url}/v1/admin/media/{media_id}", timeout=30))
+        body = _answer(api.session.get(f"{api.base_url}/v1/admin/media/{media_id}", timeout=30))
     except ApiError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -129,7 +129,7 @@ def purge(
     payload: dict[str, Any] = {"dry_run": not yes}
     if before is not None:
         payload["before"] = (before if before.tzinfo else before.astimezone()).isoformat()
-    url = f"{api.manage_url}/v1/admin/devices/{device}/purge"
+    url = f"{api.base_url}/v1/admin/devices/{device}/purge"
     deleted: list[str] = []
     try:
         while True:
@@ -162,7 +162,7 @@ def reissue_url(
     api = _api(admin_user, admin_token)
     try:
         body = _answer(
-            api.session.post(f"{api.create_url}/v1/admin/media/{media_id}/upload-url", timeout=30)
+            api.session.post(f"{api.base_url}/v1/admin/media/{media_id}/upload-url", timeout=30)
         )
     except ApiError as exc:
         raise _fail(exc) from exc
@@ -248,7 +248,7 @@ def audit(
     }
     query = {k: v for k, v in params.items() if v is not None}
     try:
-        body = _answer(api.session.get(f"{api.list_url}/v1/admin/audit", params=query, timeout=30))
+        body = _answer(api.session.get(f"{api.base_url}/v1/admin/audit", params=query, timeout=30))
     except ApiError as exc:
         raise _fail(exc) from exc
     if as_json:

@@ -1,7 +1,7 @@
 """A small HTTP client for the media API, as a device or a UI uses it.
 
-Base URLs come from the environment: `CREATE_MEDIA_URL` (create_media) and `LIST_MEDIA_URL`
-(list_media), as exported by the local stack or taken from Terraform outputs. Live status comes
+The API has one base URL, from the environment: `MEDIA_API_URL` (the local stack's gateway, in
+`.stack/env.sh`; in the cloud Terraform's output `api_base_url`, the load balancer). Live status comes
 as Server-Sent Events, read by `parse_sse` (a small reader of the event-stream format,
 https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation) over a
 streaming `requests` response.
@@ -136,22 +136,37 @@ class _ProgressReader:
         return chunk
 
 
+API_URL_ENV = "MEDIA_API_URL"
+
+
+def api_base_url(base_url: str | None = None) -> str:
+    """The API's base URL: `base_url`, else `MEDIA_API_URL`, without a trailing slash.
+
+    Raises:
+        ValueError: neither is set.
+    """
+    url = (base_url or os.environ.get(API_URL_ENV, "")).rstrip("/")
+    if not url:
+        raise ValueError(f"set {API_URL_ENV} to the API's base URL (see .stack/env.sh)")
+    return url
+
+
 class MediaApi:
-    """Calls create_media, list_media and manage_media with a bearer token."""
+    """Calls the media API at its one base URL with a bearer token.
+
+    Args:
+        token: the device or user JWT.
+        base_url: the API's base URL (default `MEDIA_API_URL`).
+        timeout_seconds: per request.
+
+    Raises:
+        ValueError: no base URL.
+    """
 
     def __init__(
-        self,
-        token: str,
-        create_url: str | None = None,
-        list_url: str | None = None,
-        timeout_seconds: float = 30.0,
-        manage_url: str | None = None,
+        self, token: str, base_url: str | None = None, timeout_seconds: float = 30.0
     ) -> None:
-        self.create_url = (create_url or os.environ.get("CREATE_MEDIA_URL", "")).rstrip("/")
-        self.list_url = (list_url or os.environ.get("LIST_MEDIA_URL", "")).rstrip("/")
-        self.manage_url = (manage_url or os.environ.get("MANAGE_MEDIA_URL", "")).rstrip("/")
-        if not self.create_url or not self.list_url:
-            raise ValueError("set CREATE_MEDIA_URL and LIST_MEDIA_URL (see .stack/env.sh)")
+        self.base_url = api_base_url(base_url)
         self.timeout_seconds = timeout_seconds
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
@@ -178,7 +193,7 @@ class MediaApi:
             **extra,
         }
         response = self.session.post(
-            f"{self.create_url}/v1/media", json=body, timeout=self.timeout_seconds
+            f"{self.base_url}/v1/media", json=body, timeout=self.timeout_seconds
         )
         return self._json(response)
 
@@ -200,7 +215,7 @@ class MediaApi:
         """`POST /v1/media/{media_id}/complete`: the upload is done; answers the status after
         verification (`verified`, `rejected` with its reason, or the current one)."""
         response = self.session.post(
-            f"{self.create_url}/v1/media/{media_id}/complete",
+            f"{self.base_url}/v1/media/{media_id}/complete",
             timeout=max(self.timeout_seconds, 60.0),
         )
         return self._json(response)
@@ -211,7 +226,7 @@ class MediaApi:
         if cursor:
             params["cursor"] = cursor
         response = self.session.get(
-            f"{self.list_url}/v1/devices/{device_id}/media",
+            f"{self.base_url}/v1/devices/{device_id}/media",
             params=params,
             timeout=self.timeout_seconds,
         )
@@ -220,14 +235,14 @@ class MediaApi:
     def get(self, media_id: str) -> Any:
         """`GET /v1/media/{media_id}`."""
         return self._json(
-            self.session.get(f"{self.list_url}/v1/media/{media_id}", timeout=self.timeout_seconds)
+            self.session.get(f"{self.base_url}/v1/media/{media_id}", timeout=self.timeout_seconds)
         )
 
     def download(self, media_id: str) -> Any:
         """`GET /v1/media/{media_id}/download` (JSON with a signed URL)."""
         return self._json(
             self.session.get(
-                f"{self.list_url}/v1/media/{media_id}/download", timeout=self.timeout_seconds
+                f"{self.base_url}/v1/media/{media_id}/download", timeout=self.timeout_seconds
             )
         )
 
@@ -246,7 +261,7 @@ class MediaApi:
         Returns the job body; 202 (queued) and 200 (the same request again) both succeed.
         """
         response = self.session.post(
-            f"{self.list_url}/v1/media/{media_id}/{kind}s",
+            f"{self.base_url}/v1/media/{media_id}/{kind}s",
             json=params,
             timeout=self.timeout_seconds,
         )
@@ -255,7 +270,7 @@ class MediaApi:
     def ingest(self, source: dict[str, str], **fields: Any) -> Any:
         """`POST /v1/media` with a `source` (a data URL or a remote URL): the ingest job."""
         response = self.session.post(
-            f"{self.create_url}/v1/media",
+            f"{self.base_url}/v1/media",
             json={"source": source, **fields},
             timeout=self.timeout_seconds,
         )
@@ -264,7 +279,7 @@ class MediaApi:
     def resolve(self, document: Any, *, inline: bool = False) -> Any:
         """`POST /v1/media/resolve`: the document with its media references swapped."""
         response = self.session.post(
-            f"{self.list_url}/v1/media/resolve",
+            f"{self.base_url}/v1/media/resolve",
             json={"document": document, "inline": inline},
             timeout=self.timeout_seconds,
         )
@@ -273,7 +288,7 @@ class MediaApi:
     def get_job(self, job_id: str) -> Any:
         """`GET /v1/jobs/{job_id}`."""
         return self._json(
-            self.session.get(f"{self.list_url}/v1/jobs/{job_id}", timeout=self.timeout_seconds)
+            self.session.get(f"{self.base_url}/v1/jobs/{job_id}", timeout=self.timeout_seconds)
         )
 
     def events(self, target_id: str, last_event_id: str | None = None) -> Iterator[SseEvent]:
@@ -287,7 +302,7 @@ class MediaApi:
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
         with self.session.get(
-            f"{self.list_url}/v1/{collection}/{target_id}/events",
+            f"{self.base_url}/v1/{collection}/{target_id}/events",
             headers=headers,
             stream=True,
             timeout=(self.timeout_seconds, None),

@@ -45,13 +45,13 @@ def _revive(api: MediaApi, about: str | None) -> str:
         return "nothing to revive"
     media_id = about
     if about.startswith("job_"):
-        job = api.session.get(f"{api.list_url}/v1/jobs/{about}", timeout=30)
+        job = api.session.get(f"{api.base_url}/v1/jobs/{about}", timeout=30)
         if job.status_code != 200:
             return f"job {about}: {job.status_code}"
         media_id = job.json()["media_id"]
     if not media_id.startswith("med_"):
         return "an object name: the reconciler verifies it"
-    answer = api.session.post(f"{api.manage_url}/v1/admin/media/{media_id}/revive", timeout=30)
+    answer = api.session.post(f"{api.base_url}/v1/admin/media/{media_id}/revive", timeout=30)
     if answer.status_code == 200:
         return f"revived to {answer.json()['status']}"
     return f"not revived ({answer.json().get('code', answer.status_code)})"

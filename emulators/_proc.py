@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -60,6 +61,41 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(process group id, start time in clock ticks since boot) of a live process, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2 :].split()
+    try:
+        return int(fields[2]), int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def group_members(pgid: int, started_from: int = 0) -> dict[int, int]:
+    """Processes of process group `pgid` started at or after `started_from` (clock ticks since
+    boot): pid -> start time. Read from /proc (Linux)."""
+    members: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        found = _stat(int(entry.name))
+        if found is not None and found[0] == pgid and found[1] >= started_from:
+            members[int(entry.name)] = found[1]
+    return members
+
+
+def signal_members(pgid: int, members: Mapping[int, int], signum: int) -> None:
+    """Send `signum` to each of `members` (pid -> start time) still in group `pgid` with the same
+    start time, so a pid the kernel gave to another process since is never hit."""
+    for pid, started in members.items():
+        if _stat(pid) == (pgid, started):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
+
 @dataclass
 class ManagedProcess:
     """A child process the stack started, in its own process group, logging to `log_path`.
@@ -71,6 +107,8 @@ class ManagedProcess:
         stop_signal: Signal asking the process to shut down (SIGINT for Postgres' fast shutdown).
         signal_group: Send `stop_signal` to the whole group (True) or to the leader only (False,
             for servers such as Postgres that stop their own children).
+        start_ticks: The leader's start time (clock ticks since boot): members of its group
+            started before it are not ours.
     """
 
     name: str
@@ -78,6 +116,7 @@ class ManagedProcess:
     log_path: Path
     stop_signal: int = signal.SIGTERM
     signal_group: bool = True
+    start_ticks: int = 0
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -86,31 +125,44 @@ class ManagedProcess:
         return self.popen.pid
 
     def running(self) -> bool:
-        """Whether the started process has not exited yet."""
+        """Whether the started process has not exited yet (reaps it when it has)."""
         return self.popen.poll() is None
 
-    def stop(self, timeout_seconds: float = 10.0) -> None:
-        """Stop the process: `stop_signal`, then SIGKILL to its group after `timeout_seconds`.
+    def group(self) -> dict[int, int]:
+        """The processes of its group now (the leader and whatever it started): pid -> start."""
+        return group_members(self.pid, self.start_ticks)
 
-        Only this process and its own process group are signalled, and only while the leader has
-        not been reaped, so a recycled pid is never hit.
+    def kill_group(self, signum: int = signal.SIGKILL) -> None:
+        """Signal every process of its group, leader or not, alive or orphaned."""
+        signal_members(self.pid, self.group(), signum)
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        """Stop the process and everything of its group: `stop_signal`, then SIGKILL to what is
+        left after `timeout_seconds` (children orphaned by a leader that died included).
+
+        Only processes of its own group that started after it are signalled, each checked by
+        pid and start time, so a recycled pid is never hit.
         """
         if self._stopped:
             return
         self._stopped = True
-        if not self.running():
-            return
-        with contextlib.suppress(ProcessLookupError):
+        if self.running():
             if self.signal_group:
-                os.killpg(self.pid, self.stop_signal)
+                self.kill_group(self.stop_signal)
             else:
-                os.kill(self.pid, self.stop_signal)
-        try:
-            self.popen.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
-            self.popen.wait(timeout=5)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, self.stop_signal)
+            try:
+                self.popen.wait(timeout=timeout_seconds)
+            except subprocess.TimeoutExpired:
+                self.kill_group(signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        left = self.group()
+        if left:
+            signal_members(self.pid, left, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while self.group() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def spawn(
@@ -222,16 +274,29 @@ def log_line_value(path: Path, prefix: str) -> str | None:
 
 
 class ProcessRegistry:
-    """Thread-safe list of the processes a stack started, stopped in reverse start order."""
+    """Thread-safe list of the processes a stack started, stopped in reverse start order.
 
-    def __init__(self) -> None:
+    With `pid_file`, the list is also kept on disk (name, pid, start time), so a stack started
+    again on the same work dir after its process was killed outright can stop what the earlier one
+    left running (`stop_leftovers`).
+    """
+
+    def __init__(self, pid_file: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._procs: list[ManagedProcess] = []
+        self._pid_file = pid_file
+
+    def _save(self) -> None:
+        if self._pid_file is None:
+            return
+        rows = [{"name": p.name, "pid": p.pid, "start_ticks": p.start_ticks} for p in self._procs]
+        self._pid_file.write_text(json.dumps(rows))
 
     def add(self, proc: ManagedProcess) -> ManagedProcess:
         """Record `proc` and return it."""
         with self._lock:
             self._procs.append(proc)
+            self._save()
         return proc
 
     def remove(self, proc: ManagedProcess) -> None:
@@ -239,6 +304,7 @@ class ProcessRegistry:
         with self._lock:
             if proc in self._procs:
                 self._procs.remove(proc)
+                self._save()
 
     def stop_all(self) -> None:
         """Stop every recorded process, newest first."""
@@ -247,3 +313,36 @@ class ProcessRegistry:
             self._procs.clear()
         for proc in procs:
             proc.stop()
+        if self._pid_file is not None:
+            self._pid_file.unlink(missing_ok=True)
+
+
+def stop_leftovers(pid_file: Path) -> list[str]:
+    """Kill the process groups an earlier stack of this work dir recorded and left running
+    (its own process was killed outright): only groups whose leader, or members started after
+    it, are still there with the recorded start time.
+
+    Returns:
+        The names of the services that were still running.
+    """
+    try:
+        rows = json.loads(pid_file.read_text())
+    except (OSError, ValueError):
+        return []
+    stopped = []
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            pid, started, name = int(row["pid"]), int(row["start_ticks"]), str(row["name"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        members = group_members(pid, started) if started else {}
+        if members:
+            signal_members(pid, members, signal.SIGKILL)
+            stopped.append(name)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        group_members(int(r["pid"]), int(r["start_ticks"])) for r in rows if r.get("start_ticks")
+    ):
+        time.sleep(0.05)
+    pid_file.unlink(missing_ok=True)
+    return stopped

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from emulators._proc import ManagedProcess, StackError, free_port, spawn, tcp_open, wait_until
+from emulators._proc import ManagedProcess, StackError, spawn, tcp_open, wait_until
 
 PACKAGE_DIR = Path(__file__).parent / "firestore"
 READY_TIMEOUT_SECONDS = 20.0
@@ -77,9 +77,16 @@ def check_firestore(host: str, project: str, timeout_seconds: float = 2.0) -> No
 
 
 def start_firestore(
-    workdir: Path, env: Mapping[str, str], project: str
+    workdir: Path, env: Mapping[str, str], project: str, port: int, *, fresh: bool = True
 ) -> tuple[ManagedProcess, str]:
-    """Start the Firestore emulator on a free port of 127.0.0.1.
+    """Start the Firestore emulator on 127.0.0.1:`port` (in memory: a restart starts empty).
+
+    Args:
+        workdir: Stack work directory (`logs/firestore.log`).
+        env: Environment of the child.
+        project: Project id used for the readiness call.
+        port: The work dir's Firestore port (a restart keeps it).
+        fresh: A first start (the log starts over); False for a restart (appended).
 
     Returns:
         The process and its `host:port` (FIRESTORE_EMULATOR_HOST).
@@ -91,10 +98,10 @@ def start_firestore(
     if node is None:
         raise StackError(f"node not found, cannot start the Firestore emulator: {INSTALL_HINT}")
     ensure_node_modules()
-    port = free_port()
     host = f"127.0.0.1:{port}"
     log_path = workdir / "logs" / "firestore.log"
-    log_path.unlink(missing_ok=True)
+    if fresh:
+        log_path.unlink(missing_ok=True)
     proc = spawn(
         "firestore", [node, "server.mjs", str(port)], log_path=log_path, env=env, cwd=PACKAGE_DIR
     )
@@ -105,7 +112,11 @@ def start_firestore(
         check_firestore(host, project)
         return True
 
-    wait_until(
-        proc, ready, timeout_seconds=READY_TIMEOUT_SECONDS, what="BatchGetDocuments answered"
-    )
+    try:
+        wait_until(
+            proc, ready, timeout_seconds=READY_TIMEOUT_SECONDS, what="BatchGetDocuments answered"
+        )
+    except StackError:
+        proc.stop()
+        raise
     return proc, host

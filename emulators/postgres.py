@@ -11,13 +11,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from emulators._proc import (
     ManagedProcess,
     StackError,
     as_user,
-    free_port,
     log_tail,
     spawn,
     wait_until,
@@ -96,18 +96,14 @@ def _cluster_root(workdir: Path) -> Path:
 
 
 def _postmaster_alive(data_dir: Path) -> int | None:
-    """Pid of a running postmaster recorded in `data_dir`, else None."""
+    """Pid of a running postmaster recorded in `data_dir`, else None (a recorded pid that is now
+    another program's, after the kernel recycled it, is not a postmaster)."""
     try:
         pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+        command = Path(f"/proc/{pid}/comm").read_text().strip()
     except (OSError, ValueError, IndexError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return pid if command in ("postgres", "postmaster") else None
 
 
 def _server_env() -> dict[str, str]:
@@ -127,24 +123,31 @@ def _check_sql(port: int, database: str) -> bool:
         conn.close()
 
 
-def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
-    """Create and start a private cluster; create database `media`.
+@dataclass(frozen=True)
+class Cluster:
+    """A private cluster made by `init_cluster`.
 
-    The cluster lives in `workdir/postgres/data` (owned by the postgres user when we are root,
-    trust auth; in a private temp dir if the postgres user cannot reach the work dir), listens on
-    127.0.0.1 on a free port with its unix socket in `.../postgres/run`, and runs with fsync off:
-    it is disposable.
+    Attributes:
+        root: its directory (removed at stop).
+        data: the data directory.
+        sockets: the unix socket directory.
+        user: the OS user running the server (None: the current user).
+        log_path: the server's log.
+    """
 
-    Args:
-        workdir: Stack work directory.
+    root: Path
+    data: Path
+    sockets: Path
+    user: str | None
+    log_path: Path
 
-    Returns:
-        (server process, `postgresql+pg8000://postgres@127.0.0.1:PORT/media`, cluster directory
-        to remove after the server stopped).
+
+def init_cluster(workdir: Path) -> Cluster:
+    """`initdb` a private cluster in `workdir/postgres/data` (owned by the postgres user when we
+    are root, trust auth; in a private temp dir if that user cannot reach the work dir).
 
     Raises:
-        StackError: A previous server still runs on this cluster, initdb failed, or the server
-            did not become ready.
+        StackError: A server still runs on an earlier cluster there, or initdb failed.
     """
     bindir = pg_bin_dir()
     root = _cluster_root(workdir)
@@ -183,17 +186,27 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
         )
     if init.returncode != 0:
         raise StackError(f"initdb failed; log {log_path}:\n{log_tail(log_path)}")
-    port = free_port()
+    return Cluster(root, data, sockets, user, log_path)
+
+
+def serve(cluster: Cluster, port: int) -> ManagedProcess:
+    """Start the server of `cluster` on 127.0.0.1:`port` (fsync off: it is disposable) and wait
+    until it answers SQL. Used for the first start and for every restart after a crash, so the
+    data and the address stay.
+
+    Raises:
+        StackError: The server exited or did not answer in time.
+    """
     proc = spawn(
         "postgres",
         [
-            str(bindir / "postgres"),
+            str(pg_bin_dir() / "postgres"),
             "-D",
-            str(data),
+            str(cluster.data),
             "-p",
             str(port),
             "-k",
-            str(sockets),
+            str(cluster.sockets),
             "-c",
             "listen_addresses=127.0.0.1",
             "-c",
@@ -203,9 +216,9 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
             "-c",
             "full_page_writes=off",
         ],
-        log_path=log_path,
+        log_path=cluster.log_path,
         env=_server_env(),
-        user=user,
+        user=cluster.user,
         stop_signal=signal.SIGINT,  # fast shutdown: don't wait for clients to disconnect
         signal_group=False,
     )
@@ -215,6 +228,15 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
         timeout_seconds=READY_TIMEOUT_SECONDS,
         what="select 1 answered",
     )
+    return proc
+
+
+def create_database(port: int) -> str:
+    """Create database `media` on a fresh cluster.
+
+    Returns:
+        `postgresql+pg8000://postgres@127.0.0.1:PORT/media`.
+    """
     import pg8000.native
 
     conn = pg8000.native.Connection(PG_USER, host="127.0.0.1", port=port, database="postgres")
@@ -222,7 +244,35 @@ def start_postgres(workdir: Path) -> tuple[ManagedProcess, str, Path]:
         conn.run(f"CREATE DATABASE {DB_NAME}")
     finally:
         conn.close()
-    return proc, f"postgresql+pg8000://{PG_USER}@127.0.0.1:{port}/{DB_NAME}", root
+    return database_url(port)
+
+
+def database_url(port: int) -> str:
+    """The URL of database `media` on the local server at `port`."""
+    return f"postgresql+pg8000://{PG_USER}@127.0.0.1:{port}/{DB_NAME}"
+
+
+def clear_stale_locks(cluster: Cluster, port: int) -> list[Path]:
+    """Remove the lock files a server that died without cleaning up left behind.
+
+    `postmaster.pid` (data dir) and `.s.PGSQL.<port>.lock` (socket dir) name the server's pid:
+    a new server refuses to start while that pid is alive, and a pid can be alive as someone
+    else's process once the kernel recycled it. Call only after the old server and its children
+    are gone (the stack reaped it and killed its group).
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for path in (cluster.data / "postmaster.pid", cluster.sockets / f".s.PGSQL.{port}.lock"):
+        if path.exists():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    socket_file = cluster.sockets / f".s.PGSQL.{port}"
+    if socket_file.exists():
+        socket_file.unlink(missing_ok=True)
+        removed.append(socket_file)
+    return removed
 
 
 def check_database_url(url: str, timeout_seconds: float = 10.0) -> None:
@@ -245,7 +295,7 @@ def check_database_url(url: str, timeout_seconds: float = 10.0) -> None:
 
 
 def remove_cluster(root: Path) -> None:
-    """Delete a cluster directory created by `start_postgres` (after its server stopped)."""
+    """Delete a cluster directory created by `init_cluster` (after its server stopped)."""
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulators._proc import ManagedProcess, StackError, log_line_value, spawn, wait_until
+from emulators._proc import ManagedProcess, StackError, spawn, tcp_open, wait_until
 from emulators.topology import Topology
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 GOPATH = "/usr/share/gocode"  # Debian golang-google-cloud-dev installs pstest's sources here
 PSTEST_SOURCE = Path(__file__).parent / "pstest" / "main.go"
-ADDR_PREFIX = "PSTEST_ADDR="
 BUILD_TIMEOUT_SECONDS = 300
 READY_TIMEOUT_SECONDS = 20.0
 INSTALL_HINT = (
@@ -106,37 +105,43 @@ def check_pubsub(host: str, project: str, timeout_seconds: float = 2.0) -> None:
         close()
 
 
-def start_pstest(workdir: Path, env: Mapping[str, str], project: str) -> tuple[ManagedProcess, str]:
-    """Build (if needed) and start pstest; wait until it answers a ListTopics call.
+def start_pstest(
+    workdir: Path, env: Mapping[str, str], project: str, port: int, *, fresh: bool = True
+) -> ManagedProcess:
+    """Build (if needed) and start pstest on 127.0.0.1:`port`; wait until it answers ListTopics.
 
     Args:
         workdir: Stack work directory (binary cache, `logs/pubsub.log`).
         env: Environment of the child.
         project: Project id used for the readiness call.
+        port: The work dir's Pub/Sub port (a restart keeps it).
+        fresh: A first start (the log starts over); False for a restart (appended).
 
     Returns:
-        The process and its `host:port`.
+        The process; it serves `127.0.0.1:<port>` (PUBSUB_EMULATOR_HOST).
 
     Raises:
         StackError: Build failed, or the emulator did not become ready.
     """
     binary = build_pstest(workdir)
     log_path = workdir / "logs" / "pubsub.log"
-    log_path.unlink(missing_ok=True)
-    proc = spawn("pubsub", [str(binary)], log_path=log_path, env=env)
-    addr: list[str] = []
+    if fresh:
+        log_path.unlink(missing_ok=True)
+    proc = spawn("pubsub", [str(binary), str(port)], log_path=log_path, env=env)
+    host = f"127.0.0.1:{port}"
 
     def ready() -> bool:
-        if not addr:
-            value = log_line_value(log_path, ADDR_PREFIX)
-            if value is None:
-                return False
-            addr.append(value)
-        check_pubsub(addr[0], project)
+        if not tcp_open("127.0.0.1", port):
+            return False
+        check_pubsub(host, project)
         return True
 
-    wait_until(proc, ready, timeout_seconds=READY_TIMEOUT_SECONDS, what="ListTopics answered")
-    return proc, addr[0]
+    try:
+        wait_until(proc, ready, timeout_seconds=READY_TIMEOUT_SECONDS, what="ListTopics answered")
+    except StackError:
+        proc.stop()
+        raise
+    return proc
 
 
 def create_topology(host: str, project: str, topology: Topology) -> None:

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("emulators.router")
 
 DEFAULT_MAX_IN_FLIGHT = 4
+STREAM_LEASE_SECONDS = 10
+"""The lease the router takes on each message it receives (pstest's and Pub/Sub's minimum ack
+deadline), whatever the subscription's ack deadline: pstest sends a message it still holds
+again when the lease runs out (the queue drops that copy, renewing the lease), so a router that
+died gives its messages back within this many seconds, not after the push ack deadline (up to
+600 s). The push request's timeout stays the subscription's ack deadline."""
 RPC_TIMEOUT_SECONDS = 10.0
 ERROR_PAUSE_SECONDS = 1.0
 
@@ -232,7 +238,10 @@ class PushRouter:
         for spec, endpoint in routes:
             dispatcher = self._dispatcher(spec, endpoint, self.pubsub_backend)
             source = StreamingPullSource(
-                stream, dispatcher.subscription_path, spec.ack_deadline_seconds, log=self.log
+                stream,
+                dispatcher.subscription_path,
+                min(spec.ack_deadline_seconds, STREAM_LEASE_SECONDS),
+                log=self.log,
             )
             self._routes.append((DeliveryQueue(dispatcher, max_in_flight), source))
 

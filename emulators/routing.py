@@ -1,5 +1,6 @@
-"""The stack's in-process services: the push router (Pub/Sub push subscriptions and, with the S3
-backend, S3 events from SQS) and the schedule timer, both logging to `logs/router.log`."""
+"""What the stack's push router is given (its routes: `push_routes`, the S3 events' subscription)
+and the schedule timer, which runs in the stack's own process (`logs/scheduler.log`); the router
+itself runs as a process of its own (`emulators.router_process`)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,11 @@ import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from emulators._proc import StackError
 from emulators.scheduler import Scheduler, parse_scale
 from emulators.storage import NOTIFICATION_TOPIC
 from emulators.topology import ScheduleSpec, SubscriptionSpec, Topology
-
-if TYPE_CHECKING:
-    from emulators.pull_loop import PushRouter
-    from emulators.s3 import MotoS3
 
 _stack_numbers = itertools.count(1)
 
@@ -78,61 +74,23 @@ def schedule_scale(env: Mapping[str, str]) -> float:
 
 
 class InProcessServices:
-    """Router and scheduler of one stack; `stop()` undoes whatever was started.
+    """The schedule timer of one stack; `stop()` undoes whatever was started.
 
     Args:
-        log_path: `logs/router.log`, written from the start (mode "w"). It gets the lines of a
-            logger of this stack's own (`emulators.router.stack<N>`), so two stacks, or unit
+        log_path: `logs/scheduler.log`, written from the start (mode "w"). It gets the lines of
+            a logger of this stack's own (`emulators.scheduler.stack<N>`), so two stacks, or unit
             tests, in one process do not write into each other's log.
     """
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
-        self.log = logging.getLogger(f"emulators.router.stack{next(_stack_numbers)}")
-        self.router: PushRouter | None = None
+        self.log = logging.getLogger(f"emulators.scheduler.stack{next(_stack_numbers)}")
         self.scheduler: Scheduler | None = None
         self._handler = logging.FileHandler(log_path, mode="w")
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(self._handler)
         self.log.setLevel(logging.INFO)
         self._close_publisher: list[Callable[[], None]] = []
-
-    def start_router(
-        self,
-        pubsub_host: str,
-        project: str,
-        routes: Sequence[tuple[SubscriptionSpec, str]],
-        *,
-        backoff_scale: float,
-        s3_events: tuple[SubscriptionSpec, str, MotoS3] | None = None,
-    ) -> PushRouter:
-        """Start the router on `routes`, plus S3 events from moto's queue when given.
-
-        Args:
-            pubsub_host: Emulator `host:port`.
-            project: Project id.
-            routes: Pub/Sub push routes.
-            backoff_scale: `ROUTER_BACKOFF_SCALE`.
-            s3_events: (policy subscription, push endpoint, moto server) for S3 events.
-
-        Returns:
-            The started router.
-        """
-        from emulators.pull_loop import PushRouter  # lazy: imports gRPC clients
-
-        router = PushRouter(pubsub_host, project, routes, backoff_scale=backoff_scale, log=self.log)
-        self.router = router
-        if s3_events is not None:
-            from emulators import s3
-            from emulators.sqs_source import SqsBackend, SqsSource
-
-            spec, endpoint, moto = s3_events
-            sqs = s3.client("sqs", moto.url, moto.region)
-            backend = SqsBackend(sqs, moto.queue_url, router.pubsub_backend, self.log)
-            source = SqsSource(sqs, moto.queue_url, log=self.log)
-            router.add_route(spec, endpoint, source, backend)
-        router.start()
-        return router
 
     def start_scheduler(
         self, pubsub_host: str, project: str, schedules: Sequence[ScheduleSpec], scale: float
@@ -158,13 +116,10 @@ class InProcessServices:
         return self.scheduler
 
     def stop(self) -> None:
-        """Stop the scheduler and the router, close their channels, detach the log. Idempotent."""
+        """Stop the scheduler, close its channel, detach the log. Idempotent."""
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
-        if self.router is not None:
-            self.router.stop()
-            self.router = None
         for close in self._close_publisher:
             close()
         self._close_publisher.clear()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulators._proc import ManagedProcess, StackError, free_port, spawn, tcp_open, wait_until
+from emulators._proc import ManagedProcess, StackError, spawn, tcp_open, wait_until
 
 REGION = "us-east-1"
 # moto accepts any credentials; these dummies keep boto3's default chain from looking elsewhere.
@@ -88,8 +88,11 @@ def start_moto(
     uploads_bucket: str,
     derivatives_bucket: str,
     visibility_timeout_seconds: int,
+    port: int,
+    fresh: bool = True,
 ) -> MotoS3:
-    """Start `python -m moto.server` on a free port and create the buckets and the event queue.
+    """Start `python -m moto.server` on 127.0.0.1:`port` and create the buckets and the event
+    queue (moto keeps everything in memory: a restart starts empty and is set up again).
 
     Both buckets get versioning and a CORS rule (uploads: PUT with the signed upload headers;
     derivatives: GET and HEAD), from the origins of `cors_origins(env)`. The uploads bucket sends
@@ -102,6 +105,8 @@ def start_moto(
         uploads_bucket: Bucket whose ObjectCreated events are delivered.
         derivatives_bucket: The other bucket.
         visibility_timeout_seconds: The queue's visibility timeout (the push ack deadline).
+        port: The work dir's storage port (a restart keeps it).
+        fresh: A first start (the log starts over); False for a restart (appended).
 
     Returns:
         The server.
@@ -109,19 +114,23 @@ def start_moto(
     Raises:
         StackError: moto is not installed, did not become ready, or setup failed.
     """
-    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "logs" / "s3.log"
-    log_path.unlink(missing_ok=True)
+    if fresh:
+        log_path.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     child_env = {**env, "MOTO_DISABLE_GLOBAL_CORS": "true", "MOTO_PORT": str(port)}
     proc = spawn("s3", argv, log_path=log_path, env=child_env, cwd=workdir)
-    wait_until(
-        proc,
-        lambda: tcp_open("127.0.0.1", port) and _answers(url),
-        timeout_seconds=READY_TIMEOUT_SECONDS,
-        what="moto answered HTTP",
-    )
+    try:
+        wait_until(
+            proc,
+            lambda: tcp_open("127.0.0.1", port) and _answers(url),
+            timeout_seconds=READY_TIMEOUT_SECONDS,
+            what="moto answered HTTP",
+        )
+    except StackError:
+        proc.stop()
+        raise
     try:
         queue_url = _configure(
             url,
@@ -189,4 +198,22 @@ def s3_env(moto: MotoS3) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": moto.region,
+    }
+
+
+def s3_env_at(port: int) -> dict[str, str]:
+    """`s3_env` of the moto server on 127.0.0.1:`port`."""
+    url = f"http://127.0.0.1:{port}"
+    return s3_env(MotoS3(proc=None, url=url, queue_url=""))  # type: ignore[arg-type]
+
+
+def events_route(subscription: str, endpoint: str, port: int) -> dict[str, str]:
+    """The router's S3 events route (`emulators.router_process` CONFIG `s3_events`): the queue
+    of the moto server on `port`, found by name (a restarted moto creates it again)."""
+    return {
+        "subscription": subscription,
+        "endpoint": endpoint,
+        "moto_url": f"http://127.0.0.1:{port}",
+        "queue_name": EVENTS_QUEUE,
+        "region": REGION,
     }

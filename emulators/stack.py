@@ -1,12 +1,15 @@
 """`LocalStack`: brings up Postgres, the Storage (fake-gcs-server, or moto's S3), Pub/Sub and
-Firestore emulators, the topology, the push router, the schedule timer, the functions and
-(optionally) the web gallery on this machine, and tears down what it started."""
+Firestore emulators, the topology, the push router, the functions, the stream service, the
+gateway (the API's one base URL), the schedule timer and (optionally) the web gallery on this
+machine, keeps them running, and tears down what it started."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
 import fcntl
+import json
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -15,19 +18,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from emulators import credentials, firestore, functions, postgres, pubsub, routing, storage
-from emulators._proc import (
-    ManagedProcess,
-    ProcessRegistry,
-    StackError,
-    WorkdirBusyError,
-    free_port,
+from emulators import (
+    credentials,
+    firestore,
+    functions,
+    postgres,
+    pubsub,
+    routing,
+    services,
+    storage,
 )
+from emulators._proc import ProcessRegistry, StackError, WorkdirBusyError, stop_leftovers
 from emulators._report import ServiceInfo, services_table, write_env_files
+from emulators.ports import PortPlan, plan_for, require_free
+from emulators.supervisor import Component, Supervisor
 from emulators.topology import Topology, load_topology
 
 if TYPE_CHECKING:
-    from emulators.s3 import MotoS3
     from emulators.web import GalleryServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +46,7 @@ CLIENT_DEFAULTS = {
     "MEDIA_JOBS_TOPIC": "media-jobs",
 }
 STORAGE_BACKENDS = ("gcs", "s3")
+PID_FILE = "pids.json"
 _T = TypeVar("_T")
 
 
@@ -46,34 +54,36 @@ class LocalStack:
     """The pipeline's local stack; use as a context manager or call `start()` / `stop()`.
 
     Services named by `DATABASE_URL`, `PUBSUB_EMULATOR_HOST` or `FIRESTORE_EMULATOR_HOST` (in
-    `extra_env` or the base environment) are used as they are; everything else is started on
-    free ports of 127.0.0.1, with logs in `workdir/logs/<service>.log`.
+    `extra_env` or the base environment) are used as they are; everything else is started on the
+    ports of the work dir's block (`emulators.ports`: the same on every start), supervised
+    (`emulators.supervisor`: a component that dies is started again on its address), with logs
+    in `workdir/logs/<service>.log`.
 
     Args:
         workdir: Work directory (default `<repo>/.stack`): logs, Postgres cluster, secrets,
-            pstest binary cache, `env.json` and `env.sh`.
-        with_functions: Start the functions of `topology.json` (their main.py must exist).
+            pstest binary cache, `env.json`, `env.sh`, `services.json`.
+        with_functions: Start the API: the functions of `topology.json` (their main.py must
+            exist), the stream service and the gateway.
         extra_env: Added to the environment of every started process and to `env`
             (e.g. `ROUTER_BACKOFF_SCALE=0.01`, `JWT_SECRET`).
         push_endpoint_overrides: Subscription id to push endpoint URL, replacing the function
             URL (or routing a subscription whose function is not started).
         apply_migrations: Run `alembic upgrade head` after Postgres is up.
         repo_root: Repository root (topology.json, alembic.ini, functions/).
-        base_env: Environment the stack starts from, instead of `os.environ` (e.g. a copy
-            without `DATABASE_URL` to force a private cluster).
-        storage_backend: "gcs" (fake-gcs-server) or "s3" (moto's server, S3 events routed
-            from SQS to the `object-events` push subscription's endpoint); None: the
+        base_env: Environment the stack starts from, instead of `os.environ`.
+        storage_backend: "gcs" (fake-gcs-server) or "s3" (moto's server); None: the
             environment's `STORAGE_BACKEND`, else "gcs".
         run_schedules: Publish `topology.json`'s schedules on their timers (scaled by
             `SCHEDULE_SCALE`); False: only `publish_schedule()` publishes them.
         with_web: Serve the web gallery (web/dist, built by `make web`) on its own port, with
-            the dev login; its origins are added to the functions' `CORS_ALLOWED_ORIGINS`.
-            Needs the functions.
+            the dev login; its origins are added to `CORS_ALLOWED_ORIGINS`. Needs the API.
 
     Attributes:
         env: Everything a client needs (see README), filled by `start()`.
         web_url: The gallery's URL (`WEB_GALLERY_URL`) when `with_web`, filled by `start()`.
+        ports: The work dir's ports.
         services: Running services, filled by `start()`.
+        supervisor: Watches and restarts the started processes.
         startup_seconds: Wall time `start()` took.
     """
 
@@ -116,12 +126,14 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.services: list[ServiceInfo] = []
         self.startup_seconds = 0.0
+        self.ports = PortPlan(0)
         self._registry = ProcessRegistry()
-        self._functions: dict[str, tuple[ManagedProcess, int]] = {}
-        self._in_process: routing.InProcessServices | None = None
+        self.supervisor = Supervisor(self._registry, logging.getLogger("emulators.supervisor"))
+        self.supervisor_log = logging.getLogger("emulators.supervisor")
+        self._log_handler: logging.Handler | None = None
+        self._scheduler: routing.InProcessServices | None = None
         self._pg_cluster: Path | None = None
         self._storage_root: Path | None = None
-        self._moto: MotoS3 | None = None
         self._lock_file: IO[str] | None = None
         self._started = False
 
@@ -184,7 +196,16 @@ class LocalStack:
             from emulators.web import check_built
 
             check_built(self.repo_root)
-        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self._watch_log(logs / "supervisor.log")
+        left = stop_leftovers(self.workdir / PID_FILE)
+        if left:
+            self.supervisor_log.warning("stopped what an earlier stack left running: %s", left)
+        self._registry = ProcessRegistry(self.workdir / PID_FILE)
+        self.supervisor = Supervisor(self._registry, self.supervisor_log)
+        self.ports = plan_for(self.workdir, base)
+        self._check_ports(base)
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="stack-start") as pool:
             db_future = pool.submit(self._start_database, base)
             messaging_future = pool.submit(self._start_messaging, base, project, client)
@@ -204,29 +225,65 @@ class LocalStack:
             "SIGNING_CREDENTIALS_FILE": str(signing_file),
             "JWT_SECRET": credentials.jwt_secret(base.get("JWT_SECRET")),
         }
-        web_port = self._reserve_web() if self.with_web else None
         if self.with_functions:
-            self._start_functions()
-        self._start_in_process(pubsub_host, project, base)
-        if web_port is not None:
-            self._start_web(web_port)
-        self._write_env_files()
+            self._plan_api()
+        if self.with_web:
+            self._plan_web()
+        if self.with_functions:
+            self._start_api()
+        self._start_router(pubsub_host, project, base)
+        self._start_scheduler(pubsub_host, project, base)
+        if self.with_web:
+            self._start_web()
+        self.supervisor.start()
+        self._write_reports()
 
-    def _add_service(self, name: str, address: str, proc: ManagedProcess | None) -> None:
+    def _watch_log(self, path: Path) -> None:
+        self.supervisor_log = logging.getLogger(f"emulators.supervisor.{id(self)}")
+        self.supervisor_log.propagate = False
+        self.supervisor_log.setLevel(logging.INFO)
+        handler = logging.FileHandler(path, mode="a")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.supervisor_log.addHandler(handler)
+        self._log_handler = handler
+
+    def _check_ports(self, base: Mapping[str, str]) -> None:
+        wanted = {"storage": self.ports.of("storage")}
+        if not base.get("DATABASE_URL"):
+            wanted["postgres"] = self.ports.of("postgres")
+        if not base.get("PUBSUB_EMULATOR_HOST"):
+            wanted["pubsub"] = self.ports.of("pubsub")
+        if not base.get("FIRESTORE_EMULATOR_HOST"):
+            wanted["firestore"] = self.ports.of("firestore")
+        if self.with_functions:
+            wanted |= {"gateway": self.ports.of("gateway"), "streams": self.ports.of("streams")}
+            for index, spec in enumerate(self.topology.functions):
+                wanted[f"function {spec.name}"] = self.ports.function(index)
+        if self.with_web:
+            wanted["web gallery"] = self.ports.of("web")
+        for service, port in wanted.items():
+            require_free(port, service)
+
+    def _launch(self, component: Component, log_name: str) -> Component:
+        self.supervisor.launch(component)
+        proc = component.proc
+        log_path = self.workdir / "logs" / f"{log_name}.log"
         self.services.append(
-            ServiceInfo(name, address, proc.pid if proc else None, proc.log_path if proc else None)
+            ServiceInfo(component.name, component.address, proc.pid if proc else None, log_path)
         )
+        return component
 
     # ------------------------------------------------------------------------------ services
     def _start_database(self, base: Mapping[str, str]) -> str:
         if url := base.get("DATABASE_URL"):
             postgres.check_database_url(url)
-            self._add_service("postgres (DATABASE_URL)", url, None)
+            self.services.append(ServiceInfo("postgres (DATABASE_URL)", url, None, None))
         else:
-            proc, url, cluster = postgres.start_postgres(self.workdir)
-            self._registry.add(proc)
-            self._pg_cluster = cluster
-            self._add_service("postgres", url, proc)
+            cluster = postgres.init_cluster(self.workdir)
+            self._pg_cluster = cluster.root
+            port = self.ports.of("postgres")
+            self._launch(services.postgres_component(cluster, port), "postgres")
+            url = postgres.create_database(port)
         if self.apply_migrations:
             postgres.run_migrations(
                 self.repo_root,
@@ -240,127 +297,185 @@ class LocalStack:
     ) -> tuple[str, dict[str, str]]:
         if host := base.get("PUBSUB_EMULATOR_HOST"):
             pubsub.wait_for_external(host, project)
-            self._add_service("pubsub (PUBSUB_EMULATOR_HOST)", host, None)
+            self.services.append(ServiceInfo("pubsub (PUBSUB_EMULATOR_HOST)", host, None, None))
         else:
-            proc, host = pubsub.start_pstest(self.workdir, base, project)
-            self._registry.add(proc)
-            self._add_service("pubsub (pstest)", host, proc)
+            port = self.ports.of("pubsub")
+            component = services.pubsub_component(self.workdir, base, project, port, self.topology)
+            self._launch(component, "pubsub")
+            host = component.address
         pubsub.create_topology(host, project, self.topology)
+        buckets = (client["UPLOADS_BUCKET"], client["DERIVATIVES_BUCKET"])
+        port = self.ports.of("storage")
         if self.storage_backend == "s3":
-            return host, self._start_s3(base, client)
-        gcs = storage.start_fake_gcs(
-            self.workdir,
-            base,
-            project=project,
-            pubsub_host=host,
-            uploads_bucket=client["UPLOADS_BUCKET"],
-            buckets=(client["UPLOADS_BUCKET"], client["DERIVATIVES_BUCKET"]),
-        )
-        self._registry.add(gcs.proc)
-        self._storage_root = gcs.root
-        self._add_service("storage (fake-gcs-server)", gcs.url, gcs.proc)
-        return host, storage.storage_env(gcs.url)
+            from emulators import s3
 
-    def _start_s3(self, base: Mapping[str, str], client: Mapping[str, str]) -> dict[str, str]:
-        from emulators import s3  # lazy: boto3
-
-        events = routing.storage_events_subscription(self.topology)
-        moto = s3.start_moto(
-            self.workdir,
-            base,
-            uploads_bucket=client["UPLOADS_BUCKET"],
-            derivatives_bucket=client["DERIVATIVES_BUCKET"],
-            visibility_timeout_seconds=events.ack_deadline_seconds,
+            events = routing.storage_events_subscription(self.topology)
+            self._launch(
+                services.moto_component(
+                    self.workdir,
+                    base,
+                    buckets=buckets,
+                    visibility_timeout_seconds=events.ack_deadline_seconds,
+                    port=port,
+                ),
+                "s3",
+            )
+            return host, s3.s3_env_at(port)
+        self._launch(
+            services.fake_gcs_component(
+                self.workdir, base, project=project, pubsub_host=host, buckets=buckets, port=port
+            ),
+            "storage",
         )
-        self._registry.add(moto.proc)
-        self._moto = moto
-        self._add_service("storage (moto S3 + SQS)", moto.url, moto.proc)
-        return s3.s3_env(moto)
+        if (base.get("FAKE_GCS_BACKEND") or storage.DEFAULT_BACKEND) == "filesystem":
+            self._storage_root = self.workdir / storage.ROOT_DIRNAME
+        return host, storage.storage_env(f"http://127.0.0.1:{port}")
 
     def _start_firestore(self, base: Mapping[str, str], project: str) -> str:
         if host := base.get("FIRESTORE_EMULATOR_HOST"):
             firestore.check_firestore(host, project, timeout_seconds=10)
-            self._add_service("firestore (FIRESTORE_EMULATOR_HOST)", host, None)
-            return host
-        proc, host = firestore.start_firestore(self.workdir, base, project)
-        self._registry.add(proc)
-        self._add_service("firestore", host, proc)
-        return host
-
-    def _function_env(self) -> dict[str, str]:
-        return {**self._base_env(), **self.env}
-
-    def _start_functions(self) -> None:
-        # Every function learns every function's URL (share links point at list_media).
-        ports = {spec.name: free_port() for spec in self.topology.functions}
-        for name, port in ports.items():
-            self.env[functions.url_env_key(name)] = f"http://127.0.0.1:{port}"
-        env = self._function_env()
-        for spec in self.topology.functions:
-            port = ports[spec.name]
-            proc = self._registry.add(
-                functions.spawn_function(
-                    spec, port=port, repo_root=self.repo_root, workdir=self.workdir, env=env
-                )
+            self.services.append(
+                ServiceInfo("firestore (FIRESTORE_EMULATOR_HOST)", host, None, None)
             )
-            self._functions[spec.name] = (proc, port)
-        for name, (proc, port) in self._functions.items():
-            functions.wait_function_ready(proc, port)
-            self._add_service(f"function {name}", f"http://127.0.0.1:{port}", proc)
+            return host
+        port = self.ports.of("firestore")
+        return self._launch(
+            services.firestore_component(self.workdir, base, project, port), "firestore"
+        ).address
 
-    def _start_in_process(self, pubsub_host: str, project: str, base: Mapping[str, str]) -> None:
-        function_urls = {name: self.env[functions.url_env_key(name)] for name in self._functions}
-        routes = routing.push_routes(self.topology, self.push_endpoint_overrides, function_urls)
-        s3_events = None
-        if self._moto is not None:
-            spec = routing.storage_events_subscription(self.topology)
-            endpoint = next((url for sub, url in routes if sub.name == spec.name), None)
-            if endpoint is not None:
-                s3_events = (spec, endpoint, self._moto)
-        backoff_scale = routing.float_setting(base, "ROUTER_BACKOFF_SCALE")
-        schedule_scale = routing.schedule_scale(base) if self.run_schedules else 0.0
-        log_path = self.workdir / "logs" / "router.log"
-        self._in_process = services = routing.InProcessServices(log_path)
-        services.start_router(
-            pubsub_host, project, routes, backoff_scale=backoff_scale, s3_events=s3_events
-        )
-        summary = [f"{s.name}->{url.replace('http://127.0.0.1', '')}" for s, url in routes]
-        if s3_events is not None:
-            summary.append(f"s3 events->{s3_events[1].replace('http://127.0.0.1', '')}")
-        pid = os.getpid()
-        self.services.append(
-            ServiceInfo("push router", ", ".join(summary) or "no push routes", pid, log_path)
-        )
-        scheduler = services.start_scheduler(
-            pubsub_host, project, self.topology.schedules, schedule_scale
-        )
-        self.services.append(ServiceInfo("scheduler", scheduler.describe(), pid, log_path))
+    def _plan_api(self) -> None:
+        for index, spec in enumerate(self.topology.functions):
+            self.env[functions.url_env_key(spec.name)] = (
+                f"http://127.0.0.1:{self.ports.function(index)}"
+            )
+        api_url = f"http://127.0.0.1:{self.ports.of('gateway')}"
+        self.env["STREAMS_URL"] = f"http://127.0.0.1:{self.ports.of('streams')}"
+        self.env["MEDIA_API_URL"] = api_url
+        self.env.setdefault("PUBLIC_BASE_URL", api_url)  # share links open on the API's origin
 
-    def _reserve_web(self) -> int:
-        """Choose the gallery's port and allow its origins through the functions' CORS."""
+    def _plan_web(self) -> None:
         from emulators.web import gallery_origins, merge_cors_origins
 
-        port = free_port()
+        port = self.ports.of("web")
         current = self.env.get("CORS_ALLOWED_ORIGINS") or self._base.get("CORS_ALLOWED_ORIGINS")
         self.env["CORS_ALLOWED_ORIGINS"] = merge_cors_origins(current, gallery_origins(port))
         self.env["WEB_GALLERY_URL"] = f"http://127.0.0.1:{port}"
-        return port
 
-    def _start_web(self, port: int) -> None:
+    def _service_env(self) -> dict[str, str]:
+        return {**self._base_env(), **self.env}
+
+    def _start_api(self) -> None:
+        env = self._service_env()
+        specs = list(enumerate(self.topology.functions))
+        with ThreadPoolExecutor(max_workers=len(specs) + 1) as pool:
+            futures = [
+                pool.submit(
+                    self._launch,
+                    services.function_component(
+                        spec, self.ports.function(index), self.repo_root, self.workdir, env
+                    ),
+                    f"function-{spec.name}",
+                )
+                for index, spec in specs
+            ]
+            futures.append(
+                pool.submit(
+                    self._launch,
+                    services.streams_component(
+                        self.ports.of("streams"), self.repo_root, self.workdir, env
+                    ),
+                    "streams",
+                )
+            )
+            for future in futures:
+                future.result()
+        backends = {spec.name: self.function_url(spec.name) for spec in self.topology.functions}
+        backends["streams"] = self.env["STREAMS_URL"]
+        self._launch(
+            services.gateway_component(
+                self.ports.of("gateway"),
+                backends,
+                repo_root=self.repo_root,
+                workdir=self.workdir,
+                env=env,
+            ),
+            "gateway",
+        )
+
+    def _start_router(self, pubsub_host: str, project: str, base: Mapping[str, str]) -> None:
+        function_urls = {
+            spec.name: self.env[functions.url_env_key(spec.name)]
+            for spec in self.topology.functions
+            if functions.url_env_key(spec.name) in self.env
+        }
+        routes = routing.push_routes(self.topology, self.push_endpoint_overrides, function_urls)
+        s3_events = None
+        if self.storage_backend == "s3":
+            from emulators import s3
+
+            spec = routing.storage_events_subscription(self.topology)
+            endpoint = next((url for sub, url in routes if sub.name == spec.name), None)
+            if endpoint is not None:
+                s3_events = s3.events_route(spec.name, endpoint, self.ports.of("storage"))
+        component = services.router_component(
+            self.workdir,
+            self._service_env(),
+            repo_root=self.repo_root,
+            pubsub_host=pubsub_host,
+            project=project,
+            routes=routes,
+            backoff_scale=routing.float_setting(base, "ROUTER_BACKOFF_SCALE"),
+            s3_events=s3_events,
+        )
+        self._launch(component, "router")
+
+    def _start_scheduler(self, pubsub_host: str, project: str, base: Mapping[str, str]) -> None:
+        log_path = self.workdir / "logs" / "scheduler.log"
+        scale = routing.schedule_scale(base) if self.run_schedules else 0.0
+        self._scheduler = routing.InProcessServices(log_path)
+        scheduler = self._scheduler.start_scheduler(
+            pubsub_host, project, self.topology.schedules, scale
+        )
+        self.services.append(ServiceInfo("scheduler", scheduler.describe(), os.getpid(), log_path))
+
+    def _start_web(self) -> None:
         from emulators.web import GalleryServer
 
         log_path = self.workdir / "logs" / "web.log"
-        self._web = GalleryServer(self.repo_root, port, self._function_env(), log_path)
+        port = self.ports.of("web")
+        self._web = GalleryServer(self.repo_root, port, self._service_env(), log_path)
         self.web_url = self._web.url
         self.services.append(ServiceInfo("web gallery", self._web.url, os.getpid(), log_path))
 
-    def _write_env_files(self) -> None:
+    def _write_reports(self) -> None:
         write_env_files(self.workdir, self.env)
+        rows = [
+            {"name": s.name, "address": s.address, "pid": s.pid, "log": str(s.log_path or "")}
+            for s in self.services
+        ]
+        (self.workdir / "services.json").write_text(json.dumps(rows, indent=2))
 
     # ------------------------------------------------------------------------------ controls
     def function_url(self, name: str) -> str:
         """Base URL of a started function (e.g. `create_media`)."""
         return self.env[functions.url_env_key(name)]
+
+    @property
+    def api_url(self) -> str:
+        """The API's one base URL (the gateway)."""
+        return self.env["MEDIA_API_URL"]
+
+    def pid_of(self, name: str) -> int:
+        """The current pid of a supervised service (e.g. `postgres`, `function process_media`,
+        `push router`, `storage (fake-gcs-server)`).
+
+        Raises:
+            KeyError: no such service.
+        """
+        proc = self.supervisor.component(name).proc
+        if proc is None:
+            raise KeyError(name)
+        return proc.pid
 
     def publish_schedule(self, name: str) -> str:
         """Publish one schedule's message now, as its timer (or Cloud Scheduler) would.
@@ -372,9 +487,9 @@ class LocalStack:
             KeyError: No schedule of that name in topology.json.
             StackError: The stack is not running.
         """
-        if self._in_process is None or self._in_process.scheduler is None:
+        if self._scheduler is None or self._scheduler.scheduler is None:
             raise StackError("the stack is not running")
-        return self._in_process.scheduler.tick(name)
+        return self._scheduler.scheduler.tick(name)
 
     def restart_function(self, name: str) -> None:
         """Stop one function and start it again on the same port (e.g. after editing main.py).
@@ -383,54 +498,50 @@ class LocalStack:
             KeyError: The function was not started by this stack.
             StackError: It did not come back.
         """
-        proc, port = self._functions[name]
-        proc.stop()
-        self._registry.remove(proc)
-        spec = next(s for s in self.topology.functions if s.name == name)
-        new = self._registry.add(
-            functions.spawn_function(
-                spec,
-                port=port,
-                repo_root=self.repo_root,
-                workdir=self.workdir,
-                env=self._function_env(),
-            )
-        )
-        self._functions[name] = (new, port)
-        functions.wait_function_ready(new, port)
+        self.supervisor.replace(f"function {name}")
 
     def stop(self) -> None:
-        """Stop the scheduler, the router and every process this stack started; remove the
-        Postgres cluster and storage directory it created, the secrets and the env files.
-        Idempotent."""
+        """Stop the supervisor, the scheduler, the gallery and every process this stack started
+        (with whatever their process groups still hold, children of a crashed server included);
+        remove the Postgres cluster and storage directory it created, the secrets and the env
+        files. Idempotent."""
         if not self._started:
             return
         self._started = False
         atexit.unregister(self.stop)
+        self.supervisor.stop()
         if self._web is not None:
             self._web.stop()
             self._web = None
-        if self._in_process is not None:
-            self._in_process.stop()
-            self._in_process = None
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         self._registry.stop_all()
-        self._moto = None
-        self._functions.clear()
         if self._pg_cluster is not None:
             postgres.remove_cluster(self._pg_cluster)
             self._pg_cluster = None
         if self._storage_root is not None:
             storage.remove_root(self._storage_root)
             self._storage_root = None
-        for name in ("env.json", "env.sh", "secrets/signing-sa.json"):
+        for name in ("env.json", "env.sh", "services.json", "secrets/signing-sa.json"):
             (self.workdir / name).unlink(missing_ok=True)
+        if self._log_handler is not None:
+            self.supervisor_log.removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
 
     def table(self) -> str:
         """Human-readable table of services, addresses, pids and log files."""
-        return services_table(self.services)
+        rows = []
+        for info in self.services:
+            pid = info.pid
+            with contextlib.suppress(KeyError):
+                pid = self.pid_of(info.name)  # a restarted service has a new pid
+            rows.append(ServiceInfo(info.name, info.address, pid, info.log_path))
+        return services_table(rows)
 
 
 def _result(future: Future[_T], *others: Future[Any]) -> _T:

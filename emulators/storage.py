@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulators._proc import ManagedProcess, StackError, free_port, spawn, tcp_open, wait_until
+from emulators._proc import ManagedProcess, StackError, spawn, tcp_open, wait_until
 
 BINARY_RELATIVE = "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
 NOTIFICATION_TOPIC = "object-events"
@@ -87,8 +87,13 @@ def start_fake_gcs(
     pubsub_host: str,
     uploads_bucket: str,
     buckets: Iterable[str],
+    port: int,
+    fresh: bool = True,
 ) -> FakeGcs:
-    """Start fake-gcs-server on a free port and create `buckets`.
+    """Start fake-gcs-server on 127.0.0.1:`port` and create `buckets` (those missing).
+
+    A first start (`fresh`) empties the object directory and starts the log over; a restart
+    after a crash keeps both, so the objects stored before the crash are still there.
 
     Objects finalized in `uploads_bucket` are published as GCS notifications (JSON_API_V1) to
     topic `object-events` of `project` on the Pub/Sub emulator at `pubsub_host`. Objects live in
@@ -107,10 +112,10 @@ def start_fake_gcs(
     if backend not in BACKENDS:
         raise StackError(f"FAKE_GCS_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
     root = workdir / ROOT_DIRNAME if backend == "filesystem" else None
-    if root is not None:
+    if root is not None and fresh:
         remove_root(root)  # objects of a stack that did not stop cleanly
-        root.mkdir(parents=True)
-    port = free_port()
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
     base_url = f"http://127.0.0.1:{port}"
     argv = [
         str(fake_gcs_binary()),
@@ -141,7 +146,8 @@ def start_fake_gcs(
         ",".join(BROWSER_UPLOAD_HEADERS),
     ]
     log_path = workdir / "logs" / "storage.log"
-    log_path.unlink(missing_ok=True)
+    if fresh:
+        log_path.unlink(missing_ok=True)
     child_env = {
         **env,
         "PUBSUB_EMULATOR_HOST": pubsub_host,
@@ -149,16 +155,20 @@ def start_fake_gcs(
     }
     child_env.pop("STORAGE_EMULATOR_HOST", None)
     proc = spawn("storage", argv, log_path=log_path, env=child_env, cwd=workdir)
-    wait_until(
-        proc,
-        lambda: tcp_open("127.0.0.1", port) and _http("GET", f"{base_url}/storage/v1/b") == 200,
-        timeout_seconds=READY_TIMEOUT_SECONDS,
-        what="GET /storage/v1/b answered 200",
-    )
-    for bucket in buckets:
-        status = _http("POST", f"{base_url}/storage/v1/b?project={project}", {"name": bucket})
-        if status not in (200, 409):
-            raise StackError(f"creating bucket {bucket} answered HTTP {status}; log {log_path}")
+    try:
+        wait_until(
+            proc,
+            lambda: tcp_open("127.0.0.1", port) and _http("GET", f"{base_url}/storage/v1/b") == 200,
+            timeout_seconds=READY_TIMEOUT_SECONDS,
+            what="GET /storage/v1/b answered 200",
+        )
+        for bucket in buckets:
+            status = _http("POST", f"{base_url}/storage/v1/b?project={project}", {"name": bucket})
+            if status not in (200, 409):
+                raise StackError(f"creating bucket {bucket} answered HTTP {status}; log {log_path}")
+    except StackError:
+        proc.stop()
+        raise
     return FakeGcs(proc, base_url, root)
 
 

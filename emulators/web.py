@@ -251,9 +251,7 @@ class GalleryServer:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         config = {
-            "createMediaUrl": env["CREATE_MEDIA_URL"],
-            "listMediaUrl": env["LIST_MEDIA_URL"],
-            "manageMediaUrl": env["MANAGE_MEDIA_URL"],
+            "apiBaseUrl": env["MEDIA_API_URL"],
             "devLoginUrl": DEV_LOGIN_PATH,
             "environment": "local stack",
         }
@@ -264,7 +262,7 @@ class GalleryServer:
             if value := env.get(key):
                 config[name] = value
         storage = env.get("STORAGE_PUBLIC_URL") or env.get("S3_ENDPOINT_URL") or ""
-        api = [env["CREATE_MEDIA_URL"], env["LIST_MEDIA_URL"], env["MANAGE_MEDIA_URL"]]
+        api = [env["MEDIA_API_URL"]]
         issuer = env.get("WEB_OIDC_ISSUER")
         idp = [urlsplit(issuer)._replace(path="", query="", fragment="").geturl()] if issuer else []
         csp = content_security_policy([*api, *([storage] if storage else []), *idp])

@@ -150,7 +150,8 @@ def document(functions: Mapping[str, Sequence[Route]], *, version: str) -> dict[
         "servers": [
             {
                 "url": "http://127.0.0.1:{port}",
-                "description": "local stack (ports in .stack/env.sh)",
+                "description": "the local stack's gateway (MEDIA_API_URL in .stack/env.sh); in "
+                "the cloud the load balancer's https://<api domain>",
                 "variables": {"port": {"default": "8080"}},
             }
         ],
@@ -178,14 +179,8 @@ def document(functions: Mapping[str, Sequence[Route]], *, version: str) -> dict[
 
 
 def pipeline_document() -> dict[str, Any]:
-    """The document of this pipeline's HTTP functions (create_media, list_media, manage_media)."""
+    """The document of this pipeline's API: every service of the route binding (create_media,
+    list_media, manage_media, streams), behind one base URL."""
     from common.api import routes
 
-    return document(
-        {
-            "create_media": routes.CREATE_MEDIA,
-            "list_media": routes.LIST_MEDIA,
-            "manage_media": routes.MANAGE_MEDIA,
-        },
-        version="1.0.0",
-    )
+    return document(routes.BINDING, version="1.0.0")

@@ -125,11 +125,13 @@ class EventState:
 
         Returns:
             The event text (None: nothing) and whether the stream is over already (the row is
-            in a terminal status).
+            in a terminal status: a resume of a finished stream ends without an event).
         """
         initial, self._initial = self._initial, None
-        if initial is None or self.last_seq >= 0:  # a resume starts from the live document
+        if initial is None:
             return None, False
+        if self.last_seq >= 0:  # a resume starts from the live document
+            return None, initial.get("status") in self._terminal
         return self.on_document({**initial, "seq": 0})
 
     def on_document(self, document: Document | None) -> tuple[str | None, bool]:

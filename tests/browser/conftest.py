@@ -144,10 +144,10 @@ def demo_media(gallery_stack: LocalStack) -> dict[str, dict[str, Any]]:
         body = api.wait_terminal(created[seed.name]["id"], timeout_seconds=PROCESS_TIMEOUT_SECONDS)
         assert body["status"] == "processed", (seed.name, body["status"], body["status_reason"])
         if seed.labels:
-            url = f"{owner.list_url}/v1/media/{body['id']}"
+            url = f"{owner.base_url}/v1/media/{body['id']}"
             etag = owner.session.get(url, timeout=30).headers["ETag"]
             patched = owner.session.patch(
-                f"{owner.manage_url}/v1/media/{body['id']}",
+                f"{owner.base_url}/v1/media/{body['id']}",
                 json={"labels": list(seed.labels)},
                 headers={"If-Match": etag},
                 timeout=30,

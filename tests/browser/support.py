@@ -64,12 +64,7 @@ def token_for(stack: LocalStack, subject: str, kind: str = "device") -> str:
 
 
 def api_for(stack: LocalStack, subject: str, kind: str = "device") -> MediaApi:
-    return MediaApi(
-        token_for(stack, subject, kind),
-        create_url=stack.function_url("create_media"),
-        list_url=stack.function_url("list_media"),
-        manage_url=stack.function_url("manage_media"),
-    )
+    return MediaApi(token_for(stack, subject, kind), base_url=stack.api_url)
 
 
 @dataclass

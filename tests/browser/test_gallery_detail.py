@@ -67,9 +67,9 @@ def test_labels_and_note_are_edited_in_place_and_a_stale_edit_is_refused(
     # GIVEN someone else changes the note after this page loaded it
     other = api_for(gallery_stack, DEMO_USER, "user")
     media_id = demo_media["camera.png"]["id"]
-    etag = other.session.get(f"{other.list_url}/v1/media/{media_id}", timeout=30).headers["ETag"]
+    etag = other.session.get(f"{other.base_url}/v1/media/{media_id}", timeout=30).headers["ETag"]
     changed = other.session.patch(
-        f"{other.manage_url}/v1/media/{media_id}",
+        f"{other.base_url}/v1/media/{media_id}",
         json={"note": "changed elsewhere"},
         headers={"If-Match": etag},
         timeout=30,

@@ -57,7 +57,7 @@ def _preflight_from(
     intruder: str, page: Page, console: ConsoleWatch, shot: Shot, gallery_stack: LocalStack
 ) -> None:
     token = token_for(gallery_stack, DEMO_USER, "user")
-    gallery_url = f"{gallery_stack.function_url('list_media')}/v1/media"
+    gallery_url = f"{gallery_stack.api_url}/v1/media"
     call = """async ([url, token]) => {
         try {
           const answer = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });

@@ -58,7 +58,7 @@ def declaration(facts: FileFacts, **overrides: Any) -> dict[str, Any]:
 
 
 def post_create(api: MediaApi, body: dict[str, Any]) -> requests.Response:
-    return api.session.post(f"{api.create_url}/v1/media", json=body, timeout=30)
+    return api.session.post(f"{api.base_url}/v1/media", json=body, timeout=30)
 
 
 def upload_file(api: MediaApi, path: Path, **overrides: Any) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def wait_processed(api: MediaApi, media_id: str, timeout_seconds: float = 180) -
 
 def post_job(api: MediaApi, media_id: str, kind: str, **params: Any) -> requests.Response:
     """`POST /v1/media/{id}/clips` (kind "clip") or `/snapshots` (kind "snapshot")."""
-    return api.session.post(f"{api.list_url}/v1/media/{media_id}/{kind}s", json=params, timeout=30)
+    return api.session.post(f"{api.base_url}/v1/media/{media_id}/{kind}s", json=params, timeout=30)
 
 
 def wait_job(api: MediaApi, job_id: str, timeout_seconds: float = 120) -> dict[str, Any]:
@@ -182,12 +182,12 @@ def wait_job(api: MediaApi, job_id: str, timeout_seconds: float = 120) -> dict[s
 def read_events(
     api: MediaApi, path: str, last_event_id: str | None = None, read_timeout_seconds: float = 30
 ) -> tuple[requests.Response, list[SseEvent]]:
-    """Open `GET <list_url><path>` as an event stream and read it until the server closes it."""
+    """Open `GET <API base URL><path>` as an event stream and read it until the server closes it."""
     headers = {"Accept": "text/event-stream"}
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
     with api.session.get(
-        api.list_url + path, headers=headers, stream=True, timeout=(10, read_timeout_seconds)
+        api.base_url + path, headers=headers, stream=True, timeout=(10, read_timeout_seconds)
     ) as response:
         if response.status_code != 200:
             response.content  # noqa: B018 - read the JSON error body before closing
@@ -214,7 +214,7 @@ def snapshot_body(frame_data: str, **overrides: Any) -> dict[str, Any]:
 
 
 def post_snapshot(api: MediaApi, body: dict[str, Any]) -> requests.Response:
-    return api.session.post(f"{api.create_url}/v1/snapshots", json=body, timeout=30)
+    return api.session.post(f"{api.base_url}/v1/snapshots", json=body, timeout=30)
 
 
 def stored_object(media_id: str) -> dict[str, Any]:

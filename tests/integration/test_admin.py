@@ -46,7 +46,7 @@ def test_describe_shows_history_objects_and_jobs(local_stack: Any) -> None:
     roles = {o["role"]: o["exists"] for o in body["objects"]}
     assert roles["original"]
     assert roles["thumbnail"]
-    refused = api.session.get(f"{api.list_url}/v1/admin/media/{created['id']}", timeout=10)
+    refused = api.session.get(f"{api.base_url}/v1/admin/media/{created['id']}", timeout=10)
     assert (refused.status_code, refused.json()["code"]) == (403, "admin_required")
 
 

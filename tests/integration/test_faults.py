@@ -251,16 +251,16 @@ def test_bad_input_is_a_clear_4xx(
 def test_deep_json_nul_paths_and_bad_subjects_are_4xx(local_stack: Any) -> None:
     api = api_for(new_device_id())
     deep = b'{"camera_id": ' + b"[" * 1000 + b"]" * 1000 + b"}"
-    response = api.session.post(f"{api.create_url}/v1/media", data=deep, timeout=10)
+    response = api.session.post(f"{api.base_url}/v1/media", data=deep, timeout=10)
     assert (response.status_code, response.json()["code"]) == (400, "json_too_deep")
     for path in ("/v1/media/med_%00", "/v1/devices/dev%00x/media", "/v1/jobs/job_%0A/events"):
-        response = api.session.get(api.list_url + path, timeout=10)
+        response = api.session.get(api.base_url + path, timeout=10)
         assert response.status_code == 404, path
         assert response.headers["Content-Type"] == "application/json"
     for sub in ("x" * 129, "cam\u0000", "../other", "a/b"):
         token = _raw_token({"sub": sub, "kind": "device"})
         response = requests.post(
-            f"{api.create_url}/v1/media",
+            f"{api.base_url}/v1/media",
             json={},
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
@@ -272,7 +272,7 @@ def test_deep_json_nul_paths_and_bad_subjects_are_4xx(local_stack: Any) -> None:
         algorithm="HS256",
     )
     response = requests.get(
-        f"{api.list_url}/v1/devices/cam-1/media",
+        f"{api.base_url}/v1/devices/cam-1/media",
         headers={"Authorization": f"Bearer {string_exp}"},
         timeout=10,
     )

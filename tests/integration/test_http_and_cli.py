@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def test_a_browser_preflight_from_the_gallery_is_allowed_and_others_are_not(
     local_stack: Any,
 ) -> None:
-    url = f"{os.environ['LIST_MEDIA_URL']}/v1/media/med_01JD0000000000000000000000"
+    url = f"{os.environ['MEDIA_API_URL']}/v1/media/med_01JD0000000000000000000000"
     allowed = requests.options(
         url,
         headers={
@@ -47,7 +47,7 @@ def test_a_browser_preflight_from_the_gallery_is_allowed_and_others_are_not(
     # and the real request from the gallery carries the CORS answer
     device = new_device_id()
     answer = requests.get(
-        f"{os.environ['LIST_MEDIA_URL']}/v1/devices/{device}/media",
+        f"{os.environ['MEDIA_API_URL']}/v1/devices/{device}/media",
         headers={"Origin": GALLERY_ORIGIN, "Authorization": f"Bearer {mint_token(device)}"},
         timeout=10,
     )
@@ -59,7 +59,7 @@ def test_a_browser_preflight_from_the_gallery_is_allowed_and_others_are_not(
 def test_head_options_and_method_errors_on_the_served_function(local_stack: Any) -> None:
     device = new_device_id()
     api = api_for(device)
-    url = f"{api.list_url}/v1/devices/{device}/media"
+    url = f"{api.base_url}/v1/devices/{device}/media"
     head = api.session.head(url, timeout=10)
     assert head.status_code == 200
     assert head.content == b""
@@ -69,7 +69,7 @@ def test_head_options_and_method_errors_on_the_served_function(local_stack: Any)
     wrong = api.session.delete(url, timeout=10)
     assert (wrong.status_code, wrong.json()["code"]) == (405, "method_not_allowed")
     assert "GET" in wrong.headers["Allow"]
-    odd = api.session.get(f"{api.list_url}/v1/media/a%0Ab", timeout=10)
+    odd = api.session.get(f"{api.base_url}/v1/media/a%0Ab", timeout=10)
     assert (odd.status_code, odd.json()["code"]) == (404, "route_not_found")
 
 
@@ -78,7 +78,7 @@ def test_download_redirect_is_a_real_302_to_the_signed_url(local_stack: Any) -> 
     created = upload_file(api, sample_path("camera.png"))
     wait_processed(api, created["id"])
     response = api.session.get(
-        f"{api.list_url}/v1/media/{created['id']}/download?redirect=true",
+        f"{api.base_url}/v1/media/{created['id']}/download?redirect=true",
         allow_redirects=False,
         timeout=10,
     )

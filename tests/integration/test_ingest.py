@@ -114,7 +114,7 @@ def remote() -> Iterator[Remote]:
 
 def ingest(api: Any, source: dict[str, Any], **fields: Any) -> Any:
     return api.session.post(
-        f"{api.create_url}/v1/media", json={"source": source, **fields}, timeout=30
+        f"{api.base_url}/v1/media", json={"source": source, **fields}, timeout=30
     )
 
 
@@ -178,12 +178,12 @@ def test_a_user_without_a_device_ingests_to_a_personal_device_they_own(
     assert done["status"] == "completed", done
     media = api.get(done["result_media_id"])
     assert media["device_id"].startswith("u-")
-    devices = api.session.get(f"{api.list_url}/v1/devices", timeout=10).json()["items"]
+    devices = api.session.get(f"{api.base_url}/v1/devices", timeout=10).json()["items"]
     assert [d["device_id"] for d in devices] == [media["device_id"]]
     # another user sees neither the job nor the media
     stranger = api_for(f"other-{uuid.uuid4().hex[:6]}", "user")
     for path in (f"/v1/jobs/{done['job_id']}", f"/v1/media/{media['id']}"):
-        assert stranger.session.get(stranger.list_url + path, timeout=10).status_code == 404
+        assert stranger.session.get(stranger.base_url + path, timeout=10).status_code == 404
 
 
 @pytest.mark.parametrize(

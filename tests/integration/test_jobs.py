@@ -134,7 +134,7 @@ def test_clip_is_a_new_processed_video_of_the_asked_length(
     assert db_rows("select created_by from media_objects where id = :i", i=clip["id"]) == [
         {"created_by": f"job:{job['job_id']}"}
     ]
-    listed = api.session.get(f"{api.list_url}/v1/media/{source_id}/jobs", timeout=10).json()
+    listed = api.session.get(f"{api.base_url}/v1/media/{source_id}/jobs", timeout=10).json()
     assert job["job_id"] in [j["job_id"] for j in listed["items"]]
 
 

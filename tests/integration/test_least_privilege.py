@@ -116,7 +116,7 @@ def test_every_functions_calls_are_within_its_grants(local_stack: Any, tmp_path:
     )
     assert post_push(housekeeping, dead).status_code == 200
     assert api.get(pending.json()["id"])["status_reason_code"] == "dead_lettered"
-    deleted = api.session.delete(f"{api.manage_url}/v1/media/{image['id']}", timeout=30)
+    deleted = api.session.delete(f"{api.base_url}/v1/media/{image['id']}", timeout=30)
     assert deleted.status_code == 204
     # WHEN their recorded calls are compared with what Terraform grants them
     access = function_access(tmp_path)

@@ -44,7 +44,7 @@ def own(user: str, *devices: str) -> None:
 
 
 def gallery(api: Any, **params: Any) -> requests.Response:
-    return api.session.get(f"{api.list_url}/v1/media", params=params, timeout=30)
+    return api.session.get(f"{api.base_url}/v1/media", params=params, timeout=30)
 
 
 def test_a_user_sees_all_their_cameras_filtered_and_paged(local_stack: Any, tmp_path: Path) -> None:
@@ -97,8 +97,8 @@ def test_labels_and_notes_are_edited_with_an_etag(local_stack: Any, tmp_path: Pa
     created = post_create(
         api, declaration(facts_for_bytes(tmp_path, os.urandom(300), "e.jpg"), labels=["door"])
     ).json()
-    url = f"{api.manage_url}/v1/media/{created['id']}"
-    read = api.session.get(f"{api.list_url}/v1/media/{created['id']}", timeout=10)
+    url = f"{api.base_url}/v1/media/{created['id']}"
+    read = api.session.get(f"{api.base_url}/v1/media/{created['id']}", timeout=10)
     assert read.json()["labels"] == ["door"]
     etag = read.headers["ETag"]
     missing = api.session.patch(url, json={"note": "x"}, timeout=10)
@@ -135,7 +135,7 @@ def test_delete_removes_bytes_and_mirror_and_leaves_a_tombstone(local_stack: Any
         for d in body["derivatives"]
     ]
     assert all(store().stat(b, n) is not None for b, n in objects)
-    url = f"{api.manage_url}/v1/media/{created['id']}"
+    url = f"{api.base_url}/v1/media/{created['id']}"
     assert api.session.delete(url, timeout=30).status_code == 204
     assert api.session.delete(url, timeout=30).status_code == 204  # idempotent
     assert all(store().stat(b, n) is None for b, n in objects)
@@ -160,8 +160,7 @@ def test_deleting_a_video_while_its_clip_runs_leaves_no_clip(local_stack: Any) -
     wait_processed(api, video["id"])
     job = post_job(api, video["id"], "clip", start_ms=500, duration_ms=4000).json()
     assert (
-        api.session.delete(f"{api.manage_url}/v1/media/{video['id']}", timeout=60).status_code
-        == 204
+        api.session.delete(f"{api.base_url}/v1/media/{video['id']}", timeout=60).status_code == 204
     )
     done = wait_job(api, job["job_id"])
     assert (done["status"], done["error_code"]) == ("failed", "source_deleted")
@@ -180,8 +179,7 @@ def test_children_survive_a_delete_unless_cascade(local_stack: Any) -> None:
     child = snapshot["result_media_id"]
     wait_processed(api, child)
     assert (
-        api.session.delete(f"{api.manage_url}/v1/media/{video['id']}", timeout=60).status_code
-        == 204
+        api.session.delete(f"{api.base_url}/v1/media/{video['id']}", timeout=60).status_code == 204
     )
     kept = api.get(child)
     assert (kept["status"], kept["parent_id"]) == ("processed", video["id"])
@@ -192,7 +190,7 @@ def test_children_survive_a_delete_unless_cascade(local_stack: Any) -> None:
     snap2 = wait_job(api, post_job(api, video2["id"], "snapshot", at_ms=700).json()["job_id"])
     wait_processed(api, snap2["result_media_id"])
     response = api.session.delete(
-        f"{api.manage_url}/v1/media/{video2['id']}", params={"cascade": "true"}, timeout=60
+        f"{api.base_url}/v1/media/{video2['id']}", params={"cascade": "true"}, timeout=60
     )
     assert response.status_code == 204
     assert api.get(snap2["result_media_id"])["status"] == "deleted"

@@ -269,12 +269,12 @@ def test_other_devices_media_is_not_found_and_bad_tokens_are_401(device: str) ->
         f"/v1/media/{created['id']}/download",
         f"/v1/devices/{device}/media",
     ):
-        response = intruder.session.get(intruder.list_url + path, timeout=10)
+        response = intruder.session.get(intruder.base_url + path, timeout=10)
         assert response.status_code == 404, path
         assert response.json()["code"] in ("not_found",)
     for header in ("Bearer nonsense", "Basic Zm9vOmJhcg==", ""):
         response = requests.get(
-            f"{owner.list_url}/v1/devices/{device}/media",
+            f"{owner.base_url}/v1/devices/{device}/media",
             headers={"Authorization": header},
             timeout=10,
         )
@@ -291,7 +291,7 @@ def test_owner_user_sees_the_device_and_download_is_the_verified_bytes(device: s
     stranger = api_for(f"stranger-{device}", "user")
     assert (
         stranger.session.get(
-            f"{stranger.list_url}/v1/media/{created['id']}", timeout=10
+            f"{stranger.base_url}/v1/media/{created['id']}", timeout=10
         ).status_code
         == 404
     )
@@ -323,7 +323,7 @@ def test_listing_is_newest_capture_first_with_a_cursor(device: str, tmp_path: Pa
     assert [i["id"] for i in first["items"]] + [i["id"] for i in second["items"]] == expected
     assert second["next_cursor"] is None
     bad = api.session.get(
-        f"{api.list_url}/v1/devices/{device}/media", params={"cursor": "zzz"}, timeout=10
+        f"{api.base_url}/v1/devices/{device}/media", params={"cursor": "zzz"}, timeout=10
     )
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
 
@@ -349,5 +349,5 @@ def test_bad_declarations_get_clear_errors(
         db_rows("select count(*) as n from media_objects where device_id = :d", d=device)[0]["n"]
         == 0
     )
-    not_json = api.session.post(f"{api.create_url}/v1/media", data=b"{nope", timeout=10)
+    not_json = api.session.post(f"{api.base_url}/v1/media", data=b"{nope", timeout=10)
     assert (not_json.status_code, not_json.json()["code"]) == (400, "invalid_json")

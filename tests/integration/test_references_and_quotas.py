@@ -81,7 +81,7 @@ def test_the_content_proxy_streams_ranges_of_a_large_object(
     api = api_for(new_device_id())
     data = b"\xff\xd8\xff\xe0" + os.urandom(LARGE_BYTES - 4)  # sniffs as JPEG
     media_id = uploaded(api, tmp_path, data, "big.jpg")
-    url = f"{api.list_url}/v1/media/{media_id}/content"
+    url = f"{api.base_url}/v1/media/{media_id}/content"
     whole = api.session.get(url, timeout=120)
     assert whole.status_code == 200
     assert hashlib.sha256(whole.content).hexdigest() == hashlib.sha256(data).hexdigest()
@@ -107,7 +107,7 @@ def test_the_content_proxy_streams_ranges_of_a_large_object(
     assert (stale.status_code, len(stale.content)) == (200, LARGE_BYTES)
     # a browser tag opens it with a ticket; another device's token cannot
     ticket = api.session.post(url + "/ticket", timeout=10).json()
-    opened = requests.get(api.list_url + ticket["url"], headers={"Range": "bytes=0-3"}, timeout=30)
+    opened = requests.get(api.base_url + ticket["url"], headers={"Range": "bytes=0-3"}, timeout=30)
     assert (opened.status_code, opened.content) == (206, data[:4])
     stranger = api_for(new_device_id())
     assert stranger.session.get(url, timeout=10).status_code == 404
@@ -130,7 +130,7 @@ def test_resolve_swaps_visible_references_and_leaves_the_rest_alike(
         ],
         f"data:image/png;{mine}": "keys are left alone",
     }
-    url = f"{api.list_url}/v1/media/resolve"
+    url = f"{api.base_url}/v1/media/resolve"
     answer = api.session.post(url, json={"document": document}, timeout=30)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -148,7 +148,7 @@ def test_resolve_swaps_visible_references_and_leaves_the_rest_alike(
     assert encoded == "data:image/png;base64," + base64.b64encode(small).decode()
     assert inline["inlined"] == 1
     audit = admin().session.get(
-        f"{api.list_url}/v1/admin/audit",
+        f"{api.base_url}/v1/admin/audit",
         params={"actor": f"device:{device}", "action": "resolved"},
         timeout=10,
     )
@@ -161,7 +161,7 @@ def test_fifty_parallel_declarations_at_a_quota_edge_admit_exactly_the_quota(
     device = new_device_id()
     api = api_for(device)
     boss = admin()
-    quota_url = f"{boss.manage_url}/v1/admin/devices/{device}/quota"
+    quota_url = f"{boss.base_url}/v1/admin/devices/{device}/quota"
     set_quota = boss.session.put(
         quota_url, json={"bytes_per_day": None, "media_per_day": 20}, timeout=10
     )
@@ -176,7 +176,7 @@ def test_fifty_parallel_declarations_at_a_quota_edge_admit_exactly_the_quota(
     refused = [a for a in answers if a.status_code == 429]
     assert {a.json()["code"] for a in refused} == {"quota_media_per_day"}
     assert all(0 < int(a.headers["Retry-After"]) <= 86400 for a in refused)
-    state = boss.session.get(f"{boss.list_url}/v1/admin/devices/{device}/quota", timeout=10).json()
+    state = boss.session.get(f"{boss.base_url}/v1/admin/devices/{device}/quota", timeout=10).json()
     assert (state["used_media"], state["media_per_day"], state["overridden"]) == (20, 20, True)
     rows = db_rows(
         "SELECT count(*) AS n FROM audit_events WHERE device_id = :d AND action = 'quota_refused'",
@@ -192,7 +192,7 @@ def test_a_bytes_quota_refuses_what_does_not_fit(local_stack: Any, tmp_path: Pat
     device = new_device_id()
     api = api_for(device)
     admin().session.put(
-        f"{admin().manage_url}/v1/admin/devices/{device}/quota",
+        f"{admin().base_url}/v1/admin/devices/{device}/quota",
         json={"bytes_per_day": 5000, "media_per_day": None},
         timeout=10,
     )
@@ -208,24 +208,24 @@ def test_the_audit_log_records_who_did_what(local_stack: Any, tmp_path: Path) ->
     api = api_for(device)
     created = upload_file(api, sample_path("chelsea.png"))
     wait_processed(api, created["id"])
-    api.session.get(f"{api.list_url}/v1/media/{created['id']}/download", timeout=10)
+    api.session.get(f"{api.base_url}/v1/media/{created['id']}/download", timeout=10)
     share = api.session.post(
-        f"{api.manage_url}/v1/media/{created['id']}/shares", json={"ttl_seconds": 600}, timeout=10
+        f"{api.base_url}/v1/media/{created['id']}/shares", json={"ttl_seconds": 600}, timeout=10
     )
     assert share.status_code == 201, share.text
     assert requests.get(share.json()["url"], timeout=10, allow_redirects=False).status_code in (
         200,
         302,
     )
-    api.session.delete(f"{api.manage_url}/v1/shares/{share.json()['share_id']}", timeout=10)
-    api.session.delete(f"{api.manage_url}/v1/media/{created['id']}", timeout=30)
+    api.session.delete(f"{api.base_url}/v1/shares/{share.json()['share_id']}", timeout=10)
+    api.session.delete(f"{api.base_url}/v1/media/{created['id']}", timeout=30)
     bad = facts_for_bytes(tmp_path, os.urandom(300), "bad.jpg")
     rejected = post_create(api, declaration(bad)).json()
     where = stored_object(rejected["id"])
     store().write(where["bucket"], where["name"], os.urandom(300), "image/jpeg")
     api.wait_terminal(rejected["id"], timeout_seconds=60)
     page = admin().session.get(
-        f"{api.list_url}/v1/admin/audit", params={"device_id": device, "limit": 3}, timeout=10
+        f"{api.base_url}/v1/admin/audit", params={"device_id": device, "limit": 3}, timeout=10
     )
     assert page.status_code == 200, page.text
     events = page.json()["items"]
@@ -234,7 +234,7 @@ def test_the_audit_log_records_who_did_what(local_stack: Any, tmp_path: Path) ->
         more = (
             admin()
             .session.get(
-                f"{api.list_url}/v1/admin/audit",
+                f"{api.base_url}/v1/admin/audit",
                 params={"device_id": device, "limit": 3, "cursor": cursor},
                 timeout=10,
             )
@@ -261,5 +261,5 @@ def test_the_audit_log_records_who_did_what(local_stack: Any, tmp_path: Path) ->
     # the log is append-only
     with pytest.raises(Exception, match="append-only"):
         db_rows("UPDATE audit_events SET actor = 'someone' WHERE device_id = :d", d=device)
-    refused = api.session.get(f"{api.list_url}/v1/admin/audit", timeout=10)
+    refused = api.session.get(f"{api.base_url}/v1/admin/audit", timeout=10)
     assert (refused.status_code, refused.json()["code"]) == (403, "admin_required")

@@ -38,7 +38,7 @@ def admin() -> Any:
 
 def grant(device: str, user: str) -> None:
     response = admin().session.post(
-        f"{admin().manage_url}/v1/devices/{device}/owners", json={"user_id": user}, timeout=10
+        f"{admin().base_url}/v1/devices/{device}/owners", json={"user_id": user}, timeout=10
     )
     assert response.status_code in (200, 201), response.text
 
@@ -48,14 +48,14 @@ def test_owners_grant_devices_and_users_upload_for_them(local_stack: Any, tmp_pa
     alice, bob = f"alice-{device}", f"bob-{device}"
     # nobody owns the device yet: only an admin may grant it
     refused = api_for(alice, "user").session.post(
-        f"{admin().manage_url}/v1/devices/{device}/owners", json={"user_id": alice}, timeout=10
+        f"{admin().base_url}/v1/devices/{device}/owners", json={"user_id": alice}, timeout=10
     )
     assert refused.status_code == 404
     grant(device, alice)
     # an owner may grant it on
     owner = api_for(alice, "user")
     added = owner.session.post(
-        f"{owner.manage_url}/v1/devices/{device}/owners", json={"user_id": bob}, timeout=10
+        f"{owner.base_url}/v1/devices/{device}/owners", json={"user_id": bob}, timeout=10
     )
     assert added.status_code == 201
     assert {o["user_id"] for o in added.json()["items"]} == {alice, bob}
@@ -73,17 +73,15 @@ def test_owners_grant_devices_and_users_upload_for_them(local_stack: Any, tmp_pa
     assert missing.status_code == 422
     other = post_create(api_for("mallory", "user"), declaration(facts, device_id=device))
     assert other.status_code == 404
-    devices = owner.session.get(f"{owner.list_url}/v1/devices", timeout=10).json()["items"]
+    devices = owner.session.get(f"{owner.base_url}/v1/devices", timeout=10).json()["items"]
     assert [(d["device_id"], d["media_count"], d["cameras"]) for d in devices] == [
         (device, 1, ["cam-1"])
     ]
-    removed = owner.session.delete(
-        f"{owner.manage_url}/v1/devices/{device}/owners/{bob}", timeout=10
-    )
+    removed = owner.session.delete(f"{owner.base_url}/v1/devices/{device}/owners/{bob}", timeout=10)
     assert removed.status_code == 204
     assert (
         api_for(bob, "user")
-        .session.get(f"{owner.list_url}/v1/media/{media['id']}", timeout=10)
+        .session.get(f"{owner.base_url}/v1/media/{media['id']}", timeout=10)
         .status_code
         == 404
     )
@@ -94,30 +92,28 @@ def test_a_share_opens_without_an_account_until_revoked(local_stack: Any) -> Non
     created = upload_file(api, sample_path("camera.png"))
     wait_processed(api, created["id"])
     share = api.session.post(
-        f"{api.manage_url}/v1/media/{created['id']}/shares",
+        f"{api.base_url}/v1/media/{created['id']}/shares",
         json={"ttl_seconds": 3600, "note": "for the insurer"},
         timeout=10,
     )
     assert share.status_code == 201, share.text
     url = share.json()["url"]
-    assert url.startswith(os.environ["LIST_MEDIA_URL"])
+    assert url.startswith(os.environ["MEDIA_API_URL"])  # the API's one origin
     opened = requests.get(url, timeout=10)  # no token at all
     assert opened.status_code == 200
     assert opened.content == sample_path("camera.png").read_bytes()
-    listed = api.session.get(f"{api.list_url}/v1/media/{created['id']}/shares", timeout=10).json()
+    listed = api.session.get(f"{api.base_url}/v1/media/{created['id']}/shares", timeout=10).json()
     assert listed["items"][0]["open_count"] == 1
     assert listed["items"][0]["url"] is None  # the token is shown only once
     (row,) = db_rows("select token_sha256 from shares where id = :s", s=share.json()["share_id"])
     assert url.rsplit("/", 1)[-1] not in row["token_sha256"]
-    revoked = api.session.delete(
-        f"{api.manage_url}/v1/shares/{share.json()['share_id']}", timeout=10
-    )
+    revoked = api.session.delete(f"{api.base_url}/v1/shares/{share.json()['share_id']}", timeout=10)
     assert revoked.status_code == 204
     gone = requests.get(url, timeout=10, allow_redirects=False)
     assert (gone.status_code, gone.json()["code"]) == (410, "share_revoked")
     assert requests.get(url.rsplit("/", 1)[0] + "/nope", timeout=10).status_code == 404
     too_long = api.session.post(
-        f"{api.manage_url}/v1/media/{created['id']}/shares",
+        f"{api.base_url}/v1/media/{created['id']}/shares",
         json={"ttl_seconds": 8 * 24 * 3600},
         timeout=10,
     )
@@ -133,7 +129,7 @@ def test_a_share_of_a_deleted_media_is_gone_and_expiry_is_enforced(local_stack: 
     created = upload_file(api, sample_path("astronaut.png"))
     wait_processed(api, created["id"])
     share = api.session.post(
-        f"{api.manage_url}/v1/media/{created['id']}/shares", json={"ttl_seconds": 60}, timeout=10
+        f"{api.base_url}/v1/media/{created['id']}/shares", json={"ttl_seconds": 60}, timeout=10
     ).json()
     token = share["url"].rsplit("/", 1)[-1]
     later = datetime.now(UTC) + timedelta(seconds=61)
@@ -141,7 +137,7 @@ def test_a_share_of_a_deleted_media_is_gone_and_expiry_is_enforced(local_stack: 
         open_share(session, token, now=later)
     assert expired.value.code == "share_expired"
     assert (
-        api.session.delete(f"{api.manage_url}/v1/media/{created['id']}", timeout=30).status_code
+        api.session.delete(f"{api.base_url}/v1/media/{created['id']}", timeout=30).status_code
         == 204
     )
     response = requests.get(share["url"], timeout=10, allow_redirects=False)
@@ -154,9 +150,9 @@ def test_a_browser_opens_a_stream_with_a_ticket_never_with_its_token(local_stack
     created = upload_file(api, sample_path("camera.png"))
     wait_processed(api, created["id"])
     ticket = api.session.post(
-        f"{api.list_url}/v1/media/{created['id']}/events/ticket", timeout=10
+        f"{api.base_url}/v1/media/{created['id']}/events/ticket", timeout=10
     ).json()
-    with requests.get(api.list_url + ticket["url"], stream=True, timeout=30) as stream:
+    with requests.get(api.base_url + ticket["url"], stream=True, timeout=30) as stream:
         assert stream.status_code == 200
         events = list(
             parse_sse(sse_lines(stream.iter_content(chunk_size=None, decode_unicode=True)))
@@ -166,14 +162,14 @@ def test_a_browser_opens_a_stream_with_a_ticket_never_with_its_token(local_stack
     token = mint_token(device)
     assert (
         requests.get(
-            f"{api.list_url}/v1/media/{created['id']}/events", params={"ticket": token}, timeout=10
+            f"{api.base_url}/v1/media/{created['id']}/events", params={"ticket": token}, timeout=10
         ).status_code
         == 401
     )
     other = upload_file(api, sample_path("chelsea.png"))
     assert (
         requests.get(
-            f"{api.list_url}/v1/media/{other['id']}/events",
+            f"{api.base_url}/v1/media/{other['id']}/events",
             params={"ticket": ticket["ticket"]},
             timeout=10,
         ).status_code
@@ -201,12 +197,12 @@ def test_retention_deletes_old_unpinned_media_and_keeps_pins(
     fresh = post_create(
         api, declaration(facts_for_bytes(tmp_path, os.urandom(700), "f.jpg"))
     ).json()["id"]
-    pinned = api.session.post(f"{api.manage_url}/v1/media/{old[1]}/pin", timeout=10)
+    pinned = api.session.post(f"{api.base_url}/v1/media/{old[1]}/pin", timeout=10)
     assert (pinned.status_code, pinned.json()["pinned"]) == (200, True)
     grant(device, f"owner-{device}")
     owner = api_for(f"owner-{device}", "user")
     keep = owner.session.put(
-        f"{owner.manage_url}/v1/devices/{device}/retention", json={"retention_days": 7}, timeout=10
+        f"{owner.base_url}/v1/devices/{device}/retention", json={"retention_days": 7}, timeout=10
     )
     assert (keep.status_code, keep.json()["retention_days"]) == (200, 7)
     report = sweep(now=datetime(2026, 1, 9, tzinfo=UTC))
@@ -218,10 +214,10 @@ def test_retention_deletes_old_unpinned_media_and_keeps_pins(
     again = sweep(now=datetime(2026, 1, 9, tzinfo=UTC))  # idempotent
     assert old[0] not in again.deleted
     forever = owner.session.put(
-        f"{owner.manage_url}/v1/devices/{device}/retention", json={"retention_days": 0}, timeout=10
+        f"{owner.base_url}/v1/devices/{device}/retention", json={"retention_days": 0}, timeout=10
     )
     assert forever.status_code == 200
-    api.session.delete(f"{api.manage_url}/v1/media/{old[1]}/pin", timeout=10)
+    api.session.delete(f"{api.base_url}/v1/media/{old[1]}/pin", timeout=10)
     assert old[1] not in sweep(now=datetime(2030, 1, 1, tzinfo=UTC)).deleted
 
 
@@ -237,7 +233,7 @@ def test_a_clip_by_wall_clock_time_spans_two_recordings(local_stack: Any) -> Non
         api, directory / "carphone_distorted.mp4", captured_at=second_at.isoformat()
     )
     wait_processed(api, second["id"])
-    url = f"{api.list_url}/v1/devices/{device}/cameras/cam-1/clips"
+    url = f"{api.base_url}/v1/devices/{device}/cameras/cam-1/clips"
     inside = api.session.post(
         url,
         json={"start_at": (start + timedelta(seconds=1)).isoformat(), "duration_ms": 1500},

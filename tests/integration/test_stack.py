@@ -8,7 +8,6 @@ import json
 import os
 import stat
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -132,7 +131,7 @@ def test_env_files_hold_every_client_key_privately(infra_stack: LocalStack) -> N
 
 
 def test_a_failing_push_endpoint_gets_redeliveries_until_it_succeeds(
-    stack_env: dict[str, str], receiver: tuple[PushReceiver, str]
+    stack_env: dict[str, str], infra_stack: LocalStack, receiver: tuple[PushReceiver, str]
 ) -> None:
     state, _ = receiver
     name = f"retry-{uuid.uuid4().hex}.txt"
@@ -140,7 +139,18 @@ def test_a_failing_push_endpoint_gets_redeliveries_until_it_succeeds(
     upload(stack_env, name, b"hello")
     # THEN its OBJECT_FINALIZE notification is pushed, retried after two 500s, and acked
     wait_for(lambda: any(s == 200 for _, s in state.for_object(name)), 30, "a 200 delivery")
-    time.sleep(1.5)  # an acked message must not come back
+    message_id = state.for_object(name)[-1][0]["message"]["messageId"]
+    # the router acknowledged it (the ack call returned): Pub/Sub never delivers it again
+    router_log = infra_stack.workdir / "logs" / "router.log"
+    acked = f"message_id={message_id} attempt=3 status=200"
+    wait_for(
+        lambda: any(
+            acked in line and "outcome=acked" in line
+            for line in router_log.read_text().splitlines()
+        ),
+        30,
+        "the ack",
+    )
     deliveries = state.for_object(name)
     assert [s for _, s in deliveries] == [500, 500, 200]
     assert [e["deliveryAttempt"] for e, _ in deliveries] == [1, 2, 3]

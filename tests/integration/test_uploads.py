@@ -54,7 +54,7 @@ def statuses(media_id: str) -> list[str]:
 
 
 def post_complete(api: Any, media_id: str) -> requests.Response:
-    return api.session.post(f"{api.create_url}/v1/media/{media_id}/complete", timeout=60)
+    return api.session.post(f"{api.base_url}/v1/media/{media_id}/complete", timeout=60)
 
 
 def test_complete_verifies_at_once_where_no_notification_comes(

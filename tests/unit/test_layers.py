@@ -6,6 +6,7 @@ processing                            a pure library: core's errors only
 media                                 on everything above
 jobs                                  on media and below
 api  housekeeping                     on jobs and below (never on each other)
+streams                               the stream service: on api and below
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ LEVEL = {
     "admin": 5,
     "api": 6,
     "housekeeping": 6,
+    "streams": 7,
 }
 ALLOWED_SIDEWAYS: dict[str, set[str]] = {"processing": set()}
 

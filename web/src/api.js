@@ -1,5 +1,6 @@
-// The HTTP API of the pipeline (docs/openapi.yaml), as the page calls it: three functions,
-// a bearer token on every call, JSON in and out, errors as ApiError(code, message).
+// The HTTP API of the pipeline (docs/openapi.yaml), as the page calls it: one base URL (the
+// load balancer in the cloud, the gateway locally: `apiBaseUrl` of /config.json), a bearer
+// token on every call, JSON in and out, errors as ApiError(code, message).
 
 /** An error answer of the API (`{code, message, details}`), or a failure to reach it. */
 export class ApiError extends Error {
@@ -18,7 +19,7 @@ export class ApiError extends Error {
   }
 }
 
-/** Join a function's base URL (which may carry a path) and an API path. */
+/** Join the API's base URL (which may carry a path) and an API path. */
 export function joinUrl(base, path) {
   return base.replace(/\/+$/, '') + path;
 }
@@ -53,13 +54,16 @@ async function errorOf(response) {
 
 /**
  * The API client.
- * @param {{createMediaUrl: string, listMediaUrl: string, manageMediaUrl: string}} config
+ * @param {{apiBaseUrl: string}} config
  * @param {() => string | null} token the current bearer token
  * @param {(error: ApiError) => void} onUnauthenticated called on every 401
  */
 export function createApi(config, token, onUnauthenticated) {
-  async function call(base, method, path, { query, body, headers, contentType } = {}) {
-    const url = joinUrl(base, path) + queryString(query);
+  /** The absolute URL of an API path (event streams open it with EventSource). */
+  const url = (path) => joinUrl(config.apiBaseUrl, path);
+
+  async function call(method, path, { query, body, headers, contentType } = {}) {
+    const target = url(path) + queryString(query);
     const init = { method, headers: { Accept: 'application/json', ...(headers || {}) } };
     const bearer = token();
     if (bearer) init.headers.Authorization = `Bearer ${bearer}`;
@@ -69,12 +73,12 @@ export function createApi(config, token, onUnauthenticated) {
     }
     let response;
     try {
-      response = await fetch(url, init);
+      response = await fetch(target, init);
     } catch (error) {
       throw new ApiError(
         0,
         'network_error',
-        `could not reach ${new URL(url).origin} (${error.message}): the API is down, or it ` +
+        `could not reach ${new URL(target).origin} (${error.message}): the API is down, or it ` +
           'does not allow this page\'s origin (CORS)',
       );
     }
@@ -88,27 +92,26 @@ export function createApi(config, token, onUnauthenticated) {
     return { status: response.status, etag, body: text ? JSON.parse(text) : null };
   }
 
-  const list = (method, path, options) => call(config.listMediaUrl, method, path, options);
-  const manage = (method, path, options) => call(config.manageMediaUrl, method, path, options);
   const enc = encodeURIComponent;
 
   return {
     config,
+    url,
     /** `GET /v1/media`: one page of the gallery. */
     gallery: async (filters, cursor, limit = 24) =>
-      (await list('GET', '/v1/media', { query: { ...filters, cursor, limit } })).body,
+      (await call('GET', '/v1/media', { query: { ...filters, cursor, limit } })).body,
     /** `GET /v1/devices`: the devices the user owns, with their cameras. */
-    devices: async () => (await list('GET', '/v1/devices')).body,
+    devices: async () => (await call('GET', '/v1/devices')).body,
     /** `GET /v1/media/{id}`: the detail and its ETag. */
     media: async (id) => {
-      const answer = await list('GET', `/v1/media/${enc(id)}`);
+      const answer = await call('GET', `/v1/media/${enc(id)}`);
       return { media: answer.body, etag: answer.etag };
     },
     /** `GET /v1/media/{id}/download`: a signed GET of the verified bytes. */
-    download: async (id) => (await list('GET', `/v1/media/${enc(id)}/download`)).body,
+    download: async (id) => (await call('GET', `/v1/media/${enc(id)}/download`)).body,
     /** `PATCH /v1/media/{id}` (JSON merge patch with If-Match). */
     patch: async (id, patch, etag) => {
-      const answer = await manage('PATCH', `/v1/media/${enc(id)}`, {
+      const answer = await call('PATCH', `/v1/media/${enc(id)}`, {
         body: patch,
         headers: { 'If-Match': etag },
         contentType: 'application/merge-patch+json',
@@ -117,40 +120,40 @@ export function createApi(config, token, onUnauthenticated) {
     },
     /** `DELETE /v1/media/{id}`. */
     remove: async (id) => {
-      await manage('DELETE', `/v1/media/${enc(id)}`);
+      await call('DELETE', `/v1/media/${enc(id)}`);
     },
     /** `POST /v1/media`: declare an upload; the answer carries the signed PUT. */
-    declare: async (body) => (await call(config.createMediaUrl, 'POST', '/v1/media', { body })).body,
+    declare: async (body) => (await call('POST', '/v1/media', { body })).body,
     /** `POST /v1/media/{id}/clips`. */
     clip: async (id, startMs, durationMs) =>
       (
-        await list('POST', `/v1/media/${enc(id)}/clips`, {
+        await call('POST', `/v1/media/${enc(id)}/clips`, {
           body: { start_ms: startMs, duration_ms: durationMs },
         })
       ).body,
     /** `POST /v1/media/{id}/snapshots`. */
     snapshot: async (id, atMs) =>
-      (await list('POST', `/v1/media/${enc(id)}/snapshots`, { body: { at_ms: atMs } })).body,
+      (await call('POST', `/v1/media/${enc(id)}/snapshots`, { body: { at_ms: atMs } })).body,
     /** `GET /v1/media/{id}/jobs`: the media's jobs, newest first. */
-    jobs: async (id) => (await list('GET', `/v1/media/${enc(id)}/jobs`)).body,
+    jobs: async (id) => (await call('GET', `/v1/media/${enc(id)}/jobs`)).body,
     /** `GET /v1/jobs/{id}`. */
-    job: async (id) => (await list('GET', `/v1/jobs/${enc(id)}`)).body,
+    job: async (id) => (await call('GET', `/v1/jobs/${enc(id)}`)).body,
     /** `POST /v1/{media|jobs}/{id}/events/ticket`: a short-lived ticket for one stream. */
     ticket: async (kind, id) =>
-      (await list('POST', `/v1/${kind === 'job' ? 'jobs' : 'media'}/${enc(id)}/events/ticket`))
+      (await call('POST', `/v1/${kind === 'job' ? 'jobs' : 'media'}/${enc(id)}/events/ticket`))
         .body,
     /** `GET /v1/media/{id}/shares`. */
-    shares: async (id) => (await list('GET', `/v1/media/${enc(id)}/shares`)).body,
+    shares: async (id) => (await call('GET', `/v1/media/${enc(id)}/shares`)).body,
     /** `POST /v1/media/{id}/shares`. */
     createShare: async (id, ttlSeconds, note) =>
       (
-        await manage('POST', `/v1/media/${enc(id)}/shares`, {
+        await call('POST', `/v1/media/${enc(id)}/shares`, {
           body: note ? { ttl_seconds: ttlSeconds, note } : { ttl_seconds: ttlSeconds },
         })
       ).body,
     /** `DELETE /v1/shares/{share_id}`. */
     revokeShare: async (shareId) => {
-      await manage('DELETE', `/v1/shares/${enc(shareId)}`);
+      await call('DELETE', `/v1/shares/${enc(shareId)}`);
     },
   };
 }

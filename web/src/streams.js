@@ -93,9 +93,7 @@ class Stream {
       return;
     }
     if (this.closed) return;
-    const source = new EventSource(
-      this.pool.api.config.listMediaUrl.replace(/\/+$/, '') + ticket.url,
-    );
+    const source = new EventSource(this.pool.api.url(ticket.url));
     this.source = source;
     const handle = (event) => {
       this.failures = 0;

@@ -1,10 +1,8 @@
-"""Server-Sent Events: wire format, event choice, resume, heartbeats, closing, and the client reader."""
+"""Server-Sent Events: wire format, event choice, resume, closing, and the client reader (the
+stream loop's heartbeats and lifetime: tests/unit/streams/test_pump.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from common.api.sse import (
     MEDIA_TERMINAL,
     EventState,
     comment,
-    event_stream,
     format_event,
     parse_last_event_id,
 )
@@ -98,75 +95,6 @@ def test_event_ids_are_the_document_sequence_numbers() -> None:
     assert '"progress":0.25' in event.data
 
 
-class FakeListener:
-    """A `Subscribe` whose versions a test pushes from another thread."""
-
-    def __init__(self) -> None:
-        self.deliver: Callable[[dict[str, Any] | None], None] | None = None
-        self.unsubscribed = threading.Event()
-
-    def __call__(self, deliver: Callable[[dict[str, Any] | None], None]) -> Callable[[], None]:
-        self.deliver = deliver
-        return self.unsubscribed.set
-
-    def push_later(self, delay_s: float, *documents: dict[str, Any]) -> None:
-        def run() -> None:
-            time.sleep(delay_s)
-            assert self.deliver is not None
-            for document in documents:
-                self.deliver(document)
-
-        threading.Thread(target=run, daemon=True).start()
-
-
-def test_stream_sends_heartbeats_while_idle_then_events_until_terminal() -> None:
-    listener = FakeListener()
-    stream = event_stream(
-        listener,
-        EventState(JOB_TERMINAL, None),
-        heartbeat_seconds=0.05,
-        max_seconds=5,
-        retry_ms=1000,
-    )
-    assert next(stream) == "retry: 1000\n\n"
-    listener.push_later(
-        0.18, doc(1, "running", 0.1), doc(2, "running", 0.9), doc(3, "completed", 1)
-    )
-    chunks = list(stream)
-    heartbeats = [c for c in chunks if c == ": heartbeat\n\n"]
-    events = list(parse_sse(sse_lines(chunks)))
-    assert len(heartbeats) >= 2
-    assert [(e.event, e.id) for e in events] == [
-        ("status", "1"),
-        ("progress", "2"),
-        ("status", "3"),
-    ]
-    assert listener.unsubscribed.is_set()
-
-
-def test_stream_ends_after_the_maximum_time() -> None:
-    listener = FakeListener()
-    started = time.monotonic()
-    chunks = list(
-        event_stream(
-            listener, EventState(MEDIA_TERMINAL, None), heartbeat_seconds=10, max_seconds=0.2
-        )
-    )
-    assert 0.2 <= time.monotonic() - started < 2
-    assert chunks == []
-    assert listener.unsubscribed.is_set()
-
-
-def test_client_disconnect_stops_the_listener() -> None:
-    listener = FakeListener()
-    stream = event_stream(
-        listener, EventState(MEDIA_TERMINAL, None), heartbeat_seconds=0.01, max_seconds=60
-    )
-    assert next(stream) == ": heartbeat\n\n"
-    stream.close()  # what the WSGI server does when the client goes away
-    assert listener.unsubscribed.is_set()
-
-
 @pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 11])
 def test_client_reader_recovers_events_split_anywhere(cut: int) -> None:
     text = (
@@ -216,6 +144,8 @@ def test_a_row_already_terminal_ends_the_stream_at_once() -> None:
 def test_a_resumed_stream_does_not_repeat_the_row_state() -> None:
     state = EventState(JOB_TERMINAL, 3, initial={"status": "queued"})
     assert state.opening() == (None, False)
+    # a resume of a job that has ended meanwhile ends at once, whatever the mirror holds
+    assert EventState(JOB_TERMINAL, 3, initial={"status": "failed"}).opening() == (None, True)
 
 
 def test_a_media_document_that_disappears_ends_the_stream_as_deleted() -> None:
