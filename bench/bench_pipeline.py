@@ -56,7 +56,7 @@ def upload(stack: LocalStack, token: str) -> tuple[str, float]:
     data = sample_jpeg(uuid.uuid4().bytes)
     body = json.dumps(declaration(f"pipe-{uuid.uuid4().hex}", data)).encode()
     status, answer = request(
-        stack.function_url("create_media") + "/v1/media",
+        stack.api_url + "/v1/media",
         method="POST",
         body=body,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},

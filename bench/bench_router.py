@@ -94,10 +94,13 @@ class Endpoint:
 def emulator(workdir: Path) -> Iterator[str]:
     import os
 
+    from emulators.ports import plan_for
+
     (workdir / "logs").mkdir(parents=True, exist_ok=True)
-    proc, host = start_pstest(workdir, dict(os.environ), PROJECT)
+    port = plan_for(workdir).of("pubsub")
+    proc = start_pstest(workdir, dict(os.environ), PROJECT, port)
     try:
-        yield host
+        yield f"127.0.0.1:{port}"
     finally:
         proc.stop()
 

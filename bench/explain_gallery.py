@@ -82,9 +82,13 @@ def main() -> int:
     from sqlalchemy import create_engine, text
 
     from emulators import postgres
+    from emulators.ports import plan_for
 
     workdir = Path(tempfile.mkdtemp(prefix="explain-gallery-"))
-    proc, url, cluster = postgres.start_postgres(workdir)
+    cluster = postgres.init_cluster(workdir)
+    port = plan_for(workdir).of("postgres")
+    proc = postgres.serve(cluster, port)
+    url = postgres.create_database(port)
     try:
         (workdir / "logs").mkdir(exist_ok=True)
         postgres.run_migrations(
@@ -101,7 +105,7 @@ def main() -> int:
         engine.dispose()
     finally:
         proc.stop()
-        postgres.remove_cluster(cluster)
+        postgres.remove_cluster(cluster.root)
     return 0
 
 

@@ -10,8 +10,9 @@
     mediactl ingest https://... | photo.png    # the server fetches a URL (or a data URL of a file)
     mediactl resolve doc.json [--inline]       # media references in a JSON file -> signed URLs
 
-Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`), `CREATE_MEDIA_URL` and
-`LIST_MEDIA_URL` from the environment (`source .stack/env.sh` for the local stack).
+Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`) and the API's one base URL,
+`MEDIA_API_URL`, from the environment (`source .stack/env.sh` for the local stack; Terraform's
+output `api_base_url` in the cloud).
 """
 
 from __future__ import annotations

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(stack.table())
         print(f"\nready in {stack.startup_seconds:.1f} s; env: source {stack.workdir / 'env.sh'}")
+        if "MEDIA_API_URL" in stack.env:
+            print(f"API base URL: {stack.api_url}  (MEDIA_API_URL)")
         if stack.web_url:
             print(f"web gallery: {stack.web_url}  (open it; 'Sign in' is the local dev login)")
         print("Ctrl-C to stop.")

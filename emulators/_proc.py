@@ -74,6 +74,12 @@ def _stat(pid: int) -> tuple[int, int] | None:
         return None
 
 
+def start_ticks(pid: int) -> int | None:
+    """When a live process started (clock ticks since boot), or None when it is gone."""
+    found = _stat(pid)
+    return found[1] if found else None
+
+
 def group_members(pgid: int, started_from: int = 0) -> dict[int, int]:
     """Processes of process group `pgid` started at or after `started_from` (clock ticks since
     boot): pid -> start time. Read from /proc (Linux)."""

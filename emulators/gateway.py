@@ -24,6 +24,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from aiohttp.client_exceptions import ClientConnectionError
+from yarl import URL
 
 from common.api.urlmap import UrlMap
 
@@ -88,7 +89,8 @@ def make_app(urls: UrlMap, backends: Mapping[str, str]) -> web.Application:
             request.raw_path.split("?", 1)[0],
             request.headers.get("Access-Control-Request-Method"),
         )
-        upstream = backends[service].rstrip("/") + request.raw_path
+        # as sent: a percent-encoded byte stays encoded, so the service judges the same path
+        upstream = URL(backends[service].rstrip("/") + request.raw_path, encoded=True)
         body = await request.read() if request.body_exists else None
         if body is not None and len(body) > MAX_BODY_BYTES:
             return web.json_response(
@@ -140,7 +142,7 @@ def make_app(urls: UrlMap, backends: Mapping[str, str]) -> web.Application:
         await app[SESSION_KEY].close()
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_route("*", "/{tail:.*}", proxy)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", proxy)  # any path, odd bytes too
     app.on_startup.append(open_session)
     app.on_cleanup.append(close_session)
     return app

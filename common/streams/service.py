@@ -225,13 +225,15 @@ class StreamService:
             initial = await self._blocking(opening, principal, doc_id)
             last_seq = parse_last_event_id(request.headers.get("Last-Event-ID"))
             state = EventState(terminal, last_seq, initial, gone_status)
-            if (held := feed.latest(doc_id)) is not None:
+            held = feed.latest(doc_id)
+            if held is not None:
                 subscriber.offer(held)  # where the document stands now, progress included
             yield self._retry()
             text, done = state.opening()
             if text is not None:
                 yield text
-            if done:
+            newer_held = last_seq is not None and held is not None and held.seq > last_seq
+            if done and not newer_held:  # a resume still gets the (terminal) version it missed
                 return
 
             def render(version: Version) -> tuple[str | None, bool]:
