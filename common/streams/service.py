@@ -398,6 +398,8 @@ def create_app(
     for route in STREAMS:
         path = _aiohttp_path(route.path)
         app.router.add_route(route.method, path, handlers[route.operation_id])
+        if route.method == "GET":
+            app.router.add_route("HEAD", path, handlers[route.operation_id])
         app.router.add_route("OPTIONS", path, service.options)
     app.router.add_get("/ready", service.ready, allow_head=False)
     app.on_startup.append(_start_feeds)
