@@ -80,11 +80,10 @@ locals {
         DETECTOR_MODEL_URI    = "gs://${google_storage_bucket.models.name}/${var.detector_model_object}"
         DETECTOR_MODEL_SHA256 = var.detector_model_sha256
       } : {},
-      # manage_media makes share links; they open on list_media (Cloud Run's deterministic
-      # URL, as for the gallery: the function's own URI would be a self-reference).
-      name == "manage_media" ? { PUBLIC_BASE_URL = "https://${local.function_service_names["list_media"]}-${data.google_project.this.number}.${var.region}.run.app" } : {},
-      # list_media serves Server-Sent Events: a stream closes itself before the request timeout.
-      name == "list_media" ? { SSE_MAX_SECONDS = tostring(max(local.function_sizing[name].timeout_seconds - 30, 30)) } : {},
+      # manage_media makes share links; they open on the API's one origin (lb.tf), else on
+      # list_media (Cloud Run's deterministic URL, as for the gallery: the function's own URI
+      # would be a self-reference).
+      name == "manage_media" ? { PUBLIC_BASE_URL = coalesce(local.api_base_url, "https://${local.function_service_names["list_media"]}-${data.google_project.this.number}.${var.region}.run.app") } : {},
     )
   }
 }

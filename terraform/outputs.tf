@@ -138,3 +138,18 @@ output "cors_allowed_origins" {
   description = "Browser origins the HTTP functions allow (CORS_ALLOWED_ORIGINS): the gallery's and cors_allowed_origins."
   value       = local.cors_allowed_origins
 }
+
+output "api_base_url" {
+  description = "The API's one base URL (https://<first of api_domains>): what the web gallery, mediactl (MEDIA_API_URL) and devices call; null without api_domains."
+  value       = local.api_base_url
+}
+
+output "api_ip_address" {
+  description = "IP address of the API's load balancer: point an A record of each of api_domains at it (the managed certificate is issued once they resolve); null without api_domains."
+  value       = local.lb_enabled ? google_compute_global_address.api[0].address : null
+}
+
+output "streams_service_account" {
+  description = "Email of the stream service's runtime identity (its Cloud SQL IAM user is this without .gserviceaccount.com: GRANT it media_streams, README \"Database grants\"); null without streams_image."
+  value       = local.streams_enabled ? google_service_account.streams[0].email : null
+}

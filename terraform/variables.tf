@@ -712,12 +712,12 @@ variable "web_gallery_max_instance_count" {
 
 variable "web_gallery_extra_config" {
   type        = map(string)
-  description = "Public settings added to the gallery's /config.json next to createMediaUrl, listMediaUrl and manageMediaUrl: the identity provider the page signs in with (oidcIssuer, an https URL whose origin the default CSP lets the page call; oidcClientId; optional oidcScope and oidcName; docs/RUNBOOKS/GALLERY.md). Everything here is readable by anyone who can load the page: never a secret."
+  description = "Public settings added to the gallery's /config.json next to apiBaseUrl: the identity provider the page signs in with (oidcIssuer, an https URL whose origin the default CSP lets the page call; oidcClientId; optional oidcScope and oidcName; docs/RUNBOOKS/GALLERY.md). Everything here is readable by anyone who can load the page: never a secret."
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["createMediaUrl", "listMediaUrl", "manageMediaUrl", "devLoginUrl"], k)])
-    error_message = "web_gallery_extra_config keys must be camelCase names other than createMediaUrl, listMediaUrl and manageMediaUrl (set by the module) and devLoginUrl (local stack only)."
+    condition     = alltrue([for k in keys(var.web_gallery_extra_config) : can(regex("^[a-z][A-Za-z0-9]*$", k)) && !contains(["apiBaseUrl", "devLoginUrl"], k)])
+    error_message = "web_gallery_extra_config keys must be camelCase names other than apiBaseUrl (set by the module) and devLoginUrl (local stack only)."
   }
 
   validation {
@@ -730,4 +730,92 @@ variable "web_gallery_content_security_policy" {
   type        = string
   description = "Content-Security-Policy header of the gallery's responses; null: the module's policy (scripts and styles from the page's origin only; connections, images and media from the page, the functions and storage.googleapis.com for signed URLs)."
   default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
+# The API's one origin (lb.tf) and the stream service (streams.tf)
+# ---------------------------------------------------------------------------------------------
+
+variable "api_domains" {
+  type        = list(string)
+  description = "DNS names of the API's one origin: an external Application Load Balancer with a Google-managed certificate for them, routing each route to the function or the stream service that serves it (url_map.json). Point an A record of each at the output api_ip_address. Empty: no load balancer (then no single base URL, and no web gallery). Clients take https://<first name> (output api_base_url)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for d in var.api_domains : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", d))])
+    error_message = "api_domains must be lowercase DNS names such as \"api.example.com\"."
+  }
+}
+
+variable "lb_admin_routes" {
+  type        = bool
+  description = "Serve the /v1/admin/ routes through the load balancer too. false (default): the load balancer answers them 404, and operators call the functions' own URLs (with IAM: http_invoker_members)."
+  default     = false
+}
+
+variable "lb_security_policy" {
+  type        = string
+  description = "Self link or name of a Cloud Armor security policy attached to every backend of the load balancer (rate limits, geo or IP rules); null: none."
+  default     = null
+}
+
+variable "streams_image" {
+  type        = string
+  description = "Container image of the stream service (Server-Sent Events), built from the repository with terraform/streams/Dockerfile and pushed to Artifact Registry, preferably pinned by digest. null: no stream service (the event-stream routes then answer 421 from list_media)."
+  default     = null
+}
+
+variable "streams_max_instance_count" {
+  type        = number
+  description = "Most instances of the stream service."
+  default     = 5
+
+  validation {
+    condition     = var.streams_max_instance_count >= 1
+    error_message = "streams_max_instance_count must be at least 1."
+  }
+}
+
+variable "streams_min_instance_count" {
+  type        = number
+  description = "Instances of the stream service kept running (their Firestore listeners stay warm, so a reconnecting client resumes from memory; billed while idle)."
+  default     = 1
+
+  validation {
+    condition     = var.streams_min_instance_count >= 0
+    error_message = "streams_min_instance_count must be 0 or more."
+  }
+}
+
+variable "streams_max_request_concurrency" {
+  type        = number
+  description = "Open streams one instance of the stream service holds (Cloud Run allows up to 1000). An open stream is a coroutine and a queue: memory, not a thread."
+  default     = 1000
+
+  validation {
+    condition     = var.streams_max_request_concurrency >= 1 && var.streams_max_request_concurrency <= 1000
+    error_message = "streams_max_request_concurrency must be between 1 and 1000."
+  }
+}
+
+variable "streams_db_pool_size" {
+  type        = number
+  description = "Postgres connections of one stream service instance (its threads for a stream's start: authorization and the first event). Counts against the Cloud SQL connection budget with streams_max_instance_count."
+  default     = 4
+
+  validation {
+    condition     = var.streams_db_pool_size >= 1 && var.streams_db_pool_size <= 20
+    error_message = "streams_db_pool_size must be between 1 and 20."
+  }
+}
+
+variable "streams_max_stream_seconds" {
+  type        = number
+  description = "Lifetime of one event stream (SSE_MAX_SECONDS); clients reconnect with Last-Event-ID. Below the service's 3600 s request timeout."
+  default     = 900
+
+  validation {
+    condition     = var.streams_max_stream_seconds >= 30 && var.streams_max_stream_seconds <= 3540
+    error_message = "streams_max_stream_seconds must be between 30 and 3540."
+  }
 }

@@ -1,20 +1,15 @@
 # The web gallery: the static app of web/ (built to web/dist by its npm build), served by
 # a small Cloud Run service from an image built in the repository (terraform/web/Dockerfile: the
 # npm build, then terraform/web/server.py under gunicorn). No bucket is public: the files are in
-# the image. The browser calls create_media, list_media and manage_media directly (CORS: the
-# service's origin is in their CORS_ALLOWED_ORIGINS), PUTs uploads to signed URLs (the uploads
+# the image. The browser calls the API at its one base URL, the load balancer of lb.tf (CORS:
+# the service's origin is in the functions' and the stream service's CORS_ALLOWED_ORIGINS), PUTs uploads to signed URLs (the uploads
 # bucket's CORS) and signs in with the identity provider named in web_gallery_extra_config
 # (oidcIssuer, oidcClientId; docs/RUNBOOKS/GALLERY.md). Enabled by web_gallery_image; README,
 # "Web gallery".
 
 locals {
-  # Origins the page talks to: the HTTP functions (both URL forms) and signed Cloud Storage URLs.
-  web_gallery_api_origins = sort(distinct(flatten([
-    for name in local.http_functions : [
-      regex("^https://[^/]+", google_cloudfunctions2_function.function[name].url),
-      regex("^https://[^/]+", google_cloudfunctions2_function.function[name].service_config[0].uri),
-    ]
-  ])))
+  # Origins the page talks to: the API's one origin (lb.tf) and signed Cloud Storage URLs.
+  web_gallery_api_origins = local.api_base_url == null ? [] : [local.api_base_url]
   # The identity provider's origin (discovery and token endpoint), when the page signs in with one.
   web_gallery_idp_origins = [
     for key in ["oidcIssuer"] : regex("^https://[^/]+", var.web_gallery_extra_config[key])
@@ -35,9 +30,7 @@ locals {
   ])
   # Served as /config.json: where the page finds the API. Public by nature; no secrets.
   web_gallery_config = merge(var.web_gallery_extra_config, {
-    createMediaUrl = google_cloudfunctions2_function.function["create_media"].url
-    listMediaUrl   = google_cloudfunctions2_function.function["list_media"].url
-    manageMediaUrl = google_cloudfunctions2_function.function["manage_media"].url
+    apiBaseUrl = local.api_base_url
   })
 }
 
@@ -90,6 +83,10 @@ resource "google_cloud_run_v2_service" "web" {
   }
 
   lifecycle {
+    precondition {
+      condition     = local.lb_enabled
+      error_message = "The web gallery calls the API at its one base URL: set api_domains (lb.tf) too."
+    }
     # The functions' CORS lists the computed deterministic URL (main.tf); fail the apply if the
     # service does not answer there.
     postcondition {

@@ -48,6 +48,8 @@ output "cloud_run_ingress" { value = local.cloud_run_ingress }
 output "web_gallery_enabled" { value = local.web_gallery_enabled }
 output "web_gallery_service_name" { value = local.web_gallery_service_name }
 output "detector_model_configured" { value = local.detector_model_configured }
+output "lb_route_rules" { value = local.lb_route_rules }
+output "api_services" { value = local.api_services }
 """
 _REQUIRED_VARIABLES = {"project_id": "media-test-1"}
 
@@ -63,7 +65,7 @@ def evaluate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Evaluate:
     monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
     workdir = tmp_path / "terraform"
     workdir.mkdir()
-    for name in ("variables.tf", "locals.tf"):
+    for name in ("variables.tf", "locals.tf", "lb_routes.tf", "url_map.json"):
         shutil.copy(TERRAFORM_DIR / name, workdir / name)
     shutil.copy(REPO_ROOT / "topology.json", tmp_path / "topology.json")
     (workdir / "outputs.tf").write_text(_EVALUATED_OUTPUTS, encoding="utf-8")

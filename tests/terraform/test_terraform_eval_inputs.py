@@ -70,7 +70,7 @@ def test_terraform_evaluates_defaults_from_topology(evaluate: Evaluate) -> None:
         ({"detector_model_object": "models/../x.onnx"}, "detector_model_object must be"),
         ({"detector_model_sha256": "ABC"}, "detector_model_sha256 must be"),
         ({"web_gallery_image": "not an image"}, "web_gallery_image must be"),
-        ({"web_gallery_extra_config": {"listMediaUrl": "x"}}, "web_gallery_extra_config keys"),
+        ({"web_gallery_extra_config": {"apiBaseUrl": "x"}}, "web_gallery_extra_config keys"),
         ({"alert_notification_channels": ["email:me@example.com"]}, "alert_notification_channels"),
         ({"alert_rejection_window_seconds": 90}, "alert_rejection_window_seconds must be"),
         (

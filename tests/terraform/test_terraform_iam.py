@@ -16,11 +16,12 @@ from tests.terraform.support import (
 
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
-# The only grants to allUsers: the HTTP functions' and the web gallery's invoker, both created only
-# with allow_unauthenticated_http = true.
+# The only grants to allUsers: the HTTP functions', the stream service's and the web gallery's
+# invoker, all created only with allow_unauthenticated_http = true.
 GATED_PUBLIC_GRANTS = {
     "google_cloud_run_service_iam_member.http_public_invoker": "local.http_functions",
     "google_cloud_run_v2_service_iam_member.web_public_invoker": "local.web_gallery_enabled",
+    "google_cloud_run_v2_service_iam_member.streams_public_invoker": "local.streams_enabled",
 }
 
 # Roles that can be granted only on the project (no resource-level IAM binding exists), with the
