@@ -91,6 +91,7 @@ bench: install
 
 openapi: install
 	$(BIN)/python -m scripts.openapi
+	$(BIN)/python -m scripts.url_map
 
 package: install
 	$(BIN)/python scripts/package_functions.py --out dist/functions
