@@ -131,10 +131,10 @@ def regions_around(
         pairs = [(i, j) for i in range(len(out)) for j in range(i + 1, len(out))]
         i, j = min(pairs, key=lambda p: _union_side(out[p[0]], out[p[1]]))
         a, b = out[i], out[j]
-        union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-        merged = (union[0], union[1], union[2] - union[0], union[3] - union[1])
+        x1, y1 = min(a[0], b[0]), min(a[1], b[1])
+        both = (x1, y1, max(a[2], b[2]) - x1, max(a[3], b[3]) - y1)
         out = [r for k, r in enumerate(out) if k not in (i, j)]
-        out.append(square_around(merged, width, height, region_px, 1.0))
+        out.append(square_around(both, width, height, region_px, 1.0))
     return sorted(out, key=lambda r: -(r[2] - r[0]) * (r[3] - r[1]))
 
 
