@@ -113,11 +113,9 @@ resource "google_cloudfunctions2_function" "function" {
     }
   }
 
+  # Builds and first revisions start once their grants are seen by IAM (ordering.tf).
   depends_on = [
-    google_project_iam_member.build_log_writer,
-    google_project_iam_member.build_gcf_sources_viewer,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_secret_manager_secret_iam_member.jwt_accessor,
+    time_sleep.function_grants,
     google_secret_manager_secret_version.jwt_initial,
   ]
 }

@@ -86,7 +86,7 @@ resource "google_monitoring_alert_policy" "upload_rejection_spike" {
     content   = "Uploads to the ${var.name_prefix} pipeline are being rejected. The dashboard \"${var.name_prefix}media pipeline\" breaks the rejections down by `reason_code`; the lines themselves: `jsonPayload.event=\"upload.rejected\"` in Logs Explorer. See docs/RUNBOOKS/DEPLOY.md."
   }
 
-  depends_on = [google_logging_metric.event]
+  depends_on = [time_sleep.log_metrics]
 }
 
 # Any message that exhausted its delivery attempts. Two sources, either fires: the dead-letter
@@ -151,7 +151,7 @@ resource "google_monitoring_alert_policy" "dead_letter" {
     content   = "A message of the ${var.name_prefix} pipeline exhausted its delivery attempts. The handler marks the media or job failed (reason dead_lettered); find the cause and redeliver: docs/RUNBOOKS/DEPLOY.md, \"Read the dead-letter topic\"."
   }
 
-  depends_on = [google_logging_metric.event, google_project_service.enabled]
+  depends_on = [time_sleep.log_metrics, google_project_service.enabled]
 }
 
 resource "google_monitoring_dashboard" "pipeline" {
@@ -183,5 +183,5 @@ resource "google_monitoring_dashboard" "pipeline" {
     }
   })
 
-  depends_on = [google_logging_metric.event]
+  depends_on = [time_sleep.log_metrics]
 }

@@ -241,5 +241,5 @@ resource "google_storage_notification" "uploads_finalize" {
   event_types        = ["OBJECT_FINALIZE"]
   object_name_prefix = var.upload_notification_object_name_prefix
 
-  depends_on = [google_pubsub_topic_iam_member.object_events_gcs_publisher]
+  depends_on = [time_sleep.notification_grant]
 }

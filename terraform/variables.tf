@@ -593,9 +593,15 @@ variable "sql_transaction_log_retention_days" {
   }
 }
 
+variable "migration_image" {
+  type        = string
+  description = "Image the migrate Cloud Run job is created with. scripts/migrate.sh builds terraform/migrate/Dockerfile and sets each release's image on the job, which Terraform then leaves alone; the default is Google's sample job image, a placeholder until the first migrate."
+  default     = "us-docker.pkg.dev/cloudrun/container/job:latest"
+}
+
 variable "sql_operator_iam_users" {
   type        = list(string)
-  description = "Email addresses of people who get a Cloud SQL IAM database user (type CLOUD_IAM_USER) to run migrations. Their IAM roles (cloudsql.client, cloudsql.instanceUser) are granted outside this module."
+  description = "Email addresses of people who get a Cloud SQL IAM database user (type CLOUD_IAM_USER) to log in through the connector, e.g. to inspect data. They own nothing and get no privileges from the module; migrations run as the migrate job's identity. Their IAM roles (cloudsql.client, cloudsql.instanceUser) are granted outside this module."
   default     = []
 
   validation {
@@ -610,13 +616,13 @@ variable "sql_operator_iam_users" {
 
 variable "firestore_location_id" {
   type        = string
-  description = "Location of the Firestore (default) database, e.g. \"nam5\" or a region; null uses var.region. Cannot change after creation."
+  description = "Location of the Firestore status database (<name_prefix>status), e.g. \"nam5\" or a region; null uses var.region. Cannot change after creation."
   default     = null
 }
 
 variable "firestore_delete_protection" {
   type        = bool
-  description = "Enable Firestore delete protection on the (default) database."
+  description = "Enable Firestore delete protection on the status database (set false and apply before `terraform destroy`)."
   default     = true
 }
 
