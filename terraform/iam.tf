@@ -247,8 +247,10 @@ resource "google_cloud_run_service_iam_member" "push_invoker" {
 }
 
 # Opt-in (allow_unauthenticated_http): devices call the HTTP functions with only their app JWT.
+# All three are exposed, manage_media's admin routes included (the application refuses them
+# without an admin token).
 resource "google_cloud_run_service_iam_member" "http_public_invoker" {
-  #checkov:skip=CKV_GCP_102:Created only when allow_unauthenticated_http = true (default false): devices then authenticate with the application JWT alone. See README, "Calling the HTTP functions".
+  #checkov:skip=CKV_GCP_102:Created only when allow_unauthenticated_http = true (default false), on all three HTTP functions (create_media, list_media, manage_media): callers then authenticate with the application JWT alone. See README, "Calling the HTTP functions".
   for_each = var.allow_unauthenticated_http ? local.http_functions : toset([])
 
   project  = var.project_id
