@@ -23,6 +23,9 @@ resource "google_sql_database_instance" "main" {
     disk_autoresize             = true
     deletion_protection_enabled = var.sql_deletion_protection
     user_labels                 = local.labels
+    # REQUIRED: only the Cloud SQL connectors (IAM-authorized, the functions' and the migrate
+    # job's) may connect, never a direct TCP client even on the private IP.
+    connector_enforcement = var.sql_connector_enforcement
 
     backup_configuration {
       enabled                        = true

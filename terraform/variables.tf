@@ -554,6 +554,23 @@ variable "sql_private_network" {
   default     = null
 }
 
+variable "sql_connector_enforcement" {
+  type        = string
+  description = "REQUIRED: the instance accepts only Cloud SQL connector connections (what the functions and the migrate job use); NOT_REQUIRED also lets direct clients in (on the private IP, with a client certificate)."
+  default     = "REQUIRED"
+
+  validation {
+    condition     = contains(["REQUIRED", "NOT_REQUIRED"], var.sql_connector_enforcement)
+    error_message = "sql_connector_enforcement must be REQUIRED or NOT_REQUIRED."
+  }
+}
+
+variable "storage_data_access_audit_logs" {
+  type        = bool
+  description = "Enable Data Access audit logs (DATA_READ, DATA_WRITE) for Cloud Storage in the project, so every object read and write is logged (billed as logs ingestion). The buckets rely on them instead of legacy usage logs. Set false only where the organization already enables them."
+  default     = true
+}
+
 variable "sql_deletion_protection" {
   type        = bool
   description = "Protect the Cloud SQL instance against deletion, both in Terraform and in the Cloud SQL API. Set false (and apply) before `terraform destroy`."
