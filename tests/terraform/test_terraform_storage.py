@@ -118,6 +118,9 @@ def test_custom_roles_hold_only_object_permissions_and_match_iam_md() -> None:
         "google_project_iam_custom_role.object_writer": sorted(
             permissions[op] for op in roles["writer"]["operations"]
         ),
+        "google_project_iam_custom_role.object_deleter": sorted(
+            permissions[op] for op in roles["deleter"]["operations"]
+        ),
     }
     assert expected["google_project_iam_custom_role.object_reader"] == ["storage.objects.get"]
     assert expected["google_project_iam_custom_role.object_creator"] == [

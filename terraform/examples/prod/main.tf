@@ -115,6 +115,26 @@ resource "google_compute_network" "media" {
   depends_on = [google_project_service.network]
 }
 
+# Nothing in the network takes connections from outside: the connector and Cloud SQL's peering
+# need no ingress rule (Google-managed), so every ingress is denied below the default priority.
+resource "google_compute_firewall" "deny_ingress" {
+  project   = var.project_id
+  name      = "media-prod-deny-ingress"
+  network   = google_compute_network.media.name
+  direction = "INGRESS"
+  priority  = 65534
+
+  source_ranges = ["0.0.0.0/0"]
+
+  deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
 # Private services access: the range Cloud SQL's private IP is taken from.
 resource "google_compute_global_address" "private_services" {
   project       = var.project_id
