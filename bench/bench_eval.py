@@ -243,12 +243,12 @@ def _found(boxes: list[Detection], gated: list[Detection]) -> bool:
 
 def speed(items: list[Media], repeat: int) -> None:
     import numpy as np
+    from common.processing.onnx_detector import OnnxDetector
     from onnx_net import build_detector_net
     from PIL import Image
 
     from common.processing import _mtcnn, detection
     from common.processing.config import ObjectModel
-    from common.processing.onnx_detector import OnnxDetector
 
     frames = []
     for media in items:

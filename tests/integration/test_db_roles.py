@@ -47,7 +47,9 @@ def database(local_stack: Any) -> Iterator[str]:
     suffix = name[-8:]
     admin = create_engine(os.environ["DATABASE_URL"], isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname='cloudsqlsuperuser'"))
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname='cloudsqlsuperuser'")
+        )
         if exists.first() is None:
             connection.execute(text("CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEROLE CREATEDB"))
         for role in (f"migrate_{suffix}", f"operator_{suffix}"):
@@ -68,8 +70,10 @@ def database(local_stack: Any) -> Iterator[str]:
 
 
 def url_as(user: str, database: str) -> str:
-    return make_url(os.environ["DATABASE_URL"]).set(username=user, database=database).render_as_string(
-        hide_password=False
+    return (
+        make_url(os.environ["DATABASE_URL"])
+        .set(username=user, database=database)
+        .render_as_string(hide_password=False)
     )
 
 
@@ -104,7 +108,7 @@ def attempt(user: str, database: str, statement: str) -> str | None:
         with engine.begin() as connection:
             connection.execute(text(statement))
         return None
-    except Exception as exc:  # noqa: BLE001 - the error text is the result
+    except Exception as exc:
         return str(exc)
     finally:
         engine.dispose()

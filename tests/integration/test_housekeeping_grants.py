@@ -149,7 +149,9 @@ def test_housekeeping_paths_stay_within_its_grants(local_stack: Any, tmp_path: P
             t=LONG_AGO,
             id=media_id,
         )
-    execute("UPDATE media_objects SET created_at = :t WHERE id = :id", t=LONG_AGO, id=never_uploaded)
+    execute(
+        "UPDATE media_objects SET created_at = :t WHERE id = :id", t=LONG_AGO, id=never_uploaded
+    )
     execute(
         "UPDATE jobs SET status = 'queued', updated_at = :t WHERE id = :id",
         t=LONG_AGO,
@@ -212,4 +214,3 @@ def test_housekeeping_paths_stay_within_its_grants(local_stack: Any, tmp_path: P
     assert refused(ungranted, {"housekeeping": housekeeping}) == {
         "housekeeping": [deletes_derivatives]
     }
-

@@ -39,6 +39,7 @@ from tests.integration.support import (
 
 pytestmark = pytest.mark.integration
 
+
 def test_every_functions_calls_are_within_its_grants(local_stack: Any, tmp_path: Path) -> None:
     # GIVEN every function exercised on its paths
     device = new_device_id()

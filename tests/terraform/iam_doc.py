@@ -24,13 +24,17 @@ HEADER = (
 
 
 def _operations(operations: list[str] | None) -> str:
-    return ", ".join(sorted(operations, key=["get", "create", "delete"].index)) if operations else "—"
+    return (
+        ", ".join(sorted(operations, key=["get", "create", "delete"].index)) if operations else "—"
+    )
 
 
 def render(access: dict[str, Any]) -> str:
     """The table (header and one row per function) for `access` = local.function_access."""
     rows = [HEADER]
-    for name in [n for n in FUNCTION_ORDER if n in access] + sorted(set(access) - set(FUNCTION_ORDER)):
+    for name in [n for n in FUNCTION_ORDER if n in access] + sorted(
+        set(access) - set(FUNCTION_ORDER)
+    ):
         a = access[name]
         objects = a["objects"]
         publishes = ", ".join(f"`{t}`" for t in a["publishes"]) or "—"

@@ -27,7 +27,15 @@ from hcl2.utils import SerializationOptions
 
 _OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=True, with_comments=False)
 META_ARGUMENTS = {
-    "resource": {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"},
+    "resource": {
+        "count",
+        "for_each",
+        "depends_on",
+        "provider",
+        "lifecycle",
+        "provisioner",
+        "connection",
+    },
     "data": {"count", "for_each", "depends_on", "provider", "lifecycle"},
     "ephemeral": {"count", "for_each", "depends_on", "provider", "lifecycle"},
 }
@@ -139,7 +147,9 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _schema_for(body: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+def _schema_for(
+    body: dict[str, Any], schemas: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
     provider = str(body.get("provider", "google"))
     name = "google-beta" if "google-beta" in provider else "google"
     return name, schemas[name]
@@ -157,9 +167,13 @@ def problems(paths: Iterable[Path], schemas: dict[str, dict[str, Any]]) -> list[
                     for name, body in named.items():
                         if type_name.startswith(OTHER_PROVIDERS):
                             continue
-                        where = f"{path.name}: {'data.' if kind == 'data' else ''}{type_name}.{name}"
+                        where = (
+                            f"{path.name}: {'data.' if kind == 'data' else ''}{type_name}.{name}"
+                        )
                         provider, schema = _schema_for(body, schemas)
-                        block = schema.get("data" if kind == "data" else "resource", {}).get(type_name)
+                        block = schema.get("data" if kind == "data" else "resource", {}).get(
+                            type_name
+                        )
                         if block is None:
                             out.append(f"{where}: no such type in {provider} {schema['version']}")
                             continue
@@ -181,7 +195,9 @@ def problems(paths: Iterable[Path], schemas: dict[str, dict[str, Any]]) -> list[
                 block = schemas[provider][kind][type_name]
                 missing = _resolve(block, _attribute_path(text, match.end()))
                 if missing:
-                    out.append(f"{path.name}: {match.group(0)}.{missing} is not an attribute of {type_name}")
+                    out.append(
+                        f"{path.name}: {match.group(0)}.{missing} is not an attribute of {type_name}"
+                    )
     return sorted(set(out))
 
 

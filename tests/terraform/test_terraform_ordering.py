@@ -11,7 +11,8 @@ def test_service_agents_are_generated_before_any_grant_names_them() -> None:
     identity = resources["google_project_service_identity.agent"]
     assert identity["provider"] in {"google-beta", "${google-beta}"}
     services = module_locals()["service_agent_services"]
-    assert "pubsub.googleapis.com" in services and "cloudscheduler.googleapis.com" in services
+    assert "pubsub.googleapis.com" in services
+    assert "cloudscheduler.googleapis.com" in services
     triggers = resources["time_sleep.service_agents"]["triggers"]
     assert "google_project_service_identity.agent" in triggers["pubsub"]
     assert "google_project_service_identity.agent" in triggers["cloudscheduler"]

@@ -37,7 +37,8 @@ def _bounds(provider: str) -> tuple[str, str]:
     (providers,) = terraform["required_providers"]
     constraint = providers[provider]["version"]
     lower, upper = _LOWER.search(constraint), _UPPER.search(constraint)
-    assert lower and upper, f"{provider}: {constraint!r} must have a lower and an upper bound"
+    assert lower, f"{provider}: {constraint!r} has no lower bound"
+    assert upper, f"{provider}: {constraint!r} has no upper bound"
     return lower.group(1), upper.group(1)
 
 
@@ -91,13 +92,23 @@ def test_beta_only_types_name_the_beta_provider(schemas: dict[str, dict[str, Any
     ("file", "old", "new", "reported"),
     [
         # an argument typo
-        ("storage.tf", "force_destroy   ", "force_destory   ", "no argument or block 'force_destory'"),
+        (
+            "storage.tf",
+            "force_destroy   ",
+            "force_destory   ",
+            "no argument or block 'force_destory'",
+        ),
         # a nested block typo
         ("storage.tf", "soft_delete_policy {", "soft_delete_polcy {", "'soft_delete_polcy'"),
         # an argument of a nested block
         ("sql.tf", "ssl_mode = ", "sslmode = ", "no argument or block 'sslmode'"),
         # a resource type that does not exist
-        ("pubsub.tf", '"google_pubsub_topic" "topic"', '"google_pubsub_topics" "topic"', "no such type"),
+        (
+            "pubsub.tf",
+            '"google_pubsub_topic" "topic"',
+            '"google_pubsub_topics" "topic"',
+            "no such type",
+        ),
         # a computed attribute that does not exist (as `self.urls` before provider 6.12.0)
         ("web.tf", "self.urls", "self.url_list", "self.url_list is not an attribute"),
         # a reference to a nested attribute that does not exist
