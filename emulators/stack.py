@@ -221,6 +221,13 @@ class LocalStack(Bringup):
             "JWT_SECRET": credentials.jwt_secret(base.get("JWT_SECRET")),
         }
         if self.with_functions:
+            from emulators.models import publish_models
+
+            self.env.update(publish_models(self.repo_root, self.env))
+            # a storage emulator that comes back empty (moto, fake-gcs in memory) gets them again
+            store = next(c for c in self.supervisor.components() if c.name.startswith("storage"))
+            store.restore = lambda: self.env.update(publish_models(self.repo_root, self.env))
+        if self.with_functions:
             self._plan_api()
         if self.with_web:
             self._plan_web()
