@@ -5,7 +5,7 @@ so thousands of them cost memory, not threads, and never a request slot of the A
 The blocking work of a stream's start (verifying a token with a JWKS fetch, reading Postgres)
 runs on a small pool of threads (`DB_POOL_SIZE`); the Firestore listeners are the hub's
 (`common.streams.hub`), one per collection. Errors before a stream starts are the API's JSON
-errors (`common.api.app.error_response`); CORS follows `CORS_ALLOWED_ORIGINS` as the functions do.
+errors and CORS is that of the functions (`common.streams.adapters`).
 
 `GET /ready` answers 200 once every feed has its first snapshot (the local stack and Cloud Run's
 startup probe wait for it), 503 before.
@@ -19,28 +19,20 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticError
 
-from common.api.app import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, error_response
 from common.api.routes import STREAMS
 from common.api.routes.events import EventsQuery, EventsStreamQuery
 from common.api.sse import HEADERS, JOB_TERMINAL, MEDIA_TERMINAL, EventState, parse_last_event_id
 from common.core.errors import (
     Conflict,
-    Forbidden,
     MediaError,
-    MethodNotAllowed,
-    NotFound,
-    ValidationError,
 )
 from common.core.settings import Settings, get_settings
-from common.core.validation import validation_error
 from common.media.mirror import JOBS_COLLECTION, MEDIA_COLLECTION
-from common.streams import lookups
+from common.streams import adapters, lookups
 from common.streams.hub import Feed, Listen, Subscriber, Version, firestore_listen, micros
 from common.streams.pump import pump
 from common.streams.user import (
@@ -59,48 +51,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 READY_TIMEOUT_SECONDS = 60.0
 FEEDS_KEY = web.AppKey("feeds", dict[str, Feed])
 POOL_KEY = web.AppKey("pool", ThreadPoolExecutor)
 RECYCLER_KEY = web.AppKey("recycler", asyncio.Task[None])
-
-
-def _aiohttp_path(rule: str) -> str:
-    """`/v1/media/<media_id>/events` -> `/v1/media/{media_id}/events`."""
-    return rule.replace("<", "{").replace(">", "}")
-
-
-def _error(exc: MediaError, cors: Mapping[str, str]) -> web.Response:
-    answer = error_response(exc)
-    headers = {**dict(answer.headers), **cors}
-    headers.pop("Content-Length", None)
-    return web.Response(body=answer.get_data(), status=answer.status_code, headers=headers)
-
-
-def _cors(request: web.Request, settings: Settings) -> dict[str, str]:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return {}
-    if origin not in settings.cors_allowed_origins:
-        return {"Vary": "Origin"}
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
-        "Vary": "Origin",
-    }
-
-
-def _query(request: web.Request, model: type[ModelT]) -> ModelT:
-    repeated = sorted({key for key in request.query if len(request.query.getall(key)) > 1})
-    if repeated:
-        raise ValidationError(
-            f"query parameters given more than once: {', '.join(repeated)}", code="invalid_query"
-        )
-    try:
-        return model.model_validate(dict(request.query))
-    except PydanticError as exc:
-        raise validation_error(exc, "query parameters are invalid", code="invalid_query") from exc
 
 
 class StreamService:
@@ -141,7 +95,7 @@ class StreamService:
     ) -> web.StreamResponse:
         """Run `start` (an async generator factory of text chunks after its checks): errors
         before the first chunk are JSON answers, after it the stream just ends."""
-        cors = _cors(request, self.settings)
+        cors = adapters.cors(request, self.settings)
         began = time.perf_counter()
         chunks: AsyncGenerator[str, None] = start()
         try:
@@ -151,10 +105,10 @@ class StreamService:
         except MediaError as exc:
             if exc.http_status >= 500:
                 log.warning("%s %s: %s", request.method, request.path, exc.message)
-            return _error(exc, cors)
+            return adapters.error(exc, cors)
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
-            return _error(MediaError("internal error"), cors)
+            return adapters.error(MediaError("internal error"), cors)
         response = web.StreamResponse(status=200, headers={**HEADERS, **cors})
         await response.prepare(request)
         sent = 0
@@ -215,7 +169,7 @@ class StreamService:
         terminal: frozenset[str],
         gone_status: str | None,
     ) -> AsyncGenerator[str, None]:
-        query = _query(request, EventsQuery)
+        query = adapters.query(request, EventsQuery)
         principal = await self._principal(request, query.ticket)
         self._check_enabled()
         feed = self.feeds[collection]
@@ -250,7 +204,7 @@ class StreamService:
         return await self._serve(request, lambda: self._user_stream(request))
 
     async def _user_stream(self, request: web.Request) -> AsyncGenerator[str, None]:
-        query = _query(request, EventsStreamQuery)
+        query = adapters.query(request, EventsStreamQuery)
         principal = await self._principal(request, query.ticket)
         self._check_enabled()
         devices: list[str] = await self._blocking(
@@ -311,27 +265,7 @@ class StreamService:
 
     async def options(self, request: web.Request) -> web.Response:
         """`OPTIONS` on a stream route: `Allow`, or a CORS preflight."""
-        methods = "GET, HEAD, OPTIONS"
-        origin = request.headers.get("Origin")
-        wanted = request.headers.get("Access-Control-Request-Method")
-        if origin is None or wanted is None:
-            return web.Response(status=204, headers={"Allow": methods})
-        if origin not in self.settings.cors_allowed_origins:
-            error = Forbidden(
-                f"origin {origin!r} may not call this API", code="cors_origin_not_allowed"
-            )
-            return _error(error, {})
-        return web.Response(
-            status=204,
-            headers={
-                "Allow": methods,
-                "Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Methods": methods,
-                "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
-                "Access-Control-Max-Age": str(self.settings.cors_max_age_seconds),
-                "Vary": "Origin",
-            },
-        )
+        return adapters.options(request, self.settings)
 
     async def ready(self, _request: web.Request) -> web.Response:
         """`GET /ready`: 200 once every feed has its first snapshot."""
@@ -339,25 +273,6 @@ class StreamService:
         if waiting:
             return web.json_response({"ready": False, "waiting_for": waiting}, status=503)
         return web.json_response({"ready": True, "feeds": sorted(self.feeds)})
-
-
-@web.middleware
-async def _json_errors(
-    request: web.Request, handler: Callable[[web.Request], Any]
-) -> web.StreamResponse:
-    """Unknown paths and methods answer the API's JSON errors, never aiohttp's HTML."""
-    try:
-        response: web.StreamResponse = await handler(request)
-        return response
-    except web.HTTPMethodNotAllowed as exc:
-        allowed = sorted(exc.allowed_methods)
-        error = MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(allowed)}")
-        error.details = {"allowed": allowed}
-        return _error(error, {})
-    except web.HTTPNotFound:
-        return _error(
-            NotFound(f"nothing is served at {request.path!r}", code="route_not_found"), {}
-        )
 
 
 def create_app(
@@ -392,11 +307,11 @@ def create_app(
         "jobEvents": service.job_events,
         "eventsStream": service.events_stream,
     }
-    app = web.Application(middlewares=[_json_errors])
+    app = web.Application(middlewares=[adapters.json_errors])
     app[FEEDS_KEY] = feeds
     app[POOL_KEY] = pool
     for route in STREAMS:
-        path = _aiohttp_path(route.path)
+        path = adapters.aiohttp_path(route.path)
         app.router.add_route(route.method, path, handlers[route.operation_id])
         if route.method == "GET":
             app.router.add_route("HEAD", path, handlers[route.operation_id])
