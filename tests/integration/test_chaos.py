@@ -6,8 +6,9 @@ nothing behind.
 The stack of this module is its own (work dir `.stack/pytest-chaos`), with the pipeline's own
 recovery paths made quick: push backoff x0.3 (3 s .. 180 s; a restarted function is back before
 the fifth attempt would dead-letter), reconcile ticks every 6 s re-driving rows untouched for
-20 s, processing claims of 20 s (so the reconciler's redrive is not refused by a claim its
-crashed holder will never release).
+20 s, verification and processing claims of 20 s (so the reconciler's redrive is not refused by
+a claim its crashed holder will never release), upload URLs of 60 s (a declaration whose
+verification died with Postgres is verified by the reconciler once its URL expired).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def chaos_stack() -> Iterator[LocalStack]:
             "STUCK_AFTER_SECONDS": "20",
             "PROCESS_CLAIM_TTL_SECONDS": "20",
             "VERIFY_CLAIM_TTL_SECONDS": "20",
+            # a verification cut off by Postgres' death leaves its row `pending_upload` with the
+            # bytes stored: the reconciler verifies it once the upload URL has expired
+            "UPLOAD_URL_TTL_SECONDS": "60",
+            "PENDING_UPLOAD_GRACE_SECONDS": "0",
         },
     )
     saved = dict(os.environ)

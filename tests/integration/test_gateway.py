@@ -20,6 +20,7 @@ from common.api import routes
 from common.api.auth import mint_token
 from common.api.urlmap import UrlMap, url_map
 from emulators.gateway import make_app
+from tests.aio import run_async
 
 pytestmark = pytest.mark.integration
 SERVICES = ("create_media", "list_media", "manage_media", "streams")
@@ -93,7 +94,7 @@ def test_requests_go_to_the_service_of_their_route_as_they_were_sent() -> None:
         assert headers["X-Forwarded-For"] == "127.0.0.1"
         assert headers["X-Forwarded-Proto"] == "http"
 
-    asyncio.run(with_gateway(scenario))
+    run_async(with_gateway(scenario))
 
 
 def test_an_event_stream_is_passed_on_as_it_comes() -> None:
@@ -105,7 +106,7 @@ def test_an_event_stream_is_passed_on_as_it_comes() -> None:
             rest = [line async for line in lines]
         assert b"data: two\n" in rest
 
-    asyncio.run(with_gateway(scenario))
+    run_async(with_gateway(scenario))
 
 
 def test_a_service_that_is_down_is_a_json_503_with_retry_after() -> None:
@@ -115,7 +116,7 @@ def test_a_service_that_is_down_is_a_json_503_with_retry_after() -> None:
             assert answer.headers["Retry-After"] == "5"
             assert (await answer.json())["code"] == "unavailable"
 
-    asyncio.run(with_gateway(scenario, down="create_media"))
+    run_async(with_gateway(scenario, down="create_media"))
 
 
 SAMPLE = re.compile(r"<(?:\w+:)?(\w+)>")

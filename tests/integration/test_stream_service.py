@@ -20,6 +20,7 @@ from common.core.settings import Settings, get_settings
 from common.streams import lookups, service
 from common.streams.hub import Change, OnSnapshot, micros
 from common.streams.user import encode_cursor
+from tests.aio import run_async
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -76,7 +77,7 @@ def serve(
         finally:
             await server.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 async def read_until(answer: Any, stop: Callable[[list[SseEvent]], bool]) -> list[SseEvent]:

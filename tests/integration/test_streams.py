@@ -46,7 +46,7 @@ class OpenStream:
                 os.environ["MEDIA_API_URL"] + path,
                 headers={"Authorization": f"Bearer {token}", **headers} if token else headers,
                 stream=True,
-                timeout=(10, 120),
+                timeout=(10, 330),
             )
             self._response, self.status = response, response.status_code
             if response.status_code != 200:
@@ -62,7 +62,7 @@ class OpenStream:
         self._opened.set()
 
     def wait_for(self, condition: Callable[[list[SseEvent]], bool], what: str) -> None:
-        wait_for(lambda: condition(self.snapshot()), 120, what)
+        wait_for(lambda: condition(self.snapshot()), 300, what)  # processing under load is slow
 
     def snapshot(self) -> list[SseEvent]:
         with self._lock:

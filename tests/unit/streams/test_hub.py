@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.streams.hub import Change, Feed, OnSnapshot, Subscriber, Version, micros
+from tests.aio import run_async
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -71,7 +72,7 @@ def test_one_listener_serves_every_follower_by_document_and_by_device() -> None:
         await asyncio.sleep(0)  # deliveries run on the loop
         return drain(one_media), drain(one_device), drain(other_device), fake.listeners
 
-    media, device, other, listeners = asyncio.run(scenario())
+    media, device, other, listeners = run_async(scenario())
     assert len(listeners) == 1
     assert media == [("med_a", 1)]
     assert device == [("med_a", 1), ("med_b", 1)]
@@ -140,7 +141,7 @@ def test_recycling_swaps_listeners_after_the_new_one_caught_up() -> None:
         await asyncio.sleep(0.05)  # the retired listener is stopped on a thread of its own
         return drain(subscriber), fake, feed
 
-    delivered, fake, feed = asyncio.run(scenario())
+    delivered, fake, feed = run_async(scenario())
     assert delivered == [("med_old", 1), ("med_a", 1), ("med_a", 2), ("med_a", 3)]  # no repeats
     assert fake.stopped == [T0 - timedelta(seconds=600)]
     assert feed.latest("med_old") is None  # older than the new listener's start: dropped
@@ -159,7 +160,7 @@ def test_unfollowed_subscribers_get_nothing_more() -> None:
         await asyncio.sleep(0)
         return drain(subscriber), feed.followers()
 
-    assert asyncio.run(scenario()) == ([], 0)
+    assert run_async(scenario()) == ([], 0)
 
 
 def test_versions_carry_their_document_time_as_cursor() -> None:

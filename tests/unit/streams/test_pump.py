@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from common.api.sse import JOB_TERMINAL, EventState
 from common.streams.hub import Subscriber, Version
 from common.streams.pump import pump
+from tests.aio import run_async
 
 HEARTBEAT = ": heartbeat\n\n"
 
@@ -63,7 +64,7 @@ def run(
             )
         ]
 
-    return asyncio.run(collect())
+    return run_async(collect())
 
 
 def test_heartbeats_while_idle_then_events_until_the_terminal_one() -> None:
@@ -124,7 +125,7 @@ def test_a_subscriber_too_far_behind_ends_its_stream() -> None:
             )
         ]
 
-    assert asyncio.run(scenario()) == []
+    assert run_async(scenario()) == []
 
 
 def test_a_subscriber_drops_versions_it_has_passed() -> None:
@@ -135,4 +136,4 @@ def test_a_subscriber_drops_versions_it_has_passed() -> None:
             subscriber.offer(job(seq, "running"))
         return [subscriber.queue.get_nowait().seq for _ in range(subscriber.queue.qsize())]
 
-    assert asyncio.run(scenario()) == [3, 4]
+    assert run_async(scenario()) == [3, 4]
