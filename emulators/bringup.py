@@ -159,6 +159,11 @@ class Bringup:
             )
         api_url = f"http://127.0.0.1:{self.ports.of('gateway')}"
         self.env["STREAMS_URL"] = f"http://127.0.0.1:{self.ports.of('streams')}"
+        # The emulator's listeners miss changes under concurrent commits (README, Firestore): a
+        # renewed listener's first snapshot brings every document's newest version again.
+        self.env.setdefault(
+            "STREAM_RECYCLE_SECONDS", self._base_env().get("STREAM_RECYCLE_SECONDS") or "60"
+        )
         self.env["MEDIA_API_URL"] = api_url
         self.env.setdefault("PUBLIC_BASE_URL", api_url)  # share links open on the API's origin
 

@@ -101,7 +101,7 @@ class Subscriber:
     """The receiving end of one stream: versions arrive on its event loop, in a bounded queue.
 
     A version at or below the last `seq` delivered for its document is dropped (listeners may
-    repeat versions). When the queue is full the subscriber is marked `overflowed` and drops the
+    repeat versions), and so is one at or before `since` when it is set. When the queue is full the subscriber is marked `overflowed` and drops the
     rest: the stream ends and the client resumes from its last event id.
 
     Args:
@@ -113,11 +113,16 @@ class Subscriber:
         self.loop = loop
         self.queue: asyncio.Queue[Version] = asyncio.Queue(maxsize)
         self.overflowed = False
+        self.since: Cursor | None = None
+        """Versions at or before this cursor are history to this subscriber (a stream that
+        starts from `high_water()`): a renewed listener's first snapshot repeats them."""
         self._last_seq: dict[str, int] = {}
 
     def offer(self, version: Version) -> None:
         """Queue `version` unless it is old news (runs on `loop`)."""
         if self.overflowed or version.seq <= self._last_seq.get(version.doc_id, -1):
+            return
+        if self.since is not None and version.cursor <= self.since:
             return
         try:
             self.queue.put_nowait(version)

@@ -216,14 +216,16 @@ class StreamService:
             feed.follow(subscriber, device_ids=devices)
         try:
             stream = UserStream(query.camera_id)
+            # Live from here: what the feeds delivered up to now is history (the resume's, or
+            # none); read before the resume, so nothing falls between the two.
+            marks = [mark for feed in feeds if (mark := feed.high_water()) is not None]
+            subscriber.since = min(marks, default=(micros(datetime.now(UTC)), "", 0))
             yield self._retry()
             last = request.headers.get("Last-Event-ID") or query.last_event_id
             if last is not None:
                 for chunk in self._resume(last, feeds, devices, subscriber, stream):
                     yield chunk
-            marks = [mark for feed in feeds if (mark := feed.high_water()) is not None]
-            now = (micros(datetime.now(UTC)), "", 0)
-            yield ready_event(min(marks, default=now), devices, query.camera_id)
+            yield ready_event(subscriber.since, devices, query.camera_id)
             async for chunk in self._pump(subscriber, stream.render):
                 yield chunk
         finally:

@@ -167,3 +167,26 @@ def test_versions_carry_their_document_time_as_cursor() -> None:
     version = Version("media", "med_a", 3, T0, {}, "dev-1")
     assert version.cursor == (micros(T0), "med_a", 3)
     assert micros(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC)) == 1_000_005
+
+
+def test_a_stream_that_starts_now_gets_no_history_from_a_renewed_listener() -> None:
+    async def scenario() -> list[tuple[str, int]]:
+        fake, clock = FakeFirestore(), Clock()
+        feed = feed_with(fake, clock)
+        feed.start()
+        fake.snapshot(0, [doc("med_old", 3, T0)], T0 + timedelta(milliseconds=20))  # read after
+        subscriber = Subscriber(asyncio.get_running_loop())
+        feed.follow(subscriber, device_ids=["dev-1"])
+        subscriber.since = feed.high_water()
+        later = T0 + timedelta(seconds=5)
+        fake.snapshot(0, [doc("med_new", 1, later)], later)
+        clock.now = T0 + timedelta(seconds=900)
+        feed.recycle()  # its first snapshot holds everything of the window again
+        fake.snapshot(
+            1, [doc("med_old", 3, T0), doc("med_new", 2, later + timedelta(seconds=1))], clock.now
+        )
+        await asyncio.sleep(0.05)
+        return drain(subscriber)
+
+    # the old media is history (before the stream began); the new one's missed version comes
+    assert run_async(scenario()) == [("med_new", 1), ("med_new", 2)]
