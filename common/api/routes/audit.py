@@ -154,7 +154,7 @@ def set_quota(call: Call) -> Reply:
             details=request.model_dump(),
             session=session,
         )
-    with session_scope() as session:
+        session.flush()
         return Reply(_quota_body(session, device_id))
 
 

@@ -155,16 +155,17 @@ def resolve(call: Call) -> Reply:
             can_see_device=lambda device_id: can_see_device(session, principal, device_id),
             inline=request.inline,
         )
-    if result.resolved or result.unresolved:
-        audit.record(
-            "resolved",
-            actor=principal.actor,
-            details={
-                "resolved": result.resolved,
-                "inlined": result.inlined,
-                "unresolved": len(result.unresolved),
-            },
-        )
+        if result.resolved or result.unresolved:
+            audit.record(
+                "resolved",
+                actor=principal.actor,
+                details={
+                    "resolved": result.resolved,
+                    "inlined": result.inlined,
+                    "unresolved": len(result.unresolved),
+                },
+                session=session,
+            )
     return Reply(
         ResolveBody(
             document=result.document,

@@ -72,12 +72,9 @@ def patch_media(call: Call) -> Reply:
         raise ValidationError("the patch changes nothing (labels, note)", code="empty_patch")
     with session_scope() as session:
         load_media(session, call.principal, media_id)
-    revision = expected_revision(call, media_id)
-    edited = edit_media(media_id, changes, expected_revision=revision)
-    with session_scope() as session:
-        body = bodies.detail(
-            detail(session, load_media(session, call.principal, media_id)), call.principal
-        )
+        revision = expected_revision(call, media_id)
+        edited = edit_media(session, media_id, changes, expected_revision=revision)
+        body = bodies.detail(detail(session, edited), call.principal)
     return Reply(body, headers={"ETag": bodies.etag(edited)})
 
 
@@ -90,7 +87,7 @@ def delete_media(call: Call) -> Reply:
     query = call.query(DeleteQuery)
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    delete(media.id, actor=call.principal.actor, cascade=query.cascade)
+        delete(session, media.id, actor=call.principal.actor, cascade=query.cascade)
     return Reply(None, 204)
 
 
@@ -104,11 +101,8 @@ def _pin(pinned: bool) -> Handler:
 
         with session_scope() as session:
             media = load_media(session, call.principal, call.params["media_id"])
-        edited = edit_media(media.id, {"pinned": pinned}, expected_revision=None)
-        with session_scope() as session:
-            body = bodies.detail(
-                detail(session, load_media(session, call.principal, media.id)), call.principal
-            )
+            edited = edit_media(session, media.id, {"pinned": pinned}, expected_revision=None)
+            body = bodies.detail(detail(session, edited), call.principal)
         return Reply(body, headers={"ETag": bodies.etag(edited)})
 
     return pin

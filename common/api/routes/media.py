@@ -157,7 +157,7 @@ def download(call: Call) -> Reply | Response:
     query = call.query(DownloadQuery)
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    signed = sign_media_download(media, requester=call.principal.actor)
+        signed = sign_media_download(media, requester=call.principal.actor, session=session)
     if query.redirect in ("true", "1"):
         response = redirect(signed.url, code=302)
         response.headers["Cache-Control"] = "no-store"
