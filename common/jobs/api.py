@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LISTED_JOBS = 100
+MAX_JSON_INT = 2**53 - 1
+"""The largest integer every JSON reader holds exactly (RFC 8259 section 6)."""
 
 
 class ResultLabels(BaseModel):
@@ -48,14 +50,14 @@ class ResultLabels(BaseModel):
 class ClipParams(ResultLabels):
     """Body of `POST /v1/media/{id}/clips`: the range `[start_ms, start_ms + duration_ms)`."""
 
-    start_ms: int = Field(ge=0)
-    duration_ms: int = Field(gt=0)
+    start_ms: int = Field(ge=0, le=MAX_JSON_INT)
+    duration_ms: int = Field(gt=0, le=MAX_JSON_INT)
 
 
 class SnapshotParams(ResultLabels):
     """Body of `POST /v1/media/{id}/snapshots`: the time of the wanted frame."""
 
-    at_ms: int = Field(ge=0)
+    at_ms: int = Field(ge=0, le=MAX_JSON_INT)
 
 
 PARAMS_MODELS: dict[JobKind, type[BaseModel]] = {

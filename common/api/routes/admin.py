@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import bodies, schemas
 from common.api.app import Call, Reply, Route
 from common.api.routes.shares import ShareBody, share_body
+from common.core.times import UtcInput
 
 
 def require_admin(call: Call) -> None:
@@ -102,7 +103,7 @@ class PurgeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    before: AwareDatetime | None = None
+    before: UtcInput | None = None
     dry_run: bool = Field(default=True, strict=True)
     limit: int = Field(default=200, ge=1, le=1000, strict=True)
 

@@ -4,13 +4,30 @@ detection settings (changes on manage_media, owners only)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import schemas
 from common.api.app import Call, Reply, Route
 from common.core.ids import USER_ID_PATTERN
+
+MAX_MASKS = 32
+MAX_MASK_POINTS = 256
+"""Vertices of one mask polygon at most: a region drawn on a frame needs tens, and every sampled
+frame's boxes are tested against every vertex."""
+
+
+class MaskOverride(BaseModel):
+    """A mask polygon: `points` as (x, y) fractions of the frame (0..1), 3 to `MAX_MASK_POINTS`;
+    `labels` it applies to (empty: every label)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_MASK_POINTS)
+    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=32
+    )
 
 
 class DetectionOverride(BaseModel):
@@ -24,7 +41,7 @@ class DetectionOverride(BaseModel):
 
     filters: dict[str, dict[str, Any]] | None = None
     default_filter: dict[str, Any] | None = None
-    masks: list[dict[str, Any]] | None = Field(default=None, max_length=32)
+    masks: list[MaskOverride] | None = Field(default=None, max_length=MAX_MASKS)
     detectors: list[str] | None = None
     video: dict[str, Any] | None = None
     track_iou: float | None = None

@@ -11,7 +11,9 @@ from common.api.app import Call, Handler, Reply, Route
 from common.core.errors import PreconditionFailed, ValidationError
 from common.media.declare import MAX_LABELS, MAX_NOTE_CHARS, Label
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(?P<id>[^".]+)\.(?P<revision>\d+)"\s*$')
+_ETAG = re.compile(r'^\s*"(?P<id>[^".]+)\.(?P<revision>\d{1,18})"\s*$')
+"""A strong ETag of ours: `"<media id>.<revision>"`. If-Match compares strongly (RFC 9110
+section 13.1.1): a weak one (`W/"..."`) never matches."""
 
 
 class MediaPatch(BaseModel):
@@ -37,7 +39,7 @@ def expected_revision(call: Call, media_id: str) -> int | None:
 
     Raises:
         PreconditionFailed: no `If-Match` (428 `precondition_required`), or one naming another
-            media or a malformed ETag (412).
+            media, a weak or a malformed ETag (412).
     """
     header = call.request.headers.get("If-Match")
     if header is None:
@@ -48,6 +50,12 @@ def expected_revision(call: Call, media_id: str) -> int | None:
         raise error
     if header.strip() == "*":
         return None
+    if header.strip().startswith("W/"):
+        raise PreconditionFailed(
+            "If-Match needs the strong ETag of GET /v1/media/{id}; a weak one never matches "
+            "(RFC 9110, section 13.1.1)",
+            code="precondition_failed",
+        )
     match = _ETAG.match(header)
     if match is None or match.group("id") != media_id:
         raise PreconditionFailed("If-Match does not name this media's ETag")

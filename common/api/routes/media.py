@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
 from common.api import bodies, schemas
 from common.api.app import Call, Reply, Route
 from common.core.ids import SEGMENT_PATTERN
 from common.core.status import MediaKind, MediaStatus, MediaType
+from common.core.times import UtcInput
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -42,8 +43,8 @@ class GalleryQuery(PageQuery):
     media_type: MediaType | None = None
     status: MediaStatus | None = None
     label: str | None = Field(default=None, min_length=1, max_length=64)
-    captured_after: AwareDatetime | None = Field(default=None, description="inclusive")
-    captured_before: AwareDatetime | None = Field(default=None, description="exclusive")
+    captured_after: UtcInput | None = Field(default=None, description="inclusive")
+    captured_before: UtcInput | None = Field(default=None, description="exclusive")
     parent_id: str | None = Field(default=None, max_length=40)
 
     def filters(self) -> Filters:
