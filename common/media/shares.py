@@ -122,6 +122,7 @@ def revoke_share(session: Session, share: Share, actor: str) -> None:
     if share.revoked_at is None:
         share.revoked_at = datetime.now(UTC)
         share.revoked_by = actor
+        share.revoked_reason = "revoked"
         from common.db.repo import get_media
 
         media = get_media(session, share.media_id)
@@ -156,6 +157,12 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
         raise NotFound("no such share")
     moment = now or datetime.now(UTC)
     if share.revoked_at is not None:
+        if share.revoked_reason == "creator_lost_access":
+            raise Gone(
+                "this share ended: whoever created it no longer has access to the camera",
+                code="share_revoked",
+                details={"reason": share.revoked_reason},
+            )
         raise Gone("this share was revoked", code="share_revoked")
     if share.expires_at <= moment:
         raise Gone("this share has expired", code="share_expired")

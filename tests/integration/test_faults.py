@@ -237,7 +237,7 @@ def _raw_token(claims: dict[str, Any]) -> str:
         ({"captured_at": "0999-06-01T00:00:00Z"}, 422, "captured_at_out_of_range"),
         ({"captured_at": 1764000000000}, 422, "validation_failed"),
         ({"size_bytes": True}, 422, "validation_failed"),
-        ({"camera_id": "a\u0000b"}, 422, "validation_failed"),
+        ({"camera_id": "a\u0000b"}, 400, "nul_character"),
     ],
 )
 def test_bad_input_is_a_clear_4xx(

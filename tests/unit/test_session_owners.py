@@ -13,8 +13,15 @@ SCOPES = {"session_scope", "read_scope"}
 ADAPTER_DIRS = ("api/routes/",)
 # Own units of work on purpose: claims are committed apart from the work they guard; an audit event
 # without a session records what a rolled-back transaction refused (a quota); a declaration
-# (common/media/declare.py) takes its content lock and quota charge in one transaction of its own.
-OWN_UNITS = {"db/claims.py", "db/engine.py", "observe/audit.py", "media/declare.py"}
+# (common/media/declare.py) takes its content lock and quota charge in one transaction of its own;
+# authentication reads a device's revocations (cached) before the route's unit of work begins.
+OWN_UNITS = {
+    "db/claims.py",
+    "db/engine.py",
+    "observe/audit.py",
+    "media/declare.py",
+    "api/revocations.py",
+}
 
 
 def _openers(path: Path) -> list[str]:

@@ -164,15 +164,18 @@ def add_owner(call: Call) -> Reply:
 
 
 def remove_owner(call: Call) -> Reply:
-    """`DELETE /v1/devices/{device_id}/owners/{user_id}`: 204, also when it was not an owner."""
+    """`DELETE /v1/devices/{device_id}/owners/{user_id}`: 204, also when it was not an owner.
+    The shares the removed owner created on the device's media end with them."""
     from common.api.access import require_owner
     from common.db.engine import session_scope
+    from common.media.device_tokens import end_shares_of
     from common.media.devices import revoke
 
-    device_id = call.params["device_id"]
+    device_id, user_id = call.params["device_id"], call.params["user_id"]
     with session_scope() as session:
         require_owner(session, call.principal, device_id)
-        revoke(session, device_id, call.params["user_id"])
+        if revoke(session, device_id, user_id):
+            end_shares_of(session, device_id, f"user:{user_id}", call.principal.actor)
     return Reply(None, 204)
 
 
@@ -322,7 +325,7 @@ MANAGE_ROUTES = [
         "/v1/devices/<device_id>/owners/<path:user_id>",
         remove_owner,
         operation_id="removeOwner",
-        summary="Take a device away from a user",
+        summary="Take a device away from a user (the shares they created on it end)",
         responses={204: None},
         errors=(401, 403, 404),
     ),
