@@ -109,7 +109,7 @@ class FrameAnalyzer:
         if later:
             people = [d for d in found if d.label == "person"]
             people = [d for d in people if d.score >= self._config.filter_for("person").min_score]
-            heads = head_regions(people, width, height)
+            heads = head_regions(people, width, height, max_count=3, min_height_px=60)
             found += self._run([(d, heads) for d in later], bgr, time_ms)
         scale = (1.0, 1.0)
         if source_size is not None and source_size != (width, height):

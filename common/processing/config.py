@@ -150,8 +150,7 @@ class VideoOptions(Frozen):
             Frigate's `motion.threshold`).
         motion_min_area_fraction: a frame has motion when its moving area covers at least this
             fraction of the frame.
-        max_regions: at most this many regions per sample (a full pass when more would be
-            needed).
+        max_regions: at most this many regions per sample (more are merged into larger ones).
         detect_max_side_px: frames are converted for detection at most this large on their
             longest side (a 4K frame is halved).
     """
@@ -164,7 +163,7 @@ class VideoOptions(Frozen):
     motion_height_px: int = Field(default=120, ge=32, le=1080)
     motion_threshold: int = Field(default=25, ge=1, le=255)
     motion_min_area_fraction: float = Field(default=0.001, ge=0.0, le=1.0)
-    max_regions: int = Field(default=4, ge=1, le=32)
+    max_regions: int = Field(default=3, ge=1, le=32)
     detect_max_side_px: int = Field(default=1920, ge=64)
 
 

@@ -11,8 +11,9 @@ size, shifted to lie inside the frame). This module does the same:
 - `tiles`: a whole frame, then a grid of overlapping tiles when the frame is more than twice the
   input on a side (stills, and a video's full passes);
 - `regions_around`: squares around clusters of motion boxes and around tracked objects'
-  predicted boxes, merged when one holds another; None when more than `max_regions` would be
-  needed (the caller then does a full pass);
+  predicted boxes, dropped when another holds their box, and merged pairwise (the pair with the
+  smallest union first) while there are more than `max_regions`, so a sample's cost is bounded
+  however much moves (a merged region is larger, so it sees its objects smaller);
 - `merge_found`: boxes from overlapping regions reduced to one per object: greedy NMS per label
   group, and a box cut by a region's inner edge dropped when it lies mostly inside another box
   of its group (the rest of the object is in the next region);
@@ -90,16 +91,16 @@ def regions_around(
     height: int,
     region_px: int,
     max_regions: int,
-) -> list[Region] | None:
+) -> list[Region]:
     """Regions covering motion boxes and tracked objects' boxes (x, y, w, h), in frame pixels.
 
     Motion boxes are clustered greedily (largest first) while a cluster's union stays within
     1.5 input sides; each cluster and each object box becomes a square (`square_around`); a
-    region whose box another region already holds is dropped.
+    region whose box another region already holds is dropped; then the two regions with the
+    smallest union are merged into one square until at most `max_regions` are left.
 
     Returns:
-        The regions, largest first; [] when there is nothing to look at; None when more than
-        `max_regions` are needed.
+        The regions, largest first; [] when there is nothing to look at.
     """
     limit = _CLUSTER_FRACTION * region_px
     clusters: list[list[float]] = []  # x1, y1, x2, y2
@@ -126,9 +127,19 @@ def regions_around(
         if any(_holds(region, box) for region in out):
             continue
         out.append(square_around(box, width, height, region_px, multiplier))
-    if len(out) > max_regions:
-        return None
+    while len(out) > max(1, max_regions):
+        pairs = [(i, j) for i in range(len(out)) for j in range(i + 1, len(out))]
+        i, j = min(pairs, key=lambda p: _union_side(out[p[0]], out[p[1]]))
+        a, b = out[i], out[j]
+        x1, y1 = min(a[0], b[0]), min(a[1], b[1])
+        both = (x1, y1, max(a[2], b[2]) - x1, max(a[3], b[3]) - y1)
+        out = [r for k, r in enumerate(out) if k not in (i, j)]
+        out.append(square_around(both, width, height, region_px, 1.0))
     return sorted(out, key=lambda r: -(r[2] - r[0]) * (r[3] - r[1]))
+
+
+def _union_side(a: Region, b: Region) -> int:
+    return max(max(a[2], b[2]) - min(a[0], b[0]), max(a[3], b[3]) - min(a[1], b[1]))
 
 
 def head_regions(

@@ -7,7 +7,9 @@ object is at the new sample's time (its last box moved by the velocity of its la
 and each new box joins the live track of its label group whose predicted box it overlaps most
 (IoU >= `track_iou`). A box that overlaps no prediction still joins a track when its centre lies
 within `_CENTRE_REACH` of the predicted box's size from the predicted centre and the two sizes
-differ by less than 4x (a walker whose samples are far apart). Labels of one group
+differ by less than 4x (a walker whose samples are far apart); a small box may move further, as
+far as a quarter of the frame's height a second allows, up to `_SMALL_REACH` of its size (a
+walker's face moves several of its own sizes between samples). Labels of one group
 (`AnalysisConfig.label_groups`: "car" and "vehicle") join one track, which reports the label it
 scored best as.
 
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from common.processing.config import AnalysisConfig
 
 _CENTRE_REACH = 0.75  # centre distance allowed, in units of the larger side of the track's box
+_SMALL_REACH = 4.0  # ... up to this many sides for a small, fast box (a walker's face)
+_SPEED_PER_SECOND = 0.25  # ... moving at most this many frame heights a second
 _SNAPSHOT_MARGIN = 0.2  # context kept around the box, as a fraction of its size on each side
 _STILL_SHIFT = 0.1  # a centre moving less than this fraction of the box's larger side is still
 _STILL_MIN_PX = 4.0
@@ -97,6 +101,7 @@ class IouTracker:
         self.interval_ms = 0
         self.stationary_interval_ms = 0
         self._scale = (1.0, 1.0)
+        self._frame_height = 0
 
     def update(
         self,
@@ -115,6 +120,8 @@ class IouTracker:
             scale: source pixels per `frame_rgb` pixel, (x, y), when the frame is reduced.
         """
         self._scale = scale
+        if frame_rgb is not None:
+            self._frame_height = round(frame_rgb.shape[0] * scale[1])
         if time_ms is not None:
             self._end_lost(time_ms)
         predicted = {t.track_id: _predict(t, time_ms) for t in self._live}
@@ -123,7 +130,11 @@ class IouTracker:
             group = self._config.group_of(d.label)
             for j, track in enumerate(self._live):
                 if track.group == group:
-                    affinity = _affinity(predicted[track.track_id], d, self._config.track_iou)
+                    elapsed = 0 if time_ms is None else time_ms - (track.last.time_ms or 0)
+                    travel = _SPEED_PER_SECOND * self._frame_height * elapsed / 1000
+                    affinity = _affinity(
+                        predicted[track.track_id], d, self._config.track_iou, travel
+                    )
                     if affinity > 0:
                         pairs.append((affinity, i, j))
         used_d: set[int] = set()
@@ -239,9 +250,10 @@ def _predict(track: _Live, time_ms: int | None) -> Box:
     return (last.x + vx * ahead, last.y + vy * ahead, last.w, last.h)
 
 
-def _affinity(predicted: Box, b: Detection, iou_threshold: float) -> float:
+def _affinity(predicted: Box, b: Detection, iou_threshold: float, travel_px: float = 0.0) -> float:
     """IoU with the predicted box when it reaches the threshold; else a small positive value for
-    a near box of similar size; else 0."""
+    a near box of similar size (near: see the module docstring; `travel_px` is how far an object
+    may have gone since its track was last seen); else 0."""
     ax, ay, aw, ah = predicted
     iw = max(0.0, min(ax + aw, b.x + b.w) - max(ax, b.x))
     ih = max(0.0, min(ay + ah, b.y + b.h) - max(ay, b.y))
@@ -253,7 +265,8 @@ def _affinity(predicted: Box, b: Detection, iou_threshold: float) -> float:
     size_ratio = max(area, b.area_px) / max(1.0, min(area, b.area_px))
     dx = (ax + aw / 2) - (b.x + b.w / 2)
     dy = (ay + ah / 2) - (b.y + b.h / 2)
-    reach = _CENTRE_REACH * max(aw, ah)
+    side = max(aw, ah)
+    reach = max(_CENTRE_REACH * side, min(_SMALL_REACH * side, travel_px))
     distance = float(dx * dx + dy * dy) ** 0.5
     if size_ratio < 4.0 and distance < reach:
         return float(1e-3 * (1.0 - distance / reach))  # ranks below every IoU match

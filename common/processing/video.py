@@ -280,7 +280,8 @@ class _Run:
         size: tuple[int, int],
         time_ms: int,
     ) -> list[Region] | None:
-        """Regions around motion and tracked objects, in `rgb`'s pixels (None: a full pass)."""
+        """Regions around motion and tracked objects, in `rgb`'s pixels (None: a full pass, when
+        no detector works on regions)."""
         from common.processing.regions import regions_around
 
         region_px = self._analyzer.region_px

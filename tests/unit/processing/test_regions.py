@@ -48,10 +48,14 @@ def test_a_tracked_object_gets_a_region_with_context_and_one_inside_another_is_d
     assert regions == [(0, 400, 600, 1000)]  # 400 x 1.5, shifted to stay in the frame
 
 
-def test_too_many_regions_ask_for_a_full_pass() -> None:
+def test_too_many_regions_are_merged_into_larger_ones() -> None:
     motion = [(x, 100, 20, 20) for x in range(0, 1900, 460)]  # five, too far apart to share
 
-    assert regions_around(motion, [], 1920, 1080, 300, 4) is None
+    regions = regions_around(motion, [], 1920, 1080, 300, 3)
+
+    assert len(regions) == 3
+    for x, y, w, h in motion:  # every moving box is still looked at
+        assert any(r[0] <= x and x + w <= r[2] and r[1] <= y and y + h <= r[3] for r in regions)
     assert regions_around([], [], 1920, 1080, 300, 4) == []
 
 
