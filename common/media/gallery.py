@@ -150,8 +150,9 @@ def decode_cursor(cursor: str, filters: Filters) -> tuple[datetime, str]:
 _EQUAL_FILTERS = ("device_id", "camera_id", "kind", "media_type", "status", "parent_id")
 
 
-def _filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
-    """`query` narrowed by the named filters, each compared with a bound parameter of its name."""
+def filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
+    """`query` narrowed by the named filters, each compared with a bound parameter of its name
+    (`bound_filters` gives the values); deleted media are left out unless `status` is named."""
     from sqlalchemy import bindparam
 
     from common.db.models import MediaObject
@@ -173,6 +174,15 @@ def _filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
     if "captured_before" in filters:
         query = query.where(captured_at < bindparam("captured_before", type_=captured_at.type))
     return query
+
+
+def bound_filters(filters: Filters) -> dict[str, Any]:
+    """The values `filtered` binds, by name, for the filters that are set."""
+    values = {k: v for k, v in asdict(filters).items() if v is not None}
+    for name in ("label", "object_label"):  # JSONB containment: a one-element array
+        if name in values:
+            values[name] = [values[name]]
+    return values
 
 
 @lru_cache(maxsize=256)
@@ -204,7 +214,7 @@ def _page_statement(
             .subquery("owned")
         )
         query = query.where(m.device_id == owned.c.device_id)
-    query = _filtered(query, filters)
+    query = filtered(query, filters)
     if after:
         key = tuple_(
             bindparam("after_time", type_=m.captured_at.type),
@@ -274,10 +284,7 @@ def gallery_page(
         owner, params["device_ids"] = "devices", device_ids
     elif user_id is not None:
         owner, params["user_id"] = "user", user_id
-    set_filters = {k: v for k, v in asdict(filters).items() if v is not None}
-    for name in ("label", "object_label"):  # JSONB containment: a one-element array
-        if name in set_filters:
-            set_filters[name] = [set_filters[name]]
+    set_filters = bound_filters(filters)
     params.update(set_filters)
     if cursor:
         params["after_time"], params["after_id"] = decode_cursor(cursor, filters)

@@ -86,12 +86,20 @@ def compare(
     if (digest.md5_base64 or info.md5_base64) != media.md5:
         problems.append((reasons.MD5_MISMATCH, "the MD5 differs from the declared one"))
     stored_type = (info.content_type or media.mime_type).lower().split(";")[0].strip()
-    if stored_type != media.mime_type or not matches_declared(media.mime_type, sniffed):
-        found = sniffed or "an unknown type"
+    if not matches_declared(media.mime_type, sniffed):
+        found = sniffed or "of an unknown type"
         problems.append(
             (
                 reasons.CONTENT_TYPE_MISMATCH,
                 f"the bytes are {found}, not the declared {media.mime_type}",
+            )
+        )
+    if stored_type != media.mime_type:
+        problems.append(
+            (
+                reasons.CONTENT_TYPE_MISMATCH,
+                f"the object was stored with Content-Type {stored_type[:100]}, not the declared "
+                f"{media.mime_type}",
             )
         )
     if not problems:
@@ -116,13 +124,16 @@ def _discard(media: MediaObject, version: str, settings: Settings) -> None:
 
 
 def hand_over(media: MediaObject) -> None:
-    """Publish `media-verified` `{media_id, bucket, object_name, version}` for processing.
+    """Publish `media-verified` `{media_id, bucket, object_name, version}` for processing, with
+    the `traceparent` of the media's own trace (so a re-drive by the reconciler joins it too).
 
     Raises:
         TransientError: the publish failed.
     """
+    from common.core import context
     from common.events.publish import publish_json
 
+    trace = {"traceparent": context.traceparent_of(media.trace_id)} if media.trace_id else {}
     publish_json(
         get_settings().media_verified_topic,
         {
@@ -132,6 +143,7 @@ def hand_over(media: MediaObject) -> None:
             "version": media.object_version,
         },
         media_id=media.id,
+        **trace,  # processing joins the upload's trace, whoever hands it over
     )
 
 
@@ -171,10 +183,14 @@ def verify_version(
         NotFound: no such media.
         TransientError: storage, database, Pub/Sub or Firestore unavailable (retry).
     """
+    from common.core import context
+
     settings = get_settings()
     store = get_store()
     media = get_media(session, media_id)
     session.commit()  # no transaction held while the store is asked
+    context.adopt(media.trace_id)  # a bucket notification carries no trace: the upload's
+    context.label(media_id=media.id, device_id=media.device_id)
     status = MediaStatus(media.status)
     if media.object_version is not None and version != media.object_version:
         live = store.stat(media.bucket, media.object_name)

@@ -1,9 +1,9 @@
 """Device token revocation: a device's tokens refused all at once or one by one, deleted devices,
-and why a share ended early.
+and why a share ended early; the trace a media was declared under.
 
 `device_credentials` (per device: tokens issued before `tokens_valid_after` are refused, and a
 `deleted_at` device is refused altogether), `revoked_tokens` (token ids, `jti`, refused until
-they would have expired), `shares.revoked_reason`.
+they would have expired), `shares.revoked_reason`, `media_objects.trace_id`.
 
 Revision ID: device_token_revocation
 Revises: 0009
@@ -54,9 +54,11 @@ def upgrade() -> None:
         op.f("ix_revoked_tokens_device_id"), "revoked_tokens", ["device_id"], unique=False
     )
     op.add_column("shares", sa.Column("revoked_reason", sa.String(length=64), nullable=True))
+    op.add_column("media_objects", sa.Column("trace_id", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("media_objects", "trace_id")
     op.drop_column("shares", "revoked_reason")
     op.drop_index(op.f("ix_revoked_tokens_device_id"), table_name="revoked_tokens")
     op.drop_table("revoked_tokens")

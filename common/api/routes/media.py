@@ -14,6 +14,7 @@ from common.api.app import Call, Reply, Route
 from common.core.ids import SEGMENT_PATTERN
 from common.core.status import MediaKind, MediaStatus, MediaType
 from common.core.times import UtcInput
+from common.media.latest import MAX_PER_DEVICE
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -75,6 +76,47 @@ class GalleryQuery(PageQuery):
             captured_before=utc(self.captured_before),
             parent_id=self.parent_id,
         )
+
+
+class LatestQuery(BaseModel):
+    """Query of the latest media of each device: how many per device, and gallery filters."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    per_device: int = Field(default=1, ge=1, le=MAX_PER_DEVICE)
+    device_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
+    camera_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
+    kind: MediaKind | None = None
+    media_type: MediaType | None = None
+    status: MediaStatus | None = None
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    object_label: str | None = Field(default=None, alias="object", min_length=1, max_length=64)
+
+    def filters(self) -> Filters:
+        """The gallery filters of this query."""
+        from common.media.gallery import Filters
+
+        return Filters(
+            camera_id=self.camera_id,
+            kind=self.kind.value if self.kind else None,
+            media_type=self.media_type.value if self.media_type else None,
+            status=self.status.value if self.status else None,
+            label=self.label,
+            object_label=self.object_label,
+        )
+
+
+class DeviceLatestBody(schemas.Schema):
+    """One device and its newest media (newest capture first; empty when none match)."""
+
+    device_id: str
+    items: list[schemas.MediaSummary]
+
+
+class LatestBody(schemas.Schema):
+    """The latest media of each device the caller sees, devices in id order."""
+
+    devices: list[DeviceLatestBody]
 
 
 class DownloadQuery(BaseModel):
@@ -143,6 +185,46 @@ def device_media(call: Call) -> Reply:
         return _reply(session, _page(session, call.principal, filters, query))
 
 
+def latest(call: Call) -> Reply:
+    """`GET /v1/devices/latest-media`: each device's newest media, in one call."""
+    from common.api.access import require_device
+    from common.db.engine import read_scope
+    from common.media.latest import latest_per_device
+    from common.media.listing import thumbnail_urls
+
+    query = call.query(LatestQuery)
+    principal = call.principal
+    device_ids: list[str] | None = None
+    user_id = None
+    with read_scope() as session:
+        if query.device_id is not None:
+            require_device(session, principal, query.device_id)
+            device_ids = [query.device_id]
+        elif principal.kind == "device":
+            device_ids = [principal.subject]
+        elif not principal.admin:
+            user_id = principal.subject
+        found = latest_per_device(
+            session,
+            device_ids=device_ids,
+            user_id=user_id,
+            filters=query.filters(),
+            per_device=query.per_device,
+        )
+    urls = thumbnail_urls([tile for device in found for tile in device.items])
+    return Reply(
+        LatestBody(
+            devices=[
+                DeviceLatestBody(
+                    device_id=device.device_id,
+                    items=bodies.media_page(device.items, urls, None).items,
+                )
+                for device in found
+            ]
+        )
+    )
+
+
 def get_media(call: Call) -> Reply:
     """`GET /v1/media/{media_id}`: everything about one media, with its `ETag`."""
     from common.api.access import load_media
@@ -201,6 +283,22 @@ ROUTES = [
         description="Ordered by captured_at desc, id desc; keyset pagination with an opaque cursor.",
         query=PageQuery,
         responses={200: schemas.MediaPage},
+        errors=(401, 404, 422, 503),
+    ),
+    Route(
+        "GET",
+        "/v1/devices/latest-media",
+        latest,
+        operation_id="latestMediaPerDevice",
+        summary="The latest media of each device the caller sees, in one call",
+        description=(
+            "For each device (a device token: itself; a user: the devices it owns; an admin: "
+            "every device with media, at most 1,000) its newest `per_device` media (1..20, "
+            "default 1) by capture time, with the gallery's filters; deleted media are left out "
+            "unless `status` asks for them. A device without matching media has an empty list."
+        ),
+        query=LatestQuery,
+        responses={200: LatestBody},
         errors=(401, 404, 422, 503),
     ),
     Route(

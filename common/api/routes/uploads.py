@@ -98,6 +98,7 @@ def ingest(call: Call) -> Reply:
 def create(call: Call) -> Reply:
     """`POST /v1/media`: declare a capture and answer its upload URL while the bytes are pending;
     with a `source`, queue an ingest instead."""
+    from common.core import context
     from common.core.status import MediaStatus
     from common.db.engine import session_scope
     from common.media.declare import declare
@@ -115,6 +116,7 @@ def create(call: Call) -> Reply:
             event_id=_request_id(call),
         )
         media = declared.media
+        context.label(media_id=media.id, device_id=media.device_id)
         upload = resumable = None
         if media.status == MediaStatus.PENDING_UPLOAD.value:
             offer = offer_upload(session, media, request.upload_protocol)
