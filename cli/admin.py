@@ -32,11 +32,10 @@ from cli.admin_common import (
     AdminUser,
     AsJson,
     admin_api,
-    answer,
     fail,
     purge_pages,
 )
-from cli.client import ApiError
+from cli.client import ApiError, json_answer
 
 admin_app = typer.Typer(help="Operators' commands (an admin credential).", no_args_is_help=True)
 console = Console()
@@ -52,7 +51,7 @@ def describe(
     """Everything about one media: status history, jobs, shares, stored objects."""
     api = admin_api(admin_user, admin_token)
     try:
-        body = answer(api.session.get(f"{api.list_url}/v1/admin/media/{media_id}", timeout=30))
+        body = json_answer(api.session.get(f"{api.list_url}/v1/admin/media/{media_id}", timeout=30))
     except ApiError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -132,7 +131,7 @@ def reissue_url(
     """A fresh signed upload URL for a media still waiting for its bytes."""
     api = admin_api(admin_user, admin_token)
     try:
-        body = answer(
+        body = json_answer(
             api.session.post(f"{api.create_url}/v1/admin/media/{media_id}/upload-url", timeout=30)
         )
     except ApiError as exc:
@@ -211,7 +210,9 @@ def audit(
     }
     query = {k: v for k, v in params.items() if v is not None}
     try:
-        body = answer(api.session.get(f"{api.list_url}/v1/admin/audit", params=query, timeout=30))
+        body = json_answer(
+            api.session.get(f"{api.list_url}/v1/admin/audit", params=query, timeout=30)
+        )
     except ApiError as exc:
         raise fail(exc) from exc
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from cli.client import ApiError, MediaApi
+from cli.client import ApiError, MediaApi, json_answer
 
 console = Console()
 
@@ -33,21 +33,6 @@ def admin_api(user: str, token: str | None) -> MediaApi:
         raise typer.BadParameter(str(exc)) from exc
 
 
-def answer(response: Any) -> Any:
-    """The JSON body of a 2xx answer.
-
-    Raises:
-        ApiError: a 4xx or 5xx answer (its code and message).
-    """
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-            raise ApiError(response.status_code, body["code"], body["message"])
-        except (ValueError, KeyError):
-            raise ApiError(response.status_code, "http_error", response.text[:200]) from None
-    return response.json()
-
-
 def fail(exc: ApiError) -> typer.Exit:
     """Print the error and exit 1."""
     console.print(f"[red]{exc}[/red]")
@@ -68,7 +53,7 @@ def purge_pages(
     url = f"{api.manage_url}/v1/admin/devices/{device}/purge"
     deleted: list[str] = []
     while True:
-        body = answer(api.session.post(url, json=payload, timeout=300))
+        body = json_answer(api.session.post(url, json=payload, timeout=300))
         deleted += body["deleted"]
         if not apply or body["remaining"] == 0 or not body["deleted"]:
             return body, deleted

@@ -23,12 +23,11 @@ from cli.admin_common import (
     AdminUser,
     AsJson,
     admin_api,
-    answer,
     console,
     fail,
     purge_pages,
 )
-from cli.client import ApiError
+from cli.client import ApiError, json_answer
 
 device_token_app = typer.Typer(
     help="Device tokens: mint one (no subcommand), or revoke them.", invoke_without_command=True
@@ -103,7 +102,7 @@ def revoke(
     api = admin_api(admin_user, admin_token)
     url = f"{api.manage_url}/v1/devices/{device}/tokens/revoke"
     try:
-        done = answer(api.session.post(url, json=body, timeout=30))
+        done = json_answer(api.session.post(url, json=body, timeout=30))
     except ApiError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -134,7 +133,7 @@ def delete_device(
             body, _ = purge_pages(api, device, {"dry_run": True}, apply=False)
             report: dict[str, Any] = {"device_id": device, "would_delete": body["matched_count"]}
         else:
-            gone = answer(
+            gone = json_answer(
                 api.session.delete(f"{api.manage_url}/v1/admin/devices/{device}", timeout=60)
             )
             body, deleted = purge_pages(api, device, {"dry_run": False}, apply=True)

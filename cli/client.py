@@ -146,6 +146,21 @@ class _ProgressReader:
         return chunk
 
 
+def json_answer(response: requests.Response) -> Any:
+    """The JSON body of a 2xx answer.
+
+    Raises:
+        ApiError: a 4xx or 5xx answer (its code and message).
+    """
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+            raise ApiError(response.status_code, body["code"], body["message"])
+        except (ValueError, KeyError):
+            raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+    return response.json()
+
+
 class MediaApi:
     """Calls create_media, list_media and manage_media with a bearer token."""
 
@@ -167,13 +182,7 @@ class MediaApi:
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _json(self, response: requests.Response) -> Any:
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-                raise ApiError(response.status_code, body["code"], body["message"])
-            except (ValueError, KeyError):
-                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
-        return response.json()
+        return json_answer(response)
 
     def declare(self, facts: FileFacts, camera_id: str, message_id: str, **extra: Any) -> Any:
         """`POST /v1/media` for a file; returns the response body (with `upload` while pending)."""

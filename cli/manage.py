@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -29,6 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.client import ApiError, MediaApi
+from common.core.status import MediaKind as Kind
+from common.core.status import MediaType
 
 console = Console()
 
@@ -64,22 +65,6 @@ def fail(exc: ApiError) -> typer.Exit:
     """Print the API's refusal and exit 1."""
     console.print(f"[red]{exc}[/red]")
     return typer.Exit(1)
-
-
-class Kind(StrEnum):
-    """How a media came to be (the gallery's `kind` filter)."""
-
-    UPLOAD = "upload"
-    CLIP = "clip"
-    SNAPSHOT = "snapshot"
-    INGEST = "ingest"
-
-
-class MediaType(StrEnum):
-    """The gallery's `media_type` filter."""
-
-    IMAGE = "image"
-    VIDEO = "video"
 
 
 def _utc(value: datetime | None) -> str | None:

@@ -3,7 +3,6 @@ in full (with its ETag), a signed download."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,8 +34,10 @@ class PageQuery(BaseModel):
     cursor: str | None = Field(default=None, min_length=1, max_length=512)
 
 
-class GalleryQuery(PageQuery):
-    """Query of the gallery: filters (all optional, combined with AND) and paging."""
+class FilterQuery(BaseModel):
+    """The gallery's filters (all optional, combined with AND)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     device_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
     camera_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
@@ -59,11 +60,6 @@ class GalleryQuery(PageQuery):
         """The filters of this query."""
         from common.media.gallery import Filters
 
-        def utc(value: datetime | None) -> datetime | None:
-            from datetime import UTC
-
-            return value.astimezone(UTC) if value else None
-
         return Filters(
             device_id=self.device_id,
             camera_id=self.camera_id,
@@ -72,38 +68,21 @@ class GalleryQuery(PageQuery):
             status=self.status.value if self.status else None,
             label=self.label,
             object_label=self.object_label,
-            captured_after=utc(self.captured_after),
-            captured_before=utc(self.captured_before),
+            captured_after=self.captured_after,  # UtcInput: in UTC already
+            captured_before=self.captured_before,
             parent_id=self.parent_id,
         )
 
 
-class LatestQuery(BaseModel):
-    """Query of the latest media of each device: how many per device, and gallery filters."""
+class GalleryQuery(PageQuery, FilterQuery):
+    """Query of the gallery: filters and paging."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+class LatestQuery(FilterQuery):
+    """Query of the latest media of each device: how many per device, and the gallery's
+    filters."""
 
     per_device: int = Field(default=1, ge=1, le=MAX_PER_DEVICE)
-    device_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
-    camera_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
-    kind: MediaKind | None = None
-    media_type: MediaType | None = None
-    status: MediaStatus | None = None
-    label: str | None = Field(default=None, min_length=1, max_length=64)
-    object_label: str | None = Field(default=None, alias="object", min_length=1, max_length=64)
-
-    def filters(self) -> Filters:
-        """The gallery filters of this query."""
-        from common.media.gallery import Filters
-
-        return Filters(
-            camera_id=self.camera_id,
-            kind=self.kind.value if self.kind else None,
-            media_type=self.media_type.value if self.media_type else None,
-            status=self.status.value if self.status else None,
-            label=self.label,
-            object_label=self.object_label,
-        )
 
 
 class DeviceLatestBody(schemas.Schema):
