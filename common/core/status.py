@@ -8,7 +8,8 @@ Media:
     any state but deleting / deleted      -> deleting -> deleted (a tombstone; terminal)
     failed (dead-lettered)                -> pending_upload | verified  (an operator's revival)
 
-Jobs: queued -> running -> completed | failed; queued -> failed.
+Jobs: queued -> running -> completed | failed; queued -> failed;
+failed (dead-lettered)                -> queued     (an operator's revival)
 
 Anything else (a repeated or backwards transition, e.g. from a duplicated or out-of-order event) is
 not an error: callers treat it as a logged no-op.
@@ -121,3 +122,23 @@ class JobStatus(StrEnum):
 
 
 JOB_TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+
+JOB_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.FAILED}),
+    JobStatus.RUNNING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED}),
+    JobStatus.COMPLETED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+}
+
+JOB_REVIVALS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.FAILED: frozenset({JobStatus.QUEUED}),
+}
+"""A job failed by a dead letter is queued again by an operator's revival (`REVIVALS`)."""
+
+
+def can_transition_job(
+    current: JobStatus | str, target: JobStatus | str, *, revive: bool = False
+) -> bool:
+    """Tell whether `current -> target` is a legal job transition (or a revival)."""
+    table = JOB_REVIVALS if revive else JOB_TRANSITIONS
+    return JobStatus(target) in table.get(JobStatus(current), frozenset())

@@ -34,6 +34,8 @@ from common.storage.base import ObjectExists, ObjectNotFound
 from common.storage.tempfiles import local_copy, temp_path
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import Job, MediaObject
 
 log = logging.getLogger(__name__)
@@ -108,23 +110,27 @@ class Result:
 
 
 def _concat_parts(
-    parts: list[dict[str, Any]], target: Path, on_progress: Callable[[float], None]
+    session: Session,
+    parts: list[dict[str, Any]],
+    target: Path,
+    on_progress: Callable[[float], None],
 ) -> dict[str, Any]:
     """Cut a clip across recordings: each part from its own source, one output."""
     from contextlib import ExitStack
 
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
+    from common.core.errors import NotFound
+    from common.db.repo import get_media
     from common.processing.concat import Part, concat_clip
 
     store = get_store()
     with ExitStack() as stack:
         pieces = []
         for part in parts:
-            with session_scope() as session:
-                media = session.get(MediaObject, part["media_id"])
-            if media is None:
-                raise ObjectNotFound(f"source {part['media_id']} is gone")
+            try:
+                media = get_media(session, part["media_id"])
+            except NotFound as exc:
+                raise ObjectNotFound(f"source {part['media_id']} is gone") from exc
+            session.commit()
             path = stack.enter_context(
                 local_copy(
                     store, media.bucket, media.object_name, media.object_version, prefix="job-src-"
@@ -145,14 +151,18 @@ def _concat_parts(
 
 
 def _cut_and_store(
-    job: Job, source: MediaObject, target: Path, on_progress: Callable[[float], None]
+    session: Session,
+    job: Job,
+    source: MediaObject,
+    target: Path,
+    on_progress: Callable[[float], None],
 ) -> dict[str, Any] | None:
     """Cut the result into `target` and store it if absent; None when another attempt stored it."""
     store = get_store()
     kind = JobKind(job.kind)
     try:
         if "parts" in job.params:
-            details = _concat_parts(job.params["parts"], target, on_progress)
+            details = _concat_parts(session, job.params["parts"], target, on_progress)
         else:
             with local_copy(
                 store, source.bucket, source.object_name, source.object_version, prefix="job-src-"
@@ -203,7 +213,7 @@ def _spec(job: Job, source: MediaObject, path: Path, details: dict[str, Any]) ->
 
 @contextmanager
 def produce_result(
-    job: Job, source: MediaObject, on_progress: Callable[[float], None]
+    session: Session, job: Job, source: MediaObject, on_progress: Callable[[float], None]
 ) -> Iterator[Result]:
     """Find or make the job's result media (see the module docstring); yields it with a local
     copy of its bytes, removed when the block ends.
@@ -219,7 +229,7 @@ def produce_result(
     with temp_path(suffix=Path(name).suffix, prefix="job-out-") as local:
         details = None
         if store.stat(bucket, name) is None:
-            details = _cut_and_store(job, source, local, on_progress)
+            details = _cut_and_store(session, job, source, local, on_progress)
         if details is None:  # stored by an earlier or a concurrent attempt: use those bytes
             info = store.stat(bucket, name)
             if info is None:
@@ -230,7 +240,11 @@ def produce_result(
             raw = info.metadata.get(DETAILS_METADATA_KEY)
             details = json.loads(raw) if raw else {}
         ingested = ingest_bytes(
-            _spec(job, source, local, details), local, event_id=job.id, hand_over_after=False
+            session,
+            _spec(job, source, local, details),
+            local,
+            event_id=job.id,
+            hand_over_after=False,
         )
         log.info("job %s: result media %s at %s/%s", job.id, ingested.media.id, bucket, name)
         yield Result(ingested, details, local)

@@ -114,12 +114,15 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
     return MediaDetail(media, detections, signed, signed_tracks, segments)
 
 
-def sign_media_download(media: MediaObject, *, requester: str | None = None) -> SignedRequest:
+def sign_media_download(
+    media: MediaObject, *, requester: str | None = None, session: Session | None = None
+) -> SignedRequest:
     """A short-lived signed GET of the media's verified bytes (its pinned version).
 
     Args:
         media: the media.
         requester: who asks; given, the URL's issue is audited (`download_url_issued`).
+        session: the caller's unit of work the audit event is written in.
 
     Raises:
         Conflict: the bytes were never verified (`not_downloadable`).
@@ -138,6 +141,7 @@ def sign_media_download(media: MediaObject, *, requester: str | None = None) -> 
             media_id=media.id,
             device_id=media.device_id,
             details={"ttl_seconds": ttl_seconds},
+            session=session,
         )
     return signed
 

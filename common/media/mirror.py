@@ -6,7 +6,8 @@ no-op redelivery, so a mirror write that failed once is repaired by the retry it
 - `media/{id}`: `{status, reason_code, reason, progress, device_id, updated_at, seq}`; `progress`
   is 0..1 while processing. Written by `common.media.lifecycle` on every status change.
 - `jobs/{job_id}`: `{job_id, status, progress, kind, media_id, device_id, result_media_id,
-  error_code, error, updated_at, seq}`, written by the job worker only (`common.jobs.worker`);
+  error_code, error, updated_at, seq}`, written by `common.media.job_lifecycle` only (with every
+  job status change, and the worker's progress);
   an event stream opened before the worker's first write starts from the job row in Postgres.
 
 Every write increments the document's `seq` field (`firestore.Increment(1)`) in the same write, so

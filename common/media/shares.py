@@ -122,14 +122,15 @@ def revoke_share(session: Session, share: Share, actor: str) -> None:
     if share.revoked_at is None:
         share.revoked_at = datetime.now(UTC)
         share.revoked_by = actor
-        from common.db.models import MediaObject
+        share.revoked_reason = "revoked"
+        from common.db.repo import get_media
 
-        media = session.get(MediaObject, share.media_id)
+        media = get_media(session, share.media_id)
         audit.record(
             "share_revoked",
             actor=actor,
             media_id=share.media_id,
-            device_id=media.device_id if media else None,
+            device_id=media.device_id,
             details={"share_id": share.id},
             session=session,
         )
@@ -145,7 +146,8 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
     """
     from sqlalchemy import select
 
-    from common.db.models import MediaObject, Share
+    from common.db.models import Share
+    from common.db.repo import get_media
     from common.media.listing import sign_media_download
 
     share = session.execute(
@@ -155,11 +157,17 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
         raise NotFound("no such share")
     moment = now or datetime.now(UTC)
     if share.revoked_at is not None:
+        if share.revoked_reason == "creator_lost_access":
+            raise Gone(
+                "this share ended: whoever created it no longer has access to the camera",
+                code="share_revoked",
+                details={"reason": share.revoked_reason},
+            )
         raise Gone("this share was revoked", code="share_revoked")
     if share.expires_at <= moment:
         raise Gone("this share has expired", code="share_expired")
-    media = session.get(MediaObject, share.media_id)
-    if media is None or MediaStatus(media.status) in GONE_STATUSES:
+    media = get_media(session, share.media_id)
+    if MediaStatus(media.status) in GONE_STATUSES:
         raise Gone("the shared media was deleted", code="media_deleted")
     share.open_count += 1
     share.last_opened_at = moment

@@ -30,6 +30,11 @@ class ShareBody(schemas.Schema):
     created_at: schemas.UtcTime
     expires_at: schemas.UtcTime
     revoked_at: schemas.UtcTime | None
+    revoked_by: str | None
+    revoked_reason: str | None = Field(
+        description="`revoked`, or `creator_lost_access` (its creator no longer owns the device, "
+        "or the device's tokens were revoked or it was deleted)"
+    )
     open_count: int
 
 
@@ -53,6 +58,8 @@ def share_body(share: object, url: str | None = None) -> ShareBody:
         created_at=share.created_at,
         expires_at=share.expires_at,
         revoked_at=share.revoked_at,
+        revoked_by=share.revoked_by,
+        revoked_reason=share.revoked_reason,
         open_count=share.open_count or 0,
     )
 

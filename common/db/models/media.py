@@ -129,6 +129,9 @@ class MediaObject(Base):
     object_name: Mapped[str] = mapped_column(String(1024))
     object_version: Mapped[str | None] = mapped_column(String(1024))
     storage_uri: Mapped[str] = mapped_column(Text)
+    # The trace of the request that declared it (32 hex): the bucket's notification, verification
+    # and processing log under it, so one upload is one trace (common.core.context).
+    trace_id: Mapped[str | None] = mapped_column(String(32))
     width_px: Mapped[int | None] = mapped_column(Integer)
     height_px: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
