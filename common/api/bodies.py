@@ -17,9 +17,11 @@ from common.api.schemas import (
     MediaPage,
     MediaSummary,
     MotionSegmentBody,
+    PlaybackBody,
     Properties,
     SignedRequestBody,
     StorageObject,
+    TileBody,
     TrackBody,
     Verified,
 )
@@ -94,25 +96,56 @@ def summary(media: MediaObject, thumbnail_url: str | None = None) -> MediaSummar
     return MediaSummary(**_summary_fields(media, thumbnail_url))
 
 
-_TILE_ONLY = ("thumbnail_bucket", "thumbnail_object_name", "analysis")
+_TILE_ONLY = ("thumbnail_bucket", "thumbnail_object_name", "analysis", "tiles")
 
 
 def media_page(
-    tiles: list[MediaTile], thumbnail_urls: dict[str, str], next_cursor: str | None
+    tiles: list[MediaTile],
+    thumbnail_urls: dict[str, str],
+    next_cursor: str | None,
+    tile_urls: dict[str, list[tuple[str, int, int, str]]] | None = None,
 ) -> MediaPage:
-    """A page of gallery tiles (`common.media.gallery`) with their signed thumbnail URLs: the
-    same body `summary` gives for each row, validated in one call for the page."""
+    """A page of gallery tiles (`common.media.gallery`) with their signed thumbnail and tile
+    URLs: the same body `summary` gives for each row, validated in one call for the page."""
     items = []
     for tile in tiles:
         fields: dict[str, Any] = dict(tile)
         for name in _TILE_ONLY:
-            del fields[name]
+            fields.pop(name, None)
         fields["thumbnail_url"] = thumbnail_urls.get(tile["id"])
+        fields["tiles"] = tiles_of((tile_urls or {}).get(tile["id"], []))
         fields["pinned"] = bool(tile["pinned"])
         fields["labels"] = list(tile["labels"] or [])
         fields["counts"] = dict((tile["analysis"] or {}).get("counts") or {})
         items.append(fields)
     return MediaPage.model_validate({"items": items, "next_cursor": next_cursor})
+
+
+_TILES = {
+    "tile": ("image/jpeg", 1),
+    "tile_2x": ("image/jpeg", 2),
+    "tile_webp": ("image/webp", 1),
+    "tile_webp_2x": ("image/webp", 2),
+}
+
+
+def tiles_of(found: list[tuple[str, int, int, str]]) -> list[TileBody]:
+    """A tile's `srcset` renditions from (kind, width, height, signed URL) of its derivatives;
+    empty unless all four exist (media processed before them have only `thumbnail_url`)."""
+    kinds = {kind for kind, *_ in found}
+    if not set(_TILES) <= kinds:
+        return []
+    return [
+        TileBody(
+            url=url,
+            mime_type=_TILES[kind][0],
+            width_px=width,
+            height_px=height,
+            density=_TILES[kind][1],
+        )
+        for kind, width, height, url in found
+        if kind in _TILES
+    ]
 
 
 def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
@@ -183,9 +216,24 @@ def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
                 height_px=s.derivative.height_px,
                 size_bytes=s.derivative.size_bytes,
                 url=s.url,
+                details=s.derivative.details,
             )
             for s in found.derivatives
         ],
+        tiles=tiles_of(
+            [
+                (s.derivative.kind, s.derivative.width_px, s.derivative.height_px, s.url)
+                for s in found.derivatives
+            ]
+        ),
+        playback=None
+        if found.playback is None
+        else PlaybackBody(
+            state=found.playback.state,  # type: ignore[arg-type]
+            reason=found.playback.reason,
+            url=found.playback.url,
+            mime_type=found.playback.mime_type,
+        ),
     )
 
 

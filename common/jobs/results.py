@@ -69,6 +69,7 @@ def run_operation(
             target,
             start_ms=params["start_ms"],
             duration_ms=params["duration_ms"],
+            mode="auto" if _plays_as_is(source) else "reencode",
             tolerance_ms=settings.clip_copy_tolerance_ms,
             on_progress=on_progress,
         )
@@ -96,6 +97,18 @@ def run_operation(
         "frames_decoded": snapshot.frames_decoded,
         "offset_ms": snapshot.time_ms,
     }
+
+
+def _plays_as_is(source: Path) -> bool:
+    """Whether browsers play `source` as it is; a clip of a video that needs a playable version
+    (HEVC, Motion JPEG, a camera's AVI or MPEG-TS) is cut from the original and re-encoded to
+    H.264, never stream-copied into an MP4 no browser plays (`common.processing.playback`)."""
+    from common.media.sniff import SNIFF_BYTES, sniff_mime
+    from common.processing.playback import plan_playback, probe_format
+
+    with source.open("rb") as handle:
+        mime_type = sniff_mime(handle.read(SNIFF_BYTES)) or "application/octet-stream"
+    return plan_playback(probe_format(source, mime_type)).as_is
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,12 @@ def _analyse_and_store(
     on_progress: Callable[[float], None] | None,
 ) -> ProcessOutcome:
     from common.media.analysis_store import MediaGone, store_analysis
+    from common.media.renditions import add_renditions
 
     try:
         analysis = _analyse(media, path, on_progress)
         fields = store_analysis(media, analysis)
+        fields["analysis"].update(add_renditions(media, path, analysis))
     except MediaGone:
         log.info("media %s was deleted while it was analysed", media.id)
         return ProcessOutcome.GONE

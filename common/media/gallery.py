@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 class MediaTile(TypedDict):
     """What a gallery page holds of each media (a row of `tile_columns()`): the summary's fields,
-    `analysis` reduced to `{"counts": ...}`, and where its thumbnail is (None: it has none)."""
+    `analysis` reduced to `{"counts": ...}`, where its thumbnail is (None: it has none), and its
+    grid tiles as `[kind, bucket, object name, width, height]` (None: none yet)."""
 
     id: str
     device_id: str
@@ -64,18 +65,33 @@ class MediaTile(TypedDict):
     updated_at: datetime
     thumbnail_bucket: str | None
     thumbnail_object_name: str | None
+    tiles: list[list[Any]] | None
 
 
 @cache
 def tile_columns() -> tuple[ColumnElement[Any], ...]:
     """The columns of a `MediaTile`, labelled with its keys, in its order."""
-    from sqlalchemy import func
+    from sqlalchemy import func, select
     from sqlalchemy.dialects.postgresql import JSONB
+    from sqlalchemy.orm import aliased
 
+    from common.core.status import TILE_KINDS
     from common.db.models import Derivative, MediaObject
 
     m = MediaObject
     counts_only = func.jsonb_build_object("counts", m.analysis["counts"], type_=JSONB)
+    tile = aliased(Derivative, name="tile")
+    tiles = (
+        select(
+            func.json_agg(
+                func.json_build_array(
+                    tile.kind, tile.bucket, tile.object_name, tile.width_px, tile.height_px
+                )
+            )
+        )
+        .where(tile.media_id == m.id, tile.kind.in_(TILE_KINDS))
+        .scalar_subquery()
+    )
     columns: tuple[Any, ...] = (
         m.id,
         m.device_id,
@@ -101,6 +117,7 @@ def tile_columns() -> tuple[ColumnElement[Any], ...]:
         m.updated_at,
         Derivative.bucket.label("thumbnail_bucket"),
         Derivative.object_name.label("thumbnail_object_name"),
+        tiles.label("tiles"),
     )
     return columns
 
