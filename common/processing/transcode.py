@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from common.core.errors import PermanentMediaError
-from common.processing._stream import FALLBACK_FPS
+from common.processing._stream import FALLBACK_FPS, audio_layout
 from common.processing.playback import MAX_HEIGHT_PX, MAX_WIDTH_PX, PlaybackPlan
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class _Writer:
             else:
                 audio_context = self._audio_in.codec_context
                 stream = output.add_stream("aac", rate=audio_context.sample_rate or 48000)
-                stream.layout = _layout(audio_context)
+                stream.layout = audio_layout(audio_context)
                 stream.bit_rate = AAC_BIT_RATE
                 self._audio_out = stream
                 self.audio_action = "encode"
@@ -248,16 +248,6 @@ class _Writer:
     def _mux(self, packets: list[Any]) -> None:
         for packet in packets:
             self._out.mux(packet)
-
-
-def _layout(context: Any) -> str:
-    """The output channel layout: mono or stereo as in the source, 5.1 kept, anything else
-    (unnamed orders such as a camera's "1 channels") by its channel count, at most stereo."""
-    name = getattr(context.layout, "name", "") or ""
-    if name in ("mono", "stereo", "5.1", "5.1(side)"):
-        return name
-    channels = len(getattr(context.layout, "channels", ())) or 2
-    return "mono" if channels == 1 else "stereo"
 
 
 def _picture_type_none() -> Any:
