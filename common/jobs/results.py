@@ -211,7 +211,25 @@ def _spec(job: Job, source: MediaObject, path: Path, details: dict[str, Any]) ->
         labels=list(job.params.get("labels") or []),
         note=job.params.get("note"),
         request={"job_id": job.id, "kind": kind.value},
+        original_filename=result_filename(source, kind, details),
     )
+
+
+def _clock(ms: int) -> str:
+    seconds, millis = divmod(max(0, int(ms)), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}.{millis // 100}s"
+
+
+def result_filename(source: MediaObject, kind: JobKind, details: dict[str, Any]) -> str:
+    """The name a job's result goes by: its source and where in it, e.g.
+    "bikes.mp4 clip 0m01.0s-0m03.0s.mp4", "bikes.mp4 at 0m02.4s.jpg"."""
+    stem = (source.original_filename or f"{source.camera_id} {source.media_type}")[:200]
+    start = int(details.get("offset_ms", 0))
+    if kind is JobKind.CLIP:
+        end = start + int(details.get("duration_ms", 0))
+        return f"{stem} clip {_clock(start)}-{_clock(end)}.mp4"
+    return f"{stem} at {_clock(start)}.jpg"
 
 
 @contextmanager
