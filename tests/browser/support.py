@@ -116,12 +116,14 @@ def own(stack: LocalStack, user: str, device: str) -> None:
 
 # --------------------------------------------------------------------------------- the page
 def grid(page: Page) -> Locator:
-    return page.get_by_role("list", name="Media")
+    """The gallery's grid: every day's list of tiles."""
+    return page.get_by_role("region", name="Media", exact=True)
 
 
 def tile(page: Page, name: str, status: str | None = None) -> Locator:
-    label = re.compile(rf"^{re.escape(name)}, {re.escape(status) if status else '.*'}$")
-    return grid(page).get_by_role("listitem", name=label)
+    """A tile's link, announced "name, status, camera, time, found ..." (any status: None)."""
+    label = re.compile(rf"^{re.escape(name)}, {re.escape(status) + ',' if status else ''}")
+    return grid(page).get_by_role("link", name=label)
 
 
 def open_media(page: Page, name: str) -> None:
