@@ -44,7 +44,9 @@ def test_a_share_link_opens_its_page_in_a_fresh_browser_until_revoked(
     visitor = stranger.new_page()
     visitor.goto(url)
     expect(visitor.get_by_role("heading", level=1, name="astronaut.png")).to_be_visible()
-    expect(visitor.get_by_text(re.compile(r"^Captured .* · this link works until "))).to_be_visible()
+    expect(
+        visitor.get_by_text(re.compile(r"^Captured .* · this link works until "))
+    ).to_be_visible()
     photo = visitor.get_by_role("img", name="Shared photo: astronaut.png")
     expect(photo).to_be_visible()
     visitor.wait_for_function("() => document.querySelector('img.media').naturalWidth > 0")

@@ -186,6 +186,11 @@ def test_a_tile_s_status_badge_changes_live_when_its_bytes_arrive(
     # THEN the badge follows the pipeline without a reload, thumbnail included
     done = tile(page, "chelsea.png", "processed")
     expect(done).to_be_visible(timeout=PROCESSING_MS)
-    expect(done.locator("img")).to_have_attribute("alt", "chelsea.png")
+    # the tile's link says what it is; its picture is decorative
+    expect(done.locator("img")).to_have_attribute("alt", "")
+    page.wait_for_function(
+        "(id) => document.querySelector(`.tile[data-id='${id}'] img`)?.naturalWidth > 0",
+        arg=created["id"],
+    )
     assert seen(page)[-1] == "processed"
     shot("processed")

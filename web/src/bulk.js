@@ -224,7 +224,7 @@ export function createBulkBar({ api, selection, itemsOf, onDeleted, onChanged })
   async function oneByOne(items) {
     const results = await runEach(items, async (item) => {
       const signed = await api.download(item.id);
-      const link = h('a', { href: signed.url, hidden: true });
+      const link = h('a', { href: signed.url, target: '_blank', rel: 'noopener', hidden: true });
       document.body.append(link);
       link.click();
       link.remove();

@@ -108,9 +108,9 @@ export async function renderDetail({ api, streams, id, navigate, back, gallery, 
   const download = async () => {
     try {
       const signed = await api.download(id);
-      // A navigation to the signed GET: its response-content-disposition saves the file under
-      // its original name without leaving the page.
-      const anchor = h('a', { href: signed.url, hidden: true });
+      // The signed GET names the original file in its response-content-disposition: the
+      // browser saves it under that name (the tab it opens closes itself).
+      const anchor = h('a', { href: signed.url, target: '_blank', rel: 'noopener', hidden: true });
       document.body.append(anchor);
       anchor.click();
       anchor.remove();

@@ -96,7 +96,7 @@ export function createGallery({ api, streams, navigate }) {
     onChanged: (media) => upsert(media),
   });
 
-  const heading = h('h1', { class: 'gallery-title' }, 'Media');
+  const heading = h('h1', { class: 'gallery-title' }, 'Your media');
   const jumped = h('p', { class: 'jumped', hidden: true });
   const days = h('section', { class: 'days', 'aria-label': 'Media' });
   const empty = h('div', { class: 'empty', hidden: true, role: 'status' });
@@ -256,7 +256,7 @@ export function createGallery({ api, streams, navigate }) {
     for (const stale of sections.values()) stale.remove();
     renderEmpty();
     more.textContent = loading ? 'Loading…' : cursor ? '' : items.length ? `${items.length} shown, that is all.` : '';
-    heading.textContent = filtered(state) ? 'Media (filtered)' : 'Media';
+    heading.textContent = filtered(state) ? 'Your media (filtered)' : 'Your media';
     renderChips();
   }
 
