@@ -123,8 +123,9 @@ def grid(page: Page) -> Locator:
 
 
 def tile(page: Page, name: str, status: str | None = None) -> Locator:
-    """A tile's link, announced "name, status, camera, time, found ..." (any status: None)."""
-    label = re.compile(rf"^{re.escape(name)}, {re.escape(status) + ',' if status else ''}")
+    """A tile's link, announced "name, camera · time, found ..., status, ..." (any status: None)."""
+    said = rf", {re.escape(status)}(,|$)" if status else ""
+    label = re.compile(rf"^{re.escape(name)}, .*{said}")
     return grid(page).get_by_role("link", name=label)
 
 

@@ -144,6 +144,8 @@ export function createApi(config, token, onUnauthenticated) {
     ticket: async (kind, id) =>
       (await list('POST', `/v1/${kind === 'job' ? 'jobs' : 'media'}/${enc(id)}/events/ticket`))
         .body,
+    /** `POST /v1/events/stream/ticket`: a ticket for the stream of every media of the user's devices. */
+    streamTicket: async () => (await list('POST', '/v1/events/stream/ticket')).body,
     /** `GET /v1/media/{id}/shares`. */
     shares: async (id) => (await list('GET', `/v1/media/${enc(id)}/shares`)).body,
     /** `POST /v1/media/{id}/shares`. */

@@ -6,7 +6,7 @@
 import { h, replace } from './dom.js';
 import { createEditor } from './editor.js';
 import { MEDIA_TERMINAL, formatBytes, formatCounts, formatMs, formatTime, statusLabel } from './format.js';
-import { mediaName } from './gallery.js';
+import { mediaName } from './tiles.js';
 import { createJobs } from './jobs.js';
 import { drawBoxes, stage } from './overlay.js';
 import { createPlayer } from './player.js';

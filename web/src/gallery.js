@@ -2,6 +2,7 @@
 // day, in pages of the keyset cursor loaded as the end of the grid scrolls into view; filter
 // chips (filters.js); selection and bulk actions (bulk.js); live status badges.
 
+import { followArrivals } from './arrivals.js';
 import { createBulkBar, createSelection } from './bulk.js';
 import { dayLabel, groupByDay, newestFirst } from './days.js';
 import { h, replace } from './dom.js';
@@ -14,54 +15,13 @@ import {
   matches,
   searchOfFilters,
 } from './filters.js';
-import { MEDIA_TERMINAL, formatCounts, formatMs, formatTime, statusLabel } from './format.js';
+import { MEDIA_TERMINAL, formatCounts, formatTime } from './format.js';
+import { tileElement } from './tiles.js';
 import { showError } from './ui.js';
 
 export const PAGE_SIZE = 24;
 export { apiFilters, filtersFromSearch, matches, newestFirst, searchOfFilters };
-
-/** The name a media goes by: its file name, else what it is, where from and when. */
-export function mediaName(item) {
-  if (item.original_filename) return item.original_filename;
-  const what = item.kind === 'upload' ? item.media_type : item.kind;
-  return `${item.camera_id} ${what} ${formatTime(item.captured_at)}`;
-}
-
-/** What a screen reader announces for a tile: name, status, camera, time, what was found. */
-export function tileLabel(item) {
-  const counts = formatCounts(item.counts);
-  return [mediaName(item), statusLabel(item.status), item.camera_id, formatTime(item.captured_at), counts && `found ${counts}`]
-    .filter(Boolean)
-    .join(', ');
-}
-
-/** The `<picture>` of a tile: WebP and JPEG at 1x and 2x when the media has them. */
-export function tilePicture(item) {
-  const tiles = item.tiles || [];
-  const pick = (mime, density) => tiles.find((t) => t.mime_type === mime && t.density === density);
-  const jpeg1 = pick('image/jpeg', 1);
-  if (!jpeg1) {
-    if (!item.thumbnail_url) return null;
-    return h('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' });
-  }
-  const set = (mime) => [pick(mime, 1), pick(mime, 2)].filter(Boolean).map((t) => `${t.url} ${t.density}x`).join(', ');
-  const small = jpeg1.width_px < 320;
-  return h(
-    'picture',
-    null,
-    h('source', { type: 'image/webp', srcset: set('image/webp') }),
-    h('img', {
-      src: jpeg1.url,
-      srcset: set('image/jpeg'),
-      alt: '',
-      width: jpeg1.width_px,
-      height: jpeg1.height_px,
-      loading: 'lazy',
-      decoding: 'async',
-      class: small ? 'small' : null,
-    }),
-  );
-}
+export { mediaName, tileLabel } from './tiles.js';
 
 /**
  * @param {{api: any, streams: import('./streams.js').StreamPool,
@@ -78,6 +38,10 @@ export function createGallery({ api, streams, navigate }) {
   const tiles = new Map();
   const followed = new Map();
   const labelsSeen = new Set();
+  // live: the one stream of every media of the user's devices is open (no per-tile streams)
+  let live = false;
+  let arrivals = null;
+  const waiting = new Map(); // arrivals held while the person has scrolled away from the top
 
   const selection = createSelection((ids) => {
     bulk.update(ids);
@@ -97,13 +61,14 @@ export function createGallery({ api, streams, navigate }) {
   });
 
   const heading = h('h1', { class: 'gallery-title' }, 'Your media');
+  const pill = h('button', { type: 'button', class: 'new-pill', hidden: true, onclick: () => showWaiting() });
   const jumped = h('p', { class: 'jumped', hidden: true });
   const days = h('section', { class: 'days', 'aria-label': 'Media' });
   const empty = h('div', { class: 'empty', hidden: true, role: 'status' });
   const more = h('p', { class: 'more', 'aria-live': 'polite' });
   const sentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
   const chips = h('nav', { class: 'filters', 'aria-label': 'Filters' });
-  const el = h('section', { class: 'gallery', 'aria-labelledby': 'gallery-title' }, heading, chips, jumped, bulk.el, days, empty, more, sentinel);
+  const el = h('section', { class: 'gallery', 'aria-labelledby': 'gallery-title' }, heading, chips, jumped, bulk.el, pill, days, empty, more, sentinel);
   heading.id = 'gallery-title';
 
   const observer = new IntersectionObserver(
@@ -137,55 +102,54 @@ export function createGallery({ api, streams, navigate }) {
   }
 
   function tile(item) {
-    const open = (event) => {
-      if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-      event.preventDefault();
-      navigate(`/media/${item.id}`);
-    };
-    const box = h('input', {
-      type: 'checkbox',
-      class: 'select',
-      'aria-label': `Select ${mediaName(item)}`,
-      // the browser ticks the box itself; the selection follows (shift: the whole range)
-      onclick: (event) => selection.toggle(item.id, { range: event.shiftKey, order: items.map((i) => i.id) }),
+    return tileElement(item, {
+      selected: selection.has(item.id),
+      onOpen: () => navigate(`/media/${item.id}`),
+      onSelect: (range) => selection.toggle(item.id, { range, order: items.map((i) => i.id) }),
     });
-    box.checked = selection.has(item.id);
-    const picture = tilePicture(item);
-    return h(
-      'li',
-      { class: selection.has(item.id) ? 'tile-item selected' : 'tile-item', dataset: { id: item.id } },
-      h(
-        'a',
-        {
-          class: 'tile',
-          href: `/media/${item.id}`,
-          'aria-label': tileLabel(item),
-          dataset: { id: item.id, status: item.status, kind: item.kind },
-          onclick: open,
-        },
-        h(
-          'div',
-          { class: 'thumb' },
-          picture || h('div', { class: 'placeholder', 'aria-hidden': 'true' }, item.media_type === 'video' ? '▶' : '▣'),
-          h('span', { class: `badge status-${item.status}`, dataset: { status: item.status } }, statusLabel(item.status)),
-          item.kind !== 'upload' && h('span', { class: 'kind' }, item.kind),
-          item.duration_ms != null && h('span', { class: 'duration' }, formatMs(item.duration_ms)),
-        ),
-        h(
-          'div',
-          { class: 'caption' },
-          h('span', { class: 'name' }, mediaName(item)),
-          h('span', { class: 'when' }, `${item.camera_id} · ${new Date(item.captured_at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`),
-          formatCounts(item.counts) && h('span', { class: 'counts' }, formatCounts(item.counts)),
-          (item.labels || []).length > 0 && h('span', { class: 'labels' }, item.labels.map((l) => `#${l}`).join(' ')),
-        ),
-      ),
-      box,
-    );
+  }
+
+  function showWaiting() {
+    for (const media of waiting.values()) upsert(media);
+    waiting.clear();
+    pill.hidden = true;
+    window.scrollTo({ top: 0 });
+    days.querySelector('a.tile')?.focus({ preventScroll: true });
+  }
+
+  /** A version of some media of the user's devices, from the live stream. */
+  async function arrived(doc) {
+    const id = doc.media_id;
+    const current = items.find((i) => i.id === id);
+    if (doc.status === 'deleted') return current && remove(id);
+    if (current) {
+      if (current.status === doc.status) return;
+      if (doc.status === 'processed') return refreshItem(id);
+      return upsert({ ...current, status: doc.status, status_reason: doc.reason ?? current.status_reason });
+    }
+    if (waiting.has(id) && doc.status !== 'processed') return;
+    const known = cameraPairs(devices).some((c) => c.device === doc.device_id && c.camera === doc.camera_id);
+    if (!known) loadDevices(); // a camera used for the first time gets its chip
+    let media;
+    try {
+      ({ media } = await api.media(id));
+    } catch {
+      return;
+    }
+    if (!matches(apiFilters(state), media)) return;
+    const last = items[items.length - 1];
+    if (cursor && last && newestFirst(media, last) > 0) return; // a later page brings it
+    if (window.scrollY > 300 || waiting.size) {
+      waiting.set(id, media);
+      pill.hidden = false;
+      pill.textContent = `${waiting.size} new — show`;
+      return;
+    }
+    upsert(media);
   }
 
   function follow(item) {
-    if (MEDIA_TERMINAL.has(item.status) || followed.has(item.id)) return;
+    if (live || MEDIA_TERMINAL.has(item.status) || followed.has(item.id)) return;
     const handle = streams.follow(
       'media',
       item.id,
@@ -235,7 +199,7 @@ export function createGallery({ api, streams, navigate }) {
       if (expectedSection !== section) days.insertBefore(section, expectedSection);
       previousSection = section;
       section.querySelector('.day-count').textContent = `${group.items.length} ${group.items.length === 1 ? 'item' : 'items'}`;
-      section.querySelector('.select-day').setAttribute('aria-label', `Select all of ${dayLabel(group.key)}`);
+      section.querySelector('.select-day').setAttribute('aria-label', `Select day: ${dayLabel(group.key)}`);
       const list = section.querySelector('ul');
       let previous = null;
       for (const item of group.items) {
@@ -372,6 +336,20 @@ export function createGallery({ api, streams, navigate }) {
     start() {
       renderChips();
       reload();
+      // one stream for the whole gallery where the deployment serves it (config.liveArrivals)
+      if (api.config.liveArrivals) arrivals = followArrivals({
+        api,
+        onMedia: arrived,
+        onReady: () => {
+          live = true;
+          for (const handle of followed.values()) handle.close();
+          followed.clear();
+        },
+        onUnavailable: () => {
+          live = false;
+          for (const item of items) follow(item);
+        },
+      });
       return loadDevices();
     },
     devices: () => devices,
@@ -406,6 +384,7 @@ export function createGallery({ api, streams, navigate }) {
     },
     destroy() {
       observer.disconnect();
+      arrivals?.close();
       for (const handle of followed.values()) handle.close();
     },
   };
