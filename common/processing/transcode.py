@@ -171,11 +171,15 @@ class _Writer:
     def run(self, on_progress: Callable[[float], None] | None) -> None:
         streams = [s for s in (self._video_in, self._audio_in) if s is not None]
         total = max(1, self._duration_pts)
+        done = 0.0  # packets come in decode order: report the furthest presentation time
         for packet in self._in.demux(*streams):
             if packet.stream is self._video_in:
                 self._video(packet)
                 if on_progress is not None and packet.pts is not None:
-                    on_progress(min(1.0, max(0.0, (packet.pts - self._start) / total)))
+                    fraction = min(1.0, max(0.0, (packet.pts - self._start) / total))
+                    if fraction > done:
+                        done = fraction
+                        on_progress(done)
             else:
                 self._audio(packet)
         if not self._copy_video:
