@@ -123,9 +123,10 @@ def grid(page: Page) -> Locator:
 
 
 def tile(page: Page, name: str, status: str | None = None) -> Locator:
-    """A tile's link, announced "name, camera · time, found ..., status, ..." (any status: None)."""
-    said = rf", {re.escape(status)}(,|$)" if status else ""
-    label = re.compile(rf"^{re.escape(name)}, .*{said}")
+    """A tile's link, announced "name, camera · time, found ..., status, ..." (any status: None;
+    Chromium puts a space before each comma, at the line boundaries of the caption)."""
+    said = rf" ?, {re.escape(status)}( ?,|$)" if status else ""
+    label = re.compile(rf"^{re.escape(name)} ?, .*{said}")
     return grid(page).get_by_role("link", name=label)
 
 

@@ -69,8 +69,10 @@ export function tileElement(item, { selected, onOpen, onSelect }) {
   const picture = tilePicture(item);
   const said = (text) => h('span', { class: 'visually-hidden' }, text);
   const counts = formatCounts(item.counts);
-  // The link's name is its text, in reading order: name, camera and time, what was found,
-  // status (the caption comes first in the DOM; CSS shows the picture above it).
+  const time = new Date(item.captured_at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  // The link's name is its text, in reading order: "name, camera · time, found ..., labels,
+  // status" (the caption comes first in the DOM; CSS shows the picture above it). The commas
+  // are for listeners only, inside each line, so block boundaries add no stray spaces before them.
   return h(
     'li',
     { class: selected ? 'tile-item selected' : 'tile-item', dataset: { id: item.id } },
@@ -80,20 +82,18 @@ export function tileElement(item, { selected, onOpen, onSelect }) {
       h(
         'div',
         { class: 'caption' },
-        h('span', { class: 'name' }, mediaName(item)),
-        said(', '),
-        h('span', { class: 'when' }, `${item.camera_id} · ${new Date(item.captured_at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`),
-        counts && [said(', found '), h('span', { class: 'counts' }, counts)],
-        (item.labels || []).length > 0 && [said(', '), h('span', { class: 'labels' }, item.labels.map((l) => `#${l}`).join(' '))],
-        said(', '),
+        h('span', { class: 'name' }, mediaName(item), said(',')),
+        h('span', { class: 'when' }, `${item.camera_id} · ${time}`, said(',')),
+        counts && h('span', { class: 'counts' }, said('found '), counts, said(',')),
+        (item.labels || []).length > 0 && h('span', { class: 'labels' }, item.labels.map((l) => `#${l}`).join(' '), said(',')),
       ),
       h(
         'div',
         { class: 'thumb' },
         picture || h('div', { class: 'placeholder', 'aria-hidden': 'true' }, item.media_type === 'video' ? '▶' : '▣'),
         h('span', { class: `badge status-${item.status}`, dataset: { status: item.status } }, statusLabel(item.status)),
-        item.kind !== 'upload' && [said(', '), h('span', { class: 'kind' }, item.kind)],
-        item.duration_ms != null && [said(', '), h('span', { class: 'duration' }, formatMs(item.duration_ms))],
+        item.kind !== 'upload' && h('span', { class: 'kind' }, said(', '), item.kind),
+        item.duration_ms != null && h('span', { class: 'duration' }, said(', '), formatMs(item.duration_ms)),
       ),
     ),
     box,
