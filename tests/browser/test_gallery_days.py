@@ -60,10 +60,10 @@ def test_days_have_headers_and_a_date_range_and_a_jump_narrow_them(
     shot("days")
 
     day = _at(3, 0).strftime("%Y-%m-%d")
-    page.get_by_label("From").fill(day)
-    page.get_by_label("From").dispatch_event("change")
-    page.get_by_label("To").fill(day)
-    page.get_by_label("To").dispatch_event("change")
+    page.get_by_label("From", exact=True).fill(day)
+    page.get_by_label("From", exact=True).dispatch_event("change")
+    page.get_by_label("To", exact=True).fill(day)
+    page.get_by_label("To", exact=True).dispatch_event("change")
 
     expect(page).to_have_url(re.compile(rf"from={day}&to={day}"))
     expect(grid(page).get_by_role("link")).to_have_count(2)
@@ -159,8 +159,9 @@ def test_the_keyboard_moves_through_media_and_back_to_the_tile(
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("heading", level=1, name="k-oldest.jpg")).to_be_visible()
     page.keyboard.press("ArrowLeft")
+    expect(page.get_by_role("heading", level=1, name="k-middle.jpg")).to_be_focused()
     page.keyboard.press("ArrowLeft")
-    expect(page.get_by_role("heading", level=1, name="k-newest.jpg")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="k-newest.jpg")).to_be_focused()
     shot("moved with arrows")
 
     page.keyboard.press("Escape")

@@ -71,8 +71,8 @@ export function tileElement(item, { selected, onOpen, onSelect }) {
   const counts = formatCounts(item.counts);
   const time = new Date(item.captured_at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
   // The link's name is its text, in reading order: "name, camera · time, found ..., labels,
-  // status" (the caption comes first in the DOM; CSS shows the picture above it). The commas
-  // are for listeners only, inside each line, so block boundaries add no stray spaces before them.
+  // status" (the caption comes first in the DOM; CSS shows the picture above it); the commas
+  // are for listeners only.
   return h(
     'li',
     { class: selected ? 'tile-item selected' : 'tile-item', dataset: { id: item.id } },
@@ -82,10 +82,12 @@ export function tileElement(item, { selected, onOpen, onSelect }) {
       h(
         'div',
         { class: 'caption' },
-        h('span', { class: 'name' }, mediaName(item), said(',')),
-        h('span', { class: 'when' }, `${item.camera_id} · ${time}`, said(',')),
-        counts && h('span', { class: 'counts' }, said('found '), counts, said(',')),
-        (item.labels || []).length > 0 && h('span', { class: 'labels' }, item.labels.map((l) => `#${l}`).join(' '), said(',')),
+        h('span', { class: 'name' }, mediaName(item)),
+        said(','),
+        h('span', { class: 'when' }, `${item.camera_id} · ${time}`),
+        said(','),
+        counts && [said('found'), h('span', { class: 'counts' }, counts), said(',')],
+        (item.labels || []).length > 0 && [h('span', { class: 'labels' }, item.labels.map((l) => `#${l}`).join(' ')), said(',')],
       ),
       h(
         'div',
