@@ -8,7 +8,7 @@ data "google_project" "this" {
 
 locals {
   sql_instance_resource_name = "projects/${var.project_id}/instances/${google_sql_database_instance.main.name}"
-  firestore_resource_name    = "projects/${var.project_id}/databases/${google_firestore_database.default.name}"
+  firestore_resource_name    = "projects/${var.project_id}/databases/${google_firestore_database.status.name}"
   bucket_names = {
     uploads     = google_storage_bucket.uploads.name
     derivatives = google_storage_bucket.derivatives.name
@@ -37,7 +37,7 @@ locals {
       DOWNLOAD_URL_TTL_SECONDS   = tostring(var.download_url_ttl_seconds)
       MEDIA_VERIFIED_TOPIC       = google_pubsub_topic.topic[local.media_verified_topic].name
       MEDIA_JOBS_TOPIC           = google_pubsub_topic.topic[local.media_jobs_topic].name
-      FIRESTORE_DATABASE         = google_firestore_database.default.name
+      FIRESTORE_DATABASE         = google_firestore_database.status.name
       JWT_AUDIENCE               = var.jwt_audience
       JWT_ALGORITHMS             = jsonencode(var.jwt_algorithms)
       MAX_UPLOAD_SIZE_BYTES      = format("%d", var.max_upload_size_bytes)
@@ -86,5 +86,18 @@ locals {
       # list_media serves Server-Sent Events: a stream closes itself before the request timeout.
       name == "list_media" ? { SSE_MAX_SECONDS = tostring(max(local.function_sizing[name].timeout_seconds - 30, 30)) } : {},
     )
+  }
+
+  # The migrate job's environment (migrate.tf): Settings of the connection as the migration
+  # identity, and every function's database user for the media_app grant.
+  migration_environment = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    CLOUD_SQL_INSTANCE   = google_sql_database_instance.main.connection_name
+    DB_NAME              = google_sql_database.media.name
+    DB_IAM_USER          = google_sql_user.migrate.name
+    DB_APP_USERS         = jsonencode(sort([for user in google_sql_user.function : user.name]))
+    DB_OWNER_ROLE        = "media_owner"
+    DB_APP_ROLE          = "media_app"
+    DB_ADMIN_ROLE        = "cloudsqlsuperuser"
   }
 }

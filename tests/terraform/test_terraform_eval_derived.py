@@ -40,14 +40,18 @@ def test_terraform_maps_every_object_grant_to_a_custom_role(evaluate: Evaluate) 
         "reader": ["storage.objects.get"],
         "creator": ["storage.objects.create", "storage.objects.get"],
         "writer": ["storage.objects.create", "storage.objects.delete", "storage.objects.get"],
+        "deleter": ["storage.objects.delete"],
     }
     of_operations = out["storage_role_of_operations"]
     assert of_operations == {
         "get": "reader",
         "create,get": "creator",
         "create,delete,get": "writer",
+        "delete": "deleter",
     }
     grants = out["object_grants"]
+    # housekeeping deletes a media's renditions (retention, finished deletes), nothing more.
+    assert grants["derivatives housekeeping"]["operations"] == "delete"
     assert grants["models process_media"] == {
         "bucket": "models",
         "function": "process_media",
