@@ -165,12 +165,6 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek, story
         const rect = bar.getBoundingClientRect();
         onSeek(Math.round(((event.clientX - rect.left) / rect.width) * duration));
       },
-      onpointermove: (event) => {
-        const rect = bar.getBoundingClientRect();
-        const fraction = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
-        preview?.show(fraction * duration, fraction);
-      },
-      onpointerleave: () => preview?.hide(),
     },
     (motion || []).map((m) =>
       h('div', { class: 'motion', style: span(m.start_ms, m.end_ms), title: `motion ${formatMs(m.start_ms)}–${formatMs(m.end_ms)}` }),
@@ -227,7 +221,17 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek, story
   const el = h(
     'section',
     { class: 'timeline', 'aria-label': 'Detections timeline' },
-    h('div', { class: 'timeline-row' }, h('span', { class: 'timeline-name' }, 'frames'), h('div', { class: 'timeline-lane' }, bar, ticks)),
+    h('div', { class: 'timeline-row' }, h('span', { class: 'timeline-name' }, 'frames'),
+      // the whole lane (bar and frame marks) previews the storyboard frame under the pointer
+      h('div', {
+        class: 'timeline-lane',
+        onpointermove: (event) => {
+          const rect = bar.getBoundingClientRect();
+          const fraction = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
+          preview?.show(fraction * duration, fraction);
+        },
+        onpointerleave: () => preview?.hide(),
+      }, bar, ticks)),
     rows,
     legend,
   );
