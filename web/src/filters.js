@@ -115,8 +115,8 @@ const kindGroup = ({ state, set }) => ({
   chips: TABS.map((t) => chip(t.label, state.tab === t.id, () => set({ tab: t.id }))),
 });
 
-const cameraGroup = ({ state, set, cameras }) => {
-  if (!cameras.length) return null;
+const cameraGroup = ({ state, set, cameras, devicesLoaded }) => {
+  if (!cameras.length && devicesLoaded) return null; // while loading the row is there already
   const many = new Set(cameras.map((c) => c.device)).size > 1;
   return {
     label: 'Camera',

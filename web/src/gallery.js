@@ -34,6 +34,7 @@ export function createGallery({ api, streams, navigate }) {
   let loading = false;
   let generation = 0;
   let devices = null;
+  let devicesLoaded = false;
   let scrollY = 0;
   const tiles = new Map();
   const followed = new Map();
@@ -92,7 +93,7 @@ export function createGallery({ api, streams, navigate }) {
     const key = JSON.stringify([state, [...labelsSeen].sort(), devices]);
     if (key === chipsKey) return;
     chipsKey = key;
-    replace(chips, chipGroups({ state, set: setState, cameras: cameraPairs(devices), labels: [...labelsSeen].sort() }));
+    replace(chips, chipGroups({ state, set: setState, cameras: cameraPairs(devices), devicesLoaded: devicesLoaded, labels: [...labelsSeen].sort() }));
     jumped.hidden = !state.at;
     replace(
       jumped,
@@ -103,6 +104,8 @@ export function createGallery({ api, streams, navigate }) {
 
   function tile(item) {
     return tileElement(item, {
+      // the first row is what a person sees first: no lazy loading, fetched first
+      eager: items.indexOf(item) < 6,
       selected: selection.has(item.id),
       onOpen: () => navigate(`/media/${item.id}`),
       onSelect: (range) => selection.toggle(item.id, { range, order: items.map((i) => i.id) }),
@@ -326,6 +329,7 @@ export function createGallery({ api, streams, navigate }) {
       devices = null;
       if (error.status !== 401) showError(error, { context: 'Loading your cameras' });
     }
+    devicesLoaded = true;
     renderChips();
     renderEmpty();
     return devices;

@@ -20,13 +20,13 @@ export function tileLabel(item) {
 }
 
 /** The `<picture>` of a tile: WebP and JPEG at 1x and 2x when the media has them. */
-export function tilePicture(item) {
+export function tilePicture(item, { eager = false } = {}) {
   const tiles = item.tiles || [];
   const pick = (mime, density) => tiles.find((t) => t.mime_type === mime && t.density === density);
   const jpeg1 = pick('image/jpeg', 1);
   if (!jpeg1) {
     if (!item.thumbnail_url) return null;
-    return h('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' });
+    return h('img', { src: item.thumbnail_url, alt: '', loading: eager ? 'eager' : 'lazy', decoding: 'async' });
   }
   const set = (mime) => [pick(mime, 1), pick(mime, 2)].filter(Boolean).map((t) => `${t.url} ${t.density}x`).join(', ');
   const small = jpeg1.width_px < 320;
@@ -40,7 +40,8 @@ export function tilePicture(item) {
       alt: '',
       width: jpeg1.width_px,
       height: jpeg1.height_px,
-      loading: 'lazy',
+      loading: eager ? 'eager' : 'lazy',
+      fetchpriority: eager ? 'high' : null,
       decoding: 'async',
       class: small ? 'small' : null,
     }),
@@ -52,7 +53,7 @@ export function tilePicture(item) {
  * @param {object} item a media summary
  * @param {{selected: boolean, onOpen: () => void, onSelect: (range: boolean) => void}} options
  */
-export function tileElement(item, { selected, onOpen, onSelect }) {
+export function tileElement(item, { selected, onOpen, onSelect, eager = false }) {
   const open = (event) => {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
@@ -66,7 +67,7 @@ export function tileElement(item, { selected, onOpen, onSelect }) {
     onclick: (event) => onSelect(event.shiftKey),
   });
   box.checked = selected;
-  const picture = tilePicture(item);
+  const picture = tilePicture(item, { eager });
   const said = (text) => h('span', { class: 'visually-hidden' }, text);
   const counts = formatCounts(item.counts);
   const time = new Date(item.captured_at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });

@@ -146,3 +146,6 @@ def test_tiles_are_4_3_at_1x_and_2x_never_enlarged_and_display_bounds_large_phot
     assert (shown.width, shown.height, shown.mime_type) == (1600, 1200, "image/webp")
     assert display(Image.new("RGB", (800, 600)), web_format=True, size_bytes=90_000) is None
     assert display(Image.new("RGB", (800, 600)), web_format=False, size_bytes=90_000) is not None
+    heavy = display(Image.new("RGB", (512, 512)), web_format=True, size_bytes=790_000)
+    assert heavy is not None
+    assert (heavy.width, heavy.mime_type) == (512, "image/webp")
