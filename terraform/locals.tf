@@ -394,7 +394,12 @@ locals {
   # Detector model (process_media)
   # ---------------------------------------------------------------------------------------------
 
-  detector_model_configured = var.detector_model_object != null
+  # One source of truth for the default model: the pins `make models` builds against.
+  detector_model_pins   = jsondecode(file("${path.module}/../models/models.json"))["ssd_mobilenetv2_oidv4"]
+  detector_model_upload = var.detector_model_object == null
+  detector_model_file   = coalesce(var.detector_model_file, "${path.module}/../models/${local.detector_model_pins.output}")
+  detector_model_sha256 = coalesce(var.detector_model_sha256, local.detector_model_pins.output_sha256)
+  detector_model_object = coalesce(var.detector_model_object, "ssd_mobilenetv2_oidv4/${substr(local.detector_model_sha256, 0, 12)}.onnx")
 }
 
 check "topology_is_consistent" {

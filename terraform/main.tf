@@ -75,10 +75,11 @@ locals {
       contains(local.signing_functions, name) ? { SIGNING_SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email } : {},
       # Browsers call the HTTP functions from the gallery and the extra origins (JSON list).
       contains(local.http_functions, name) ? { CORS_ALLOWED_ORIGINS = jsonencode(local.cors_allowed_origins) } : {},
-      # The object detector's model, read from the models bucket and checked against its hash.
-      name == "process_media" && local.detector_model_configured ? {
-        DETECTOR_MODEL_URI    = "gs://${google_storage_bucket.models.name}/${var.detector_model_object}"
-        DETECTOR_MODEL_SHA256 = var.detector_model_sha256
+      # The object detector's model, read from the models bucket and checked against its hash
+      # (the uploaded object's name is read from the resource: the function waits for it).
+      name == "process_media" ? {
+        DETECTOR_MODEL_URI    = "gs://${google_storage_bucket.models.name}/${local.detector_model_upload ? google_storage_bucket_object.detector_model[0].name : local.detector_model_object}"
+        DETECTOR_MODEL_SHA256 = local.detector_model_sha256
       } : {},
       # manage_media makes share links; they open on list_media (Cloud Run's deterministic
       # URL, as for the gallery: the function's own URI would be a self-reference).

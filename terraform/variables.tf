@@ -455,9 +455,15 @@ variable "kms_key_name" {
   }
 }
 
+variable "detector_model_file" {
+  type        = string
+  description = "Local path of the object detector's model file the module uploads to the models bucket; null: the file `make models` builds (models/ssd_mobilenetv2_oidv4.onnx beside this module), checked at plan time against detector_model_sha256 (default: its pin in models/models.json). Ignored when detector_model_object is set."
+  default     = null
+}
+
 variable "detector_model_object" {
   type        = string
-  description = "Object name of the ONNX detector model in the models bucket (output models_bucket), e.g. \"yolov8n/2026-01-15.onnx\". Becomes DETECTOR_MODEL_URI=gs://<models bucket>/<object> on process_media; null: no object model (the local default detectors). Upload it first (docs/RUNBOOKS/DEPLOY.md, \"Detector model\")."
+  description = "Object name of an object detector model an operator uploaded to the models bucket (output models_bucket) instead of detector_model_file, e.g. \"ssd_mobilenetv2_oidv4/2026-01-15.onnx\"; needs detector_model_sha256. null: the module uploads detector_model_file. Becomes DETECTOR_MODEL_URI=gs://<models bucket>/<object> on process_media (docs/RUNBOOKS/DEPLOY.md, \"Detector model\")."
   default     = null
 
   validation {
@@ -468,7 +474,7 @@ variable "detector_model_object" {
 
 variable "detector_model_sha256" {
   type        = string
-  description = "DETECTOR_MODEL_SHA256: SHA-256 (64 lowercase hex digits) of detector_model_object; process_media refuses a model whose bytes do not match. Required when detector_model_object is set."
+  description = "DETECTOR_MODEL_SHA256: SHA-256 (64 lowercase hex digits) of the object detector's model; process_media refuses a model whose bytes do not match. null: the pin of models/models.json (the default model). Required when detector_model_object is set."
   default     = null
 
   validation {

@@ -15,11 +15,14 @@ export const TABS = [
 ];
 export const STATUSES = ['processed', 'processing', 'pending_upload', 'failed', 'rejected'];
 
+/** Objects offered as filter chips before any media shows them (what cameras are watched for). */
+export const COMMON_OBJECTS = ['person', 'dog', 'cat', 'car', 'vehicle', 'bicycle'];
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const HOUR = /^\d{4}-\d{2}-\d{2}T\d{2}$/;
-const KEYS = ['tab', 'device', 'camera', 'status', 'label', 'from', 'to', 'at'];
+const KEYS = ['tab', 'device', 'camera', 'status', 'label', 'object', 'from', 'to', 'at'];
 
-/** The page's filter state from a query string (`?tab=clips&camera=dev/cam&from=2026-12-01`). */
+/** The page's filter state from a query string (`?tab=clips&camera=dev/cam&object=dog&from=2026-12-01`). */
 export function filtersFromSearch(search) {
   const params = new URLSearchParams(search);
   const [device, ...camera] = (params.get('camera') || '').split('/');
@@ -30,6 +33,7 @@ export function filtersFromSearch(search) {
     camera: camera.join('/'),
     status: params.get('status') || '',
     label: params.get('label') || '',
+    object: params.get('object') || '',
     from: valid(params.get('from'), DAY),
     to: valid(params.get('to'), DAY),
     at: valid(params.get('at'), HOUR),
@@ -41,7 +45,7 @@ export function searchOfFilters(state) {
   const params = new URLSearchParams();
   if (state.tab) params.set('tab', state.tab);
   if (state.device) params.set('camera', state.camera ? `${state.device}/${state.camera}` : state.device);
-  for (const key of ['status', 'label', 'from', 'to', 'at']) if (state[key]) params.set(key, state[key]);
+  for (const key of ['status', 'label', 'object', 'from', 'to', 'at']) if (state[key]) params.set(key, state[key]);
   const text = params.toString();
   return text ? `?${text}` : '';
 }
@@ -72,6 +76,7 @@ export function apiFilters(state) {
   if (state.camera) filters.camera_id = state.camera;
   if (state.status) filters.status = state.status;
   if (state.label) filters.label = state.label;
+  if (state.object) filters.object = state.object;
   if (state.from) filters.captured_after = localDayStart(state.from);
   const ends = [];
   if (state.to) ends.push(localDayStart(state.to, 1));
@@ -84,6 +89,7 @@ export function apiFilters(state) {
 export function matches(filters, item) {
   if (item.status === 'deleted' && filters.status !== 'deleted') return false;
   if (filters.label && !(item.labels || []).includes(filters.label)) return false;
+  if (filters.object && !(filters.object in (item.counts || {}))) return false;
   for (const key of ['device_id', 'camera_id', 'kind', 'media_type', 'status', 'parent_id']) {
     if (filters[key] && item[key] !== filters[key]) return false;
   }
@@ -141,6 +147,14 @@ const statusGroup = ({ state, set }) => ({
   ],
 });
 
+const foundGroup = ({ state, set, objects }) => ({
+  label: 'Found',
+  chips: [
+    chip('Anything found', !state.object, () => set({ object: '' })),
+    ...objects.map((o) => chip(o, state.object === o, () => set({ object: o }))),
+  ],
+});
+
 const labelGroup = ({ state, set, labels }) => ({
   label: 'Label',
   chips: [
@@ -181,10 +195,10 @@ const timeGroup = ({ state, set }) => {
 };
 
 /**
- * The chip groups, in order. Each takes `{state, set, cameras, labels}` and returns
+ * The chip groups, in order. Each takes `{state, set, cameras, objects, labels}` and returns
  * `{label, chips}` or null (nothing to offer).
  */
-export const CHIP_GROUPS = [kindGroup, cameraGroup, statusGroup, labelGroup, timeGroup];
+export const CHIP_GROUPS = [kindGroup, cameraGroup, statusGroup, foundGroup, labelGroup, timeGroup];
 
 /** Render every chip group into `container`'s children. */
 export function chipGroups(context) {

@@ -7,6 +7,7 @@ import { createBulkBar, createSelection } from './bulk.js';
 import { dayLabel, groupByDay, newestFirst } from './days.js';
 import { h, replace } from './dom.js';
 import {
+  COMMON_OBJECTS,
   apiFilters,
   cameraPairs,
   chipGroups,
@@ -39,6 +40,7 @@ export function createGallery({ api, streams, navigate }) {
   const tiles = new Map();
   const followed = new Map();
   const labelsSeen = new Set();
+  const objectsSeen = new Set(COMMON_OBJECTS);
   // live: the one stream of every media of the user's devices is open (no per-tile streams)
   let live = false;
   let arrivals = null;
@@ -90,10 +92,10 @@ export function createGallery({ api, streams, navigate }) {
   let chipsKey = '';
 
   function renderChips() {
-    const key = JSON.stringify([state, [...labelsSeen].sort(), devices]);
+    const key = JSON.stringify([state, [...labelsSeen].sort(), [...objectsSeen].sort(), devices, devicesLoaded]);
     if (key === chipsKey) return;
     chipsKey = key;
-    replace(chips, chipGroups({ state, set: setState, cameras: cameraPairs(devices), devicesLoaded: devicesLoaded, labels: [...labelsSeen].sort() }));
+    replace(chips, chipGroups({ state, set: setState, cameras: cameraPairs(devices), devicesLoaded, objects: [...objectsSeen].sort(), labels: [...labelsSeen].sort() }));
     jumped.hidden = !state.at;
     replace(
       jumped,
@@ -174,6 +176,7 @@ export function createGallery({ api, streams, navigate }) {
 
   function render() {
     for (const label of items.flatMap((i) => i.labels || [])) labelsSeen.add(label);
+    for (const found of items.flatMap((i) => Object.keys(i.counts || {}))) objectsSeen.add(found);
     const wanted = new Set(items.map((i) => i.id));
     for (const [id, node] of tiles) {
       if (!wanted.has(id)) {
@@ -236,7 +239,7 @@ export function createGallery({ api, streams, navigate }) {
     if (empty.hidden) return;
     if (filtered(state)) {
       replace(empty, h('p', null, 'No media match these filters.'),
-        h('button', { type: 'button', class: 'primary', onclick: () => setState({ tab: '', device: '', camera: '', status: '', label: '', from: '', to: '', at: '' }) }, 'Clear filters'));
+        h('button', { type: 'button', class: 'primary', onclick: () => setState({ tab: '', device: '', camera: '', status: '', label: '', object: '', from: '', to: '', at: '' }) }, 'Clear filters'));
     } else if (devices && !(devices.items || []).length) {
       replace(empty, h('p', null, 'You own no cameras yet. Media appear here once a camera of yours uploads; ask an administrator to add you as an owner of a device.'));
     } else {

@@ -69,18 +69,21 @@ function lerp(a, b, f) {
 /**
  * The boxes to draw at playback time `ms`: a box is shown only within half a sampling interval
  * of its sample, and between two neighbouring samples of one track (at most 1.5 intervals
- * apart) it moves linearly from one to the other. A seek lands a few ms early, hence a small
+ * apart, or any two of a track in `stationary`, keys as `trackSamples` makes them) it moves
+ * linearly from one to the other. A seek lands a few ms early, hence a small
  * tolerance. Each box is a detection (label, score, track_id) with the box at `ms`.
  */
-export function boxesAt(tracks, ms, intervalMs) {
+export function boxesAt(tracks, ms, intervalMs, stationary = new Set()) {
   const half = intervalMs / 2;
   const shown = [];
-  for (const samples of tracks.values()) {
+  for (const [key, samples] of tracks.entries()) {
     let next = samples.findIndex((s) => s.time_ms > ms + SEEK_TOLERANCE_MS);
     if (next === -1) next = samples.length;
     const before = samples[next - 1];
     const after = samples[next];
-    if (before && after && after.time_ms - before.time_ms <= intervalMs * BRIDGE_INTERVALS) {
+    // a stationary track (it stayed in place) is sampled sparsely: its box stays between samples
+    const bridged = stationary.has(key) || (after && before && after.time_ms - before.time_ms <= intervalMs * BRIDGE_INTERVALS);
+    if (before && after && bridged) {
       const f = Math.min(1, Math.max(0, (ms - before.time_ms) / (after.time_ms - before.time_ms)));
       const a = before.detection.box;
       const b = after.detection.box;
@@ -293,4 +296,9 @@ function storyboardPreview(storyboard) {
       el.hidden = true;
     },
   };
+}
+
+/** The `trackSamples` keys of the tracks that stood still (`stationary` in the track records). */
+export function stationaryKeys(tracks) {
+  return new Set((tracks || []).filter((t) => t.stationary).map((t) => `t${t.track_id}`));
 }

@@ -5,7 +5,7 @@
 
 import { h, replace } from './dom.js';
 import { formatPercent } from './format.js';
-import { boxesAt, drawBoxes, samplingIntervalMs, stage, timeline, trackSamples } from './overlay.js';
+import { boxesAt, drawBoxes, samplingIntervalMs, stage, stationaryKeys, timeline, trackSamples } from './overlay.js';
 
 /** What the person is told about a video that does not play here. */
 export function unplayableText(media, reason) {
@@ -73,12 +73,13 @@ export function createPlayer({ api, streams, media, onDownload, onReady }) {
   el.append(view.el);
   const tracks = trackSamples(media.detections || []);
   const interval = samplingIntervalMs(media.detections || [], media.analysis);
+  const still = stationaryKeys(media.tracks);
   let timelineView = null;
   let shownKey = '';
   const draw = () => {
     const ms = video.currentTime * 1000;
     timelineView?.setPlayhead(ms);
-    const boxes = boxesAt(tracks, ms, interval);
+    const boxes = boxesAt(tracks, ms, interval, still);
     const key = boxes.map((b) => `${b.track_id}:${Math.round(b.box.x)},${Math.round(b.box.y)}`).join('|');
     if (key === shownKey) return;
     shownKey = key;

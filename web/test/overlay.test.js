@@ -6,6 +6,7 @@ import {
   frameTimes,
   sampleWindowMs,
   samplingIntervalMs,
+  stationaryKeys,
   storyboardTile,
   trackSamples,
 } from '../src/overlay.js';
@@ -63,9 +64,11 @@ describe('boxes on a video', () => {
     expect(boxesAt(tracks, 2600, 1000)).toEqual([]);
   });
 
-  it('do not bridge a track across samples where it was not seen', () => {
+  it('do not bridge a track across samples where it was not seen, unless it stood still', () => {
     const gappy = trackSamples([walk[0], { ...walk[2], time_ms: 3000 }]);
     expect(boxesAt(gappy, 1500, 1000)).toEqual([]);
+    const parked = stationaryKeys([{ track_id: 1, stationary: true }]);
+    expect(boxesAt(gappy, 1500, 1000, parked).map((b) => b.box.x)).toEqual([100]);
   });
 });
 
