@@ -35,7 +35,9 @@ export function followArrivals({ api, onMedia, onReady, onUnavailable }) {
     }
     if (closed) return;
     const resume = lastId ? `&last_event_id=${encodeURIComponent(lastId)}` : '';
-    const stream = new EventSource(api.config.listMediaUrl.replace(/\/+$/, '') + ticket.url + resume);
+    // the API's one base URL where the client has it (`api.url`), else list_media's
+    const base = api.url ? api.url(ticket.url) : api.config.listMediaUrl.replace(/\/+$/, '') + ticket.url;
+    const stream = new EventSource(base + resume);
     source = stream;
     stream.addEventListener('ready', (event) => {
       failures = 0;
