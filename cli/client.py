@@ -53,6 +53,10 @@ class FileFacts:
     mime_type: str
 
 
+MEDIA_EXTENSIONS = {".ts": "video/mp2t", ".m2ts": "video/mp2t", ".mts": "video/mp2t"}
+"""Camera extensions the system's MIME table names otherwise (`.ts` is a Qt translation there)."""
+
+
 def describe_file(path: Path) -> FileFacts:
     """Hash a file in one streaming pass (constant memory).
 
@@ -73,7 +77,12 @@ def describe_file(path: Path) -> FileFacts:
             md5.update(chunk)
             size += len(chunk)
         sampling = sampling_id_of_file(handle, size)
-    mime = sniff_mime(head) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    mime = (
+        sniff_mime(head)
+        or MEDIA_EXTENSIONS.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
     return FileFacts(
         path, size, sha256.hexdigest(), base64.b64encode(md5.digest()).decode(), sampling, mime
     )

@@ -17,9 +17,11 @@ from common.api.schemas import (
     MediaPage,
     MediaSummary,
     MotionSegmentBody,
+    PlaybackBody,
     Properties,
     SignedRequestBody,
     StorageObject,
+    TileBody,
     TrackBody,
     Verified,
 )
@@ -82,12 +84,46 @@ def summary(media: MediaObject, thumbnail_url: str | None = None) -> MediaSummar
 
 
 def media_page(
-    tiles: list[MediaTile], thumbnail_urls: dict[str, str], next_cursor: str | None
+    tiles: list[MediaTile],
+    thumbnail_urls: dict[str, str],
+    next_cursor: str | None,
+    tile_urls: dict[str, list[tuple[str, int, int, str]]] | None = None,
 ) -> MediaPage:
-    """A page of gallery tiles (`common.media.gallery`) with their signed thumbnail URLs: the
-    same body `summary` gives for each row, validated in one call for the page."""
-    items = [_summary_fields(tile, thumbnail_urls.get(tile["id"])) for tile in tiles]
+    """A page of gallery tiles (`common.media.gallery`) with their signed thumbnail and tile
+    URLs: the same body `summary` gives for each row, validated in one call for the page."""
+    items = []
+    for tile in tiles:
+        fields = _summary_fields(tile, thumbnail_urls.get(tile["id"]))
+        fields["tiles"] = tiles_of((tile_urls or {}).get(tile["id"], []))
+        items.append(fields)
     return MediaPage.model_validate({"items": items, "next_cursor": next_cursor})
+
+
+_TILES = {
+    "tile": ("image/jpeg", 1),
+    "tile_2x": ("image/jpeg", 2),
+    "tile_webp": ("image/webp", 1),
+    "tile_webp_2x": ("image/webp", 2),
+}
+
+
+def tiles_of(found: list[tuple[str, int, int, str]]) -> list[TileBody]:
+    """A tile's `srcset` renditions from (kind, width, height, signed URL) of its derivatives;
+    empty unless all four exist (media processed before them have only `thumbnail_url`)."""
+    kinds = {kind for kind, *_ in found}
+    if not set(_TILES) <= kinds:
+        return []
+    return [
+        TileBody(
+            url=url,
+            mime_type=_TILES[kind][0],
+            width_px=width,
+            height_px=height,
+            density=_TILES[kind][1],
+        )
+        for kind, width, height, url in found
+        if kind in _TILES
+    ]
 
 
 def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
@@ -159,9 +195,24 @@ def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
                 height_px=s.derivative.height_px,
                 size_bytes=s.derivative.size_bytes,
                 url=s.url,
+                details=s.derivative.details,
             )
             for s in found.derivatives
         ],
+        tiles=tiles_of(
+            [
+                (s.derivative.kind, s.derivative.width_px, s.derivative.height_px, s.url)
+                for s in found.derivatives
+            ]
+        ),
+        playback=None
+        if found.playback is None
+        else PlaybackBody(
+            state=found.playback.state,  # type: ignore[arg-type]
+            reason=found.playback.reason,
+            url=found.playback.url,
+            mime_type=found.playback.mime_type,
+        ),
     )
 
 

@@ -142,3 +142,31 @@ def can_transition_job(
     """Tell whether `current -> target` is a legal job transition (or a revival)."""
     table = JOB_REVIVALS if revive else JOB_TRANSITIONS
     return JobStatus(target) in table.get(JobStatus(current), frozenset())
+
+
+DERIVATIVE_KINDS: tuple[str, ...] = (
+    "thumbnail",
+    "poster",
+    "web",
+    "tile",
+    "tile_2x",
+    "tile_webp",
+    "tile_webp_2x",
+    "display",
+    "playback",
+    "storyboard",
+)
+"""Every kind of rendition a media may have (one object each, `common.storage.layout`):
+`thumbnail` (JPEG, longest side `THUMBNAIL_MAX_PX` pixels), `poster` (a video's full-size frame), `web` (a
+still in a format browsers do not all show, re-encoded), the grid's tiles (4:3, cropped around the centre) at 1x
+and 2x in JPEG and WebP (`TILE_KINDS`), `display` (a photo at the size a screen
+shows it), `playback` (a video re-encoded or remuxed for browsers: H.264 + AAC in MP4) and
+`storyboard` (a sprite of small frames for timeline previews). `docs/CONTRACTS.md`, "Renditions"."""
+
+TILE_KINDS: tuple[str, ...] = (
+    "tile",
+    "tile_2x",
+    "tile_webp",
+    "tile_webp_2x",
+)
+"""The renditions a gallery tile offers (`srcset`: WebP and JPEG, 1x and 2x)."""

@@ -71,6 +71,7 @@ def run_operation(
             target,
             start_ms=params["start_ms"],
             duration_ms=params["duration_ms"],
+            mode="auto" if _plays_as_is(source) else "reencode",
             tolerance_ms=settings.clip_copy_tolerance_ms,
             on_progress=on_progress,
         )
@@ -98,6 +99,18 @@ def run_operation(
         "frames_decoded": snapshot.frames_decoded,
         "offset_ms": snapshot.time_ms,
     }
+
+
+def _plays_as_is(source: Path) -> bool:
+    """Whether browsers play `source` as it is; a clip of a video that needs a playable version
+    (HEVC, Motion JPEG, a camera's AVI or MPEG-TS) is cut from the original and re-encoded to
+    H.264, never stream-copied into an MP4 no browser plays (`common.processing.playback`)."""
+    from common.media.sniff import SNIFF_BYTES, sniff_mime
+    from common.processing.playback import plan_playback, probe_format
+
+    with source.open("rb") as handle:
+        mime_type = sniff_mime(handle.read(SNIFF_BYTES)) or "application/octet-stream"
+    return plan_playback(probe_format(source, mime_type)).as_is
 
 
 @dataclass(frozen=True)
@@ -208,7 +221,25 @@ def _spec(job: Job, source: MediaObject, path: Path, details: dict[str, Any]) ->
         labels=list(job.params.get("labels") or []),
         note=job.params.get("note"),
         request={"job_id": job.id, "kind": kind.value},
+        original_filename=result_filename(source, kind, details),
     )
+
+
+def _clock(ms: int) -> str:
+    seconds, millis = divmod(max(0, int(ms)), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}.{millis // 100}s"
+
+
+def result_filename(source: MediaObject, kind: JobKind, details: dict[str, Any]) -> str:
+    """The name a job's result goes by: its source and where in it, e.g.
+    "bikes.mp4 clip 0m01.0s-0m03.0s.mp4", "bikes.mp4 at 0m02.4s.jpg"."""
+    stem = (source.original_filename or f"{source.camera_id} {source.media_type}")[:200]
+    start = int(details.get("offset_ms", 0))
+    if kind is JobKind.CLIP:
+        end = start + int(details.get("duration_ms", 0))
+        return f"{stem} clip {_clock(start)}-{_clock(end)}.mp4"
+    return f"{stem} at {_clock(start)}.jpg"
 
 
 @contextmanager

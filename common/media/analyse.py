@@ -105,10 +105,21 @@ def _analyse_and_store(
     on_progress: Callable[[float], None] | None,
 ) -> ProcessOutcome:
     from common.media.analysis_store import MediaGone, store_analysis
+    from common.media.derivatives import remove_stored, save_derivative_rows
+    from common.media.renditions import add_renditions
 
     try:
         analysis = _analyse(session, media, path, on_progress)
-        fields = store_analysis(session, media, analysis)
+        # renditions for screens (a playable video can take minutes): stored before any row of
+        # the media is locked, their rows written with the analysis's
+        rows, summary = add_renditions(media, path, analysis)
+        try:
+            fields = store_analysis(session, media, analysis)
+            save_derivative_rows(session, media.id, rows)
+        except MediaGone:
+            remove_stored(rows)
+            raise
+        fields["analysis"].update(summary)
     except MediaGone:
         log.info("media %s was deleted while it was analysed", media.id)
         return ProcessOutcome.GONE

@@ -63,9 +63,10 @@ SUMMARY_COLUMNS = (
 """The `media_objects` columns of the list view, in its order: the one list of them (the page's
 select, and the API's summary body from a tile or a row, `common.api.bodies`)."""
 
-TILE_EXTRAS = ("analysis", "thumbnail_bucket", "thumbnail_object_name")
-"""What a tile holds besides `SUMMARY_COLUMNS`: `analysis` reduced to `{"counts": ...}`, and
-where its thumbnail is (None: it has none)."""
+TILE_EXTRAS = ("analysis", "thumbnail_bucket", "thumbnail_object_name", "tiles")
+"""What a tile holds besides `SUMMARY_COLUMNS`: `analysis` reduced to `{"counts": ...}`, where
+its thumbnail is (None: it has none), and its grid tiles as `[kind, bucket, object name, width,
+height]` (None: none yet)."""
 
 MediaTile = dict[str, Any]
 """What a gallery page holds of each media (a row of `tile_columns()`): `SUMMARY_COLUMNS` and
@@ -76,18 +77,33 @@ MediaTile = dict[str, Any]
 def tile_columns() -> tuple[ColumnElement[Any], ...]:
     """The columns of a `MediaTile`, labelled with its keys: `SUMMARY_COLUMNS`, then
     `TILE_EXTRAS`."""
-    from sqlalchemy import func
+    from sqlalchemy import func, select
     from sqlalchemy.dialects.postgresql import JSONB
+    from sqlalchemy.orm import aliased
 
+    from common.core.status import TILE_KINDS
     from common.db.models import Derivative, MediaObject
 
     m = MediaObject
     counts_only = func.jsonb_build_object("counts", m.analysis["counts"], type_=JSONB)
+    tile = aliased(Derivative, name="tile")
+    tiles = (
+        select(
+            func.json_agg(
+                func.json_build_array(
+                    tile.kind, tile.bucket, tile.object_name, tile.width_px, tile.height_px
+                )
+            )
+        )
+        .where(tile.media_id == m.id, tile.kind.in_(TILE_KINDS))
+        .scalar_subquery()
+    )
     return (
         *(getattr(m, name) for name in SUMMARY_COLUMNS),
         counts_only.label("analysis"),
         Derivative.bucket.label("thumbnail_bucket"),
         Derivative.object_name.label("thumbnail_object_name"),
+        tiles.label("tiles"),
     )
 
 

@@ -136,19 +136,16 @@ def revoke_share(session: Session, share: Share, actor: str) -> None:
         )
 
 
-def open_share(session: Session, token: str, now: datetime | None = None) -> SignedRequest:
-    """The signed GET a share's URL opens (see the module docstring); counts the opening.
+def _opened(session: Session, token: str, now: datetime | None) -> tuple[Share, MediaObject]:
+    """The live share a token names and its media, the opening counted and audited.
 
     Raises:
-        NotFound: no share has this token.
-        Gone: revoked (`share_revoked`), expired (`share_expired`) or its media deleted
-            (`media_deleted`): 410.
+        NotFound, Gone: see `open_share`.
     """
     from sqlalchemy import select
 
     from common.db.models import Share
     from common.db.repo import get_media
-    from common.media.listing import sign_media_download
 
     share = session.execute(
         select(Share).where(Share.token_sha256 == token_hash(token)).with_for_update()
@@ -171,7 +168,6 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
         raise Gone("the shared media was deleted", code="media_deleted")
     share.open_count += 1
     share.last_opened_at = moment
-    signed = sign_media_download(media)
     audit.record(
         "share_opened",
         actor=f"share:{share.id}",
@@ -181,4 +177,95 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
         session=session,
     )
     log_event("share.opened", share_id=share.id, media_id=media.id)
-    return signed
+    return share, media
+
+
+def open_share(session: Session, token: str, now: datetime | None = None) -> SignedRequest:
+    """The signed GET a share's URL opens (see the module docstring); counts the opening.
+
+    Raises:
+        NotFound: no share has this token.
+        Gone: revoked (`share_revoked`), expired (`share_expired`) or its media deleted
+            (`media_deleted`): 410.
+    """
+    from common.media.listing import sign_media_download
+
+    _, media = _opened(session, token, now)
+    return sign_media_download(media)
+
+
+@dataclass(frozen=True)
+class ShareView:
+    """What the share viewer page shows: the shared media's name, capture time, size, the
+    share's expiry, and short-lived signed GETs of what to show (`view_url`: the display-size
+    photo or the playable video; `poster_url` for a video) and of the original (`download_url`,
+    saved under the original file name). `playable` is False for a video no browser plays
+    (`reason` says why)."""
+
+    media: MediaObject
+    expires_at: datetime
+    view_url: str | None
+    view_mime_type: str | None
+    poster_url: str | None
+    download_url: str
+    playable: bool
+    reason: str | None
+
+
+_SHOWN_KINDS = ("display", "web")
+
+
+def view_share(session: Session, token: str, now: datetime | None = None) -> ShareView:
+    """What a share's viewer page shows (`ShareView`); counts the opening like `open_share`.
+
+    Raises:
+        NotFound, Gone: see `open_share`.
+        StorageUnavailable: signing failed.
+    """
+    from sqlalchemy import select
+
+    from common.db.models import Derivative
+    from common.media.listing import SignedDerivative, playback, sign_media_download, signer
+
+    share, media = _opened(session, token, now)
+    ttl_seconds = get_settings().download_url_ttl_seconds
+    rows = session.execute(select(Derivative).where(Derivative.media_id == media.id)).scalars()
+    signed = {
+        d.kind: SignedDerivative(
+            d, signer().sign_download(d.bucket, d.object_name, ttl_seconds=ttl_seconds).url
+        )
+        for d in rows
+    }
+    download = sign_media_download(media).url
+    poster = signed["poster"].url if "poster" in signed else None
+    plays = playback(media, list(signed.values()))
+    if plays is not None:
+        usable = plays.state in ("original", "rendition", "unknown")
+        return ShareView(
+            media,
+            share.expires_at,
+            plays.url if usable else None,
+            plays.mime_type if usable else None,
+            poster,
+            download,
+            usable,
+            plays.reason,
+        )
+    shown = next((signed[k] for k in _SHOWN_KINDS if k in signed), None)
+    if shown is not None:
+        return ShareView(
+            media,
+            share.expires_at,
+            shown.url,
+            shown.derivative.mime_type,
+            None,
+            download,
+            True,
+            None,
+        )
+    original = signer().sign_download(
+        media.bucket, media.object_name, ttl_seconds=ttl_seconds, version=media.object_version
+    )
+    return ShareView(
+        media, share.expires_at, original.url, media.mime_type, None, download, True, None
+    )

@@ -216,5 +216,5 @@ def signed_in(page: Page, console: ConsoleWatch) -> Page:
     """The gallery, signed in with the dev login."""
     page.goto("/")
     page.get_by_role("button", name="Sign in as the demo user").click()
-    page.get_by_role("list", name="Media").wait_for()
+    page.get_by_role("region", name="Media", exact=True).wait_for()
     return page

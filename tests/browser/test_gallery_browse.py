@@ -108,7 +108,7 @@ def test_signing_in_with_the_identity_provider_uses_its_id_token(
     expect(page).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
     expect(page.get_by_text(IDP_EMAIL)).to_be_visible()
     assert idp.refused == []
-    session = page.evaluate("() => JSON.parse(sessionStorage.getItem('media-gallery.session'))")
+    session = page.evaluate("() => JSON.parse(localStorage.getItem('media-gallery.session'))")
     assert jwt.get_unverified_header(session["token"])["alg"] == "RS256"
     assert jwt.decode(session["token"], options={"verify_signature": False})["iss"] == idp.issuer
     shot("signed in with the provider")

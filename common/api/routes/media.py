@@ -138,10 +138,10 @@ def _page(
 
 
 def _reply(session: Session, page: GalleryPage) -> Reply:
-    from common.media.listing import thumbnail_urls
+    from common.media.listing import thumbnail_urls, tile_urls
 
     urls = thumbnail_urls(page.items)
-    return Reply(bodies.media_page(page.items, urls, page.next_cursor))
+    return Reply(bodies.media_page(page.items, urls, page.next_cursor, tile_urls(page.items)))
 
 
 def gallery(call: Call) -> Reply:

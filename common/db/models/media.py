@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.core.status import (
+    DERIVATIVE_KINDS,
     MediaKind,
     MediaStatus,
 )
@@ -209,12 +210,14 @@ class UploadSession(Base):
 
 
 class Derivative(Base):
-    """A rendition written by process_media (thumbnail or poster) in the derivatives bucket."""
+    """A rendition written by process_media in the derivatives bucket (kinds:
+    `common.core.status.DERIVATIVE_KINDS`); `details` holds facts of its own (a storyboard's
+    time index)."""
 
     __tablename__ = "derivatives"
     __table_args__ = (
         UniqueConstraint("media_id", "kind", name="uq_derivatives_media_kind"),
-        CheckConstraint(check_in("kind", ("thumbnail", "poster", "web")), name="kind"),
+        CheckConstraint(check_in("kind", DERIVATIVE_KINDS), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -226,6 +229,7 @@ class Derivative(Base):
     height_px: Mapped[int] = mapped_column(Integer)
     mime_type: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
