@@ -74,6 +74,17 @@ class StreamService:
     async def _blocking(self, function: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
 
+    async def _read(self, lookup: Callable[..., Any], *args: Any) -> Any:
+        """`lookup(session, *args)` in a read-only session of its own (this adapter owns it)."""
+
+        def run() -> Any:
+            from common.db.engine import read_scope
+
+            with read_scope() as session:
+                return lookup(session, *args)
+
+        return await self._blocking(run)
+
     async def _principal(self, request: web.Request, ticket: str | None) -> Principal:
         from common.api.auth import authenticate, verify_stream_ticket
 
@@ -165,7 +176,7 @@ class StreamService:
         request: web.Request,
         collection: str,
         doc_id: str,
-        opening: Callable[[Principal, str], dict[str, Any]],
+        opening: Callable[[Any, Principal, str], dict[str, Any]],
         terminal: frozenset[str],
         gone_status: str | None,
     ) -> AsyncGenerator[str, None]:
@@ -176,7 +187,7 @@ class StreamService:
         subscriber = Subscriber(asyncio.get_running_loop(), self.settings.stream_queue_size)
         feed.follow(subscriber, doc_ids=[doc_id])
         try:
-            initial = await self._blocking(opening, principal, doc_id)
+            initial = await self._read(opening, principal, doc_id)
             last_seq = parse_last_event_id(request.headers.get("Last-Event-ID"))
             state = EventState(terminal, last_seq, initial, gone_status)
             held = feed.latest(doc_id)
@@ -207,9 +218,7 @@ class StreamService:
         query = adapters.query(request, EventsStreamQuery)
         principal = await self._principal(request, query.ticket)
         self._check_enabled()
-        devices: list[str] = await self._blocking(
-            lookups.stream_devices, principal, query.device_id
-        )
+        devices: list[str] = await self._read(lookups.stream_devices, principal, query.device_id)
         feeds = [self.feeds[feed.collection] for feed in USER_FEEDS]
         subscriber = Subscriber(asyncio.get_running_loop(), self.settings.stream_queue_size)
         for feed in feeds:

@@ -48,6 +48,13 @@ def media(doc_id: str, seq: int, at: datetime, camera: str = "front") -> Change:
     return Change(doc_id, {**fields, "updated_at": at, "progress": seq / 10})
 
 
+async def fake_read(_self: Any, lookup: Callable[..., Any], _principal: Any, key: Any) -> Any:
+    """The service's Postgres reads, answered without a database: the viewer owns cam-1."""
+    if lookup is lookups.stream_devices:
+        return ["cam-1"]
+    return {"media_id": key, "status": "processing"}
+
+
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("JWT_SECRET", "stream-service-test-secret-0123456789")
@@ -55,12 +62,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SSE_HEARTBEAT_SECONDS", "30")
     monkeypatch.setenv("STREAM_QUEUE_SIZE", "10")
     get_settings.cache_clear()
-    monkeypatch.setattr(lookups, "stream_devices", lambda principal, device_id: ["cam-1"])
-    monkeypatch.setattr(
-        lookups,
-        "media_opening",
-        lambda principal, media_id: {"media_id": media_id, "status": "processing"},
-    )
+    monkeypatch.setattr(service.StreamService, "_read", fake_read)
     return get_settings()
 
 
@@ -93,7 +95,9 @@ async def read_until(answer: Any, stop: Callable[[list[SseEvent]], bool]) -> lis
 
 
 def token() -> str:
-    return mint_token("cam-1", "device")
+    """A user token (a device's is checked against its revocations in Postgres, which this test
+    does not run); the user's devices come from `fake_read`."""
+    return mint_token("viewer-1", "user")
 
 
 def test_a_resume_replays_what_changed_then_goes_live(settings: Settings) -> None:

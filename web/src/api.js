@@ -62,10 +62,10 @@ export function createApi(config, token, onUnauthenticated) {
   /** The absolute URL of an API path (event streams open it with EventSource). */
   const url = (path) => joinUrl(config.apiBaseUrl, path);
 
-  async function call(method, path, { query, body, headers, contentType } = {}) {
+  async function call(method, path, { query, body, headers, contentType, anonymous, bytes } = {}) {
     const target = url(path) + queryString(query);
-    const init = { method, headers: { Accept: 'application/json', ...(headers || {}) } };
-    const bearer = token();
+    const init = { method, headers: { Accept: bytes ? '*/*' : 'application/json', ...(headers || {}) } };
+    const bearer = anonymous ? null : token();
     if (bearer) init.headers.Authorization = `Bearer ${bearer}`;
     if (body !== undefined) {
       init.headers['Content-Type'] = contentType || 'application/json';
@@ -88,6 +88,7 @@ export function createApi(config, token, onUnauthenticated) {
       throw error;
     }
     const etag = response.headers.get('ETag');
+    if (bytes) return { status: response.status, etag, body: new Uint8Array(await response.arrayBuffer()) };
     const text = response.status === 204 ? '' : await response.text();
     return { status: response.status, etag, body: text ? JSON.parse(text) : null };
   }
@@ -109,6 +110,10 @@ export function createApi(config, token, onUnauthenticated) {
     },
     /** `GET /v1/media/{id}/download`: a signed GET of the verified bytes. */
     download: async (id) => (await call('GET', `/v1/media/${enc(id)}/download`)).body,
+    /** `GET /v1/media/{id}/content`: the verified bytes through the API (for an archive). */
+    content: async (id) => (await call('GET', `/v1/media/${enc(id)}/content`, { bytes: true })).body,
+    /** `GET /v1/s/{token}/view`: a share link's page data (no account). */
+    shareView: async (token) => (await call('GET', `/v1/s/${enc(token)}/view`, { anonymous: true })).body,
     /** `PATCH /v1/media/{id}` (JSON merge patch with If-Match). */
     patch: async (id, patch, etag) => {
       const answer = await call('PATCH', `/v1/media/${enc(id)}`, {
@@ -142,6 +147,8 @@ export function createApi(config, token, onUnauthenticated) {
     ticket: async (kind, id) =>
       (await call('POST', `/v1/${kind === 'job' ? 'jobs' : 'media'}/${enc(id)}/events/ticket`))
         .body,
+    /** `POST /v1/events/stream/ticket`: a ticket for the stream of every media of the user's devices. */
+    streamTicket: async () => (await call('POST', '/v1/events/stream/ticket')).body,
     /** `GET /v1/media/{id}/shares`. */
     shares: async (id) => (await call('GET', `/v1/media/${enc(id)}/shares`)).body,
     /** `POST /v1/media/{id}/shares`. */
