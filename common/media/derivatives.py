@@ -88,11 +88,12 @@ def save_derivative_rows(session: Session, media_id: str, rows: list[dict[str, A
     from sqlalchemy.dialects.postgresql import insert
 
     from common.core.status import GONE_STATUSES, MediaStatus
-    from common.db.models import Derivative, MediaObject
+    from common.db.models import Derivative
+    from common.db.repo import get_media
     from common.media.analysis_store import MediaGone
 
-    media = session.get(MediaObject, media_id, with_for_update=True)
-    if media is None or MediaStatus(media.status) in GONE_STATUSES:
+    media = get_media(session, media_id, lock=True)
+    if MediaStatus(media.status) in GONE_STATUSES:
         raise MediaGone(media_id)
     for row in rows:
         statement = insert(Derivative).values(**row)

@@ -46,6 +46,7 @@ def test_the_list_view_is_the_summary_columns_and_what_is_derived_from_them() ->
     assert list(MediaSummary.model_fields) == [
         *SUMMARY_COLUMNS[:15],
         "thumbnail_url",
+        "tiles",
         *SUMMARY_COLUMNS[15:19],
         "counts",
         *SUMMARY_COLUMNS[19:],
