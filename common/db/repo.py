@@ -1,16 +1,23 @@
-"""Repository helpers shared by every writer: one insert-or-get, one history-row writer."""
+"""Repository helpers shared by every writer: one insert-or-get, one history-row writer, and the
+declaration of a media row (the same insert-or-get, done with its quota, history and audit rows
+by the `declare_media` database function, migration 0009)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.db.models import Base, StatusHistory
 
 if TYPE_CHECKING:
+    from sqlalchemy import TextClause
     from sqlalchemy.orm import Session
 
     from common.core.reasons import Reason
+    from common.db.models import MediaObject
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -75,3 +82,70 @@ def add_history(
             object_version=object_version,
         )
     )
+
+
+QUOTA_SQLSTATE = "MD429"
+"""SQLSTATE of `declare_media` refusing a quota (message `bytes` or `media`, detail the scope)."""
+OBJECT_SQLSTATE = "MD409"
+"""SQLSTATE of `declare_media` meeting another declaration's object name."""
+_MEDIA_TIMES = ("captured_at", "created_at", "updated_at", "deleted_at")
+
+
+class QuotaExceeded(Exception):
+    """`declare_media` refused a declaration: `scope`'s `exceeded` quota (`bytes`, `media`)."""
+
+    def __init__(self, exceeded: str, scope: str) -> None:
+        super().__init__(f"{scope}: {exceeded} per day")
+        self.exceeded = exceeded
+        self.scope = scope
+
+
+@cache
+def _declare_statement() -> TextClause:
+    from sqlalchemy import text
+
+    return text("SELECT declare_media(CAST(:p AS jsonb))")
+
+
+def media_from_json(fields: dict[str, Any]) -> MediaObject:
+    """A `MediaObject` in no session from a row as Postgres's `to_jsonb` gives it."""
+    from common.db.models import MediaObject
+
+    for name in _MEDIA_TIMES:
+        if fields.get(name) is not None:
+            fields[name] = datetime.fromisoformat(fields[name])
+    return MediaObject(**fields)
+
+
+def declare_media(params: Mapping[str, Any]) -> tuple[str, MediaObject]:
+    """Run `declare_media(params)` as a statement of its own: one round trip, all or nothing.
+
+    Args:
+        params: the new row's columns and what the function decides with (see
+            `common.media.declare` and migration 0009).
+
+    Returns:
+        The outcome (`existing`: a row had the key; `created`; `shared`: a new row sharing
+        stored bytes) and the row, in no session.
+
+    Raises:
+        QuotaExceeded: a quota scope refused it.
+        LookupError: the insert met another declaration's object name and no row has the key.
+        TransientError: the database is unavailable.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from common.db.engine import statement_scope
+
+    try:
+        with statement_scope() as connection:
+            found = connection.execute(_declare_statement(), {"p": json.dumps(params)}).scalar_one()
+    except DBAPIError as exc:
+        error = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+        code = error.get("C") if isinstance(error, dict) else None
+        if code == QUOTA_SQLSTATE and isinstance(error, dict):
+            raise QuotaExceeded(str(error.get("M")), str(error.get("D"))) from exc
+        if code == OBJECT_SQLSTATE:
+            raise LookupError("another declaration holds this object name") from exc
+        raise
+    return str(found["outcome"]), media_from_json(found["media"])

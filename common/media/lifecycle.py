@@ -1,17 +1,19 @@
 """Applying status changes: checked, recorded in history, mirrored to Firestore. The only writer
 of `media_objects.status`.
 
-`created()` records a new row's first status (`pending_upload`); `transition()` every later one.
-Both append a `status_history` row, commit, then mirror (`media/{id}` in Firestore), so an SSE
-stream opened on a fresh declaration sees `pending_upload` and every status after it. An illegal
-or repeated transition changes nothing, is logged, and re-mirrors the current state (repairing a
-mirror write that failed before).
+A new row's first status (`pending_upload`, or `verified` for a capture that shares stored
+bytes) is written with its history row by the declaration's statement (`common.media.declare`)
+and not mirrored: an event stream starts from the row (`common.api.sse`), so one opened on a
+fresh declaration sees it first. `transition()` makes every later change: it appends a
+`status_history` row, commits, then mirrors (`media/{id}` in Firestore). An illegal or repeated
+transition changes nothing, is logged, and re-mirrors the current state (repairing a mirror
+write that failed before).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from common.core.errors import NotFound
 from common.core.reasons import Reason
@@ -20,9 +22,6 @@ from common.db.engine import session_scope
 from common.db.models import MediaObject
 from common.db.repo import add_history
 from common.media.mirror import MEDIA_COLLECTION, delete_document, write_media_status
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +48,6 @@ def mirror(media: MediaObject) -> None:
         reason=_reason_of(media),
         device_id=media.device_id,
         progress=1.0 if media.status == MediaStatus.PROCESSED.value else None,
-    )
-
-
-def created(session: Session, media: MediaObject, *, event_id: str | None = None) -> None:
-    """Record a new row's first status in the history (in the caller's transaction).
-
-    The caller mirrors it with `mirror(media)` after committing.
-    """
-    add_history(
-        session,
-        media.id,
-        from_status=None,
-        to_status=media.status,
-        event_id=event_id,
-        object_version=media.object_version,
     )
 
 

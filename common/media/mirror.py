@@ -4,7 +4,10 @@ Postgres is the source of truth; the mirror is written after each committed tran
 no-op redelivery, so a mirror write that failed once is repaired by the retry it causes.
 
 - `media/{id}`: `{status, reason_code, reason, progress, device_id, updated_at, seq}`; `progress`
-  is 0..1 while processing. Written by `common.media.lifecycle` on every status change.
+  is 0..1 while processing. Written by `common.media.lifecycle` on every status change after
+  the declaration: a declaration writes none (its first status, `pending_upload` or a shared
+  capture's `verified`, is in Postgres, where an event stream starts), so the document exists
+  from the first change on, and a listener must take "no document yet" as "nothing new".
 - `jobs/{job_id}`: `{job_id, status, progress, kind, media_id, device_id, result_media_id,
   error_code, error, updated_at, seq}`, written by the job worker only (`common.jobs.worker`);
   an event stream opened before the worker's first write starts from the job row in Postgres.

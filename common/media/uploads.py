@@ -230,7 +230,9 @@ def _multipart_offer(
     )
 
 
-def offer_upload(media: MediaObject, requested: str | None) -> UploadOffer:
+def offer_upload(
+    media: MediaObject, requested: str | None, *, declared_now: bool = False
+) -> UploadOffer:
     """How a `pending_upload` media's bytes are to be sent (see the module docstring).
 
     A replayed declaration gets the same protocol and, for a resumable upload, the same session:
@@ -239,6 +241,8 @@ def offer_upload(media: MediaObject, requested: str | None) -> UploadOffer:
     Args:
         media: the declared row.
         requested: the declaration's `upload_protocol` (None: by size).
+        declared_now: the row was inserted by this request, so no upload of it has begun (its
+            upload session is not looked up).
 
     Raises:
         StorageUnavailable: the store or signing failed.
@@ -246,7 +250,7 @@ def offer_upload(media: MediaObject, requested: str | None) -> UploadOffer:
     """
     settings = get_settings()
     store = get_store()
-    row = _session(media.id)
+    row = None if declared_now else _session(media.id)
     fresh = False
     if row is None:
         if choose_protocol(requested, media.size_bytes, settings) == SINGLE:
