@@ -35,7 +35,8 @@ or socket error is reported, and so is the number of Postgres connections opened
 measured runs (churn). `--profile DIR` also records py-spy samples of each function under load
 (collapsed stacks; py-spy from PyPI). `--root DIR` serves create_media, list_media and `common`
 of another checkout (an older commit, for a before/after comparison) against the same stack and
-baselines.
+baselines; `--create-env NAME=VALUE` sets a variable for create_media alone (e.g.
+`STATUS_MIRROR_ENABLED=false`, to measure what the realtime mirror's write costs).
 """
 
 from __future__ import annotations
@@ -364,6 +365,13 @@ def main() -> None:
     parser.add_argument("--connections", default="8,32")
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument(
+        "--create-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for create_media only (e.g. STATUS_MIRROR_ENABLED=false)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: bash scripts/install_system_deps.sh")
@@ -379,8 +387,12 @@ def main() -> None:
         logs = stack.workdir / "logs"
         servers: list[Server] = []
 
-        def spawn(name: str, source: Path, target: str, threads: int) -> Server:
-            server = spawn_function(name, source, target, env, threads=threads, log_dir=logs)
+        def spawn(
+            name: str, source: Path, target: str, threads: int, extra: dict[str, str] | None = None
+        ) -> Server:
+            server = spawn_function(
+                name, source, target, {**env, **(extra or {})}, threads=threads, log_dir=logs
+            )
             servers.append(server)
             return server
 
@@ -397,6 +409,7 @@ def main() -> None:
                 function_source("create_media", root),
                 "create_media",
                 create_threads,
+                dict(item.split("=", 1) for item in args.create_env),
             )
             minimal_list = spawn("minimal-list", MINIMAL_LIST_SOURCE, "gallery", list_threads)
             listing = spawn(
@@ -464,7 +477,9 @@ def main() -> None:
             print(
                 f"wrk -t1 --latency, {args.seconds:g} s per run, {args.rounds} rounds; "
                 f"create_media THREADS={create_threads}, list_media THREADS={list_threads}, "
-                f"pools sized to THREADS; functions from {root}; {machine_load()} at start"
+                f"pools sized to THREADS; functions from {root}"
+                f"{'; create_media with ' + ' '.join(args.create_env) if args.create_env else ''}; "
+                f"{machine_load()} at start"
             )
             measured_from = time.time()
             for round_index in range(args.rounds):

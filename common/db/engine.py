@@ -158,7 +158,7 @@ def read_scope() -> Iterator[Session]:
 @contextmanager
 def statement_scope() -> Iterator[Connection]:
     """Yield a Core connection on which every statement is a transaction of its own (the
-    driver's autocommit mode: no BEGIN, no COMMIT).
+    driver's autocommit mode, as `read_scope`: no BEGIN, no COMMIT).
 
     For a unit of work that one statement does whole (a database function such as
     `declare_media`): one round trip, and a statement that fails leaves nothing behind. Two
@@ -167,23 +167,8 @@ def statement_scope() -> Iterator[Connection]:
     Raises:
         TransientError: when the database is unreachable or the pool is exhausted (retryable).
     """
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    try:
-        with get_engine().connect() as connection:
-            dbapi_connection: Any = connection.connection.dbapi_connection
-            dbapi_connection.autocommit = True
-            try:
-                yield connection
-            finally:
-                dbapi_connection.autocommit = False  # before the pool hands it to a writer
-    except (OperationalError, InterfaceError, PoolTimeout) as exc:
-        raise TransientError(f"database unavailable: {exc.__class__.__name__}") from exc
-    except DBAPIError as exc:
-        if getattr(exc, "connection_invalidated", False):
-            raise TransientError("database connection lost") from exc
-        raise
+    with read_scope() as session:
+        yield session.connection()
 
 
 @contextmanager
