@@ -107,14 +107,23 @@ def _declare_statement() -> TextClause:
     return text("SELECT declare_media(CAST(:p AS jsonb))")
 
 
+@cache
+def _media_columns() -> frozenset[str]:
+    from common.db.models import MediaObject
+
+    return frozenset(MediaObject.__table__.columns.keys())
+
+
 def media_from_json(fields: dict[str, Any]) -> MediaObject:
-    """A `MediaObject` in no session from a row as Postgres's `to_jsonb` gives it."""
+    """A `MediaObject` in no session from a row as Postgres's `to_jsonb` gives it (columns the
+    model does not know, added by a migration that ran before this code, are left out)."""
     from common.db.models import MediaObject
 
     for name in _MEDIA_TIMES:
         if fields.get(name) is not None:
             fields[name] = datetime.fromisoformat(fields[name])
-    return MediaObject(**fields)
+    known = _media_columns()
+    return MediaObject(**{name: value for name, value in fields.items() if name in known})
 
 
 def declare_media(params: Mapping[str, Any]) -> tuple[str, MediaObject]:
