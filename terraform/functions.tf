@@ -1,5 +1,6 @@
 # The Cloud Functions (2nd gen) of topology.json, each running as its own service account. All
-# have HTTP triggers: create_media and list_media are called by devices and UIs; finalize_upload,
+# have HTTP triggers: create_media, list_media and manage_media (owner and admin routes) are
+# called by devices and UIs (exposure: http_ingress_settings, allow_unauthenticated_http); finalize_upload,
 # process_media and housekeeping by Pub/Sub push subscriptions (pubsub.tf), housekeeping also for
 # the Cloud Scheduler ticks (scheduler.tf) and dead letters.
 
@@ -37,7 +38,7 @@ resource "google_artifact_registry_repository" "functions" {
 }
 
 resource "google_cloudfunctions2_function" "function" {
-  #checkov:skip=CKV_GCP_124:Only create_media and list_media use var.http_ingress_settings (devices call them over the internet, authenticated by the app JWT and optionally IAM; choose ALLOW_INTERNAL_AND_GCLB behind a load balancer). The pushed functions are ALLOW_INTERNAL_ONLY.
+  #checkov:skip=CKV_GCP_124:The three HTTP functions (create_media, list_media, manage_media) use var.http_ingress_settings: devices and the gallery call them over the internet, authenticated by the app JWT and optionally IAM (ALLOW_INTERNAL_AND_GCLB behind a load balancer). The pushed functions are ALLOW_INTERNAL_ONLY.
   for_each = local.functions
 
   project     = var.project_id
@@ -113,11 +114,9 @@ resource "google_cloudfunctions2_function" "function" {
     }
   }
 
+  # Builds and first revisions start once their grants are seen by IAM (ordering.tf).
   depends_on = [
-    google_project_iam_member.build_log_writer,
-    google_project_iam_member.build_gcf_sources_viewer,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_secret_manager_secret_iam_member.jwt_accessor,
+    time_sleep.function_grants,
     google_secret_manager_secret_version.jwt_initial,
   ]
 }

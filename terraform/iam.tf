@@ -95,6 +95,17 @@ resource "google_project_iam_custom_role" "object_writer" {
   depends_on = [google_project_service.enabled]
 }
 
+resource "google_project_iam_custom_role" "object_deleter" {
+  project     = var.project_id
+  role_id     = local.storage_custom_roles.deleter.role_id
+  title       = local.storage_custom_roles.deleter.title
+  description = local.storage_custom_roles.deleter.description
+  permissions = local.storage_custom_role_permissions.deleter
+  stage       = "GA"
+
+  depends_on = [google_project_service.enabled]
+}
+
 # Signed URLs act with the signer's permissions: create_media's signed PUTs need create (the URL
 # binds x-goog-if-generation-match: 0, no overwrite), list_media's signed GETs need get.
 # Verifying reads objects; quarantining a rejected one copies it under quarantine_prefix and
@@ -123,6 +134,16 @@ resource "google_storage_bucket_iam_member" "object_writer" {
   member = google_service_account.function[each.value.function].member
 }
 
+# housekeeping on the derivatives bucket: its deletes (retention, finished deletes) remove
+# renditions and track snapshots it never reads or writes.
+resource "google_storage_bucket_iam_member" "object_deleter" {
+  for_each = { for key, grant in local.object_grants : key => grant if local.storage_role_of_operations[grant.operations] == "deleter" }
+
+  bucket = local.bucket_names[each.value.bucket]
+  role   = google_project_iam_custom_role.object_deleter.name
+  member = google_service_account.function[each.value.function].member
+}
+
 # Customer-managed encryption (optional): the Cloud Storage service agent encrypts and decrypts
 # the uploads and derivatives buckets' objects with kms_key_name, and may use no other key.
 resource "google_kms_crypto_key_iam_member" "gcs_cmek" {
@@ -130,7 +151,7 @@ resource "google_kms_crypto_key_iam_member" "gcs_cmek" {
 
   crypto_key_id = var.kms_key_name
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-  member        = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+  member        = local.gcs_agent_member
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +175,7 @@ resource "google_pubsub_topic_iam_member" "object_events_gcs_publisher" {
   project = var.project_id
   topic   = google_pubsub_topic.topic[local.object_events_topic].name
   role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+  member  = local.gcs_agent_member
 }
 
 # Publishing, per topic and function, from local.function_access: whoever verified media hands it
@@ -178,7 +199,7 @@ resource "google_pubsub_topic_iam_member" "dead_letter_pubsub_agent_publisher" {
   project = var.project_id
   topic   = google_pubsub_topic.topic[each.key].name
   role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  member  = local.pubsub_agent_member
 }
 
 resource "google_pubsub_subscription_iam_member" "dead_letter_source_pubsub_agent_subscriber" {
@@ -187,7 +208,7 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_source_pubsub_agen
   project      = var.project_id
   subscription = google_pubsub_subscription.subscription[each.key].name
   role         = "roles/pubsub.subscriber"
-  member       = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  member       = local.pubsub_agent_member
 }
 
 # Cloud Scheduler's Pub/Sub targets publish as the Cloud Scheduler service agent (a job cannot
@@ -199,7 +220,7 @@ resource "google_pubsub_topic_iam_member" "scheduler_publisher" {
   project = var.project_id
   topic   = google_pubsub_topic.topic[each.key].name
   role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
+  member  = local.scheduler_agent_member
 }
 
 # Projects created before 2021-04-08 only: the Pub/Sub service agent mints the push OIDC tokens.
@@ -208,7 +229,7 @@ resource "google_service_account_iam_member" "pubsub_agent_push_token_creator" {
 
   service_account_id = google_service_account.push_invoker.name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  member             = local.pubsub_agent_member
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -226,8 +247,10 @@ resource "google_cloud_run_service_iam_member" "push_invoker" {
 }
 
 # Opt-in (allow_unauthenticated_http): devices call the HTTP functions with only their app JWT.
+# All three are exposed, manage_media's admin routes included (the application refuses them
+# without an admin token).
 resource "google_cloud_run_service_iam_member" "http_public_invoker" {
-  #checkov:skip=CKV_GCP_102:Created only when allow_unauthenticated_http = true (default false): devices then authenticate with the application JWT alone. See README, "Calling the HTTP functions".
+  #checkov:skip=CKV_GCP_102:Created only when allow_unauthenticated_http = true (default false), on all three HTTP functions (create_media, list_media, manage_media): callers then authenticate with the application JWT alone. See README, "Calling the HTTP functions".
   for_each = var.allow_unauthenticated_http ? local.http_functions : toset([])
 
   project  = var.project_id
@@ -287,16 +310,23 @@ resource "google_secret_manager_secret_iam_member" "jwt_accessor" {
 
 # ---------------------------------------------------------------------------------------------
 # Cloud SQL: project-level roles (there is no instance-level IAM binding), each narrowed by a
-# condition to this instance. cloudsql.client: connect through the connector (instances.get,
+# condition to this instance, for every function and the migrate job. cloudsql.client: connect through the connector (instances.get,
 # instances.connect); cloudsql.instanceUser: log in as the IAM database user.
 # ---------------------------------------------------------------------------------------------
 
+locals {
+  sql_identities = merge(
+    { for name in keys(local.functions) : name => google_service_account.function[name].member },
+    { migrate = google_service_account.migrate.member },
+  )
+}
+
 resource "google_project_iam_member" "sql_client" {
-  for_each = local.functions
+  for_each = local.sql_identities
 
   project = var.project_id
   role    = "roles/cloudsql.client"
-  member  = google_service_account.function[each.key].member
+  member  = each.value
 
   condition {
     title       = "only-${google_sql_database_instance.main.name}"
@@ -306,11 +336,11 @@ resource "google_project_iam_member" "sql_client" {
 }
 
 resource "google_project_iam_member" "sql_instance_user" {
-  for_each = local.functions
+  for_each = local.sql_identities
 
   project = var.project_id
   role    = "roles/cloudsql.instanceUser"
-  member  = google_service_account.function[each.key].member
+  member  = each.value
 
   condition {
     title       = "only-${google_sql_database_instance.main.name}"
@@ -320,7 +350,7 @@ resource "google_project_iam_member" "sql_instance_user" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Firestore: project-level roles (no database-level binding), narrowed to the (default) database.
+# Firestore: project-level roles (no database-level binding), narrowed to the status database (firestore.tf).
 # ---------------------------------------------------------------------------------------------
 
 resource "google_project_iam_member" "firestore_user" {
@@ -331,7 +361,7 @@ resource "google_project_iam_member" "firestore_user" {
   member  = google_service_account.function[each.key].member
 
   condition {
-    title       = "only-default-database"
+    title       = "only-status-database"
     description = "Only the Firestore database of the status mirror."
     expression  = "resource.name == \"${local.firestore_resource_name}\""
   }
@@ -345,7 +375,7 @@ resource "google_project_iam_member" "firestore_viewer" {
   member  = google_service_account.function[each.key].member
 
   condition {
-    title       = "only-default-database"
+    title       = "only-status-database"
     description = "Only the Firestore database of the status mirror."
     expression  = "resource.name == \"${local.firestore_resource_name}\""
   }
@@ -384,4 +414,12 @@ resource "google_artifact_registry_repository_iam_member" "build_writer" {
   repository = google_artifact_registry_repository.functions.name
   role       = "roles/artifactregistry.writer"
   member     = google_service_account.build.member
+}
+
+# The migration image's build context, staged by scripts/migrate.sh under migration-source/ of
+# the functions-source bucket, is read by the build service account (no list, no write).
+resource "google_storage_bucket_iam_member" "build_source_reader" {
+  bucket = google_storage_bucket.functions_source.name
+  role   = google_project_iam_custom_role.object_reader.name
+  member = google_service_account.build.member
 }

@@ -75,7 +75,10 @@ locals {
       signs_urls = false
     }
     housekeeping = {
-      objects    = { uploads = ["create", "delete", "get"] }
+      # uploads: the reconciler verifies stuck uploads again (quarantine moves included);
+      # derivatives: the retention sweep and the reconciler's finished deletes remove a media's
+      # renditions and track snapshots (common/media/delete.py), nothing else.
+      objects    = { uploads = ["create", "delete", "get"], derivatives = ["delete"] }
       publishes  = [local.media_verified_topic, local.media_jobs_topic]
       firestore  = "write"
       signs_urls = false
@@ -85,7 +88,8 @@ locals {
   # Object grants, bound on each bucket with a project-level custom role (iam.tf) holding exactly
   # the permissions of the operations: no function may list a bucket, administer it or touch its
   # IAM. "get" is the reader role, "create,get" the creator role, "create,delete,get" the writer
-  # role; any other set of operations has no role and fails the check below.
+  # role, "delete" the deleter role; any other set of operations has no role and fails the check
+  # below.
   object_grants = merge([
     for name, access in local.function_access : {
       for bucket, operations in access.objects : "${bucket} ${name}" => {
@@ -119,6 +123,12 @@ locals {
       title       = "Media pipeline (${var.name_prefix}) object writer"
       description = "Read, create and delete objects of one bucket (bound per bucket), no list."
       operations  = ["create", "delete", "get"]
+    }
+    deleter = {
+      role_id     = "${replace(var.name_prefix, "-", "_")}objectDeleter"
+      title       = "Media pipeline (${var.name_prefix}) object deleter"
+      description = "Delete objects of one bucket (bound per bucket): no read, no create, no list."
+      operations  = ["delete"]
     }
   }
   storage_custom_role_permissions = {
@@ -384,7 +394,12 @@ locals {
   # Detector model (process_media)
   # ---------------------------------------------------------------------------------------------
 
-  detector_model_configured = var.detector_model_object != null
+  # One source of truth for the default model: the pins `make models` builds against.
+  detector_model_pins   = jsondecode(file("${path.module}/../models/models.json"))["ssd_mobilenetv2_oidv4"]
+  detector_model_upload = var.detector_model_object == null
+  detector_model_file   = coalesce(var.detector_model_file, "${path.module}/../models/${local.detector_model_pins.output}")
+  detector_model_sha256 = coalesce(var.detector_model_sha256, local.detector_model_pins.output_sha256)
+  detector_model_object = coalesce(var.detector_model_object, "ssd_mobilenetv2_oidv4/${substr(local.detector_model_sha256, 0, 12)}.onnx")
 }
 
 check "topology_is_consistent" {
@@ -424,7 +439,7 @@ check "topology_is_consistent" {
 
   assert {
     condition     = alltrue([for g in values(local.object_grants) : contains(keys(local.storage_role_of_operations), g.operations)])
-    error_message = "local.function_access: object operations must be [get] or [create, delete, get] (the custom storage roles)."
+    error_message = "local.function_access: object operations must be [get], [create, get], [create, delete, get] or [delete] (the custom storage roles)."
   }
 
   assert {

@@ -8,7 +8,7 @@ data "google_project" "this" {
 
 locals {
   sql_instance_resource_name = "projects/${var.project_id}/instances/${google_sql_database_instance.main.name}"
-  firestore_resource_name    = "projects/${var.project_id}/databases/${google_firestore_database.default.name}"
+  firestore_resource_name    = "projects/${var.project_id}/databases/${google_firestore_database.status.name}"
   bucket_names = {
     uploads     = google_storage_bucket.uploads.name
     derivatives = google_storage_bucket.derivatives.name
@@ -37,7 +37,7 @@ locals {
       DOWNLOAD_URL_TTL_SECONDS   = tostring(var.download_url_ttl_seconds)
       MEDIA_VERIFIED_TOPIC       = google_pubsub_topic.topic[local.media_verified_topic].name
       MEDIA_JOBS_TOPIC           = google_pubsub_topic.topic[local.media_jobs_topic].name
-      FIRESTORE_DATABASE         = google_firestore_database.default.name
+      FIRESTORE_DATABASE         = google_firestore_database.status.name
       JWT_AUDIENCE               = var.jwt_audience
       JWT_ALGORITHMS             = jsonencode(var.jwt_algorithms)
       MAX_UPLOAD_SIZE_BYTES      = format("%d", var.max_upload_size_bytes)
@@ -75,10 +75,11 @@ locals {
       contains(local.signing_functions, name) ? { SIGNING_SERVICE_ACCOUNT_EMAIL = google_service_account.function[name].email } : {},
       # Browsers call the HTTP functions from the gallery and the extra origins (JSON list).
       contains(local.http_functions, name) ? { CORS_ALLOWED_ORIGINS = jsonencode(local.cors_allowed_origins) } : {},
-      # The object detector's model, read from the models bucket and checked against its hash.
-      name == "process_media" && local.detector_model_configured ? {
-        DETECTOR_MODEL_URI    = "gs://${google_storage_bucket.models.name}/${var.detector_model_object}"
-        DETECTOR_MODEL_SHA256 = var.detector_model_sha256
+      # The object detector's model, read from the models bucket and checked against its hash
+      # (the uploaded object's name is read from the resource: the function waits for it).
+      name == "process_media" ? {
+        DETECTOR_MODEL_URI    = "gs://${google_storage_bucket.models.name}/${local.detector_model_upload ? google_storage_bucket_object.detector_model[0].name : local.detector_model_object}"
+        DETECTOR_MODEL_SHA256 = local.detector_model_sha256
       } : {},
       # manage_media makes share links; they open on list_media (Cloud Run's deterministic
       # URL, as for the gallery: the function's own URI would be a self-reference).
@@ -86,5 +87,18 @@ locals {
       # list_media serves Server-Sent Events: a stream closes itself before the request timeout.
       name == "list_media" ? { SSE_MAX_SECONDS = tostring(max(local.function_sizing[name].timeout_seconds - 30, 30)) } : {},
     )
+  }
+
+  # The migrate job's environment (migrate.tf): Settings of the connection as the migration
+  # identity, and every function's database user for the media_app grant.
+  migration_environment = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    CLOUD_SQL_INSTANCE   = google_sql_database_instance.main.connection_name
+    DB_NAME              = google_sql_database.media.name
+    DB_IAM_USER          = google_sql_user.migrate.name
+    DB_APP_USERS         = jsonencode(sort([for user in google_sql_user.function : user.name]))
+    DB_OWNER_ROLE        = "media_owner"
+    DB_APP_ROLE          = "media_app"
+    DB_ADMIN_ROLE        = "cloudsqlsuperuser"
   }
 }

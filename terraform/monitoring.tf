@@ -83,10 +83,10 @@ resource "google_monitoring_alert_policy" "upload_rejection_spike" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Uploads to the ${var.name_prefix} pipeline are being rejected. The dashboard \"${var.name_prefix}media pipeline\" breaks the rejections down by `reason_code`; the lines themselves: `jsonPayload.event=\"upload.rejected\"` in Logs Explorer. See docs/RUNBOOKS/DEPLOY.md."
+    content   = "Uploads to the ${var.name_prefix} pipeline are being rejected. The dashboard \"${var.name_prefix}media pipeline\" breaks the rejections down by `reason_code`; the lines themselves: `jsonPayload.event=\"upload.rejected\"` in Logs Explorer. Runbook: ${local.runbook}#upload-rejection-spike"
   }
 
-  depends_on = [google_logging_metric.event]
+  depends_on = [time_sleep.log_metrics]
 }
 
 # Any message that exhausted its delivery attempts. Two sources, either fires: the dead-letter
@@ -148,10 +148,26 @@ resource "google_monitoring_alert_policy" "dead_letter" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "A message of the ${var.name_prefix} pipeline exhausted its delivery attempts. The handler marks the media or job failed (reason dead_lettered); find the cause and redeliver: docs/RUNBOOKS/DEPLOY.md, \"Read the dead-letter topic\"."
+    content   = "A message of the ${var.name_prefix} pipeline exhausted its delivery attempts. The handler marks the media or job failed (reason dead_lettered); find the cause and redeliver. Runbook: ${local.runbook}#dead-lettered-messages"
   }
 
-  depends_on = [google_logging_metric.event, google_project_service.enabled]
+  depends_on = [time_sleep.log_metrics, google_project_service.enabled]
+}
+
+locals {
+  # Every alert policy, in the order of the pipeline's stages: API, upload verification,
+  # processing, Pub/Sub, Postgres, housekeeping, uptime.
+  dashboard_alert_policies = concat(
+    [for name in ["create_media", "list_media", "manage_media"] : google_monitoring_alert_policy.function_5xx[name]],
+    [google_monitoring_alert_policy.upload_rejection_spike],
+    [for name in ["finalize_upload", "process_media", "housekeeping"] : google_monitoring_alert_policy.function_5xx[name]],
+    [for name in sort(tolist(local.latency_alert_functions)) : google_monitoring_alert_policy.function_latency[name]],
+    [for id in sort(keys(local.subscriptions)) : google_monitoring_alert_policy.oldest_unacked[id]],
+    [google_monitoring_alert_policy.dead_letter],
+    [for key in ["cpu", "disk", "connections"] : google_monitoring_alert_policy.sql[key]],
+    [google_monitoring_alert_policy.scheduler_failures],
+    [for key in sort(keys(local.uptime_checks)) : google_monitoring_alert_policy.uptime[key]],
+  )
 }
 
 resource "google_monitoring_dashboard" "pipeline" {
@@ -171,9 +187,9 @@ resource "google_monitoring_dashboard" "pipeline" {
           }
         ],
         [
-          for index, policy in [google_monitoring_alert_policy.upload_rejection_spike, google_monitoring_alert_policy.dead_letter] : {
-            xPos   = index * 24
-            yPos   = ceil(length(local.dashboard_charts) / 2) * 16
+          for index, policy in local.dashboard_alert_policies : {
+            xPos   = (index % 2) * 24
+            yPos   = (ceil(length(local.dashboard_charts) / 2) + floor(index / 2)) * 16
             width  = 24
             height = 16
             widget = { title = policy.display_name, alertChart = { name = policy.name } }
@@ -183,5 +199,5 @@ resource "google_monitoring_dashboard" "pipeline" {
     }
   })
 
-  depends_on = [google_logging_metric.event]
+  depends_on = [time_sleep.log_metrics]
 }

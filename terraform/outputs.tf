@@ -44,7 +44,7 @@ output "derivatives_bucket" {
 }
 
 output "models_bucket" {
-  description = "Name of the private bucket holding the detector model(s); upload there, then set detector_model_object and detector_model_sha256."
+  description = "Name of the private bucket holding the detector model(s): the module uploads the default one; another may be uploaded there and named by detector_model_object."
   value       = google_storage_bucket.models.name
 }
 
@@ -90,7 +90,7 @@ output "jwt_secret_id" {
 
 output "firestore_database" {
   description = "Firestore database of the status mirror (FIRESTORE_DATABASE)."
-  value       = google_firestore_database.default.name
+  value       = google_firestore_database.status.name
 }
 
 output "artifact_registry_repository" {
@@ -99,10 +99,14 @@ output "artifact_registry_repository" {
 }
 
 output "storage_custom_roles" {
-  description = "Custom role (projects/P/roles/ID) => its permissions, as bound on the buckets: reader and writer."
+  description = "Custom role (projects/P/roles/ID) => its permissions, as bound on the buckets: reader, creator, writer and deleter."
   value = {
-    (google_project_iam_custom_role.object_reader.name) = google_project_iam_custom_role.object_reader.permissions
-    (google_project_iam_custom_role.object_writer.name) = google_project_iam_custom_role.object_writer.permissions
+    for role in [
+      google_project_iam_custom_role.object_reader,
+      google_project_iam_custom_role.object_creator,
+      google_project_iam_custom_role.object_writer,
+      google_project_iam_custom_role.object_deleter,
+    ] : role.name => role.permissions
   }
 }
 
@@ -137,4 +141,34 @@ output "web_gallery_url" {
 output "cors_allowed_origins" {
   description = "Browser origins the HTTP functions allow (CORS_ALLOWED_ORIGINS): the gallery's and cors_allowed_origins."
   value       = local.cors_allowed_origins
+}
+
+output "region" {
+  description = "Region of the deployment (scripts/migrate.sh and gcloud commands read it)."
+  value       = var.region
+}
+
+output "project_id" {
+  description = "Project of the deployment."
+  value       = var.project_id
+}
+
+output "migrate_job" {
+  description = "Name of the Cloud Run job that bootstraps the database roles and migrates the schema (gcloud run jobs execute NAME --region REGION --wait; scripts/migrate.sh)."
+  value       = google_cloud_run_v2_job.migrate.name
+}
+
+output "migrate_service_account" {
+  description = "Email of the migration identity (the migrate job's service account)."
+  value       = google_service_account.migrate.email
+}
+
+output "migrate_db_user" {
+  description = "Cloud SQL IAM database user of the migration identity (the member of cloudsqlsuperuser)."
+  value       = google_sql_user.migrate.name
+}
+
+output "sql_instance_name" {
+  description = "Cloud SQL instance name (gcloud sql ... --instance NAME)."
+  value       = google_sql_database_instance.main.name
 }

@@ -23,6 +23,9 @@ resource "google_sql_database_instance" "main" {
     disk_autoresize             = true
     deletion_protection_enabled = var.sql_deletion_protection
     user_labels                 = local.labels
+    # REQUIRED: only the Cloud SQL connectors (IAM-authorized, the functions' and the migrate
+    # job's) may connect, never a direct TCP client even on the private IP.
+    connector_enforcement = var.sql_connector_enforcement
 
     backup_configuration {
       enabled                        = true
@@ -135,8 +138,10 @@ resource "google_sql_database" "media" {
 }
 
 # One IAM database user per function service account. Cloud SQL names them by the email without
-# ".gserviceaccount.com"; they log in with an OAuth token, never a password. Table privileges are
-# granted in SQL after the first migration (README, "Database grants").
+# ".gserviceaccount.com"; they log in with an OAuth token, never a password. Their table
+# privileges come from the migrate job (migrate.tf): membership in media_app. Postgres cannot drop
+# a role that holds grants, so `terraform destroy` forgets these users (ABANDON) instead of
+# failing; deleting the instance removes them.
 resource "google_sql_user" "function" {
   for_each = local.functions
 
@@ -144,9 +149,12 @@ resource "google_sql_user" "function" {
   instance = google_sql_database_instance.main.name
   name     = trimsuffix(google_service_account.function[each.key].email, ".gserviceaccount.com")
   type     = "CLOUD_IAM_SERVICE_ACCOUNT"
+
+  deletion_policy = "ABANDON"
 }
 
-# People who run migrations (alembic upgrade head) through the connector as themselves.
+# People who may log in through the connector as themselves (psql for inspection). They own
+# nothing and get no privileges from the module; migrations run as the migrate job's identity.
 resource "google_sql_user" "operator" {
   for_each = toset(var.sql_operator_iam_users)
 
@@ -154,4 +162,6 @@ resource "google_sql_user" "operator" {
   instance = google_sql_database_instance.main.name
   name     = each.value
   type     = "CLOUD_IAM_USER"
+
+  deletion_policy = "ABANDON"
 }

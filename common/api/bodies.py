@@ -153,6 +153,7 @@ def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
                 boxes=s.track.boxes,
                 model=s.track.model,
                 snapshot_url=s.snapshot_url,
+                stationary=s.track.stationary,
             )
             for s in found.tracks
         ],
@@ -198,6 +199,7 @@ def _analysis(summary: dict[str, Any] | None) -> AnalysisBody | None:
         sampling=summary.get("sampling"),
         frames_sampled=summary.get("frames_sampled"),
         frames_detected=summary.get("frames_detected"),
+        detect_interval_ms=summary.get("detect_interval_ms"),
     )
 
 

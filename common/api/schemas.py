@@ -195,6 +195,7 @@ class TrackBody(Schema):
     boxes: int
     model: str
     snapshot_url: str | None
+    stationary: bool = False
 
 
 class MotionSegmentBody(Schema):
@@ -213,6 +214,7 @@ class AnalysisBody(Schema):
     sampling: str | None
     frames_sampled: int | None
     frames_detected: int | None
+    detect_interval_ms: int | None = None
 
 
 class DerivativeBody(Schema):

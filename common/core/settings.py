@@ -14,9 +14,6 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DetectorName = Literal["faces", "people", "objects"]
-DEFAULT_DETECTORS: tuple[DetectorName, ...] = ("faces", "people")
-
 RESUMABLE_CHUNK_GRANULE_BYTES = 256 * 1024
 """Cloud Storage resumable chunks are multiples of this (the last may be shorter)."""
 
@@ -165,29 +162,41 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=4 * 1024**2, gt=0)
 
     # --- processing (common.processing.AnalysisConfig; per-camera overrides in the database)
-    video_sample_interval_ms: int = Field(default=1000, gt=0)
-    video_max_sampled_frames: int = Field(default=30, gt=0)
-    video_sampling: Literal["auto", "exact", "keyframes"] = "auto"
     thumbnail_max_px: int = Field(default=320, gt=16)
     # Floor of the score of labels without a filter of their own (DETECTION_FILTERS_JSON).
-    detection_min_score: float = Field(default=0.3, ge=0.0, le=1.0)
-    # Which detectors run: faces (MTCNN), people (HOG), objects (the ONNX model below).
-    detectors: list[DetectorName] = Field(default_factory=lambda: list(DEFAULT_DETECTORS))
+    detection_min_score: float = Field(default=0.35, ge=0.0, le=1.0)
+    # Which detectors run, by kind (checked by common.processing.config.DetectorKind): faces
+    # (MTCNN), objects (the SSD object detector: people, pets, vehicles), people (OpenCV HOG),
+    # onnx (a YOLO / DetectionOutput ONNX export, ONNX_MODEL_* below).
+    detectors: list[str] = Field(default_factory=lambda: ["faces", "objects"], min_length=1)
     detector_face_model: Literal["auto", "mtcnn", "haar"] = "auto"
-    # The object detector: a local path, or gs://bucket/object (s3://bucket/key with S3), fetched
-    # once per instance and checked against DETECTOR_MODEL_SHA256 before it is loaded.
+    # The object detector's model file: a local path, or gs://bucket/object (s3://bucket/key with
+    # S3), fetched once per instance and checked against DETECTOR_MODEL_SHA256 before it is
+    # loaded. Unset: the file `make models` builds in a checkout (models/).
     detector_model_uri: str | None = None
     detector_model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    detector_model_format: Literal["auto", "yolo", "ssd"] = "auto"
+    # Labels the object detector reports (of its classes; default person, dog, cat, car,
+    # vehicle, bicycle) and the class score below which a box is not a candidate.
     detector_model_labels: list[str] | None = None
-    detector_model_score_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
-    detector_model_nms_iou: float = Field(default=0.45, gt=0.0, le=1.0)
+    detector_model_score_threshold: float = Field(default=0.2, ge=0.0, le=1.0)
+    # A YOLO or DetectionOutput-layout ONNX model for the "onnx" detector kind.
+    onnx_model_uri: str | None = None
+    onnx_model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    onnx_model_format: Literal["auto", "yolo", "ssd"] = "auto"
+    onnx_model_labels: list[str] | None = None
+    onnx_model_score_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    onnx_model_nms_iou: float = Field(default=0.45, gt=0.0, le=1.0)
     # Per-label filters, JSON: {"person": {"min_score": 0.5, "threshold": 0.9, ...}, ...}; merged
     # into the library's defaults.
     detection_filters_json: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Video: detector samples per second while something moves, the most samples per video, how
+    # often still tracked objects and the whole frame are looked at, motion gating.
+    video_detect_fps: float = Field(default=2.0, gt=0.0, le=30.0)
+    video_max_samples: int = Field(default=2400, ge=1)
+    video_stationary_interval_ms: int = Field(default=3000, ge=1)
+    video_full_frame_every_ms: int = Field(default=5000, ge=1)
     motion_gating: bool = True
-    motion_detect_every_ms: int = Field(default=5000, ge=1)
-    motion_min_area_fraction: float = Field(default=0.002, ge=0.0, le=1.0)
+    motion_min_area_fraction: float = Field(default=0.001, ge=0.0, le=1.0)
     track_iou: float = Field(default=0.2, gt=0.0, le=1.0)
     track_max_gap_ms: int = Field(default=2000, ge=0)
     mtcnn_max_candidates: int = Field(default=600, ge=1)

@@ -76,6 +76,7 @@ def _write_tracks(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> lis
                 "h": h,
                 "boxes": track.boxes,
                 "model": track.model,
+                "stationary": track.stationary,
                 **snapshot,
             }
         )
@@ -182,7 +183,9 @@ def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) 
             sampling=analysis.sampling,
             frames_sampled=analysis.frames_sampled,
             frames_detected=analysis.frames_detected,
+            detect_interval_ms=analysis.detect_interval_ms,
         )
+    fields["object_labels"] = sorted({track.label for track in analysis.tracks}) or None
     fields["decode_warnings"] = list(analysis.decode_warnings) or None
     fields["analysis"] = summary
     return fields

@@ -2,7 +2,7 @@
 
 `base_config()` builds `common.processing.AnalysisConfig` from the settings once per process (the
 object detector's model is fetched from `DETECTOR_MODEL_URI` once per instance and checked against
-`DETECTOR_MODEL_SHA256` before it is used); `config_for(device, camera)` merges the camera's
+`DETECTOR_MODEL_SHA256` before it is used; without it, the file `make models` builds); `config_for(device, camera)` merges the camera's
 override (`camera_detection_configs`, set by an owner through
 `PUT /v1/devices/{id}/cameras/{camera}/detection`) into it. Overrides apply to media processed
 after they are set.
@@ -72,48 +72,70 @@ def fetch_model(uri: str, sha256: str) -> Path:
 
 
 def config_from_settings(settings: Settings) -> AnalysisConfig:
-    """The base analysis configuration the settings describe (fetches the object model).
+    """The base analysis configuration the settings describe (fetches the model files).
 
     Raises:
-        ValueError: an inconsistent setting (e.g. `objects` without a model).
+        ValueError: an inconsistent setting (a model URI without its SHA-256, an unknown
+            detector kind, an "onnx" detector without a model).
     """
     from common.processing.config import AnalysisConfig
 
+    detectors: list[dict[str, Any]] = []
+    for kind in settings.detectors:
+        detector: dict[str, Any] = {"kind": kind}
+        if kind == "faces":
+            detector.update(
+                face_model=settings.detector_face_model,
+                max_candidates=settings.mtcnn_max_candidates,
+                refine_batch=settings.mtcnn_refine_batch,
+            )
+        elif kind == "objects":
+            detector["score_threshold"] = settings.detector_model_score_threshold
+            if settings.detector_model_labels:
+                detector["labels"] = tuple(settings.detector_model_labels)
+            if settings.detector_model_uri:
+                sha256 = _required_sha(settings.detector_model_sha256, "DETECTOR_MODEL")
+                detector["path"] = fetch_model(settings.detector_model_uri, sha256)
+                detector["sha256"] = sha256
+        elif kind == "onnx":
+            if not settings.onnx_model_uri:
+                raise ValueError("the onnx detector needs ONNX_MODEL_URI and ONNX_MODEL_SHA256")
+            sha256 = _required_sha(settings.onnx_model_sha256, "ONNX_MODEL")
+            detector.update(
+                path=fetch_model(settings.onnx_model_uri, sha256),
+                sha256=sha256,
+                output_format=settings.onnx_model_format,
+                score_threshold=settings.onnx_model_score_threshold,
+                nms_iou=settings.onnx_model_nms_iou,
+            )
+            if settings.onnx_model_labels:
+                detector["labels"] = tuple(settings.onnx_model_labels)
+        detectors.append(detector)
     values: dict[str, Any] = {
-        "detectors": tuple(settings.detectors),
-        "face_model": settings.detector_face_model,
+        "detectors": detectors,
         "default_filter": {"min_score": settings.detection_min_score},
         "thumbnail_max_px": settings.thumbnail_max_px,
         "track_iou": settings.track_iou,
         "track_max_gap_ms": settings.track_max_gap_ms,
-        "max_face_candidates": settings.mtcnn_max_candidates,
-        "refine_batch": settings.mtcnn_refine_batch,
         "video": {
-            "sample_interval_ms": settings.video_sample_interval_ms,
-            "max_frames": settings.video_max_sampled_frames,
-            "sampling": settings.video_sampling,
+            "detect_fps": settings.video_detect_fps,
+            "max_samples": settings.video_max_samples,
+            "stationary_interval_ms": settings.video_stationary_interval_ms,
+            "full_frame_every_ms": settings.video_full_frame_every_ms,
             "motion_gating": settings.motion_gating,
-            "detect_every_ms": settings.motion_detect_every_ms,
             "motion_min_area_fraction": settings.motion_min_area_fraction,
         },
     }
-    if settings.detector_model_uri:
-        if not settings.detector_model_sha256:
-            raise ValueError("DETECTOR_MODEL_URI needs DETECTOR_MODEL_SHA256")
-        model: dict[str, Any] = {
-            "path": fetch_model(settings.detector_model_uri, settings.detector_model_sha256),
-            "sha256": settings.detector_model_sha256,
-            "output_format": settings.detector_model_format,
-            "score_threshold": settings.detector_model_score_threshold,
-            "nms_iou": settings.detector_model_nms_iou,
-        }
-        if settings.detector_model_labels:
-            model["labels"] = tuple(settings.detector_model_labels)
-        values["object_model"] = model
     config = AnalysisConfig().merged(values)
     if settings.detection_filters_json:
         config = config.merged({"filters": settings.detection_filters_json})
     return config
+
+
+def _required_sha(sha256: str | None, prefix: str) -> str:
+    if not sha256:
+        raise ValueError(f"{prefix}_URI needs {prefix}_SHA256")
+    return sha256
 
 
 @cache
@@ -138,6 +160,8 @@ def check_override(override: dict[str, Any]) -> AnalysisConfig:
         "video",
         "track_iou",
         "track_max_gap_ms",
+        "stationary_after_ms",
+        "max_tile_grid",
     }
     unknown = sorted(set(override) - allowed)
     if unknown:
@@ -145,6 +169,13 @@ def check_override(override: dict[str, Any]) -> AnalysisConfig:
             f"these fields cannot be set per camera: {', '.join(unknown)}",
             details={"allowed": sorted(allowed)},
         )
+    for item in override.get("detectors") or ():
+        fixed = sorted({"path", "sha256", "name"} & set(item)) if isinstance(item, dict) else []
+        if fixed:
+            raise ValidationError(
+                f"a camera cannot set a detector's {', '.join(fixed)}: models are the deployment's",
+                details={"fields": fixed},
+            )
     try:
         return base_config().merged(override)
     except PydanticError as exc:

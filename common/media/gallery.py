@@ -1,12 +1,13 @@
 """The gallery: one listing across the devices a caller sees, filtered, newest capture first.
 
-Filters: device, camera, kind, media type, status, label, capture-time window, parent. Deleted
-media (`deleting`, `deleted`) are left out unless a status filter asks for them. Pages are keyset
+Filters: device, camera, kind, media type, status, label, object found, capture-time window,
+parent. Deleted media (`deleting`, `deleted`) are left out unless a status filter asks for them. Pages are keyset
 pages on `(captured_at, id)` descending; the cursor carries the last item's sort key and a hash of
 the filters, so a cursor reused with other filters is refused (422 `cursor_mismatch`) instead of
 silently paging another listing. Every combination is served by an index range scan on
 `(device_id, captured_at, id)` or `(device_id, camera_id, captured_at, id)`, by the partial
-`(parent_id, captured_at, id)` index, or by the GIN index on `labels` (`bench/explain_gallery.py`
+`(parent_id, captured_at, id)` index, or by the GIN index on `labels` or `object_labels`
+(`bench/explain_gallery.py`
 prints the plans on a million rows).
 
 A page is one Core select of the columns a tile shows (`tile_columns()`, not whole ORM rows)
@@ -115,6 +116,7 @@ class Filters:
     media_type: str | None = None
     status: str | None = None
     label: str | None = None
+    object_label: str | None = None
     captured_after: datetime | None = None
     captured_before: datetime | None = None
     parent_id: str | None = None
@@ -177,6 +179,9 @@ def _filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
     if "label" in filters:
         labels = MediaObject.labels
         query = query.where(labels.contains(bindparam("label", type_=labels.type)))
+    if "object_label" in filters:
+        found = MediaObject.object_labels
+        query = query.where(found.contains(bindparam("object_label", type_=found.type)))
     captured_at = MediaObject.captured_at
     if "captured_after" in filters:
         query = query.where(captured_at >= bindparam("captured_after", type_=captured_at.type))
@@ -285,8 +290,9 @@ def gallery_page(
     elif user_id is not None:
         owner, params["user_id"] = "user", user_id
     set_filters = {k: v for k, v in asdict(filters).items() if v is not None}
-    if "label" in set_filters:
-        set_filters["label"] = [set_filters["label"]]
+    for name in ("label", "object_label"):  # JSONB containment: a one-element array
+        if name in set_filters:
+            set_filters[name] = [set_filters[name]]
     params.update(set_filters)
     if cursor:
         params["after_time"], params["after_id"] = decode_cursor(cursor, filters)

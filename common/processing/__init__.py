@@ -6,10 +6,10 @@ Pillow, PyAV, OpenCV, numpy and onnxruntime are imported by the modules and func
 them. Models are loaded once per process by cached getters on first use.
 
 Public API:
-    AnalysisConfig(...)                       detectors, object model, filters, masks, sampling
+    AnalysisConfig(...)                       detectors, filters, masks, tiles, video sampling
     analyze_image(path, config) -> ImageAnalysis
     analyze_video(path, config, on_progress=...) -> VideoAnalysis
-    detect(frame_bgr, ...) -> list[Detection]  faces + HOG people on one frame, no tracking
+    detect(frame_bgr, ...) -> list[Detection]  MTCNN faces + HOG people on one frame, no tracking
     get_detectors(config) -> tuple[Detector, ...]
     load_onnx_detector(model) / verify_model_file(path, sha256)
 
@@ -41,12 +41,12 @@ if TYPE_CHECKING:
     )
     from common.processing.detection import detect
     from common.processing.detectors import Detector, get_detectors
-    from common.processing.image import analyze_image
-    from common.processing.onnx_detector import (
+    from common.processing.detectors.onnx import (
         ModelChecksumError,
         load_onnx_detector,
         verify_model_file,
     )
+    from common.processing.image import analyze_image
     from common.processing.video import analyze_video
 
 __all__ = [
@@ -79,9 +79,9 @@ _LAZY = {
     "VideoOptions": "common.processing.config",
     "Detector": "common.processing.detectors",
     "get_detectors": "common.processing.detectors",
-    "ModelChecksumError": "common.processing.onnx_detector",
-    "load_onnx_detector": "common.processing.onnx_detector",
-    "verify_model_file": "common.processing.onnx_detector",
+    "ModelChecksumError": "common.processing.detectors.onnx",
+    "load_onnx_detector": "common.processing.detectors.onnx",
+    "verify_model_file": "common.processing.detectors.onnx",
     "analyze_image": "common.processing.image",
     "analyze_video": "common.processing.video",
     "detect": "common.processing.detection",

@@ -27,7 +27,9 @@ def upright_size(frame: Any) -> tuple[int, int]:
     return (height, width) if quarter_turns_ccw(frame) % 2 else (width, height)
 
 
-def upright(frame: Any, pixel_format: str, bound_px: int | None) -> NDArray[np.uint8]:
+def upright(
+    frame: Any, pixel_format: str, bound_px: int | None, *, interpolation: str = "AREA"
+) -> NDArray[np.uint8]:
     """The frame as an upright array in `pixel_format`, shrunk to fit `bound_px`.
 
     Args:
@@ -48,7 +50,7 @@ def upright(frame: Any, pixel_format: str, bound_px: int | None) -> NDArray[np.u
             format=pixel_format,
             width=max(1, round(width * scale)),
             height=max(1, round(height * scale)),
-            interpolation="AREA",
+            interpolation=interpolation,
         )
     else:
         out = frame.to_ndarray(format=pixel_format)

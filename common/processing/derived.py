@@ -80,8 +80,9 @@ def people_from_faces(
 
 def derives_people(config: AnalysisConfig) -> bool:
     """Whether analysis under `config` infers people from faces: `people_from_faces` is on and
-    both the "faces" and the "people" detectors run."""
-    return config.people_from_faces and {"faces", "people"} <= set(config.detectors)
+    a "faces" detector and a detector of people ("people" or "objects") run."""
+    kinds = {d.kind for d in config.detectors}
+    return config.people_from_faces and "faces" in kinds and bool(kinds & {"people", "objects"})
 
 
 def kept_with_derived(

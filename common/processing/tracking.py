@@ -1,12 +1,23 @@
-"""Link boxes across sampled frames into tracks, and decide which tracks are reported.
+"""Link boxes across a video's samples into tracks, and decide which tracks are reported.
 
 A greedy IoU tracker in the manner of Bochinski, Eiselein & Sikora, "High-Speed Tracking-by-
-Detection Without Using Image Information" (AVSS 2017): each new box joins the live track of its
-label it overlaps most (IoU >= `iou_threshold`). Samples are far apart (a second or more), so a
-walking person may not overlap their last box: a box also joins a track when its centre lies
-within `_CENTRE_REACH` of the track's box size from the track's last centre and the two sizes
-differ by less than 2x. A track dies when not seen for `max_gap_ms` (and, in a video, at least
-two sample intervals).
+Detection Without Using Image Information" (AVSS 2017), with a constant-velocity motion model as
+in SORT (Bewley et al., ICIP 2016) without its Kalman filter: each live track predicts where its
+object is at the new sample's time (its last box moved by the velocity of its last two boxes),
+and each new box joins the live track of its label group whose predicted box it overlaps most
+(IoU >= `track_iou`). A box that overlaps no prediction still joins a track when its centre lies
+within `_CENTRE_REACH` of the predicted box's size from the predicted centre and the two sizes
+differ by less than 4x (a walker whose samples are far apart); a small box may move further, as
+far as a quarter of the frame's height a second allows, up to `_SMALL_REACH` of its size (a
+walker's face moves several of its own sizes between samples). Labels of one group
+(`AnalysisConfig.label_groups`: "car" and "vehicle") join one track, which reports the label it
+scored best as.
+
+A track survives missed samples: it ends when not seen for `track_max_gap_ms` (and at least two
+sample intervals, or two and a half stationary intervals for a stationary object, which is only
+looked at that often). A track whose centre stays within `_STILL_SHIFT` of its size (at least
+`_STILL_MIN_PX` pixels) for `stationary_after_ms` is stationary: a parked car is one long track,
+flagged as such.
 
 A track is reported when the median of its score history reaches its label's `threshold`
 (Frigate's rule, https://docs.frigate.video/configuration/object_filters), so one flickering box
@@ -28,22 +39,58 @@ if TYPE_CHECKING:
     from common.processing.config import AnalysisConfig
 
 _CENTRE_REACH = 0.75  # centre distance allowed, in units of the larger side of the track's box
+_SMALL_REACH = 4.0  # ... up to this many sides for a small, fast box (a walker's face)
+_SPEED_PER_SECOND = 0.25  # ... moving at most this many frame heights a second
 _SNAPSHOT_MARGIN = 0.2  # context kept around the box, as a fraction of its size on each side
+_STILL_SHIFT = 0.1  # a centre moving less than this fraction of the box's larger side is still
+_STILL_MIN_PX = 4.0
+_MAX_PREDICT_MS = 2000  # predictions do not run further ahead than this
+
+Box = tuple[float, float, float, float]
+"""(x, y, w, h) in source pixels."""
 
 
 @dataclass
 class _Live:
     track_id: int
-    label: str
+    group: str
     last: Detection
-    scores: list[float]
     best: Detection
+    scores: list[float] = field(default_factory=list)
+    label_scores: dict[str, float] = field(default_factory=dict)
     crop: Any = None  # RGB numpy array of the best box's surroundings, shrunk
     boxes: list[Detection] = field(default_factory=list)
+    velocity: tuple[float, float] = (0.0, 0.0)  # centre, pixels per ms
+    anchor: tuple[float, float] = (0.0, 0.0)  # centre where it was last seen to move from
+    anchor_ms: int = 0
+    stationary: bool = False  # was still for stationary_after_ms at some point
+    still: bool = False  # is still now
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Where a live track's object is expected at a time.
+
+    Attributes:
+        track_id: the track.
+        box: (x, y, w, h) in source pixels.
+        still: it has not moved for `stationary_after_ms`.
+        last_seen_ms: time of its last box.
+    """
+
+    track_id: int
+    box: Box
+    still: bool
+    last_seen_ms: int
 
 
 class IouTracker:
-    """Tracks of one analysis (one image, or the samples of one video in time order)."""
+    """Tracks of one analysis (one image, or the samples of one video in time order).
+
+    Attributes:
+        interval_ms: the video's sampling interval (widens the allowed gap); 0 for a still.
+        stationary_interval_ms: how often a still object is looked at (widens its gap).
+    """
 
     def __init__(self, config: AnalysisConfig, *, snapshots: bool = True) -> None:
         self._config = config
@@ -51,9 +98,10 @@ class IouTracker:
         self._live: list[_Live] = []
         self._done: list[_Live] = []
         self._next_id = 1
-        self.interval_ms = 0  # the video's sample interval; widens the allowed gap
-        self._seen_last = False
+        self.interval_ms = 0
+        self.stationary_interval_ms = 0
         self._scale = (1.0, 1.0)
+        self._frame_height = 0
 
     def update(
         self,
@@ -63,26 +111,30 @@ class IouTracker:
         *,
         scale: tuple[float, float] = (1.0, 1.0),
     ) -> None:
-        """Add the (filtered) boxes of one frame that the detectors ran on.
+        """Add the (filtered) boxes of one sample that the detectors ran on.
 
         Args:
-            detections: boxes of this frame, in source pixels.
-            time_ms: the frame's time (None for a still image).
+            detections: boxes of this sample, in source pixels.
+            time_ms: the sample's time (None for a still image).
             frame_rgb: the frame, (height, width, 3) RGB, for snapshots (None: no snapshot).
             scale: source pixels per `frame_rgb` pixel, (x, y), when the frame is reduced.
         """
         self._scale = scale
-        self._seen_last = bool(detections)
+        if frame_rgb is not None:
+            self._frame_height = round(frame_rgb.shape[0] * scale[1])
         if time_ms is not None:
-            gap = max(self._config.track_max_gap_ms, 2 * self.interval_ms)
-            ended = [t for t in self._live if (t.last.time_ms or 0) < time_ms - gap]
-            self._done += ended
-            self._live = [t for t in self._live if t not in ended]
+            self._end_lost(time_ms)
+        predicted = {t.track_id: _predict(t, time_ms) for t in self._live}
         pairs = []
         for i, d in enumerate(detections):
+            group = self._config.group_of(d.label)
             for j, track in enumerate(self._live):
-                if track.label == d.label:
-                    affinity = _affinity(track.last, d, self._config.track_iou)
+                if track.group == group:
+                    elapsed = 0 if time_ms is None else time_ms - (track.last.time_ms or 0)
+                    travel = _SPEED_PER_SECOND * self._frame_height * elapsed / 1000
+                    affinity = _affinity(
+                        predicted[track.track_id], d, self._config.track_iou, travel
+                    )
                     if affinity > 0:
                         pairs.append((affinity, i, j))
         used_d: set[int] = set()
@@ -95,15 +147,24 @@ class IouTracker:
             self._extend(self._live[j], detections[i], frame_rgb)
         for i, d in enumerate(detections):
             if i not in used_d:
-                track = _Live(self._next_id, d.label, d, [], d)
+                track = _Live(self._next_id, self._config.group_of(d.label), d, d)
                 self._next_id += 1
                 self._extend(track, d, frame_rgb, new=True)
                 self._live.append(track)
 
+    def predictions(self, time_ms: int) -> list[Prediction]:
+        """Where each live track's object is expected at `time_ms` (tracks lost by then are
+        ended first)."""
+        self._end_lost(time_ms)
+        return [
+            Prediction(t.track_id, _predict(t, time_ms), t.still, t.last.time_ms or 0)
+            for t in self._live
+        ]
+
     @property
-    def alive(self) -> bool:
-        """True when the latest update had boxes (something may still be in view)."""
-        return self._seen_last
+    def moving(self) -> bool:
+        """True while some live track is not still (worth sampling at the full rate)."""
+        return any(not t.still for t in self._live)
 
     def finish(self) -> tuple[tuple[Track, ...], tuple[Detection, ...]]:
         """End every track; return the reported ones (by first appearance) and their boxes."""
@@ -112,8 +173,9 @@ class IouTracker:
         tracks: list[Track] = []
         boxes: list[Detection] = []
         for live in sorted(self._done + self._live, key=lambda t: t.track_id):
+            label = max(live.label_scores.items(), key=lambda item: item[1])[0]
             median = statistics.median(live.scores)
-            if median < self._config.filter_for(live.label).threshold:
+            if median < self._config.filter_for(label).threshold:
                 continue
             snapshot: Rendition | None = None
             if live.crop is not None:
@@ -122,7 +184,7 @@ class IouTracker:
             tracks.append(
                 Track(
                     track_id=live.track_id,
-                    label=live.label,
+                    label=label,
                     first_ms=live.boxes[0].time_ms,
                     last_ms=live.boxes[-1].time_ms,
                     best_score=best.score,
@@ -132,17 +194,46 @@ class IouTracker:
                     boxes=len(live.boxes),
                     model=best.model,
                     snapshot=snapshot,
+                    stationary=live.stationary,
                 )
             )
-            boxes += live.boxes
+            boxes += [replace(d, label=label) if d.label != label else d for d in live.boxes]
         return tuple(tracks), tuple(boxes)
+
+    def _end_lost(self, time_ms: int) -> None:
+        base = max(self._config.track_max_gap_ms, 2 * self.interval_ms)
+        still_gap = max(base, round(2.5 * self.stationary_interval_ms))
+        ended = [
+            t
+            for t in self._live
+            if (t.last.time_ms or 0) < time_ms - (still_gap if t.still else base)
+        ]
+        if ended:
+            self._done += ended
+            self._live = [t for t in self._live if t not in ended]
 
     def _extend(
         self, track: _Live, d: Detection, frame_rgb: NDArray[np.uint8] | None, *, new: bool = False
     ) -> None:
         d = replace(d, track_id=track.track_id)
+        centre = (d.x + d.w / 2, d.y + d.h / 2)
+        if new:
+            track.anchor, track.anchor_ms = centre, d.time_ms or 0
+        else:
+            previous = track.last
+            dt = (d.time_ms or 0) - (previous.time_ms or 0)
+            if dt > 0:
+                px, py = previous.x + previous.w / 2, previous.y + previous.h / 2
+                track.velocity = ((centre[0] - px) / dt, (centre[1] - py) / dt)
+            shift = ((centre[0] - track.anchor[0]) ** 2 + (centre[1] - track.anchor[1]) ** 2) ** 0.5
+            if shift > max(_STILL_MIN_PX, _STILL_SHIFT * max(d.w, d.h)):
+                track.anchor, track.anchor_ms = centre, d.time_ms or 0
+                track.still = False
+            elif (d.time_ms or 0) - track.anchor_ms >= self._config.stationary_after_ms:
+                track.still = track.stationary = True
         track.boxes.append(d)
         track.scores.append(d.score)
+        track.label_scores[d.label] = track.label_scores.get(d.label, 0.0) + d.score
         track.last = d
         if new or d.score > track.best.score:
             track.best = d
@@ -150,18 +241,32 @@ class IouTracker:
                 track.crop = _crop(frame_rgb, d, self._config.snapshot_max_px, self._scale)
 
 
-def _affinity(a: Detection, b: Detection, iou_threshold: float) -> float:
-    """IoU when it reaches the threshold; else a small positive value for a near, similar box."""
-    iw = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    ih = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+def _predict(track: _Live, time_ms: int | None) -> Box:
+    last = track.last
+    if time_ms is None or last.time_ms is None or track.still:
+        return (last.x, last.y, last.w, last.h)
+    ahead = min(max(0, time_ms - last.time_ms), _MAX_PREDICT_MS)
+    vx, vy = track.velocity
+    return (last.x + vx * ahead, last.y + vy * ahead, last.w, last.h)
+
+
+def _affinity(predicted: Box, b: Detection, iou_threshold: float, travel_px: float = 0.0) -> float:
+    """IoU with the predicted box when it reaches the threshold; else a small positive value for
+    a near box of similar size (near: see the module docstring; `travel_px` is how far an object
+    may have gone since its track was last seen); else 0."""
+    ax, ay, aw, ah = predicted
+    iw = max(0.0, min(ax + aw, b.x + b.w) - max(ax, b.x))
+    ih = max(0.0, min(ay + ah, b.y + b.h) - max(ay, b.y))
     inter = iw * ih
-    iou = float(inter / (a.area_px + b.area_px - inter))
+    area = aw * ah
+    iou = inter / (area + b.area_px - inter) if area + b.area_px - inter > 0 else 0.0
     if iou >= iou_threshold:
-        return iou
-    size_ratio = max(a.area_px, b.area_px) / max(1, min(a.area_px, b.area_px))
-    dx = (a.x + a.w / 2) - (b.x + b.w / 2)
-    dy = (a.y + a.h / 2) - (b.y + b.h / 2)
-    reach = _CENTRE_REACH * max(a.w, a.h)
+        return float(iou)
+    size_ratio = max(area, b.area_px) / max(1.0, min(area, b.area_px))
+    dx = (ax + aw / 2) - (b.x + b.w / 2)
+    dy = (ay + ah / 2) - (b.y + b.h / 2)
+    side = max(aw, ah)
+    reach = max(_CENTRE_REACH * side, min(_SMALL_REACH * side, travel_px))
     distance = float(dx * dx + dy * dy) ** 0.5
     if size_ratio < 4.0 and distance < reach:
         return float(1e-3 * (1.0 - distance / reach))  # ranks below every IoU match

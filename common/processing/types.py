@@ -60,6 +60,8 @@ class Track:
         model: the model of its best box.
         snapshot: the best frame cut around `box`, a JPEG "snapshot" rendition; None when
             snapshots were not asked for.
+        stationary: the object stayed in place for `AnalysisConfig.stationary_after_ms` or more
+            (a parked car); False for a still image.
     """
 
     track_id: int
@@ -73,6 +75,7 @@ class Track:
     boxes: int
     model: str
     snapshot: Rendition | None = None
+    stationary: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,20 +185,25 @@ class VideoAnalysis:
         fps: average frame rate in frames per second (0.0 when the file does not say).
         has_audio: True if the container has at least one audio stream.
         renditions: a "poster" (full-size JPEG of a representative frame) and a "thumbnail" of it.
-        detections: faces and people in the sampled frames, each with its `time_ms`, in frame order.
-        frames_sampled: number of frames decoded and run through detection.
+        detections: the boxes of the reported tracks, each with its `time_ms` and `track_id`, in
+            time order.
+        frames_sampled: frames decoded and watched for motion (every frame of the stream).
         rotation_deg: clockwise rotation applied to decoded frames to display them upright
             (0, 90, 180 or 270).
-        frames_decoded: frames the decoder produced to reach the samples and the poster
-            (>= frames_sampled); a cost measure: seeking keeps it well below the frame count.
+        frames_decoded: frames the decoder produced (every frame; equal to `frames_sampled`
+            unless some did not decode).
         tracks: reported objects across the samples, in order of first appearance.
         counts: reported tracks per label, e.g. {"person": 2, "car": 1}.
         detectors: the models that ran.
         motion_segments: stretches with motion, in time order (empty when gating is off).
-        frames_detected: samples the detectors ran on (<= frames_sampled with motion gating).
-        sampling: how samples were placed: "exact" (at the requested times) or "keyframes"
-            (moved to the first keyframe at or after each time).
+        frames_detected: samples the detectors ran on.
+        sampling: "motion" (samples where something moves or is tracked, detectors on regions
+            around it) or "every" (motion gating off: full passes at the detection rate).
         decode_warnings: frames that did not decode and were skipped.
+        detect_interval_ms: time between samples while something moves (1000 / the detection
+            rate actually used); a box stands for its object for about this long.
+        regions_detected: detector runs on regions and tiles, over all samples (a cost
+            measure: a region is one inference of a region detector).
     """
 
     width: int
@@ -214,8 +222,10 @@ class VideoAnalysis:
     detectors: tuple[str, ...] = ()
     motion_segments: tuple[MotionSegment, ...] = ()
     frames_detected: int = 0
-    sampling: str = "exact"
+    sampling: str = "motion"
     decode_warnings: tuple[str, ...] = ()
+    detect_interval_ms: int = 0
+    regions_detected: int = 0
 
     @property
     def summary(self) -> str:

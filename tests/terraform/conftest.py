@@ -47,7 +47,9 @@ output "dashboard_charts" { value = local.dashboard_charts }
 output "cloud_run_ingress" { value = local.cloud_run_ingress }
 output "web_gallery_enabled" { value = local.web_gallery_enabled }
 output "web_gallery_service_name" { value = local.web_gallery_service_name }
-output "detector_model_configured" { value = local.detector_model_configured }
+output "detector_model_object" { value = local.detector_model_object }
+output "detector_model_sha256" { value = local.detector_model_sha256 }
+output "detector_model_upload" { value = local.detector_model_upload }
 """
 _REQUIRED_VARIABLES = {"project_id": "media-test-1"}
 
@@ -66,6 +68,8 @@ def evaluate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Evaluate:
     for name in ("variables.tf", "locals.tf"):
         shutil.copy(TERRAFORM_DIR / name, workdir / name)
     shutil.copy(REPO_ROOT / "topology.json", tmp_path / "topology.json")
+    (tmp_path / "models").mkdir()
+    shutil.copy(REPO_ROOT / "models" / "models.json", tmp_path / "models" / "models.json")
     (workdir / "outputs.tf").write_text(_EVALUATED_OUTPUTS, encoding="utf-8")
     command = TerraformCommand(cwd=str(workdir))
     assert command.init().retcode == 0

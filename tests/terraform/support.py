@@ -91,7 +91,8 @@ def code_text() -> str:
 
 def _is_grant(address: str) -> bool:
     resource_type = address.split(".", 1)[0]
-    if resource_type == "google_project_iam_custom_role":  # a role definition, not a grant
+    if resource_type in {"google_project_iam_custom_role", "google_project_iam_audit_config"}:
+        # a role definition and the audit log settings, not grants
         return False
     return resource_type.startswith("google_project_iam_") or bool(
         re.search(r"_iam_(member|binding|policy)$", resource_type)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.terraform.support import Evaluate
+from tests.terraform.support import REPO_ROOT, Evaluate
 
 # ---------------------------------------------------------------------------------------------
 # Object access: custom roles from function_access (the least-privilege test reads the same local)
@@ -40,14 +40,18 @@ def test_terraform_maps_every_object_grant_to_a_custom_role(evaluate: Evaluate) 
         "reader": ["storage.objects.get"],
         "creator": ["storage.objects.create", "storage.objects.get"],
         "writer": ["storage.objects.create", "storage.objects.delete", "storage.objects.get"],
+        "deleter": ["storage.objects.delete"],
     }
     of_operations = out["storage_role_of_operations"]
     assert of_operations == {
         "get": "reader",
         "create,get": "creator",
         "create,delete,get": "writer",
+        "delete": "deleter",
     }
     grants = out["object_grants"]
+    # housekeeping deletes a media's renditions (retention, finished deletes), nothing more.
+    assert grants["derivatives housekeeping"]["operations"] == "delete"
     assert grants["models process_media"] == {
         "bucket": "models",
         "function": "process_media",
@@ -140,11 +144,19 @@ def test_terraform_gives_the_gallery_the_functions_ingress(
     assert out["cloud_run_ingress"] == cloud_run
 
 
-def test_terraform_enables_the_gallery_and_the_model_only_when_asked(evaluate: Evaluate) -> None:
+def test_terraform_uploads_the_pinned_model_and_enables_the_gallery_when_asked(
+    evaluate: Evaluate,
+) -> None:
+    pins = json.loads((REPO_ROOT / "models" / "models.json").read_text())["ssd_mobilenetv2_oidv4"]
     code, out, error = evaluate({})
     assert code == 0, error
     assert out["web_gallery_enabled"] is False
-    assert out["detector_model_configured"] is False
+    # by default the module uploads the model `make models` builds, named by its pinned hash
+    assert out["detector_model_upload"] is True
+    assert out["detector_model_sha256"] == pins["output_sha256"]
+    assert out["detector_model_object"] == (
+        f"ssd_mobilenetv2_oidv4/{pins['output_sha256'][:12]}.onnx"
+    )
     image = (
         "europe-west1-docker.pkg.dev/media-test-1/media-functions/web-gallery@sha256:" + "a" * 64
     )
@@ -158,4 +170,5 @@ def test_terraform_enables_the_gallery_and_the_model_only_when_asked(evaluate: E
     assert code == 0, error
     assert out["web_gallery_enabled"] is True
     assert out["web_gallery_service_name"] == "media-web"
-    assert out["detector_model_configured"] is True
+    assert out["detector_model_upload"] is False  # an operator's own upload
+    assert out["detector_model_object"] == "yolov8n/model.onnx"

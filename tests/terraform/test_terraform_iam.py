@@ -141,8 +141,7 @@ def test_dead_lettering_grants_are_scoped_to_topology() -> None:
     ]
     assert publisher["for_each"] == "${local.dead_letter_topics}"
     assert subscriber["for_each"] == "${local.dead_letter_subscriptions}"
-    assert "gcp-sa-pubsub" in publisher["member"]
-    assert "gcp-sa-pubsub" in subscriber["member"]
+    assert publisher["member"] == subscriber["member"] == "${local.pubsub_agent_member}"
 
 
 def test_no_service_account_keys() -> None:

@@ -42,9 +42,12 @@ def test_module_has_the_standard_files() -> None:
 
 def test_versions_are_bounded() -> None:
     (terraform,) = parsed(TERRAFORM_DIR / "versions.tf")["terraform"]
-    assert terraform["required_version"] == ">= 1.5"
+    # write-only secret_data_wo: Terraform 1.11, provider 6.23 (test_terraform_provider_schema.py
+    # checks every argument against the provider at the lower bound)
+    assert terraform["required_version"] == ">= 1.11"
     (providers,) = terraform["required_providers"]
-    assert providers["google"]["version"] == ">= 6.0, < 8.0"
+    assert providers["google"]["version"] == ">= 6.23, < 7.0"
+    assert providers["google-beta"]["version"] == ">= 6.23, < 7.0"
 
 
 def test_every_variable_is_typed_and_described() -> None:

@@ -43,4 +43,13 @@ def test_alert_policies_watch_rejections_and_dead_letters() -> None:
     assert all(c["condition_threshold"][0]["threshold_value"] == 0 for c in dead["conditions"])
     dashboard = resources["google_monitoring_dashboard.pipeline"]
     assert "local.dashboard_charts" in dashboard["dashboard_json"]
-    assert "google_monitoring_alert_policy.dead_letter" in dashboard["dashboard_json"]
+    assert "local.dashboard_alert_policies" in dashboard["dashboard_json"]
+    policies = module_locals()["dashboard_alert_policies"]
+    for address in (
+        "google_monitoring_alert_policy.dead_letter",
+        "google_monitoring_alert_policy.upload_rejection_spike",
+        "google_monitoring_alert_policy.function_5xx",
+        "google_monitoring_alert_policy.oldest_unacked",
+        "google_monitoring_alert_policy.sql",
+    ):
+        assert address in policies, address

@@ -67,9 +67,10 @@ def test_scheduler_may_publish_to_the_schedule_topics_only() -> None:
     assert grant["for_each"] == "${local.schedule_topics}"
     assert grant["topic"] == "${google_pubsub_topic.topic[each.key].name}"
     assert grant["role"] == "roles/pubsub.publisher"
-    assert "@gcp-sa-cloudscheduler.iam.gserviceaccount.com" in grant["member"]
+    # The Cloud Scheduler service agent, generated before it is granted (apis.tf, ordering.tf).
+    assert grant["member"] == "${local.scheduler_agent_member}"
     for address, body in module_grants().items():
-        if "gcp-sa-cloudscheduler" in body.get("member", ""):
+        if "scheduler_agent_member" in body.get("member", ""):
             assert address == "google_pubsub_topic_iam_member.scheduler_publisher", address
 
 

@@ -118,6 +118,9 @@ def test_custom_roles_hold_only_object_permissions_and_match_iam_md() -> None:
         "google_project_iam_custom_role.object_writer": sorted(
             permissions[op] for op in roles["writer"]["operations"]
         ),
+        "google_project_iam_custom_role.object_deleter": sorted(
+            permissions[op] for op in roles["deleter"]["operations"]
+        ),
     }
     assert expected["google_project_iam_custom_role.object_reader"] == ["storage.objects.get"]
     assert expected["google_project_iam_custom_role.object_creator"] == [
@@ -158,7 +161,7 @@ def test_customer_managed_key_is_optional_and_granted_on_that_key_only() -> None
     assert grant["count"] == "${var.kms_key_name == null ? 0 : 1}"
     assert grant["crypto_key_id"] == "${var.kms_key_name}"
     assert grant["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-    assert "data.google_storage_project_service_account.gcs.email_address" in grant["member"]
+    assert grant["member"] == "${local.gcs_agent_member}"
     resources = module_resources()
     for name in ("uploads", "derivatives"):
         bucket = resources[f"google_storage_bucket.{name}"]

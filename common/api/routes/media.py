@@ -42,6 +42,13 @@ class GalleryQuery(PageQuery):
     media_type: MediaType | None = None
     status: MediaStatus | None = None
     label: str | None = Field(default=None, min_length=1, max_length=64)
+    object_label: str | None = Field(
+        default=None,
+        alias="object",
+        min_length=1,
+        max_length=64,
+        description="media in which analysis found an object of this label (person, dog, car...)",
+    )
     captured_after: AwareDatetime | None = Field(default=None, description="inclusive")
     captured_before: AwareDatetime | None = Field(default=None, description="exclusive")
     parent_id: str | None = Field(default=None, max_length=40)
@@ -62,6 +69,7 @@ class GalleryQuery(PageQuery):
             media_type=self.media_type.value if self.media_type else None,
             status=self.status.value if self.status else None,
             label=self.label,
+            object_label=self.object_label,
             captured_after=utc(self.captured_after),
             captured_before=utc(self.captured_before),
             parent_id=self.parent_id,

@@ -105,6 +105,12 @@ class MediaObject(Base):
             postgresql_using="gin",
             postgresql_ops={"labels": "jsonb_path_ops"},
         ),
+        Index(
+            "ix_media_objects_object_labels",
+            "object_labels",
+            postgresql_using="gin",
+            postgresql_ops={"object_labels": "jsonb_path_ops"},
+        ),
         # The reconciler's scan of rows still on their way (a small partial index).
         Index(
             "ix_media_objects_unfinished",
@@ -153,6 +159,9 @@ class MediaObject(Base):
     # "sampling": "keyframes", "frames_sampled": 12, "frames_detected": 7}.
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     labels: Mapped[list[str] | None] = mapped_column(JSONB)
+    # The labels of the objects analysis reported (its tracks), sorted: ["car", "person"];
+    # what `GET /v1/media?object=` filters on (the user's own `labels` are apart).
+    object_labels: Mapped[list[str] | None] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(Text)
     original_filename: Mapped[str | None] = mapped_column(String(255))
     # Incremented by every edit of what people set (labels, note, pin): the ETag's number.
@@ -291,6 +300,8 @@ class Track(Base):
     snapshot_object_name: Mapped[str | None] = mapped_column(String(1024))
     snapshot_width_px: Mapped[int | None] = mapped_column(Integer)
     snapshot_height_px: Mapped[int | None] = mapped_column(Integer)
+    # The object stayed in place for a while (a parked car): one long track.
+    stationary: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class MotionSegment(Base):

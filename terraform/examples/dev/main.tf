@@ -2,29 +2,48 @@
 # connectors (no VPC needed), no deletion protection, functions invocable only with an identity
 # token unless allow_unauthenticated_http is set.
 #
-#   make package                                     # from the repository root: dist/functions/*.zip
-#   cd terraform/examples/dev
-#   terraform init && terraform apply -var-file=terraform.tfvars
+#   cp terraform/examples/dev/backend.hcl.example terraform/examples/dev/backend.hcl  # edit the bucket
+#   scripts/deploy.sh terraform/examples/dev -var-file=terraform.tfvars
+#
+# (= make package; terraform init; terraform apply; scripts/migrate.sh: docs/RUNBOOKS/DEPLOY.md)
 #
 # terraform.tfvars sets only variables the module itself also has, so the module can be planned
 # directly too: cd terraform && terraform plan -var-file=examples/dev/terraform.tfvars
 
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.11"
 
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      version = ">= 6.23, < 7.0"
+    }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.23, < 7.0"
     }
     random = {
       source  = "hashicorp/random"
-      version = ">= 3.5, < 4.0"
+      version = ">= 3.7, < 4.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.11, < 1.0"
     }
   }
+
+  # State in a GCS bucket (versioned, uniform access, readable only by the deployers): copy
+  # backend.hcl.example to backend.hcl, then `terraform init -backend-config=backend.hcl`.
+  # The state holds no secret (the JWT secret is write-only), but names and URLs of everything.
+  backend "gcs" {}
 }
 
 provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
   project = var.project_id
   region  = var.region
 }
@@ -96,7 +115,7 @@ variable "sql_public_ip_enabled" {
 
 variable "sql_operator_iam_users" {
   type        = list(string)
-  description = "People who run migrations as Cloud SQL IAM users."
+  description = "People who may log in to Postgres as Cloud SQL IAM users (inspection; migrations run as the migrate job)."
   default     = []
 }
 
@@ -153,6 +172,46 @@ output "list_media_url" {
 output "sql_instance_connection_name" {
   description = "For cloud-sql-proxy / alembic through the connector."
   value       = module.media_pipeline.sql_instance_connection_name
+}
+
+output "project_id" {
+  description = "For scripts/migrate.sh."
+  value       = var.project_id
+}
+
+output "region" {
+  description = "For scripts/migrate.sh."
+  value       = var.region
+}
+
+output "migrate_job" {
+  description = "The Cloud Run job that migrates (scripts/migrate.sh runs it)."
+  value       = module.media_pipeline.migrate_job
+}
+
+output "migrate_db_user" {
+  description = "The migration identity's database user."
+  value       = module.media_pipeline.migrate_db_user
+}
+
+output "sql_instance_name" {
+  description = "The Cloud SQL instance."
+  value       = module.media_pipeline.sql_instance_name
+}
+
+output "build_service_account" {
+  description = "Builds the migration image."
+  value       = module.media_pipeline.build_service_account
+}
+
+output "functions_source_bucket" {
+  description = "Where the migration image's build context is staged."
+  value       = module.media_pipeline.functions_source_bucket
+}
+
+output "artifact_registry_repository" {
+  description = "Where the migration and gallery images are pushed."
+  value       = module.media_pipeline.artifact_registry_repository
 }
 
 output "db_iam_users" {

@@ -1,4 +1,4 @@
-"""People inferred from faces: where HOG sees no body, a confident face still counts a person."""
+"""People inferred from faces (off by default): a confident face counts a person no box holds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from common.processing import AnalysisConfig, analyze_image
 from common.processing.derived import DERIVED_MODEL, kept_with_derived, people_from_faces
 from common.processing.types import Detection
 
-CONFIG = AnalysisConfig()
+CONFIG = AnalysisConfig(detectors=("faces", "people"), people_from_faces=True)  # type: ignore[arg-type]
 
 
 def _box(label: str, score: float, x: int, y: int, w: int, h: int) -> Detection:
@@ -45,12 +45,13 @@ def test_inferred_people_pass_the_person_filters_and_only_with_both_detectors() 
     assert [d.label for d in kept_with_derived([face], faces_only, 640, 480)] == ["face"]
     off = CONFIG.merged({"people_from_faces": False})
     assert [d.label for d in kept_with_derived([face], off, 640, 480)] == ["face"]
+    assert AnalysisConfig().people_from_faces is False  # the object detector finds people
 
 
 def test_the_cameraman_is_a_person_though_hog_finds_no_body(
     skimage_data: Path, mtcnn_weights: Path
 ) -> None:
-    result = analyze_image(skimage_data / "camera.png")
+    result = analyze_image(skimage_data / "camera.png", CONFIG)
 
     assert result.counts == {"face": 1, "person": 1}
     person = next(t for t in result.tracks if t.label == "person")

@@ -20,17 +20,17 @@ def box(
     return Detection(label, score, x, y, w, h, t, "test-model")
 
 
-def test_defaults_are_the_local_detectors_and_overrides_merge_key_by_key() -> None:
+def test_defaults_are_faces_and_objects_and_overrides_merge_key_by_key() -> None:
     config = AnalysisConfig()
-    assert config.detectors == ("faces", "people")
+    assert [d.kind for d in config.detectors] == ["faces", "objects"]
     person = config.filter_for("person")
 
-    tuned = config.merged({"filters": {"person": {"threshold": 0.6}}, "video": {"max_frames": 5}})
+    tuned = config.merged({"filters": {"person": {"threshold": 0.6}}, "video": {"detect_fps": 5}})
 
     assert tuned.filter_for("person").threshold == 0.6
     assert tuned.filter_for("person").min_score == person.min_score  # the rest is kept
-    assert tuned.video.max_frames == 5
-    assert tuned.video.sample_interval_ms == config.video.sample_interval_ms
+    assert tuned.video.detect_fps == 5
+    assert tuned.video.full_frame_every_ms == config.video.full_frame_every_ms
     assert tuned.filter_for("dog") == config.default_filter
     assert hash(tuned) != hash(config)
     assert AnalysisConfig.model_validate_json(tuned.model_dump_json()) == tuned
@@ -45,9 +45,11 @@ def test_defaults_are_the_local_detectors_and_overrides_merge_key_by_key() -> No
         {"masks": [{"points": [(0, 0), (1, 0)]}]},
         {"detectors": ["faces", "faces"]},
         {"detectors": []},
-        {"detectors": ["objects"]},
-        {"object_model": {"path": "m.onnx", "sha256": "abc"}, "detectors": ["objects"]},
-        {"object_model": {"path": "m.onnx", "sha256": "0" * 64, "labels": ["unicorn"]}},
+        {"detectors": ["onnx"]},
+        {"detectors": ["unicorns"]},
+        {"detectors": [{"kind": "onnx", "path": "m.onnx", "sha256": "abc"}]},
+        {"detectors": [{"kind": "objects", "labels": ["unicorn"]}]},
+        {"video": {"detect_fps": 0}},
         {"surprise": 1},
     ],
 )
@@ -83,6 +85,18 @@ def test_masks_use_the_bottom_centre_point_and_their_labels() -> None:
     config = AnalysisConfig(masks=(mask,), default_filter=LabelFilter(min_score=0.0))
     kept = filter_detections([car_top_left, car_low, person], config, 1000, 1000)
     assert kept == [car_low, person]
+
+
+def test_a_camera_names_detectors_by_kind_and_tunes_them_without_their_model() -> None:
+    base = AnalysisConfig()
+
+    tuned = base.merged({"detectors": [{"kind": "objects", "score_threshold": 0.4}, "faces"]})
+
+    objects, faces = tuned.detectors
+    assert (objects.kind, faces.kind) == ("objects", "faces")
+    assert objects.score_threshold == 0.4  # type: ignore[union-attr]
+    assert objects.sha256 == base.detector("objects").sha256  # type: ignore[union-attr]
+    assert faces == base.detector("faces")
 
 
 def _tracker(**filters: object) -> IouTracker:
@@ -170,3 +184,60 @@ def test_snapshot_is_the_best_box_with_a_margin(tmp_path: Path) -> None:
     image = Image.open(io.BytesIO(track.snapshot.data))
     assert image.size == (70, 140)  # 20% more on each side
     assert np.asarray(image.convert("L"))[70, 35] > 200  # the object is in the middle
+
+
+def test_a_car_seen_as_a_vehicle_now_and_then_is_one_car() -> None:
+    tracker = _tracker()
+    labels = ("car", "vehicle", "car", "car")
+    for i, label in enumerate(labels):
+        tracker.update([box(label, 0.7, 100 + 5 * i, 100, 200, 100, t=500 * i)], 500 * i, None)
+
+    tracks, boxes = tracker.finish()
+
+    (car,) = tracks
+    assert (car.label, car.boxes) == ("car", 4)
+    assert {b.label for b in boxes} == {"car"}
+
+
+def test_the_predicted_position_keeps_two_crossing_walkers_apart() -> None:
+    tracker = _tracker()
+    # A walks right and B walks left, 40 px per sample, 30 px wide: at 2000 ms they have crossed;
+    # matched by where each was (not where each is going), the two would swap tracks.
+    for i, time_ms in enumerate((0, 500, 1000, 1500, 2000)):
+        a = box("person", 0.9, 100 + 40 * i, 0, 30, 90, t=time_ms)
+        b = box("person", 0.8, 260 - 40 * i, 0, 30, 90, t=time_ms)
+        tracker.update([a, b], time_ms, None)
+
+    tracks, boxes = tracker.finish()
+
+    assert len(tracks) == 2
+    for track in tracks:
+        xs = [d.x for d in boxes if d.track_id == track.track_id]
+        assert xs in ([100, 140, 180, 220, 260], [260, 220, 180, 140, 100])
+
+
+def test_a_parked_car_is_one_stationary_track_though_looked_at_rarely() -> None:
+    config = AnalysisConfig(
+        default_filter=LabelFilter(min_score=0.0, threshold=0.5), stationary_after_ms=10_000
+    )
+    tracker = IouTracker(config, snapshots=False)
+    tracker.interval_ms, tracker.stationary_interval_ms = 500, 3000
+    # seen twice a second until it has been still for 10 s, then every 3 s (as video analysis
+    # samples it), nudged a pixel now and then
+    times = [*range(0, 10_001, 500), *range(13_000, 30_001, 3000)]
+    for time_ms in times:
+        car = box("car", 0.8, 400 + time_ms % 2, 300, 200, 100, t=time_ms)
+        tracker.update([car], time_ms, None)
+    tracker.update([box("dog", 0.8, 0, 0, 50, 50, t=31_000)], 31_000, None)
+
+    tracks, _ = tracker.finish()
+
+    car, dog = tracks
+    assert (car.label, car.first_ms, car.last_ms, car.boxes, car.stationary) == (
+        "car",
+        0,
+        times[-1],
+        len(times),
+        True,
+    )
+    assert dog.stationary is False

