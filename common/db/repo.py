@@ -1,6 +1,6 @@
 """Repository helpers shared by every writer: one insert-or-get, one history-row writer, and the
 declaration of a media row (the same insert-or-get, done with its quota, history and audit rows
-by the `declare_media` database function, migration 0009)."""
+by the `declare_media` database function, migration 0010)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def declare_media(params: Mapping[str, Any]) -> tuple[str, MediaObject]:
 
     Args:
         params: the new row's columns and what the function decides with (see
-            `common.media.declare` and migration 0009).
+            `common.media.declare` and migration 0010).
 
     Returns:
         The outcome (`existing`: a row had the key; `created`; `shared`: a new row sharing

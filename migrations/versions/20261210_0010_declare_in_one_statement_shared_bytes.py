@@ -5,8 +5,8 @@ the device had those bytes stored and verified already; such media name the same
 object's uniqueness holds among owners only. `declare_media(p jsonb)` does a declaration's whole
 database work in one round trip (see `common.media.declare`).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-10 09:00:00+00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
