@@ -116,14 +116,21 @@ def _media_columns() -> frozenset[str]:
 
 def media_from_json(fields: dict[str, Any]) -> MediaObject:
     """A `MediaObject` in no session from a row as Postgres's `to_jsonb` gives it (columns the
-    model does not know, added by a migration that ran before this code, are left out)."""
+    model does not know, added by a migration that ran before this code, are left out).
+
+    The values are set as loaded values are (into the instance's dict, without the change
+    events of attribute assignment, a quarter of a millisecond for 50 columns): the object is a
+    picture of a committed row, to read, never to add to a session.
+    """
     from common.db.models import MediaObject
 
     for name in _MEDIA_TIMES:
         if fields.get(name) is not None:
             fields[name] = datetime.fromisoformat(fields[name])
     known = _media_columns()
-    return MediaObject(**{name: value for name, value in fields.items() if name in known})
+    media = MediaObject()
+    media.__dict__.update((name, value) for name, value in fields.items() if name in known)
+    return media
 
 
 def declare_media(params: Mapping[str, Any]) -> tuple[str, MediaObject]:
