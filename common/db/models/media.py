@@ -85,8 +85,8 @@ class MediaObject(Base):
             "id",
             postgresql_where=text("parent_id IS NOT NULL"),
         ),
-        # Dedupe: a device's originals by content (SHA-256); `common.media.declare` serializes
-        # declarations of equal bytes with an advisory lock, so a race ends with one media.
+        # Dedupe: a device's originals by content (SHA-256), where a new capture finds stored
+        # bytes to share (common.media.dedupe).
         Index(
             "ix_media_objects_device_sha256",
             "device_id",
