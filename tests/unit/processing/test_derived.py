@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.processing import AnalysisConfig, analyze_image
-from common.processing.derived import DERIVED_MODEL, kept_with_derived, people_from_faces
+from common.processing.derived import (
+    CONFIRMED_MODEL,
+    DERIVED_MODEL,
+    kept_with_derived,
+    people_from_faces,
+)
 from common.processing.types import Detection
 
 CONFIG = AnalysisConfig(detectors=("faces", "people"), people_from_faces=True)  # type: ignore[arg-type]
@@ -45,7 +50,6 @@ def test_inferred_people_pass_the_person_filters_and_only_with_both_detectors() 
     assert [d.label for d in kept_with_derived([face], faces_only, 640, 480)] == ["face"]
     off = CONFIG.merged({"people_from_faces": False})
     assert [d.label for d in kept_with_derived([face], off, 640, 480)] == ["face"]
-    assert AnalysisConfig().people_from_faces is False  # the object detector finds people
 
 
 def test_the_cameraman_is_a_person_though_hog_finds_no_body(
@@ -61,3 +65,29 @@ def test_the_cameraman_is_a_person_though_hog_finds_no_body(
     union = w * h + 330 * 447 - inter
     assert inter / union >= 0.5
     assert person.snapshot is not None
+
+
+def test_with_the_object_detector_a_face_confirms_a_weak_person_box_and_nothing_else() -> None:
+    config = AnalysisConfig(people_from_faces=True)  # faces + the object detector
+    face = _box("face", 0.999, 300, 40, 40, 50)
+    weak = _box("person", 0.18, 260, 20, 130, 400)  # under the person filter, holds the face
+    elsewhere = _box("person", 0.2, 0, 0, 100, 300)
+    lone_face = _box("face", 0.999, 600, 40, 40, 50)  # e.g. a monkey: no person box at all
+
+    kept = kept_with_derived([face, weak, elsewhere, lone_face], config, 800, 600)
+
+    people = [d for d in kept if d.label == "person"]
+    assert [(p.x, p.y, p.w, p.h, p.score) for p in people] == [(260, 20, 130, 400, 0.999)]
+    assert people[0].model == CONFIRMED_MODEL
+    assert AnalysisConfig().people_from_faces is True
+
+
+def test_a_face_in_what_the_object_detector_calls_an_animal_confirms_no_person() -> None:
+    config = AnalysisConfig(people_from_faces=True)
+    monkey_face = _box("face", 0.9992, 300, 40, 40, 50)  # MTCNN is sure of a monkey's face
+    weak = _box("person", 0.15, 260, 20, 130, 200)
+    dog = _box("dog", 0.6, 250, 10, 150, 220)
+
+    kept = kept_with_derived([monkey_face, weak, dog], config, 800, 600)
+
+    assert [d.label for d in kept] == ["face", "dog"]
