@@ -1,6 +1,7 @@
-"""Repository helpers shared by every writer: one insert-or-get, one history-row writer, and the
-declaration of a media row (the same insert-or-get, done with its quota, history and audit rows
-by the `declare_media` database function, migration 0010)."""
+"""Repository helpers shared by every writer: one insert-or-get, one history-row writer, one
+read of a media row (`get_media`) and of a job row (`get_job`), and the declaration of a media
+row (the same insert-or-get, done with its quota, history and audit rows by the `declare_media`
+database function, migration 0011)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from common.db.models import Base, StatusHistory
+from common.core.errors import NotFound
+from common.db.models import Base, Job, MediaObject, StatusHistory
 
 if TYPE_CHECKING:
     from sqlalchemy import TextClause
     from sqlalchemy.orm import Session
 
     from common.core.reasons import Reason
-    from common.db.models import MediaObject
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -84,6 +85,35 @@ def add_history(
     )
 
 
+def get_media(session: Session, media_id: str, *, lock: bool = False) -> MediaObject:
+    """The media row as committed now, locked `FOR UPDATE` until the caller's commit when `lock`.
+
+    Always read from the database (a row the session holds is refreshed), so a long-lived
+    session never decides on a status another process has changed since.
+
+    Raises:
+        NotFound: no row has this id (rows are tombstoned, never removed: a bad id).
+    """
+    media = session.get(
+        MediaObject, media_id, with_for_update=True if lock else None, populate_existing=True
+    )
+    if media is None:
+        raise NotFound(f"media {media_id!r} not found")
+    return media
+
+
+def get_job(session: Session, job_id: str, *, lock: bool = False) -> Job:
+    """The job row as committed now (as `get_media`).
+
+    Raises:
+        NotFound: no such job.
+    """
+    job = session.get(Job, job_id, with_for_update=True if lock else None, populate_existing=True)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return job
+
+
 QUOTA_SQLSTATE = "MD429"
 """SQLSTATE of `declare_media` refusing a quota (message `bytes` or `media`, detail the scope)."""
 OBJECT_SQLSTATE = "MD409"
@@ -109,8 +139,6 @@ def _declare_statement() -> TextClause:
 
 @cache
 def _media_columns() -> frozenset[str]:
-    from common.db.models import MediaObject
-
     return frozenset(MediaObject.__table__.columns.keys())
 
 
@@ -122,8 +150,6 @@ def media_from_json(fields: dict[str, Any]) -> MediaObject:
     events of attribute assignment, a quarter of a millisecond for 50 columns): the object is a
     picture of a committed row, to read, never to add to a session.
     """
-    from common.db.models import MediaObject
-
     for name in _MEDIA_TIMES:
         if fields.get(name) is not None:
             fields[name] = datetime.fromisoformat(fields[name])
@@ -138,7 +164,7 @@ def declare_media(params: Mapping[str, Any]) -> tuple[str, MediaObject]:
 
     Args:
         params: the new row's columns and what the function decides with (see
-            `common.media.declare` and migration 0010).
+            `common.media.declare` and migration 0011).
 
     Returns:
         The outcome (`existing`: a row had the key; `created`; `shared`: a new row sharing

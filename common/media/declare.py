@@ -263,6 +263,7 @@ def _params(
 ) -> dict[str, Any]:
     """The argument of `declare_media`: the new row's columns and what the statement decides
     with (quota scopes and day, what may be shared, the audit details)."""
+    from common.core import context
     from common.media import dedupe, quotas
     from common.storage import get_store
 
@@ -293,6 +294,7 @@ def _params(
         "note": spec.note,
         "original_filename": spec.original_filename,
         "created_by": spec.created_by,
+        "trace_id": context.trace_id(),  # one upload, one trace (common.core.context)
         "event_id": event_id[:MAX_EVENT_ID_CHARS] if event_id else None,
         "day": now.date().isoformat(),
         "quotas": quotas.scopes_of(spec.device_id, spec.created_by),

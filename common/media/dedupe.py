@@ -11,7 +11,7 @@ and no upload. Bytes declared again while the first declaration still waits for 
 shared (there is nothing stored to share yet): each declaration gets its own upload.
 What a job derives (clips, snapshots) never dedupes.
 
-The lookup is part of the declaration's statement (`declare_media`, migration 0010): the oldest
+The lookup is part of the declaration's statement (`declare_media`, migration 0011): the oldest
 such media of the device (`ix_media_objects_device_sha256`), locked FOR SHARE, so that a delete
 of it waits for the declaration to commit. The stored object is deleted with the last media that
 names it (`bytes_in_use`, `common.media.delete`); the media that owns it keeps its tombstone row

@@ -2,7 +2,7 @@
 
 Charged when a declaration creates a row (a replay costs nothing; a capture that shares bytes
 stored already counts one media and no bytes), in the declaration's own statement
-(`declare_media`, migration 0010), by one conditional upsert per scope:
+(`declare_media`, migration 0011), by one conditional upsert per scope:
 
     INSERT INTO quota_usage ... ON CONFLICT (scope, day) DO UPDATE SET bytes = bytes + :b, ...
         WHERE quota_usage.bytes + :b <= :max_bytes AND quota_usage.media + 1 <= :max_media

@@ -19,6 +19,7 @@ Importing this module imports pydantic (not numpy, OpenCV, PyAV or onnxruntime).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -260,7 +261,7 @@ class AnalysisConfig(Frozen):
 
     def group_of(self, label: str) -> str:
         """The first label of `label`'s group in `label_groups` (itself when in none)."""
-        return next((group[0] for group in self.label_groups if label in group), label)
+        return _group_of(self.label_groups, label)
 
     def merged(self, override: Mapping[str, Any]) -> AnalysisConfig:
         """A copy with `override` (JSON-like, e.g. a per-camera row) merged in and validated.
@@ -295,6 +296,11 @@ class AnalysisConfig(Frozen):
             return {"kind": item} if isinstance(item, str) else item
         dumped = current.model_dump(mode="python")
         return dumped if isinstance(item, str) else _deep_merge(dumped, item)
+
+
+@cache
+def _group_of(groups: tuple[tuple[str, ...], ...], label: str) -> str:
+    return next((group[0] for group in groups if label in group), label)
 
 
 def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,12 +21,13 @@ def test_terraform_evaluates_defaults_from_topology(evaluate: Evaluate) -> None:
     assert sorted(out["http_functions"]) == ["create_media", "list_media", "manage_media"]
     assert sorted(out["pushed_functions"]) == ["finalize_upload", "housekeeping", "process_media"]
     assert sorted(out["dead_letter_subscriptions"]) == [
+        "dead-letter-handler",
         "finalize-upload",
         "housekeeping",
         "media-jobs",
         "process-media",
     ]
-    assert out["dead_letter_topics"] == ["dead-letter"]
+    assert out["dead_letter_topics"] == ["dead-letter", "dead-letter-unhandled"]
     assert out["function_service_names"]["create_media"] == "media-create-media"
     assert all(out["timeouts_fit_ack_deadlines"].values())
     assert out["function_sizing"]["process_media"]["available_memory"] == "2Gi"

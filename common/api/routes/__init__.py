@@ -6,6 +6,7 @@ from common.api.routes import (
     admin,
     audit,
     content,
+    device_tokens,
     devices,
     events,
     jobs,
@@ -30,6 +31,7 @@ MANAGE_MEDIA = (
     *manage.ROUTES,
     *shares.MANAGE_ROUTES,
     *devices.MANAGE_ROUTES,
+    *device_tokens.MANAGE_ROUTES,
     *admin.MANAGE_ROUTES,
     *audit.MANAGE_ROUTES,
 )

@@ -20,9 +20,11 @@ from common.db.models.activity import (
 )
 from common.db.models.devices import (
     CameraDetectionConfig,
+    DeviceCredentials,
     DeviceOwner,
     DeviceSettings,
     QuotaUsage,
+    RevokedToken,
 )
 from common.db.models.media import (
     UPLOAD_PROTOCOLS,
@@ -48,12 +50,14 @@ __all__ = [
     "Claim",
     "Derivative",
     "Detection",
+    "DeviceCredentials",
     "DeviceOwner",
     "DeviceSettings",
     "Job",
     "MediaObject",
     "MotionSegment",
     "QuotaUsage",
+    "RevokedToken",
     "Share",
     "StatusHistory",
     "Track",

@@ -5,8 +5,8 @@ the device had those bytes stored and verified already; such media name the same
 object's uniqueness holds among owners only. `declare_media(p jsonb)` does a declaration's whole
 database work in one round trip (see `common.media.declare`).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-10 09:00:00+00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -57,8 +57,8 @@ BEGIN
     INSERT INTO media_objects (
         id, device_id, camera_id, message_id, captured_at, reason, media_type, mime_type, kind,
         parent_id, size_bytes, sha256, md5, request_hash, bucket, object_name, object_version,
-        storage_uri, status, labels, note, original_filename, created_by, verified_sha256,
-        verified_md5, actual_size_bytes, sampling_id, shares_bytes_of)
+        storage_uri, status, labels, note, original_filename, created_by, trace_id,
+        verified_sha256, verified_md5, actual_size_bytes, sampling_id, shares_bytes_of)
     VALUES (
         p->>'id', p->>'device_id', p->>'camera_id', p->>'message_id',
         (p->>'captured_at')::timestamptz, p->>'reason', p->>'media_type', p->>'mime_type',
@@ -67,7 +67,7 @@ BEGIN
         COALESCE(v_twin.object_name, p->>'object_name'), v_twin.object_version,
         COALESCE(v_twin.storage_uri, p->>'storage_uri'),
         CASE WHEN v_twin.id IS NULL THEN p->>'status' ELSE p->>'shared_status' END,
-        p->'labels', p->>'note', p->>'original_filename', p->>'created_by',
+        p->'labels', p->>'note', p->>'original_filename', p->>'created_by', p->>'trace_id',
         v_twin.verified_sha256, v_twin.verified_md5, v_twin.actual_size_bytes,
         v_twin.sampling_id, COALESCE(v_twin.shares_bytes_of, v_twin.id))
     ON CONFLICT DO NOTHING
