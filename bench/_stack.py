@@ -260,7 +260,7 @@ def sample_jpeg(tag: bytes = b"", width: int = 1224, height: int = 816) -> bytes
 def seed_gallery(count: int = 60) -> None:
     """`count` processed media of `BENCH_DEVICE`, each with a thumbnail row, labels and counts
     (what a gallery tile shows), and `BENCH_USER` as the device's owner."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from common.core.settings import get_settings
     from common.db.engine import get_engine
@@ -322,4 +322,6 @@ def seed_gallery(count: int = 60) -> None:
         connection.execute(
             insert(DeviceOwner), [{"user_id": BENCH_USER, "device_id": BENCH_DEVICE}]
         )
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))  # plans made from statistics, as on a live database
     get_engine().dispose()

@@ -20,7 +20,8 @@ real request the moment the port accepts. Measured, per function, as min / media
 - import: a fresh interpreter loading `functions/<name>/main.py` by path, against
   `import functions_framework` in fresh interpreters (goal: <= 1.1x).
 
-Requests: hello `GET /`; create_media a new declaration; list_media `GET
+Requests: hello `GET /`; create_media a new declaration (its own message id and claimed bytes,
+answered 201); list_media `GET
 /v1/devices/{id}/media?limit=50` (user token, 60 seeded media); finalize_upload the push of a
 storage notification for a freshly declared and stored 1 MP JPEG (answer `verified`);
 process_media the push of `media-verified` for a freshly ingested one (answer `processed`).
@@ -99,7 +100,7 @@ def _stored_upload() -> bytes:
 
     data = sample_jpeg(uuid.uuid4().bytes)
     body = CreateMediaRequest.model_validate(declaration(f"cold-{uuid.uuid4().hex}", data))
-    media, _ = declare(spec_for_upload(BENCH_DEVICE, body, created_by=f"device:{BENCH_DEVICE}"))
+    media = declare(spec_for_upload(BENCH_DEVICE, body, created_by=f"device:{BENCH_DEVICE}")).media
     info = get_store().write(media.bucket, media.object_name, data, media.mime_type)
     resource = {
         "kind": "storage#object",
@@ -149,8 +150,8 @@ def calls(token: dict[str, str]) -> dict[str, tuple[Callable[[], Call], str]]:
     def hello() -> Call:
         return lambda url: request(url + "/")
 
-    def create() -> Call:
-        body = json.dumps(declaration(f"cold-{uuid.uuid4().hex}")).encode()
+    def create() -> Call:  # a new declaration: its own message id and bytes (a 201)
+        body = json.dumps(declaration(f"cold-{uuid.uuid4().hex}", uuid.uuid4().bytes)).encode()
         headers = {"Authorization": f"Bearer {token['device']}", "Content-Type": "application/json"}
         return lambda url: request(url + "/v1/media", method="POST", body=body, headers=headers)
 

@@ -132,6 +132,7 @@ def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
     thumbnail = next((s.url for s in found.derivatives if s.derivative.kind == "thumbnail"), None)
     return MediaDetailBody(
         **_summary_fields(_row_fields(media), thumbnail),
+        shares_bytes_of=media.shares_bytes_of,
         declared=Declared(size_bytes=media.size_bytes, sha256=media.sha256, md5=media.md5),
         verified=Verified(
             size_bytes=media.actual_size_bytes,

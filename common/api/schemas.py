@@ -74,7 +74,8 @@ class DownloadBody(Schema):
 class CreateMediaResponse(Schema):
     """Answer to a declaration; `upload` while the bytes are still expected.
 
-    `deduplicated`: the device already has media with these bytes and this is it (200).
+    `deduplicated`: the device had these bytes stored already; this media shares them (the
+    media `shares_bytes_of` names stores them) and needs no upload.
     """
 
     id: str
@@ -82,6 +83,7 @@ class CreateMediaResponse(Schema):
     object: StorageObject | None
     upload: SignedRequestBody | None = None
     deduplicated: bool = False
+    shares_bytes_of: str | None = None
 
 
 class InlineSnapshotResponse(Schema):
@@ -258,8 +260,10 @@ class PlaybackBody(Schema):
 
 
 class MediaDetailBody(MediaSummary):
-    """Everything about one media object."""
+    """Everything about one media object. `shares_bytes_of`: the media that stores this one's
+    bytes, when the device had them stored already at its declaration (else null)."""
 
+    shares_bytes_of: str | None = None
     declared: Declared
     verified: Verified
     object: StorageObject | None

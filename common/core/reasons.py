@@ -40,6 +40,8 @@ DELETED = "deleted"
 RETENTION = "retention"
 PURGED = "purged"
 RESULT_FAILED = "result_failed"
+# Declaration (a first status that is not `pending_upload`)
+SHARES_BYTES = "shares_bytes"
 # Housekeeping (failed)
 UPLOAD_EXPIRED = "upload_expired"
 DEAD_LETTERED = "dead_lettered"
@@ -58,6 +60,7 @@ _SENTENCES = {
     RETENTION: "Deleted by the device's retention policy.",
     PURGED: "Deleted by an administrator's purge.",
     RESULT_FAILED: "The job's result could not be processed.",
+    SHARES_BYTES: "The device had these bytes stored and verified already; this capture shares them.",
     UPLOAD_EXPIRED: "No upload arrived before the upload URL expired.",
     DEAD_LETTERED: "Processing kept failing and was given up after the last delivery attempt.",
 }

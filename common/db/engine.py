@@ -37,7 +37,7 @@ from common.core.errors import TransientError
 from common.core.settings import get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -194,6 +194,22 @@ def read_scope() -> Iterator[Session]:
         if dbapi_connection is not None:
             dbapi_connection.autocommit = False  # before the pool hands it to a writer
         session.close()
+
+
+@contextmanager
+def statement_scope() -> Iterator[Connection]:
+    """Yield a Core connection on which every statement is a transaction of its own (the
+    driver's autocommit mode, as `read_scope`: no BEGIN, no COMMIT).
+
+    For a unit of work that one statement does whole (a database function such as
+    `declare_media`): one round trip, and a statement that fails leaves nothing behind. Two
+    statements through it are two transactions; work that needs more uses `session_scope`.
+
+    Raises:
+        TransientError: when the database is unreachable or the pool is exhausted (retryable).
+    """
+    with read_scope() as session:
+        yield session.connection()
 
 
 @contextmanager

@@ -89,7 +89,9 @@ def _media_of_notification(session: Session, message: PubSubMessage) -> list[str
     for note in storage_notifications(message):
         media_id = session.execute(
             select(MediaObject.id).where(
-                MediaObject.bucket == note.bucket, MediaObject.object_name == note.object_name
+                MediaObject.bucket == note.bucket,
+                MediaObject.object_name == note.object_name,
+                MediaObject.shares_bytes_of.is_(None),  # the object's owner
             )
         ).scalar_one_or_none()
         if media_id:

@@ -12,8 +12,9 @@
 The job (`run_ingest`, run by process_media like clips and snapshots) then takes the bytes the
 same way whatever their source: sniff the type from the bytes (never from the URL, the data URL or
 a header), declare them for the device (`kind` ingest; dedupe and quotas apply), store and verify
-them with `common.media.ingest.ingest_bytes`, and analyse them inline. A dedupe hit completes the
-job with the existing media (`result.deduplicated`) without storing or processing again.
+them with `common.media.ingest.ingest_bytes`, and analyse them inline. Bytes the device has stored
+already are not stored again: the job's media shares them (`result.deduplicated`,
+`common.media.dedupe`) and is analysed as itself.
 
 Refusals end the job `failed` with the fetch's or the declaration's code (`url_not_allowed`,
 `fetch_failed`, `too_large`, `unsupported_media_type`, `quota_bytes_per_day`, ...) and are never

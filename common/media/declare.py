@@ -3,11 +3,13 @@
 Every media object starts here, whoever holds the bytes: a device that will PUT them through a
 signed URL (`POST /v1/media`), a device sending a small still inline, or a job storing its result.
 `declare()` inserts the row at `pending_upload` (or finds the row of an identical earlier
-declaration), records that first status and mirrors it; `common.media.ingest` takes it from there.
+declaration, or shares bytes the device has stored already: `common.media.dedupe`), charges the
+quotas and records the first status and the audit event, in one statement; `common.media.ingest`
+takes it from there.
 
 Idempotency key: (device_id, camera_id, message_id). A replay with the same body answers the same
 row; a replay with another body is a 409. Concurrent identical declarations create exactly one row
-(`common.db.repo.insert_or_get`).
+(`common.db.repo.declare_media`).
 """
 
 from __future__ import annotations
@@ -44,8 +46,6 @@ from common.core.status import MediaKind, MediaStatus
 from common.storage import layout
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from common.db.models import MediaObject
 
 
@@ -62,6 +62,8 @@ SegmentId = Annotated[
 Label = Annotated[str, Constraints(strip_whitespace=True, min_length=1, max_length=64)]
 MAX_LABELS = 32
 MAX_NOTE_CHARS = 2000
+MAX_EVENT_ID_CHARS = 256
+"""The longest request or message id recorded in the history (`status_history.event_id`)."""
 ORIGINAL_FILENAME_PATTERN = r"^[^/\\\x00-\x1f\x7f]{1,255}$"
 OriginalFilename = Annotated[
     str, Constraints(strip_whitespace=True, pattern=ORIGINAL_FILENAME_PATTERN)
@@ -245,10 +247,10 @@ class Declared:
     """What a declaration found or made.
 
     Attributes:
-        media: the row.
+        media: the row (not attached to any session).
         created: this call inserted it.
-        deduplicated: the device already has media with these bytes (SHA-256): that media is the
-            answer, nothing new is stored.
+        deduplicated: the device had these bytes stored already: `media` shares them
+            (`shares_bytes_of`), starts at `verified` and needs no upload.
     """
 
     media: MediaObject
@@ -256,30 +258,34 @@ class Declared:
     deduplicated: bool = False
 
 
-def _values(spec: MediaSpec, settings: Settings) -> dict[str, Any]:
+def _params(
+    spec: MediaSpec, settings: Settings, request_hash: str, event_id: str | None, now: datetime
+) -> dict[str, Any]:
+    """The argument of `declare_media`: the new row's columns and what the statement decides
+    with (quota scopes and day, what may be shared, the audit details)."""
     from common.core import context
+    from common.media import dedupe, quotas
     from common.storage import get_store
 
     bucket = spec.bucket or settings.uploads_bucket
     object_name = spec.object_name or layout.upload_object_name(
         spec.device_id, spec.camera_id, spec.captured_at, spec.message_id, spec.mime_type
     )
-    media_type, _, _ = spec.mime_type.partition("/")
     return {
         "id": new_id(MEDIA_PREFIX),
         "device_id": spec.device_id,
         "camera_id": spec.camera_id,
         "message_id": spec.message_id,
-        "captured_at": spec.captured_at,
+        "captured_at": spec.captured_at.isoformat(),
         "reason": spec.reason,
-        "media_type": media_type,
+        "media_type": spec.mime_type.partition("/")[0],
         "mime_type": spec.mime_type,
         "kind": spec.kind.value,
         "parent_id": spec.parent_id,
         "size_bytes": spec.size_bytes,
         "sha256": spec.sha256,
         "md5": spec.md5,
-        "request_hash": spec.request_hash(),
+        "request_hash": request_hash,
         "bucket": bucket,
         "object_name": object_name,
         "storage_uri": layout.storage_uri(get_store().scheme, bucket, object_name),
@@ -289,85 +295,69 @@ def _values(spec: MediaSpec, settings: Settings) -> dict[str, Any]:
         "original_filename": spec.original_filename,
         "created_by": spec.created_by,
         "trace_id": context.trace_id(),  # one upload, one trace (common.core.context)
+        "event_id": event_id[:MAX_EVENT_ID_CHARS] if event_id else None,
+        "day": now.date().isoformat(),
+        "quotas": quotas.scopes_of(spec.device_id, spec.created_by),
+        "audit_details": {"size_bytes": spec.size_bytes, "mime_type": spec.mime_type},
+        **dedupe.share_params(spec),
     }
 
 
-def _charge(session: Session, spec: MediaSpec) -> None:
+def _run(params: dict[str, Any], spec: MediaSpec, now: datetime) -> tuple[str, MediaObject]:
+    """`common.db.repo.declare_media(params)`, its refusals as our errors.
+
+    Raises:
+        TooManyRequests: a quota refused it (nothing was written).
+        Conflict: another declaration holds the object name (`idempotency_conflict`).
+        TransientError: the database is unavailable.
+    """
+    from common.db.repo import QuotaExceeded, declare_media
     from common.media import quotas
 
-    if spec.created_by.startswith("job:"):  # what a job makes counts against nobody
-        return
-    user = spec.created_by.removeprefix("user:") if spec.created_by.startswith("user:") else None
-    quotas.charge(session, quotas.limits_for(session, spec.device_id, user), spec.size_bytes)
-
-
-def _insert(
-    session: Session, spec: MediaSpec, settings: Settings, event_id: str | None
-) -> Declared:
-    from sqlalchemy import select
-
-    from common.db.models import MediaObject
-    from common.db.repo import insert_or_get
-    from common.media import dedupe, lifecycle
-    from common.observe import audit
-
-    key = {"device_id": spec.device_id, "camera_id": spec.camera_id, "message_id": spec.message_id}
-    existing = session.execute(select(MediaObject).filter_by(**key)).scalar_one_or_none()
-    if existing is not None:
-        return Declared(existing, False)
-    if dedupe.dedupes(spec):
-        dedupe.lock_content(session, spec)
-        twin = dedupe.twin_of(session, spec)
-        if twin is not None:
-            return Declared(twin, False, True)
     try:
-        row, created = insert_or_get(session, MediaObject, _values(spec, settings), key)
+        return declare_media(params)
+    except QuotaExceeded as exc:
+        raise quotas.refusal(exc.exceeded, exc.scope, spec.size_bytes, now) from exc
     except LookupError as exc:
         raise Conflict(
             "another declaration holds this object name", code="idempotency_conflict"
         ) from exc
-    if created:
-        _charge(session, spec)
-        lifecycle.created(session, row, event_id=event_id)
-        audit.record(
-            "declared",
-            actor=spec.created_by,
-            media_id=row.id,
-            device_id=row.device_id,
-            details={"size_bytes": spec.size_bytes, "mime_type": spec.mime_type},
-            session=session,
-        )
-    return Declared(row, created)
 
 
-def declare(spec: MediaSpec, *, event_id: str | None = None) -> Declared:
+def declare(
+    spec: MediaSpec, *, event_id: str | None = None, hand_over_shared: bool = True
+) -> Declared:
     """Insert the row of a declaration at `pending_upload`, or find the identical earlier one,
-    or the device's media that already has these bytes.
+    or insert one that shares bytes the device has stored already.
 
-    In order: a row with the declaration's key is a replay (the same body answers it, another is a
-    409); for an original (no parent), a live original of the same device with the same SHA-256
-    is the answer (dedupe: nothing new is stored, no quota is used); else a new row, charged to
-    the daily quotas (`common.media.quotas`), its first status recorded in the history and
-    mirrored. Races end with one row: identical keys meet on the unique key, equal bytes under
-    different keys queue on the content lock.
+    In order, in one statement (`declare_media`): a row with the declaration's key is a replay
+    (the same body answers it, another is a 409); for an original (no parent), the device's
+    oldest live media whose verified bytes are the declared ones lends them to a new row that
+    starts at `verified` (`common.media.dedupe`); else a new row at `pending_upload`. A new row
+    is charged to the daily quotas (`common.media.quotas`; shared bytes count one media and no
+    bytes), its first status goes into the history and the `declared` audit event is written,
+    all committed together. Races end with one row per key: identical keys meet on the unique
+    key. Nothing is written to the realtime mirror: an event stream starts from the row
+    (`common.api.sse`), and the stages that change the status mirror it. A media that shares
+    bytes is handed over to processing (`media-verified`) unless `hand_over_shared` is False
+    (the caller processes it, as an ingest job does).
 
     Raises:
         UnsupportedMediaType, PayloadTooLarge, ValidationError: see `check_contract`.
         Conflict: the key exists with a different body (409 `idempotency_conflict`).
-        TooManyRequests: a daily quota is used up (429).
-        TransientError: the database or the mirror is unavailable.
+        TooManyRequests: a daily quota is used up (429; recorded as `quota_refused`).
+        TransientError: the database (or, for shared bytes, Pub/Sub) is unavailable.
     """
-    from common.db.engine import session_scope
-    from common.media import lifecycle
     from common.observe import audit
     from common.observe.events import log_event
 
     settings = get_settings()
     check_contract(spec, settings)
+    now = datetime.now(UTC)
+    request_hash = spec.request_hash()
     try:
-        with session_scope() as session:
-            declared = _insert(session, spec, settings, event_id)
-    except TooManyRequests as exc:  # the declaration rolled back; its refusal is still recorded
+        outcome, media = _run(_params(spec, settings, request_hash, event_id, now), spec, now)
+    except TooManyRequests as exc:  # nothing was written; the refusal is still recorded
         audit.record(
             "quota_refused",
             actor=spec.created_by,
@@ -375,18 +365,19 @@ def declare(spec: MediaSpec, *, event_id: str | None = None) -> Declared:
             details={"code": exc.code, "size_bytes": spec.size_bytes, **dict(exc.details or {})},
         )
         raise
-    row = declared.media
-    if declared.deduplicated:
-        log_event(
-            "dedupe.hit", media_id=row.id, device_id=row.device_id, size_bytes=spec.size_bytes
-        )
-        return declared
-    if not declared.created and row.request_hash != spec.request_hash():
+    shared = media.shares_bytes_of is not None
+    if outcome == "existing" and media.request_hash != request_hash:
         raise Conflict(
             "this (camera_id, message_id) was already declared with a different body",
             code="idempotency_conflict",
-            details={"id": row.id},
+            details={"id": media.id},
         )
-    if declared.created or row.status == MediaStatus.PENDING_UPLOAD.value:
-        lifecycle.mirror(row)  # a replay repairs a mirror write that failed the first time
-    return declared
+    if shared and media.status == MediaStatus.VERIFIED.value and hand_over_shared:
+        from common.media.verify import hand_over
+
+        hand_over(media)  # again on a replay: the publish after the commit may have been lost
+    if outcome == "shared":
+        log_event(
+            "dedupe.hit", media_id=media.id, device_id=media.device_id, size_bytes=spec.size_bytes
+        )
+    return Declared(media, outcome != "existing", shared)

@@ -6,10 +6,11 @@
    shares), and jobs still queued or running on it end `failed` with `source_deleted`;
 2. with `cascade`, its children (clips and snapshots cut from it) are deleted the same way;
    without, they stay and keep `parent_id` as a dangling reference to the tombstone;
-3. `finish_delete()` removes the original's version, quarantined versions, renditions and track
-   snapshots, then the detections, tracks, motion segments and derivative rows, scrubs what the
-   row said about the content (labels, note, file name, hashes, properties), deletes the Firestore
-   document, and moves the row to `deleted`.
+3. `finish_delete()` removes the original's version and quarantined versions (unless other media
+   share those stored bytes: they go with the last of them, `common.media.dedupe`), renditions
+   and track snapshots, then the detections, tracks, motion segments and derivative rows, scrubs
+   what the row said about the content (labels, note, file name, hashes, properties), deletes
+   the Firestore document, and moves the row to `deleted`.
 
 Every step is idempotent. When storage fails in step 3 the row stays `deleting` and the reconciler
 finishes it later, so a row never points at bytes that are half gone without saying so.
@@ -88,15 +89,20 @@ def _begin(
 
 
 def _objects_of(session: Session, media: MediaObject) -> list[tuple[str, str, str | None]]:
-    """(bucket, object name, version) of every object the media owns."""
-    from sqlalchemy import select
+    """(bucket, object name, version) of every object the media owns: its renditions and track
+    snapshots, and its stored bytes with their quarantined versions unless another media that is
+    not being deleted names the same object (`common.media.dedupe.bytes_in_use`): shared bytes
+    go with the last media that uses them."""
+    from sqlalchemy import or_, select
 
-    from common.db.models import Derivative, StatusHistory, Track
+    from common.db.models import Derivative, MediaObject, StatusHistory, Track
+    from common.media.dedupe import bytes_in_use, bytes_owner
 
     settings = get_settings()
-    found: list[tuple[str, str, str | None]] = [
-        (media.bucket, media.object_name, media.object_version)
-    ]
+    shared = bytes_in_use(session, media)
+    found: list[tuple[str, str, str | None]] = []
+    if not shared:
+        found.append((media.bucket, media.object_name, media.object_version))
     found += [
         (d.bucket, d.object_name, None)
         for d in session.execute(
@@ -108,12 +114,16 @@ def _objects_of(session: Session, media: MediaObject) -> list[tuple[str, str, st
         for t in session.execute(select(Track).where(Track.media_id == media.id)).scalars()
         if t.snapshot_bucket and t.snapshot_object_name
     ]
-    versions = session.execute(
+    owner = bytes_owner(media)
+    group = select(MediaObject.id).where(
+        or_(MediaObject.id == owner, MediaObject.shares_bytes_of == owner)
+    )
+    versions = session.execute(  # set aside under any media of the stored object
         select(StatusHistory.object_version).where(
-            StatusHistory.media_id == media.id, StatusHistory.object_version.is_not(None)
+            StatusHistory.media_id.in_(group), StatusHistory.object_version.is_not(None)
         )
     ).scalars()
-    for version in set(versions):
+    for version in set(versions) if not shared else ():
         if version is not None:
             found.append(
                 (
@@ -124,6 +134,8 @@ def _objects_of(session: Session, media: MediaObject) -> list[tuple[str, str, st
                     None,
                 )
             )
+    if shared:
+        log.info("media %s: its stored bytes stay, other media share them", media.id)
     return found
 
 

@@ -38,9 +38,10 @@ class Ingested:
 
     Attributes:
         media: the row as it is now.
-        created: this call declared it (False: a replay of an earlier declaration, or a dedupe).
+        created: this call declared it (False: a replay of an earlier declaration).
         outcome: the verification outcome (None when the row was already past verification).
-        deduplicated: the device already had these bytes; `media` is that media.
+        deduplicated: the device had these bytes stored already; `media` shares them
+            (`common.media.dedupe`) and was verified at its declaration.
     """
 
     media: MediaObject
@@ -103,7 +104,7 @@ def ingest_bytes(
         UnsupportedMediaType, PayloadTooLarge, ValidationError, Conflict: see `declare`.
         TransientError: storage, database, Pub/Sub or Firestore unavailable.
     """
-    declared = declare(spec, event_id=event_id)
+    declared = declare(spec, event_id=event_id, hand_over_shared=hand_over_after)
     media, created, deduplicated = declared.media, declared.created, declared.deduplicated
     if MediaStatus(media.status) not in (MediaStatus.PENDING_UPLOAD, MediaStatus.UPLOADED):
         return Ingested(media, created, None, deduplicated)

@@ -1,13 +1,14 @@
 """Applying status changes: checked, recorded in history, mirrored to Firestore. The only writer
 of `media_objects.status`.
 
-`created()` records a new row's first status (`pending_upload`); `transition()` every later one.
-Both append a `status_history` row in the caller's transaction; `transition()` mirrors the new
-status (`media/{id}` in Firestore) once that transaction commits (`common.db.engine.on_commit`),
-so an SSE stream opened on a fresh declaration sees `pending_upload` and every status after it,
-and a change that rolls back is never mirrored. An illegal or repeated transition changes
-nothing, is logged, and re-mirrors the current state (repairing a mirror write that failed
-before).
+A new row's first status (`pending_upload`, or `verified` for a capture that shares stored
+bytes) is written with its history row by the declaration's statement (`common.media.declare`)
+and not mirrored: an event stream starts from the row (`common.api.sse`), so one opened on a
+fresh declaration sees it first. `transition()` makes every later change: it appends a
+`status_history` row in the caller's transaction and mirrors the new status (`media/{id}` in
+Firestore) once that transaction commits (`common.db.engine.on_commit`), so a change that rolls
+back is never mirrored. An illegal or repeated transition changes nothing, is logged, and
+re-mirrors the current state (repairing a mirror write that failed before).
 """
 
 from __future__ import annotations
@@ -76,21 +77,6 @@ def mirror_on_commit(session: Session, media: MediaObject) -> None:
     on_commit(
         session,
         _mirror_write(media.id, media.status, _reason_of(media), media.device_id, _facts(media)),
-    )
-
-
-def created(session: Session, media: MediaObject, *, event_id: str | None = None) -> None:
-    """Record a new row's first status in the history (in the caller's transaction).
-
-    The caller mirrors it with `mirror(media)` after committing.
-    """
-    add_history(
-        session,
-        media.id,
-        from_status=None,
-        to_status=media.status,
-        event_id=event_id,
-        object_version=media.object_version,
     )
 
 

@@ -5,11 +5,13 @@ no-op redelivery, so a mirror write that failed once is repaired by the retry it
 
 - `media/{id}`: `{media_id, device_id, camera_id, kind, captured_at, status, reason_code, reason,
   progress, updated_at, seq}`; `progress` is 0..1 while processing. Written by
-  `common.media.lifecycle` on every status change (all fields) and by `ProgressReporter` (status
-  and progress; the merge keeps the rest). While processing makes a rendition of its own (a
-  video's playable version), `step` names it ("playback") and `step_progress` (0..1) is its
-  progress (`write_media_step`). The event streams (`common.streams`) send these documents as
-  they are.
+  `common.media.lifecycle` on every status change after the declaration (all fields) and by
+  `ProgressReporter` (status and progress; the merge keeps the rest). A declaration writes none
+  (its first status, `pending_upload` or a shared capture's `verified`, is in Postgres, where an
+  event stream starts), so the document exists from the first change on, and a listener must take
+  "no document yet" as "nothing new". While processing makes a rendition of its own (a video's
+  playable version), `step` names it ("playback") and `step_progress` (0..1) is its progress
+  (`write_media_step`). The event streams (`common.streams`) send these documents as they are.
 - `jobs/{job_id}`: `{job_id, status, progress, kind, media_id, device_id, result_media_id,
   error_code, error, updated_at, seq}`, written by `common.media.job_lifecycle` only (with every
   job status change, and the worker's progress);

@@ -1,23 +1,26 @@
 """Daily quotas: bytes and media declared per device and per user, per UTC day.
 
-Charged when a declaration creates a row (a replay or a dedupe hit costs nothing), in the
-declaration's own transaction, by one conditional upsert per scope:
+Charged when a declaration creates a row (a replay costs nothing; a capture that shares bytes
+stored already counts one media and no bytes), in the declaration's own statement
+(`declare_media`, migration 0011), by one conditional upsert per scope:
 
     INSERT INTO quota_usage ... ON CONFLICT (scope, day) DO UPDATE SET bytes = bytes + :b, ...
         WHERE quota_usage.bytes + :b <= :max_bytes AND quota_usage.media + 1 <= :max_media
 
 Concurrent declarations of one scope queue on that row (READ COMMITTED re-checks the condition
 against the row as the previous one left it), so N parallel declarations at the edge of a quota
-admit exactly what fits, and a refused declaration rolls back with its insert. Refusals answer 429
-with `Retry-After` (seconds to the next UTC midnight) and code `quota_bytes_per_day` or
-`quota_media_per_day`.
+admit exactly what fits, and a refused declaration fails its statement, insert included. Refusals
+answer 429 with `Retry-After` (seconds to the next UTC midnight) and code `quota_bytes_per_day`
+or `quota_media_per_day`. A device's limits are an admin's override (`device_settings`), else
+the deployment's `QUOTA_DEVICE_*`; a user's are `QUOTA_USER_*`; what jobs make counts against
+nobody.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from common.core.errors import TooManyRequests
 from common.core.settings import get_settings
@@ -39,7 +42,8 @@ class Limits:
 
 
 def limits_for(session: Session, device_id: str, user_id: str | None) -> list[Limits]:
-    """The scopes a declaration is charged to: its device (with an admin's override), its user."""
+    """A device's limits (with an admin's override) and, given `user_id`, its user's, as
+    `device_state` reports them (`declare_media` reads the same in its statement)."""
     from common.db.models import DeviceSettings
 
     settings = get_settings()
@@ -71,59 +75,49 @@ def _retry_after(now: datetime) -> int:
     return max(1, int((tomorrow - now).total_seconds()))
 
 
-def charge(
-    session: Session, scopes: list[Limits], size_bytes: int, now: datetime | None = None
-) -> None:
-    """Count one declaration of `size_bytes` against each scope, or refuse it.
+def scopes_of(device_id: str, created_by: str) -> list[dict[str, Any]]:
+    """The scopes a declaration by `created_by` (`device:<id>`, `user:<id>`, `job:<id>`) for
+    `device_id` is charged to, as `declare_media` takes them: `scope`, the default
+    `bytes_per_day` and `media_per_day`, and `device_override` (an admin's override in
+    `device_settings` replaces the defaults, read in the same statement)."""
+    if created_by.startswith("job:"):  # what a job makes counts against nobody
+        return []
+    settings = get_settings()
+    found: list[dict[str, Any]] = [
+        {
+            "scope": f"device:{device_id}",
+            "bytes_per_day": settings.quota_device_bytes_per_day,
+            "media_per_day": settings.quota_device_media_per_day,
+            "device_override": True,
+        }
+    ]
+    if created_by.startswith("user:"):
+        found.append(
+            {
+                "scope": f"user:{created_by.removeprefix('user:')}",
+                "bytes_per_day": settings.quota_user_bytes_per_day,
+                "media_per_day": settings.quota_user_media_per_day,
+                "device_override": False,
+            }
+        )
+    return found
 
-    Raises:
-        TooManyRequests: a scope's bytes or media for today would go over its limit (429).
-    """
-    from sqlalchemy import text
 
-    moment = now or datetime.now(UTC)
-    day: date = moment.date()
-    for limits in scopes:
-        refused = None
-        if size_bytes > limits.bytes_per_day:
-            refused = BYTES_PER_DAY
-        elif limits.media_per_day < 1:
-            refused = MEDIA_PER_DAY
-        else:
-            charged = session.execute(
-                text(
-                    "INSERT INTO quota_usage (scope, day, bytes, media) VALUES (:s, :d, :b, 1) "
-                    "ON CONFLICT (scope, day) DO UPDATE SET bytes = quota_usage.bytes + :b, "
-                    "media = quota_usage.media + 1 "
-                    "WHERE quota_usage.bytes + :b <= :max_b AND quota_usage.media + 1 <= :max_m "
-                    "RETURNING bytes"
-                ),
-                {
-                    "s": limits.scope,
-                    "d": day,
-                    "b": size_bytes,
-                    "max_b": limits.bytes_per_day,
-                    "max_m": limits.media_per_day,
-                },
-            ).first()
-            if charged is None:
-                used = session.execute(
-                    text("SELECT bytes, media FROM quota_usage WHERE scope = :s AND day = :d"),
-                    {"s": limits.scope, "d": day},
-                ).one()
-                refused = MEDIA_PER_DAY if used.media + 1 > limits.media_per_day else BYTES_PER_DAY
-        if refused is not None:
-            from common.observe.events import log_event
+def refusal(
+    exceeded: str, scope: str, size_bytes: int, now: datetime | None = None
+) -> TooManyRequests:
+    """The 429 of a declaration that `scope`'s `exceeded` quota (`bytes` or `media`) refused,
+    logged as `quota.refused`."""
+    from common.observe.events import log_event
 
-            log_event(
-                "quota.refused", reason_code=refused, scope=limits.scope, size_bytes=size_bytes
-            )
-            raise TooManyRequests(
-                f"{limits.scope} reached its {refused.removeprefix('quota_').replace('_', ' ')} quota",
-                retry_after_seconds=_retry_after(moment),
-                code=refused,
-                details={"scope": limits.scope},
-            )
+    code = MEDIA_PER_DAY if exceeded == "media" else BYTES_PER_DAY
+    log_event("quota.refused", reason_code=code, scope=scope, size_bytes=size_bytes)
+    return TooManyRequests(
+        f"{scope} reached its {code.removeprefix('quota_').replace('_', ' ')} quota",
+        retry_after_seconds=_retry_after(now or datetime.now(UTC)),
+        code=code,
+        details={"scope": scope},
+    )
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,9 @@ def _multipart_offer(
     )
 
 
-def offer_upload(session: Session, media: MediaObject, requested: str | None) -> UploadOffer:
+def offer_upload(
+    session: Session, media: MediaObject, requested: str | None, *, declared_now: bool = False
+) -> UploadOffer:
     """How a `pending_upload` media's bytes are to be sent (see the module docstring).
 
     A replayed declaration gets the same protocol and, for a resumable upload, the same session:
@@ -248,6 +250,8 @@ def offer_upload(session: Session, media: MediaObject, requested: str | None) ->
         session: the caller's unit of work (committed when a resumable upload is recorded).
         media: the declared row.
         requested: the declaration's `upload_protocol` (None: by size).
+        declared_now: the row was inserted by this request, so no upload of it has begun (its
+            upload session is not looked up).
 
     Raises:
         StorageUnavailable: the store or signing failed.
@@ -255,7 +259,7 @@ def offer_upload(session: Session, media: MediaObject, requested: str | None) ->
     """
     settings = get_settings()
     store = get_store()
-    row = _upload_row(session, media.id)
+    row = None if declared_now else _upload_row(session, media.id)
     fresh = False
     if row is None:
         if choose_protocol(requested, media.size_bytes, settings) == SINGLE:

@@ -380,7 +380,9 @@ def handle_notification(
         return skip
     media_id = session.execute(
         select(MediaObject.id).where(
-            MediaObject.bucket == note.bucket, MediaObject.object_name == note.object_name
+            MediaObject.bucket == note.bucket,
+            MediaObject.object_name == note.object_name,
+            MediaObject.shares_bytes_of.is_(None),  # the object's owner
         )
     ).scalar_one_or_none()
     if media_id is None:

@@ -21,9 +21,7 @@ if TYPE_CHECKING:
     from flask import Request
     from werkzeug.wrappers import Response
 
-API = LazyApi(
-    "common.api.routes:CREATE_MEDIA", warm.tokens, warm.database, warm.mirror, warm.signing
-)
+API = LazyApi("common.api.routes:CREATE_MEDIA", warm.tokens, warm.database, warm.signing)
 """Routes, then what their first request needs, prepared after the fork (`common.core.warmup`)."""
 
 

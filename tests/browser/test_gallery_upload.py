@@ -152,7 +152,7 @@ def test_a_dropped_tiff_is_shown_through_its_web_rendition(signed_in: Page, shot
     shot("tiff shown")
 
 
-def test_dropping_bytes_the_device_has_sends_nothing_and_points_at_them(
+def test_dropping_bytes_the_device_has_sends_nothing_and_adds_the_capture(
     signed_in: Page, shot: Shot
 ) -> None:
     page = signed_in
@@ -163,12 +163,13 @@ def test_dropping_bytes_the_device_has_sends_nothing_and_points_at_them(
 
     page.dispatch_event("body", "drop", {"dataTransfer": files})
 
+    # THEN nothing is sent, and the capture is new media of its own that goes on to processed
     row = panel.get_by_role("list", name="Uploads").locator("li", has_text="again.png")
-    expect(row).to_contain_text("already in the gallery (processed)")
     expect(row).to_contain_text("nothing sent")
-    shot("already there", full_page=False)
+    expect(row).to_have_attribute("data-status", "processed", timeout=PROCESSING_MS)
+    shot("already stored", full_page=False)
     row.get_by_role("link", name="Open").click()
-    expect(page.get_by_role("heading", level=1, name="camera.png")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="again.png")).to_be_visible()
 
 
 def test_a_tile_s_status_badge_changes_live_when_its_bytes_arrive(

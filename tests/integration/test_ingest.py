@@ -1,5 +1,5 @@
 """Ingest by the server on the real stack: data URLs and remote URLs from a server on 127.0.0.1
-that the test starts, the SSRF refusals, the type from the bytes, dedupe and its races."""
+that the test starts, the SSRF refusals, the type from the bytes, shared bytes and their races."""
 
 from __future__ import annotations
 
@@ -249,7 +249,7 @@ def test_bytes_of_a_type_not_accepted_are_415_or_a_failed_job(
     assert (done["status"], done["error_code"]) == ("failed", "unsupported_media_type")
 
 
-def test_the_same_bytes_are_stored_once_per_device_and_answer_the_existing_media(
+def test_the_same_bytes_are_stored_once_per_device_and_each_capture_is_its_own_media(
     local_stack: Any, tmp_path: Path
 ) -> None:
     device = new_device_id()
@@ -258,40 +258,54 @@ def test_the_same_bytes_are_stored_once_per_device_and_answer_the_existing_media
     first = ingest(api, {"type": "data_url", "data": data_url(jpeg)})
     media_id = wait_job(api, first.json()["job_id"])["result_media_id"]
     wait_processed(api, media_id)
+    # an ingest of the same bytes is new media sharing them, processed by its job
     again = wait_job(
         api, ingest(api, {"type": "data_url", "data": data_url(jpeg)}).json()["job_id"]
     )
-    assert (again["status"], again["result_media_id"]) == ("completed", media_id)
+    assert again["status"] == "completed"
+    assert again["result_media_id"] != media_id
     assert again["result"]["deduplicated"] is True
+    assert wait_processed(api, again["result_media_id"])["shares_bytes_of"] == media_id
+    # so is a device's declaration of them: no upload
     declared = post_create(api, declaration(facts_for_bytes(tmp_path, jpeg, "same.jpg")))
-    assert declared.status_code == 200, declared.text
+    assert declared.status_code == 201, declared.text
     body = declared.json()
-    assert (body["id"], body["deduplicated"], body.get("upload")) == (media_id, True, None)
+    assert (body["deduplicated"], body["shares_bytes_of"], body.get("upload")) == (
+        True,
+        media_id,
+        None,
+    )
     sha = hashlib.sha256(jpeg).hexdigest()
     rows = db_rows(
-        "SELECT id FROM media_objects WHERE device_id = :d AND sha256 = :s", d=device, s=sha
+        "SELECT DISTINCT bucket, object_name FROM media_objects WHERE device_id = :d AND "
+        "sha256 = :s",
+        d=device,
+        s=sha,
     )
-    assert len(rows) == 1
+    assert len(rows) == 1  # three media, one stored object
     # another device's identical bytes are its own media, invisible to the first
     other = api_for(new_device_id())
     theirs = post_create(other, declaration(facts_for_bytes(tmp_path, jpeg, "same.jpg")))
     assert theirs.status_code == 201
-    assert theirs.json()["id"] != media_id
+    assert (theirs.json()["deduplicated"], theirs.json()["shares_bytes_of"]) == (False, None)
 
 
-def test_a_race_of_identical_declarations_ends_with_one_media(
+def test_a_race_of_captures_of_stored_bytes_shares_them_all(
     local_stack: Any, tmp_path: Path
 ) -> None:
     device = new_device_id()
     api = api_for(device)
-    facts = facts_for_bytes(tmp_path, picture(), "race.jpg")
+    jpeg = picture()
+    stored = ingest(api, {"type": "data_url", "data": data_url(jpeg)})
+    owner = wait_job(api, stored.json()["job_id"])["result_media_id"]
+    facts = facts_for_bytes(tmp_path, jpeg, "race.jpg")
     bodies = [declaration(facts) for _ in range(12)]  # twelve message ids, one content
     with ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(pool.map(lambda body: post_create(api, body), bodies))
-    assert sorted(a.status_code for a in answers) == [200] * 11 + [201]
-    assert len({a.json()["id"] for a in answers}) == 1
-    assert sum(a.json()["deduplicated"] for a in answers) == 11
-    rows = db_rows("SELECT id FROM media_objects WHERE device_id = :d", d=device)
+    assert [a.status_code for a in answers] == [201] * 12
+    assert len({a.json()["id"] for a in answers}) == 12
+    assert {a.json()["shares_bytes_of"] for a in answers} == {owner}
+    rows = db_rows("SELECT DISTINCT object_name FROM media_objects WHERE device_id = :d", d=device)
     assert len(rows) == 1
 
 

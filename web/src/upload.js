@@ -116,18 +116,20 @@ export async function uploadFile(api, streams, file, target, onState) {
     declaration(file, facts, { ...target, messageId: newMessageId() }),
   );
   if (created.deduplicated) {
-    // The device already has these bytes: that media is the answer, nothing is sent again.
+    // The device already stores these bytes: this new media shares them, nothing is sent.
     onState({ phase: 'duplicate', id: created.id, status: created.status });
-    return created.id;
+  } else {
+    onState({ phase: 'declared', id: created.id, status: created.status });
   }
-  onState({ phase: 'declared', id: created.id, status: created.status });
   if (created.upload) {
     onState({ phase: 'uploading', id: created.id, loaded: 0, total: file.size });
     await putFile(created.upload, file, (loaded, total) =>
       onState({ phase: 'uploading', id: created.id, loaded, total }),
     );
   }
-  onState({ phase: 'uploaded', id: created.id, loaded: file.size, total: file.size });
+  if (!created.deduplicated) {
+    onState({ phase: 'uploaded', id: created.id, loaded: file.size, total: file.size });
+  }
   await new Promise((resolve, reject) => {
     streams.follow(
       'media',

@@ -123,7 +123,7 @@ export function createUploads({ api, streams, gallery, navigate }) {
           item.dataset.status = state.status;
           bar.value = bar.max;
           amount.textContent = `nothing sent: ${formatBytes(file.size)} already stored`;
-          phase.textContent = `already in the gallery (${statusLabel(state.status)})`;
+          phase.textContent = `bytes already stored (${statusLabel(state.status)})`;
         }
         if (state.phase === 'uploading' || state.phase === 'uploaded') {
           bar.value = state.loaded;

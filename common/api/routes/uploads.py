@@ -119,7 +119,9 @@ def create(call: Call) -> Reply:
         context.label(media_id=media.id, device_id=media.device_id)
         upload = resumable = None
         if media.status == MediaStatus.PENDING_UPLOAD.value:
-            offer = offer_upload(session, media, request.upload_protocol)
+            offer = offer_upload(
+                session, media, request.upload_protocol, declared_now=declared.created
+            )
             upload = bodies.signed(offer.single) if offer.single else None
             if offer.resumable:
                 resumable = upload_schemas.resumable_body(media, offer.resumable)
@@ -130,6 +132,7 @@ def create(call: Call) -> Reply:
         upload=upload,
         resumable=resumable,
         deduplicated=declared.deduplicated,
+        shares_bytes_of=media.shares_bytes_of,
     )
     return Reply(body, 201 if declared.created else 200)
 
@@ -199,9 +202,11 @@ ROUTES = [
             "send the bytes to `upload.url` with exactly `upload.headers`, or, when the answer "
             "has `resumable` (`upload_protocol: resumable`, or a size from "
             "`RESUMABLE_THRESHOLD_BYTES` up), resumably as docs/CONTRACTS.md says; a replay "
-            "answers the same resumable upload with what is stored of it. Bytes the device "
-            "already has stored (same SHA-256) answer 200 with that media and "
-            "`deduplicated: true`.\n\n"
+            "answers the same resumable upload with what is stored of it. A new capture of bytes "
+            "the device has stored and verified already (same SHA-256, size, MD5 and type) is "
+            "new media all the same (201) that shares the stored bytes: `deduplicated: true`, "
+            "`shares_bytes_of` names the media that stores them, no upload, status "
+            "`verified`.\n\n"
             "With `source` (`data_url` or `remote_url`) the server fetches the bytes itself: 202 "
             "with an ingest job (`GET /v1/jobs/{id}`, its event stream); `result_media_id` once "
             "done. A user token may leave out the device (their personal device is used), the "

@@ -52,7 +52,20 @@ class MediaObject(Base):
         UniqueConstraint(
             "device_id", "camera_id", "message_id", name="uq_media_objects_device_camera_message"
         ),
-        UniqueConstraint("bucket", "object_name", name="uq_media_objects_bucket_object"),
+        # One owner per stored object; media that share its bytes (`shares_bytes_of`) name the
+        # same object (common.media.dedupe).
+        Index(
+            "uq_media_objects_bucket_object",
+            "bucket",
+            "object_name",
+            unique=True,
+            postgresql_where=text("shares_bytes_of IS NULL"),
+        ),
+        Index(
+            "ix_media_objects_shares_bytes_of",
+            "shares_bytes_of",
+            postgresql_where=text("shares_bytes_of IS NOT NULL"),
+        ),
         CheckConstraint(check_in("status", MEDIA_STATUSES), name="status"),
         CheckConstraint(check_in("media_type", MEDIA_TYPES), name="media_type"),
         CheckConstraint(check_in("kind", MEDIA_KINDS), name="kind"),
@@ -73,8 +86,8 @@ class MediaObject(Base):
             "id",
             postgresql_where=text("parent_id IS NOT NULL"),
         ),
-        # Dedupe: a device's originals by content (SHA-256); `common.media.declare` serializes
-        # declarations of equal bytes with an advisory lock, so a race ends with one media.
+        # Dedupe: a device's originals by content (SHA-256), where a new capture finds stored
+        # bytes to share (common.media.dedupe).
         Index(
             "ix_media_objects_device_sha256",
             "device_id",
@@ -118,6 +131,10 @@ class MediaObject(Base):
     mime_type: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), server_default=MediaKind.UPLOAD.value)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("media_objects.id"))
+    # The media whose stored object holds these bytes, when this capture's bytes were stored
+    # (and verified) already for another media of the device; `bucket`, `object_name` and
+    # `object_version` are then that object's (common.media.dedupe).
+    shares_bytes_of: Mapped[str | None] = mapped_column(ForeignKey("media_objects.id"))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     md5: Mapped[str] = mapped_column(String(24))

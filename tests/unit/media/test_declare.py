@@ -100,3 +100,23 @@ def test_captures_before_the_earliest_time_are_422(when: str) -> None:
     with pytest.raises(ValidationError) as info:
         check_contract(spec(captured_at=when, size_bytes=10), Settings())
     assert info.value.code == "captured_at_out_of_range"
+
+
+def test_the_declared_row_is_read_whatever_columns_a_newer_migration_added() -> None:
+    # GIVEN the row as `declare_media` returns it, with a column this code does not know yet
+    from common.db.repo import media_from_json
+
+    row = {
+        "id": "med_01",
+        "device_id": "dev-1",
+        "captured_at": "2026-11-22T01:30:00+00:00",
+        "created_at": "2026-11-22T01:30:05.123456+00:00",
+        "deleted_at": None,
+        "status": "pending_upload",
+        "a_column_from_the_future": 1,
+    }
+    # WHEN it becomes a MediaObject THEN times are aware datetimes and the unknown column is left
+    media = media_from_json(row)
+    assert media.captured_at == datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
+    assert media.created_at.microsecond == 123456
+    assert (media.status, media.deleted_at) == ("pending_upload", None)
