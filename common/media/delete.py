@@ -7,7 +7,9 @@
 2. with `cascade`, its children (clips and snapshots cut from it) are deleted the same way;
    without, they stay and keep `parent_id` as a dangling reference to the tombstone;
 3. `finish_delete()` removes the original's version, quarantined versions, renditions and track
-   snapshots, then the detections, tracks, motion segments and derivative rows, scrubs what the
+   snapshots, then its events' segments (events left with none are deleted, the others
+   recomputed: `common.media.events.removal`), the detections, tracks, motion segments and
+   derivative rows, scrubs what the
    row said about the content (labels, note, file name, hashes, properties), deletes the Firestore
    document, and moves the row to `deleted`.
 
@@ -160,11 +162,18 @@ def _scrub(media_id: str) -> None:
 
     from common.db.engine import session_scope
     from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
+    from common.media.events.build import event_data
+    from common.media.events.notify import mirror_events, unmirror_events
+    from common.media.events.removal import remove_segments
 
     with session_scope() as session:
         session.get(MediaObject, media_id, with_for_update=True)
+        changed, gone = remove_segments(session, media_id)
+        documents = [event_data(event) for event in changed]
         for model in (Detection, Track, MotionSegment, Derivative):
             session.execute(delete(model).where(model.media_id == media_id))
+    mirror_events(documents)
+    unmirror_events(gone)
     lifecycle.update_fields(
         media_id,
         {

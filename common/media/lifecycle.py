@@ -52,6 +52,39 @@ def mirror(media: MediaObject) -> None:
     )
 
 
+_ANNOUNCED = frozenset({MediaStatus.PROCESSED, MediaStatus.FAILED, MediaStatus.REJECTED})
+"""Statuses announced to webhook endpoints (`media.processed`, `media.failed`, `media.rejected`)."""
+
+
+def _announce(session: Session, media: MediaObject) -> list[str]:
+    """Queue the webhook deliveries of a media's new status (in the transition's transaction)."""
+    from common.core.times import iso_utc
+    from common.webhooks.outbox import enqueue
+
+    counts = (media.analysis or {}).get("counts") if media.analysis else None
+    return enqueue(
+        session,
+        f"media.{media.status}",
+        media.id,
+        device_id=media.device_id,
+        camera_id=media.camera_id,
+        label=None,
+        data={
+            "media_id": media.id,
+            "device_id": media.device_id,
+            "camera_id": media.camera_id,
+            "kind": media.kind,
+            "media_type": media.media_type,
+            "status": media.status,
+            "reason_code": media.status_reason_code,
+            "reason": media.status_reason,
+            "captured_at": iso_utc(media.captured_at),
+            "duration_ms": media.duration_ms,
+            "counts": counts,
+        },
+    )
+
+
 def created(session: Session, media: MediaObject, *, event_id: str | None = None) -> None:
     """Record a new row's first status in the history (in the caller's transaction).
 
@@ -98,6 +131,7 @@ def transition(
         NotFound: the media id does not exist.
         TransientError: the database or the mirror is unavailable.
     """
+    deliveries: list[str] = []
     with session_scope() as session:
         media = session.get(MediaObject, media_id, with_for_update=True)
         if media is None:
@@ -123,6 +157,12 @@ def transition(
                 event_id=event_id,
                 object_version=object_version,
             )
+            if target in _ANNOUNCED:
+                deliveries = _announce(session, media)
+    if deliveries:
+        from common.webhooks.outbox import publish
+
+        publish(deliveries)
     if not allowed:
         log.info(
             "transition %s -> %s of %s is a no-op (event %s)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from common.api.routes import (
     admin,
+    alerts,
     audit,
     content,
     devices,
@@ -13,6 +14,7 @@ from common.api.routes import (
     media,
     shares,
     uploads,
+    webhooks,
 )
 
 CREATE_MEDIA = (*uploads.ROUTES, *admin.CREATE_ROUTES)
@@ -25,6 +27,8 @@ LIST_MEDIA = (
     *shares.LIST_ROUTES,
     *admin.LIST_ROUTES,
     *audit.LIST_ROUTES,
+    *alerts.LIST_ROUTES,
+    *webhooks.LIST_ROUTES,
 )
 MANAGE_MEDIA = (
     *manage.ROUTES,
@@ -32,4 +36,6 @@ MANAGE_MEDIA = (
     *devices.MANAGE_ROUTES,
     *admin.MANAGE_ROUTES,
     *audit.MANAGE_ROUTES,
+    *alerts.MANAGE_ROUTES,
+    *webhooks.MANAGE_ROUTES,
 )

@@ -18,6 +18,14 @@ from common.db.models.activity import (
     Job,
     Share,
 )
+from common.db.models.alerts import (
+    DELIVERY_STATUSES,
+    CameraEventSettings,
+    Event,
+    EventSegment,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from common.db.models.devices import (
     CameraDetectionConfig,
     DeviceOwner,
@@ -36,6 +44,7 @@ from common.db.models.media import (
 )
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "MEDIA_KINDS",
     "MEDIA_STATUSES",
     "MEDIA_TYPES",
@@ -45,11 +54,14 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CameraDetectionConfig",
+    "CameraEventSettings",
     "Claim",
     "Derivative",
     "Detection",
     "DeviceOwner",
     "DeviceSettings",
+    "Event",
+    "EventSegment",
     "Job",
     "MediaObject",
     "MotionSegment",
@@ -58,4 +70,6 @@ __all__ = [
     "StatusHistory",
     "Track",
     "UploadSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
