@@ -14,7 +14,9 @@ claims its work):
   `media-verified` is published again;
 - `queued` and `running` jobs untouched that long with no live claim: the job is published again;
 - `deleting` media untouched that long (storage was unavailable when they were deleted): the
-  delete is finished.
+  delete is finished;
+- webhook deliveries queued that long ago and never attempted (their publish failed): published
+  again.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class ReconcileReport:
     handed_over_again: int = 0
     jobs_requeued: int = 0
     deletes_finished: int = 0
+    deliveries_published: int = 0
     media_ids: list[str] = field(default_factory=list)
 
 
@@ -106,6 +109,16 @@ def _expire_or_verify(media: MediaObject, report: ReconcileReport) -> None:
     report.media_ids.append(media.id)
 
 
+def _republish_deliveries(older_than_seconds: float, limit: int) -> int:
+    from common.db.engine import session_scope
+    from common.webhooks.outbox import publish, stale_pending
+
+    with session_scope() as session:
+        stale = stale_pending(session, older_than_seconds=older_than_seconds, limit=limit)
+    publish(stale)
+    return len(stale)
+
+
 def reconcile(now: datetime | None = None) -> ReconcileReport:
     """One reconciler run (see the module docstring).
 
@@ -152,6 +165,7 @@ def reconcile(now: datetime | None = None) -> ReconcileReport:
             continue
         enqueue(job)
         report.jobs_requeued += 1
+    report.deliveries_published = _republish_deliveries(settings.stuck_after_seconds, limit)
     log.info(
         "reconcile: %d expired, %d verified again, %d handed over again, %d jobs requeued",
         report.expired,

@@ -128,17 +128,24 @@ def publish(delivery_ids: Iterable[str]) -> None:
 
 
 def stale_pending(session: Session, *, older_than_seconds: float, limit: int) -> list[str]:
-    """Pending deliveries untouched for `older_than_seconds` (their publish or every push was
-    lost), oldest first: the reconciler publishes them again."""
-    from sqlalchemy import select
+    """Pending deliveries queued more than `older_than_seconds` ago and not attempted since
+    (their publish was lost), oldest first: the reconciler publishes them again. A delivery
+    attempted since it was queued is in Pub/Sub's retries, which end in success or a dead
+    letter."""
+    from sqlalchemy import or_, select
 
     from common.db.models import WebhookDelivery
 
+    d = WebhookDelivery
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     return list(
         session.execute(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.updated_at < cutoff)
+            select(d.id)
+            .where(
+                d.status == "pending",
+                d.updated_at < cutoff,
+                or_(d.last_attempt_at.is_(None), d.last_attempt_at < d.updated_at),
+            )
             .order_by(WebhookDelivery.updated_at)
             .limit(limit)
         ).scalars()

@@ -151,9 +151,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
-        sa.UniqueConstraint(
-            "endpoint_id", "dedupe_key", name="uq_webhook_deliveries_endpoint_key"
-        ),
+        sa.UniqueConstraint("endpoint_id", "dedupe_key", name="uq_webhook_deliveries_endpoint_key"),
     )
     op.create_index(
         "ix_webhook_deliveries_endpoint_created",
