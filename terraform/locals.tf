@@ -70,8 +70,8 @@ locals {
     process_media = {
       # models: the detector model (DETECTOR_MODEL_URI), downloaded once per instance.
       # uploads: ingest jobs store the bytes they fetched as new originals (create if absent).
-      objects    = { uploads = ["create", "get"], derivatives = ["create", "delete", "get"], models = ["get"] }
       # webhook-deliveries: events and media.processed / media.failed (common/webhooks/outbox.py).
+      objects    = { uploads = ["create", "get"], derivatives = ["create", "delete", "get"], models = ["get"] }
       publishes  = [local.webhook_topic]
       firestore  = "write"
       signs_urls = false
@@ -219,8 +219,8 @@ locals {
       available_cpu           = "1"
       timeout_seconds         = 60
       min_instance_count      = 0
-      max_instance_count      = 5
-      max_request_concurrency = 4
+      max_instance_count      = 3
+      max_request_concurrency = 2
       db_max_overflow         = 0
     }
     process_media = {
