@@ -9,6 +9,8 @@
     mediactl watch job_... | med_...           # live status and progress (Server-Sent Events)
     mediactl ingest https://... | photo.png    # the server fetches a URL (or a data URL of a file)
     mediactl resolve doc.json [--inline]       # media references in a JSON file -> signed URLs
+    mediactl events list | follow | review     # events of your cameras (cli/alerts.py)
+    mediactl webhooks add | list | deliveries | replay
 
 Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`), `CREATE_MEDIA_URL` and
 `LIST_MEDIA_URL` from the environment (`source .stack/env.sh` for the local stack).
@@ -38,12 +40,15 @@ from rich.progress import (
 from rich.table import Table
 
 from cli.admin import admin_app
+from cli.alerts import events_app, webhooks_app
 from cli.capture import capture_time
 from cli.client import ApiError, MediaApi, describe_file
 from cli.resumable import StateDir, default_state_dir, upload_gcs, upload_s3
 
 app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+app.add_typer(events_app, name="events")
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 
 

@@ -15,6 +15,7 @@ import {
 import { renderDetail } from './detail.js';
 import { h, replace } from './dom.js';
 import { createGallery } from './gallery.js';
+import { createReview, REVIEW_PATH } from './review.js';
 import { StreamPool } from './streams.js';
 import { clearErrors, mountMessages, showError } from './ui.js';
 import { createUploads } from './uploads.js';
@@ -89,6 +90,7 @@ function start(config) {
     ended = true;
     streams.closeAll();
     gallery.destroy();
+    review.destroy();
     uploads.destroy();
     detail?.destroy();
     signOut();
@@ -111,6 +113,7 @@ function start(config) {
   };
   const gallery = createGallery({ api, streams, navigate });
   const uploads = createUploads({ api, streams, gallery, navigate });
+  const review = createReview({ api, pollMs: config.reviewPollMs || undefined });
 
   async function route() {
     if (ended) return;
@@ -119,7 +122,11 @@ function start(config) {
       detail = null;
     }
     const match = window.location.pathname.match(/^\/media\/([^/]+)$/);
-    if (match) {
+    review.show(window.location.pathname === REVIEW_PATH);
+    if (window.location.pathname === REVIEW_PATH) {
+      gallery.show(false);
+      detailView.hidden = true;
+    } else if (match) {
       gallery.show(false);
       detailView.hidden = false;
       window.scrollTo(0, 0);
@@ -143,12 +150,13 @@ function start(config) {
     'header',
     { class: 'top' },
     h('a', { href: '/', class: 'brand', onclick: (e) => { e.preventDefault(); navigate('/'); } }, 'Media gallery'),
+    h('a', { href: REVIEW_PATH, onclick: (e) => { e.preventDefault(); navigate(REVIEW_PATH); } }, 'Review'),
     h('div', { class: 'spacer' }),
     h('button', { type: 'button', class: 'primary', onclick: () => uploads.toggle() }, 'Upload'),
     h('span', { class: 'user', title: session.subject }, session.user),
     h('button', { type: 'button', onclick: () => end('Signed out.') }, 'Sign out'),
   );
-  view.append(gallery.el, detailView);
+  view.append(gallery.el, review.el, detailView);
   replace(root, header, errors, uploads.panel, view, notices, uploads.dropzone);
   window.onpopstate = route;
   uploads.devicesFrom(gallery.start());

@@ -65,7 +65,7 @@ class EventPage:
 def _statement(
     owner: Literal["devices", "user", "any"], filters: EventFilters, after: bool
 ) -> Select[Any]:
-    from sqlalchemy import bindparam, select, true, tuple_
+    from sqlalchemy import Float, Integer, bindparam, select, true, tuple_
     from sqlalchemy.orm import aliased
 
     from common.db.models import DeviceOwner, Event
@@ -90,7 +90,7 @@ def _statement(
     if filters.start_before is not None:
         query = query.where(e.start_at < bindparam("start_before", type_=e.start_at.type))
     if filters.min_score is not None:
-        query = query.where(e.best_score >= bindparam("min_score"))
+        query = query.where(e.best_score >= bindparam("min_score", type_=Float))
     if filters.reviewed is True:
         query = query.where(e.reviewed_at.is_not(None))
     elif filters.reviewed is False:
@@ -100,7 +100,7 @@ def _statement(
             bindparam("after_time", type_=e.start_at.type), bindparam("after_id", type_=e.id.type)
         )
         query = query.where(tuple_(e.start_at, e.id) < key)
-    query = query.order_by(e.start_at.desc(), e.id.desc()).limit(bindparam("rows"))
+    query = query.order_by(e.start_at.desc(), e.id.desc()).limit(bindparam("rows", type_=Integer))
     if owned is None:
         return query
     per_device = query.lateral("per_device")
@@ -110,7 +110,7 @@ def _statement(
         .select_from(owned)
         .join(per_device, true())
         .order_by(newest.start_at.desc(), newest.id.desc())
-        .limit(bindparam("rows"))
+        .limit(bindparam("rows", type_=Integer))
     )
 
 
@@ -178,9 +178,12 @@ def extras(session: Session, events: list[Event]) -> dict[str, EventExtras]:
     job_ids = [e.clip_job_id for e in events if e.clip_job_id]
     clips: dict[str, str | None] = {}
     if job_ids:
-        clips = dict(
-            session.execute(select(Job.id, Job.result_media_id).where(Job.id.in_(job_ids))).tuples()
-        )
+        clips = {
+            job_id: result
+            for job_id, result in session.execute(
+                select(Job.id, Job.result_media_id).where(Job.id.in_(job_ids))
+            ).tuples()
+        }
     found = {}
     for e in events:
         t = tracks.get((e.best_media_id, e.best_track_id))

@@ -35,4 +35,5 @@ def test_verify_refuses_another_body_secret_or_an_old_timestamp() -> None:
 def test_secrets_are_new_each_time_and_prefixed() -> None:
     first, second = signing.new_secret(), signing.new_secret()
     assert first != second
-    assert first.startswith("whsec_") and len(first) > 40
+    assert first.startswith("whsec_")
+    assert len(first) > 40
