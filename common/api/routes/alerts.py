@@ -191,14 +191,15 @@ def _bodies(session: Session, events: list[Event]) -> list[EventBody]:
         ttl_seconds=get_settings().download_url_ttl_seconds,
     )
     urls = {e.id: s.url for e, s in zip(with_snapshot, signed, strict=True)}
-    captured = {
-        media_id: at
-        for media_id, at in session.execute(
+    captured = dict(
+        session.execute(
             select(MediaObject.id, MediaObject.captured_at).where(
                 MediaObject.id.in_({e.media_id for e in events})
             )
-        ).tuples()
-    }
+        )
+        .tuples()
+        .all()
+    )
     bodies = []
     for event in events:
         start = captured.get(event.media_id, event.start_at)

@@ -178,12 +178,11 @@ def extras(session: Session, events: list[Event]) -> dict[str, EventExtras]:
     job_ids = [e.clip_job_id for e in events if e.clip_job_id]
     clips: dict[str, str | None] = {}
     if job_ids:
-        clips = {
-            job_id: result
-            for job_id, result in session.execute(
-                select(Job.id, Job.result_media_id).where(Job.id.in_(job_ids))
-            ).tuples()
-        }
+        clips = dict(
+            session.execute(select(Job.id, Job.result_media_id).where(Job.id.in_(job_ids)))
+            .tuples()
+            .all()
+        )
     found = {}
     for e in events:
         t = tracks.get((e.best_media_id, e.best_track_id))
