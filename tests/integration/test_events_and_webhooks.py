@@ -260,7 +260,7 @@ def test_consecutive_recordings_continue_one_event(local_stack: Any, tmp_path: P
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     first = upload_file(
         camera,
-        sample_path("carphone_pristine.mp4"),
+        person_video(tmp_path / "a.mp4", 4),
         camera_id="hall",
         captured_at=start.isoformat(),
     )
