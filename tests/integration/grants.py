@@ -39,6 +39,8 @@ def function_access(
     text = (ROOT / "terraform" / "locals.tf").read_text(encoding="utf-8")
     (workdir / "locals.tf").write_text(edit_locals(text) if edit_locals else text, "utf-8")
     shutil.copy(ROOT / "topology.json", tmp_path / "topology.json")
+    (tmp_path / "models").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "models" / "models.json", tmp_path / "models" / "models.json")
     (workdir / "outputs.tf").write_text('output "access" { value = local.function_access }\n')
     (workdir / "terraform.tfvars.json").write_text(json.dumps({"project_id": "media-test-1"}))
     command = TerraformCommand(cwd=str(workdir))

@@ -23,7 +23,10 @@ export const TABS = [
 ];
 export const STATUSES = ['processed', 'processing', 'pending_upload', 'failed', 'rejected'];
 
-/** The page's filter state from a query string (`?tab=clips&camera=dev/cam&status=&label=`). */
+/** Objects offered as filter chips before any media shows them (what cameras are watched for). */
+export const COMMON_OBJECTS = ['person', 'dog', 'cat', 'car', 'vehicle', 'bicycle'];
+
+/** The page's filter state from a query string (`?tab=clips&camera=dev/cam&status=&label=&object=`). */
 export function filtersFromSearch(search) {
   const params = new URLSearchParams(search);
   const [device, ...camera] = (params.get('camera') || '').split('/');
@@ -33,6 +36,7 @@ export function filtersFromSearch(search) {
     camera: camera.join('/'),
     status: params.get('status') || '',
     label: params.get('label') || '',
+    object: params.get('object') || '',
   };
 }
 
@@ -43,6 +47,7 @@ export function searchOfFilters(state) {
   if (state.device) params.set('camera', state.camera ? `${state.device}/${state.camera}` : state.device);
   if (state.status) params.set('status', state.status);
   if (state.label) params.set('label', state.label);
+  if (state.object) params.set('object', state.object);
   const text = params.toString();
   return text ? `?${text}` : '';
 }
@@ -55,6 +60,7 @@ export function apiFilters(state) {
   if (state.camera) filters.camera_id = state.camera;
   if (state.status) filters.status = state.status;
   if (state.label) filters.label = state.label;
+  if (state.object) filters.object = state.object;
   return filters;
 }
 
@@ -62,6 +68,7 @@ export function apiFilters(state) {
 export function matches(filters, item) {
   if (item.status === 'deleted' && filters.status !== 'deleted') return false;
   if (filters.label && !(item.labels || []).includes(filters.label)) return false;
+  if (filters.object && !(filters.object in (item.counts || {}))) return false;
   for (const key of ['device_id', 'camera_id', 'kind', 'media_type', 'status', 'parent_id']) {
     if (filters[key] && item[key] !== filters[key]) return false;
   }
@@ -97,6 +104,7 @@ export function createGallery({ api, streams, navigate }) {
   const tiles = new Map();
   const followed = new Map();
   const labelsSeen = new Set();
+  const objectsSeen = new Set(COMMON_OBJECTS);
 
   const grid = h('div', { class: 'grid', role: 'list', 'aria-label': 'Media' });
   const empty = h('p', { class: 'empty', hidden: true }, 'Nothing here yet: drop photos or videos on the page to upload them.');
@@ -131,7 +139,7 @@ export function createGallery({ api, streams, navigate }) {
   let chipsKey = '';
 
   function renderChips() {
-    const key = JSON.stringify([state, [...labelsSeen].sort(), devices]);
+    const key = JSON.stringify([state, [...labelsSeen].sort(), [...objectsSeen].sort(), devices]);
     if (key === chipsKey) return;
     chipsKey = key;
     const groups = [];
@@ -169,6 +177,14 @@ export function createGallery({ api, streams, navigate }) {
         { class: 'chip-group', role: 'group', 'aria-label': 'Status' },
         chip('Any status', !state.status, () => setState({ status: '' })),
         STATUSES.map((s) => chip(statusLabel(s), state.status === s, () => setState({ status: s }))),
+      ),
+    );
+    groups.push(
+      h(
+        'div',
+        { class: 'chip-group', role: 'group', 'aria-label': 'Found' },
+        chip('Anything found', !state.object, () => setState({ object: '' })),
+        [...objectsSeen].sort().map((o) => chip(o, state.object === o, () => setState({ object: o }))),
       ),
     );
     const labelInput = h('input', {
@@ -248,6 +264,7 @@ export function createGallery({ api, streams, navigate }) {
 
   function render() {
     for (const label of items.flatMap((i) => i.labels || [])) labelsSeen.add(label);
+    for (const found of items.flatMap((i) => Object.keys(i.counts || {}))) objectsSeen.add(found);
     const wanted = new Set(items.map((i) => i.id));
     for (const [id, node] of tiles) {
       if (!wanted.has(id)) {

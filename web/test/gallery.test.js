@@ -3,8 +3,8 @@ import { apiFilters, filtersFromSearch, matches, newestFirst, searchOfFilters } 
 
 describe('filter state', () => {
   it('round-trips through the query string', () => {
-    const state = { tab: 'clips', device: 'dev-1', camera: 'front', status: 'processed', label: 'cat' };
-    expect(searchOfFilters(state)).toBe('?tab=clips&camera=dev-1%2Ffront&status=processed&label=cat');
+    const state = { tab: 'clips', device: 'dev-1', camera: 'front', status: 'processed', label: 'cat', object: 'dog' };
+    expect(searchOfFilters(state)).toBe('?tab=clips&camera=dev-1%2Ffront&status=processed&label=cat&object=dog');
     expect(filtersFromSearch(searchOfFilters(state))).toEqual(state);
     expect(searchOfFilters(filtersFromSearch(''))).toBe('');
   });
@@ -18,11 +18,12 @@ describe('filter state', () => {
       kind: 'upload',
       media_type: 'image',
     });
-    expect(apiFilters({ tab: '', device: 'd', camera: 'c', status: 'failed', label: 'x' })).toEqual({
+    expect(apiFilters({ tab: '', device: 'd', camera: 'c', status: 'failed', label: 'x', object: 'car' })).toEqual({
       device_id: 'd',
       camera_id: 'c',
       status: 'failed',
       label: 'x',
+      object: 'car',
     });
   });
 });
@@ -36,6 +37,9 @@ describe('items the page learns of', () => {
     expect(matches({ label: 'a' }, clip)).toBe(true);
     expect(matches({ label: 'b' }, clip)).toBe(false);
     expect(matches({}, { ...clip, status: 'deleted' })).toBe(false);
+    expect(matches({ object: 'dog' }, { ...clip, counts: { dog: 1, person: 2 } })).toBe(true);
+    expect(matches({ object: 'dog' }, { ...clip, counts: { person: 2 } })).toBe(false);
+    expect(matches({ object: 'dog' }, clip)).toBe(false);
   });
 
   it('are ordered newest capture first, then by id', () => {
