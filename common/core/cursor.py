@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from common.core.errors import ValidationError
 
@@ -22,6 +24,14 @@ class Fingerprinted(Protocol):
     def fingerprint(self) -> str:
         """A short text naming the filters."""
         ...
+
+
+def fingerprint_of(filters: Mapping[str, Any]) -> str:
+    """16 hex characters naming a listing's filters (times as ISO 8601 text): SHA-256 of their
+    canonical JSON."""
+    values = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items()}
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def encode_cursor(sort_time: datetime, item_id: str, filters: Fingerprinted) -> str:

@@ -20,14 +20,12 @@ per-value converters, and no ORM object building. Each element is a `MediaTile`;
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
-from common.core.cursor import decode_cursor, encode_cursor
+from common.core.cursor import decode_cursor, encode_cursor, fingerprint_of
 from common.core.status import GONE_STATUSES
 
 if TYPE_CHECKING:
@@ -121,11 +119,7 @@ class Filters:
 
     def fingerprint(self) -> str:
         """16 hex characters naming these filters (times in UTC ISO form)."""
-        values = {
-            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()
-        }
-        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return fingerprint_of(asdict(self))
 
 
 _EQUAL_FILTERS = ("device_id", "camera_id", "kind", "media_type", "status", "parent_id")

@@ -10,11 +10,11 @@ the newest of those. `bench/explain_events.py` prints the plans on 10 million ev
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from common.core.cursor import fingerprint_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -47,11 +47,7 @@ class EventFilters:
 
     def fingerprint(self) -> str:
         """16 hex characters naming these filters."""
-        values = {
-            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()
-        }
-        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return fingerprint_of(asdict(self))
 
 
 @dataclass(frozen=True)
