@@ -6,6 +6,7 @@ Runs after the gallery's tests (it adds a device to the demo user and reviews ev
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -98,6 +99,7 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
             "porch",
             None,
             progress,
+            captured_at=datetime.now(UTC),  # a live camera's capture: newer than the demo's
         )
     done = api_for(gallery_stack, "review-cam").wait_terminal(
         created["id"], timeout_seconds=PROCESS_TIMEOUT_SECONDS

@@ -161,6 +161,11 @@ def test_a_recording_with_a_person_makes_one_signed_event_and_a_replay_none(
         ).json()
     )
 
+    # AND an admin's fleet endpoint for this device (and another)
+    fleet = Receiver()
+    admin = MediaApi(mint_token("ops", "user", admin=True))
+    _register(admin, fleet.url, ["media.processed"], device_ids=[device, "dev-elsewhere"])
+
     # WHEN the camera uploads a 4 s video of a person (the detector samples it several times)
     created = upload_file(camera, person_video(tmp_path / "p.mp4", 4), camera_id="front")
     media = wait_processed(camera, created["id"])
@@ -198,6 +203,9 @@ def test_a_recording_with_a_person_makes_one_signed_event_and_a_replay_none(
         lambda: [d for d in _deliveries(owner, hook["webhook_id"]) if d["status"] == "succeeded"]
     )
     assert {d["event_type"] for d in delivered} == {"event.created", "media.processed"}
+    fleet_calls = _wait(lambda: fleet.of_type("media.processed"))
+    fleet.close()
+    assert json.loads(fleet_calls[0][1])["data"]["media_id"] == media["id"]
     assert all(d["response_status"] == 200 and d["attempts"] == 1 for d in delivered)
 
     # WHEN the media-verified notification is delivered again
