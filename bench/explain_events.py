@@ -34,13 +34,14 @@ SELECT 'med_' || lpad(to_hex(m), 26, '0'), 'dev-' || mod(m, 1000), 'cam-' || mod
     'video/mp4', 'upload', 1000, '', '', '', 'b', 'o/' || m, 'gs://b/o/' || m, 'processed', 'bench'
 FROM generate_series(0, :media - 1) AS m
 """
-# Event n belongs to media n / 100; its device and camera are that media's; its start is spread
-# over the year (3.15 s apart overall: ~27 a day on each of 1,000 devices).
+# Event n is on device n mod 1000 (every device has one every 3,150 s: ~27 a day), camera
+# (n / 1000) mod 4, recording n / 100 (the foreign key; which device that recording is of does not
+# matter to the plans); starts 3.15 s apart over the year.
 SEED_EVENTS = """
 INSERT INTO events (id, media_id, track_id, device_id, camera_id, label, start_at, end_at,
     best_score, best_media_id, best_track_id, segments, reviewed_at, reviewed_by)
 SELECT 'evt_' || lpad(to_hex(n), 26, '0'), 'med_' || lpad(to_hex(n / 100), 26, '0'),
-    mod(n, 100) + 1, 'dev-' || mod(n / 100, 1000), 'cam-' || mod(n / 100000, 4),
+    mod(n, 100) + 1, 'dev-' || mod(n, 1000), 'cam-' || mod(n / 1000, 4),
     (ARRAY['person', 'person', 'car', 'dog', 'cat'])[mod(n, 5) + 1],
     timestamptz '2026-01-01' + (n * 3.15 || ' seconds')::interval,
     timestamptz '2026-01-01' + (n * 3.15 + 12 || ' seconds')::interval,
