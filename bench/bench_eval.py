@@ -12,7 +12,9 @@ frame is analysed as a still (`FrameAnalyzer.analyze` on the whole frame and its
   people detector and people inferred from faces, with their filters of that time;
 - "after": the default `AnalysisConfig()`: MTCNN faces and the SSD object detector on the whole
   frame and its tiles;
-- "after, whole frame": the same without tiles (what tiling buys on stills).
+- "after + faces confirm": with `people_from_faces` (a face MTCNN is sure of confirms a weak
+  person box of the object detector; off by default: it adds recall and false people);
+- "after, whole frame": the default without tiles (what tiling buys on stills).
 
 Scoring follows PASCAL VOC: detections sorted by score, each matched to the unmatched labelled
 box of its class with the highest IoU >= 0.5; a match with a `difficult` box counts neither way,
@@ -80,6 +82,7 @@ def configs(only: str | None) -> dict[str, AnalysisConfig]:
     out = {
         "before (HOG + faces)": AnalysisConfig().merged(BEFORE),
         "after": after,
+        "after + faces confirm": after.merged({"people_from_faces": True}),
         "after, whole frame": after.merged({"max_tile_grid": 0}),
     }
     return {k: v for k, v in out.items() if only is None or k.startswith(only)}
@@ -203,11 +206,13 @@ def quality(
     curves = {name: Tally() for name in compared}
     points = {name: Tally() for name in compared}
     seconds: dict[str, list[float]] = defaultdict(list)
+    reported: dict[str, list[list[Detection]]] = defaultdict(list)
     for sample in samples:
         rgb = dataset.frame_rgb(sample)
         for name, config in compared.items():
             found = run(config, sample, rgb)
             seconds[name].append(found.seconds)
+            reported[name].append(found.reported)
             curves[name].add(sample, found.raw, min_px, point=False)
             points[name].positives = curves[name].positives
             points[name].add(sample, found.reported, min_px, point=True)
@@ -236,10 +241,49 @@ def quality(
         precision = total_tp / (total_tp + total_fp) if total_tp + total_fp else float("nan")
         print(f"{name:<24}{'overall':<9}{total_pos:>9}{'':>7}{precision:>7.2f}"
               f"{total_tp / max(1, total_pos):>7.2f}")  # fmt: skip
+    print(f"\nperson recall by subset and height (precision over the subset), min {min_px} px:")
+    subsets = {
+        "video frames": lambda s: s.kind == "video_frame",
+        "photos": lambda s: s.kind != "video_frame",
+    }
+    for name in compared:
+        parts = []
+        for label, wanted in subsets.items():
+            tally = Tally()
+            for sample, found in zip(samples, reported[name], strict=True):
+                if wanted(sample):
+                    tally.add(sample, found, min_px, point=False)
+            hits = tally.scored["person"]
+            tp = sum(1 for _, hit in hits if hit)
+            parts.append(
+                f"{label} P {tp / max(1, len(hits)):.2f} R {tp / max(1, tally.positives['person']):.2f}"
+            )
+        for low, high in ((min_px, 100), (100, 1 << 30)):
+            tally = Tally()
+            for sample, found in zip(samples, reported[name], strict=True):
+                tally.add(_heights(sample, low, high), found, 0, point=False)
+            hits = tally.scored["person"]
+            tp = sum(1 for _, hit in hits if hit)
+            band = f"{low}-{high} px" if high < 1 << 30 else f">={low} px"
+            parts.append(f"{band} R {tp / max(1, tally.positives['person']):.2f}")
+        print(f"  {name:<24}" + "; ".join(parts))
     print("\nseconds per labelled frame (min / median), all detectors of the configuration:")
     for name, values in seconds.items():
         values.sort()
         print(f"  {name:<24}{values[0]:.3f} / {values[len(values) // 2]:.3f}")
+
+
+def _heights(sample: dataset.Sample, low: int, high: int) -> dataset.Sample:
+    """The sample with person boxes outside [low, high) pixels tall made difficult (ignored)."""
+    from dataclasses import replace
+
+    boxes = tuple(
+        replace(b, difficult=b.difficult or not low <= b.height < high)
+        if b.label == "person"
+        else b
+        for b in sample.boxes
+    )
+    return replace(sample, boxes=boxes)
 
 
 def _goal(cls: str, precision: float, recall: float) -> str:

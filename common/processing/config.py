@@ -95,12 +95,19 @@ class LabelFilter(Frozen):
 
 
 DEFAULT_LABEL_FILTERS: dict[str, LabelFilter] = {
-    # Chosen on the evaluation set (bench/bench_eval.py), so optimistic there; see the bench's
-    # README for the figures. The SSD scores true people 0.3-0.9 (far and partly hidden ones
-    # lowest); MTCNN scored up to 0.87 on a fractal and 0.99+ on real faces.
+    # Chosen on the evaluation set (bench/bench_eval.py), so optimistic there; bench/README.md
+    # has the figures. The SSD scores walkers in camera footage 0.45-0.7 and cones, bollards,
+    # tripods and rocks up to 0.4; cars 0.4-0.6 (parked and far ones lower); other animals
+    # (primates, meerkats) as dogs or cats up to 0.6. MTCNN scores real faces 0.99+ (and
+    # monkeys' too), a fractal 0.87.
     "person": LabelFilter(
         min_score=0.35, threshold=0.45, min_aspect_ratio=0.15, max_aspect_ratio=2.0
     ),
+    "car": LabelFilter(min_score=0.3, threshold=0.4),
+    "vehicle": LabelFilter(min_score=0.3, threshold=0.4),
+    "bicycle": LabelFilter(min_score=0.3, threshold=0.4),
+    "dog": LabelFilter(min_score=0.35, threshold=0.45),
+    "cat": LabelFilter(min_score=0.4, threshold=0.55),
     "face": LabelFilter(min_score=0.7, threshold=0.9),
 }
 """Per-label defaults; labels not listed use `AnalysisConfig.default_filter`."""
@@ -181,8 +188,9 @@ class AnalysisConfig(Frozen):
             and a "vehicle" box of one object): a track follows its object across them and takes
             the label it scored best as.
         max_tile_grid: stills (and a video's full passes) are searched whole and, when larger
-            than twice a region detector's input, also in an n x n grid of overlapping tiles,
-            n = round(longest side / (2 x input side)) up to this (0 or 1: whole frame only).
+            than 1.5 times a region detector's input on a side, also in a grid of overlapping
+            tiles, round(side / (1.5 x input side)) across each side, up to this many (0 or 1:
+            whole frame only; `common.processing.regions.tiles`).
         thumbnail_max_px: bound on the thumbnail's longest side.
         web_rendition: re-encode still images in formats browsers do not all show (GIF, BMP,
             TIFF, ...) as a "web" rendition (`ImageAnalysis.web`); False leaves them without one.

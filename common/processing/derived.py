@@ -1,18 +1,24 @@
-"""People inferred from faces: a confident face is a person even where HOG sees none.
+"""People confirmed or inferred from faces: a confident face makes a person of what holds it.
 
-HOG's pedestrian model (Dalal & Triggs, CVPR 2005) finds upright, whole, mostly unoccluded
-bodies of at least 64 x 128 pixels; it misses the people cameras see most often up close: seated,
-cut off by the frame, or turned. A face MTCNN is sure of is a person too. For each face that
-passed the filters and scores at least `AnalysisConfig.people_from_faces_min_score` (0.98: real
-faces of the evaluation set score 0.986-0.9999, cartoon faces up to 0.961 and a fractal 0.869, so
-the bound is set on that set and optimistic there) whose centre no "person" box of the frame
-already holds, `people_from_faces` adds a "person" box of the same score, estimated from the face
-by the figure
-drawing canon of about 7.5 head heights to a standing adult and shoulders about three faces
-wide (the box is four faces wide to hold the arms), clipped to the frame: half a face above the
-face's top, down to 7.5 face heights below it or the frame's edge. The box then goes through the
-person filters and the tracker like any other, under the model name `DERIVED_MODEL`
-(`kept_with_derived`, which analysis and the evaluation bench both call).
+The object detector scores some people low: close-ups and people packed in group photos
+(0.1-0.3 on the evaluation set, under the person filter), where MTCNN is sure of their faces. For
+each face that passed the filters and scores at least `AnalysisConfig.people_from_faces_min_score`
+(0.98; MTCNN also scores some animal faces that high, which is why a face alone is not enough
+when an object detector runs) whose centre no reported "person" box already holds:
+
+- with an object detector of people (`objects`): the best of the object detector's weak person
+  boxes (score >= `WEAK_PERSON_SCORE`, below the person filter) that holds the face in its upper
+  half, and is at least as wide as the face and 1.5 faces tall, becomes a person with the face's
+  score (`CONFIRMED_MODEL`): the box is the object detector's, the confidence the face's;
+- with HOG alone (`people`): a box estimated from the face by the figure drawing canon of about
+  7.5 head heights to a standing adult and shoulders about three faces wide (the box is four
+  faces wide to hold the arms), half a face above the face's top down to 7.5 face heights below
+  it or the frame's edge (`DERIVED_MODEL`), since HOG's boxes (upright whole bodies) are rarely
+  there to confirm.
+
+The new box then goes through the person filters and the tracker like any other
+(`kept_with_derived`, which analysis and the evaluation bench both call). What it adds in recall,
+and costs in false people, is `bench/bench_eval.py`'s.
 """
 
 from __future__ import annotations
@@ -26,61 +32,94 @@ if TYPE_CHECKING:
     from common.processing.config import AnalysisConfig
 
 DERIVED_MODEL = "person-from-face"
-"""`Detection.model` of an inferred person."""
+"""`Detection.model` of a person estimated from a face (HOG configurations)."""
+CONFIRMED_MODEL = "person-confirmed-by-face"
+"""`Detection.model` of a weak object-detector person box confirmed by a face in it."""
 
+WEAK_PERSON_SCORE = 0.1
+"""The lowest object-detector person score a face may confirm."""
 BODY_WIDTH_FACES = 4.0
 BODY_HEIGHT_FACES = 7.5
 ABOVE_FACE_FRACTION = 0.5
 
 
 def people_from_faces(
-    found: list[Detection], width: int, height: int, config: AnalysisConfig
+    found: list[Detection],
+    width: int,
+    height: int,
+    config: AnalysisConfig,
+    candidates: list[Detection] | None = None,
 ) -> list[Detection]:
-    """The "person" boxes inferred from `found`'s confident faces (see the module docstring).
+    """The "person" boxes confirmed or inferred from `found`'s confident faces (module docstring).
 
     Args:
-        found: one frame's boxes, in pixels of a `width` x `height` frame.
+        found: one frame's boxes that passed the filters, in pixels of a `width` x `height`
+            frame.
         width: frame width in pixels.
         height: frame height in pixels.
-        config: `people_from_faces_min_score` is what a face must score.
+        config: `people_from_faces_min_score` is what a face must score; whether an object
+            detector runs decides between confirming and estimating.
+        candidates: every box the detectors returned for the frame, before the filters (the
+            weak person boxes a face may confirm).
 
     Returns:
         The new boxes (none when the frame has no such face), best score first.
     """
     threshold = config.people_from_faces_min_score
     people = [d for d in found if d.label == "person"]
-    derived = []
+    confirm = config.detector("objects") is not None
+    weak = [
+        c
+        for c in candidates or ()
+        if c.label == "person" and c.score >= WEAK_PERSON_SCORE and c not in people
+    ]
+    made: list[Detection] = []
     for face in found:
         if face.label != "face" or face.score < threshold:
             continue
         cx, cy = face.x + face.w / 2, face.y + face.h / 2
-        if any(p.x <= cx <= p.x + p.w and p.y <= cy <= p.y + p.h for p in people):
+        if any(p.x <= cx <= p.x + p.w and p.y <= cy <= p.y + p.h for p in people + made):
             continue
-        half = BODY_WIDTH_FACES * face.w / 2
-        x1, x2 = max(0, round(cx - half)), min(width, round(cx + half))
-        y1 = max(0, round(face.y - ABOVE_FACE_FRACTION * face.h))
-        y2 = min(height, round(face.y + BODY_HEIGHT_FACES * face.h))
-        if x2 - x1 < 1 or y2 - y1 < 1:
-            continue
-        derived.append(
-            Detection(
-                label="person",
-                score=face.score,
-                x=x1,
-                y=y1,
-                w=x2 - x1,
-                h=y2 - y1,
-                time_ms=face.time_ms,
-                model=DERIVED_MODEL,
-            )
-        )
-    derived.sort(key=lambda d: -d.score)
-    return derived
+        box = _confirmed(face, weak) if confirm else _estimated(face, width, height)
+        if box is not None:
+            made.append(box)
+    made.sort(key=lambda d: -d.score)
+    return made
+
+
+def _confirmed(face: Detection, weak: list[Detection]) -> Detection | None:
+    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    holders = [
+        c
+        for c in weak
+        if c.x <= cx <= c.x + c.w
+        and c.y <= cy <= c.y + c.h / 2
+        and c.w >= face.w
+        and c.h >= 1.5 * face.h
+    ]
+    if not holders:
+        return None
+    best = max(holders, key=lambda c: c.score)
+    return Detection(
+        "person", face.score, best.x, best.y, best.w, best.h, face.time_ms, CONFIRMED_MODEL
+    )
+
+
+def _estimated(face: Detection, width: int, height: int) -> Detection | None:
+    cx = face.x + face.w / 2
+    half = BODY_WIDTH_FACES * face.w / 2
+    x1, x2 = max(0, round(cx - half)), min(width, round(cx + half))
+    y1 = max(0, round(face.y - ABOVE_FACE_FRACTION * face.h))
+    y2 = min(height, round(face.y + BODY_HEIGHT_FACES * face.h))
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return None
+    return Detection("person", face.score, x1, y1, x2 - x1, y2 - y1, face.time_ms, DERIVED_MODEL)
 
 
 def derives_people(config: AnalysisConfig) -> bool:
-    """Whether analysis under `config` infers people from faces: `people_from_faces` is on and
-    a "faces" detector and a detector of people ("people" or "objects") run."""
+    """Whether analysis under `config` confirms or infers people from faces:
+    `people_from_faces` is on and a "faces" detector and a detector of people ("people" or
+    "objects") run."""
     kinds = {d.kind for d in config.detectors}
     return config.people_from_faces and "faces" in kinds and bool(kinds & {"people", "objects"})
 
@@ -88,10 +127,14 @@ def derives_people(config: AnalysisConfig) -> bool:
 def kept_with_derived(
     found: list[Detection], config: AnalysisConfig, width: int, height: int
 ) -> list[Detection]:
-    """One frame's boxes that pass `config`'s filters, plus the people inferred from the faces
-    among them that pass the person filters too (when `derives_people(config)`)."""
+    """One frame's boxes that pass `config`'s filters, plus the people confirmed or inferred
+    from the faces among them that pass the person filters too (when `derives_people(config)`).
+
+    Args:
+        found: every box the detectors returned for the frame, before the filters.
+    """
     kept = filter_detections(found, config, width, height)
     if not derives_people(config):
         return kept
-    derived = people_from_faces(kept, width, height, config)
+    derived = people_from_faces(kept, width, height, config, found)
     return kept + filter_detections(derived, config, width, height) if derived else kept

@@ -8,8 +8,8 @@ at about the model's input size (https://docs.frigate.video/frigate/video_pipeli
 `calculate_region`: a square of the box's larger side times a multiplier, at least the model's
 size, shifted to lie inside the frame). This module does the same:
 
-- `tiles`: a whole frame, then a grid of overlapping tiles when the frame is more than twice the
-  input on a side (stills, and a video's full passes);
+- `tiles`: a whole frame, then a grid of overlapping tiles when the frame is more than 1.5 times
+  the input on a side (stills, and a video's full passes);
 - `regions_around`: squares around clusters of motion boxes and around tracked objects'
   predicted boxes, dropped when another holds their box, and merged pairwise (the pair with the
   smallest union first) while there are more than `max_regions`, so a sample's cost is bounded
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 Region = tuple[int, int, int, int]
 """(x1, y1, x2, y2) in frame pixels."""
 
+TILE_INPUT_MULTIPLE = 1.5
+"""A frame gets round(side / (this x input)) tiles across that side: a tile is about 1.5 inputs
+(on the evaluation set, against 2: vehicle recall 0.42 -> 0.77 and person 0.47 -> 0.54 at the
+default filters, for 2.9 instead of 1.9 inferences a still)."""
 TILE_OVERLAP = 0.25
 """Tiles are this much larger than 1/n of the frame, so an object on a seam is whole in one."""
 MOTION_MULTIPLIER = 1.2
@@ -48,11 +52,12 @@ _CUT_INSIDE = 0.6  # share of a cut box that must lie in another box for it to b
 
 
 def tiles(width: int, height: int, region_px: int, max_grid: int) -> list[Region]:
-    """The whole frame, then nx x ny overlapping tiles (nx = round(width / (2 x region_px)),
+    """The whole frame, then nx x ny overlapping tiles (nx = round(width / (1.5 x region_px)),
     ny likewise, each at most `max_grid`) when that grid has more than one tile."""
     out: list[Region] = [(0, 0, width, height)]
-    nx = min(max_grid, max(1, round(width / (2 * region_px))))
-    ny = min(max_grid, max(1, round(height / (2 * region_px))))
+    unit = TILE_INPUT_MULTIPLE * region_px
+    nx = min(max_grid, max(1, round(width / unit)))
+    ny = min(max_grid, max(1, round(height / unit)))
     if nx * ny <= 1:
         return out
     tile_w = min(width, math.ceil(width / nx * (1 + TILE_OVERLAP)))

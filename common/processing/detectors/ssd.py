@@ -91,7 +91,8 @@ class SsdConfig(Frozen):
         class_names: the name of each class output, "" for the background.
         labels: the class names reported.
         score_threshold: class scores below this are not candidates (the per-label filters of
-            `AnalysisConfig` apply after this).
+            `AnalysisConfig` apply after this; weak person boxes may still be confirmed by a
+            face, `common.processing.derived`).
         nms_iou: a candidate overlapping a better one of its class group by more is dropped.
         nms_groups: classes suppressed together (one object seen as two classes).
         max_detections: at most this many boxes per run.
@@ -107,7 +108,7 @@ class SsdConfig(Frozen):
     box_scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
     class_names: tuple[str, ...] = OIDV4_CLASS_NAMES
     labels: tuple[str, ...] = DEFAULT_LABELS
-    score_threshold: float = Field(default=0.2, ge=0.0, le=1.0)
+    score_threshold: float = Field(default=0.1, ge=0.0, le=1.0)
     nms_iou: float = Field(default=0.45, gt=0.0, le=1.0)
     nms_groups: tuple[tuple[str, ...], ...] = (("car", "vehicle"),)
     max_detections: int = Field(default=100, ge=1)
@@ -287,7 +288,8 @@ class SsdDetector:
         )
 
     def infer(self, frame_bgr: NDArray[np.uint8]) -> tuple[NDArray[Any], NDArray[Any]]:
-        """Run the network on a frame stretched to its input.
+        """Run the network on a frame stretched to its input (area-averaged when it shrinks by
+        more than 2x, else bilinear).
 
         Returns:
             The box encodings (n, 4) and the class logits (n, classes).
@@ -296,6 +298,9 @@ class SsdDetector:
 
         cv2 = _cv.cv2()
         width, height = self._config.input_size
+        if frame_bgr.shape[1] > 2 * width or frame_bgr.shape[0] > 2 * height:
+            # area averaging: a bilinear shrink by more than 2x aliases (and scores drop)
+            frame_bgr = cv2.resize(frame_bgr, (width, height), interpolation=cv2.INTER_AREA)
         blob = cv2.dnn.blobFromImage(
             frame_bgr, 1 / 127.5, (width, height), (127.5, 127.5, 127.5), swapRB=True
         )

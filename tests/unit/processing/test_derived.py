@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.processing import AnalysisConfig, analyze_image
-from common.processing.derived import DERIVED_MODEL, kept_with_derived, people_from_faces
+from common.processing.derived import (
+    CONFIRMED_MODEL,
+    DERIVED_MODEL,
+    kept_with_derived,
+    people_from_faces,
+)
 from common.processing.types import Detection
 
 CONFIG = AnalysisConfig(detectors=("faces", "people"), people_from_faces=True)  # type: ignore[arg-type]
@@ -61,3 +66,18 @@ def test_the_cameraman_is_a_person_though_hog_finds_no_body(
     union = w * h + 330 * 447 - inter
     assert inter / union >= 0.5
     assert person.snapshot is not None
+
+
+def test_with_the_object_detector_a_face_confirms_a_weak_person_box_and_nothing_else() -> None:
+    config = AnalysisConfig(people_from_faces=True)  # faces + the object detector
+    face = _box("face", 0.999, 300, 40, 40, 50)
+    weak = _box("person", 0.18, 260, 20, 130, 400)  # under the person filter, holds the face
+    elsewhere = _box("person", 0.2, 0, 0, 100, 300)
+    lone_face = _box("face", 0.999, 600, 40, 40, 50)  # e.g. a monkey: no person box at all
+
+    kept = kept_with_derived([face, weak, elsewhere, lone_face], config, 800, 600)
+
+    people = [d for d in kept if d.label == "person"]
+    assert [(p.x, p.y, p.w, p.h, p.score) for p in people] == [(260, 20, 130, 400, 0.999)]
+    assert people[0].model == CONFIRMED_MODEL
+    assert AnalysisConfig().people_from_faces is False  # off by default: see bench_eval

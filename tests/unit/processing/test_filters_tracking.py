@@ -31,7 +31,7 @@ def test_defaults_are_faces_and_objects_and_overrides_merge_key_by_key() -> None
     assert tuned.filter_for("person").min_score == person.min_score  # the rest is kept
     assert tuned.video.detect_fps == 5
     assert tuned.video.full_frame_every_ms == config.video.full_frame_every_ms
-    assert tuned.filter_for("dog") == config.default_filter
+    assert tuned.filter_for("horse") == config.default_filter
     assert hash(tuned) != hash(config)
     assert AnalysisConfig.model_validate_json(tuned.model_dump_json()) == tuned
 
@@ -108,24 +108,24 @@ def _tracker(**filters: object) -> IouTracker:
 
 def test_a_walking_object_is_one_track_and_a_flicker_is_not_reported() -> None:
     tracker = _tracker()
-    # A dog walks right 30 px per sample (overlapping boxes); a box flickers once at 0.65 and
+    # A horse walks right 30 px per sample (overlapping boxes); a box flickers once at 0.65 and
     # once at 0.3 elsewhere: its median 0.475 is under the 0.6 threshold.
     for i, time_ms in enumerate((0, 1000, 2000, 3000)):
-        frame = [box("dog", 0.7 + 0.05 * i, 100 + 30 * i, 100, t=time_ms)]
+        frame = [box("horse", 0.7 + 0.05 * i, 100 + 30 * i, 100, t=time_ms)]
         if time_ms == 1000:
-            frame.append(box("dog", 0.65, 800, 800, t=time_ms))
+            frame.append(box("horse", 0.65, 800, 800, t=time_ms))
         if time_ms == 2000:
-            frame.append(box("dog", 0.3, 805, 800, t=time_ms))
+            frame.append(box("horse", 0.3, 805, 800, t=time_ms))
         tracker.update(frame, time_ms, None)
 
     tracks, boxes = tracker.finish()
 
-    (dog,) = tracks
-    assert (dog.label, dog.first_ms, dog.last_ms, dog.boxes) == ("dog", 0, 3000, 4)
-    assert dog.best_score == pytest.approx(0.85)
-    assert dog.best_time_ms == 3000
-    assert dog.box == (190, 100, 50, 100)
-    assert {b.track_id for b in boxes} == {dog.track_id}
+    (horse,) = tracks
+    assert (horse.label, horse.first_ms, horse.last_ms, horse.boxes) == ("horse", 0, 3000, 4)
+    assert horse.best_score == pytest.approx(0.85)
+    assert horse.best_time_ms == 3000
+    assert horse.box == (190, 100, 50, 100)
+    assert {b.track_id for b in boxes} == {horse.track_id}
     assert len(boxes) == 4
 
 

