@@ -34,9 +34,9 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
 ) -> None:
     page = signed_in
     events = _events(gallery_stack)
-    bikes = demo_media["bikes.mp4"]["id"]
-    person = next(e for e in events if e["best_media_id"] == bikes and e["label"] == "person")
-    assert events, "the demo media make events (people, cars)"
+    videos = {m["id"] for m in demo_media.values() if m["media_type"] == "video"}
+    # an event of a demo video (bikes.mp4: people and cars), its best moment inside the video
+    person = next(e for e in events if e["best_media_id"] in videos and e["best_time_ms"])
 
     # WHEN the user opens the review view
     page.get_by_role("link", name="Review").click()
@@ -51,7 +51,7 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
     assert groups
     assert all(re.match(r"^cam-[12] · ", title) for title in groups), groups
     card = page.locator(f'[data-event="{person["event_id"]}"]')
-    expect(card.locator(".label-chip")).to_have_text("person")
+    expect(card.locator(".label-chip")).to_have_text(person["label"])
     expect(card.locator(".score")).to_have_text(f"{round(person['best_score'] * 100)} %")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.review-open img')]"
@@ -70,18 +70,18 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
     shot("review")
 
     # WHEN one event of a video is opened
-    card.get_by_role("button", name=re.compile("^Open person")).click()
+    card.get_by_role("button", name=re.compile(f"^Open {person['label']}")).click()
     player = page.get_by_role("region", name="Event")
     video = player.locator("video")
     expect(video).to_be_visible()
-    # THEN it plays from the event's best moment with the person's box drawn
+    # THEN it plays from the event's best moment with the object's box drawn
     page.wait_for_function(
         "(ms) => { const v = document.querySelector('.review-player video');"
         " return v && v.readyState >= 2 && Math.abs(v.currentTime * 1000 - ms) < 250; }",
         arg=person["best_time_ms"],
     )
     expect(player.locator(".box")).to_have_count(1)
-    expect(player.locator(".box .box-label")).to_contain_text("person")
+    expect(player.locator(".box .box-label")).to_contain_text(person["label"])
     shot("event-opened")
 
     # WHEN it is marked reviewed THEN it moves to the reviewed section (and the API agrees)
