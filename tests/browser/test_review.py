@@ -36,7 +36,7 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
     events = _events(gallery_stack)
     videos = {m["id"] for m in demo_media.values() if m["media_type"] == "video"}
     # an event of a demo video (bikes.mp4: people and cars), its best moment inside the video
-    person = next(e for e in events if e["best_media_id"] in videos and e["best_time_ms"])
+    chosen = next(e for e in events if e["best_media_id"] in videos and e["best_time_ms"])
 
     # WHEN the user opens the review view
     page.get_by_role("link", name="Review").click()
@@ -50,9 +50,9 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
     groups = unreviewed.locator(".review-group h3").all_inner_texts()
     assert groups
     assert all(re.match(r"^cam-[12] · ", title) for title in groups), groups
-    card = page.locator(f'[data-event="{person["event_id"]}"]')
-    expect(card.locator(".label-chip")).to_have_text(person["label"])
-    expect(card.locator(".score")).to_have_text(f"{round(person['best_score'] * 100)} %")
+    card = page.locator(f'[data-event="{chosen["event_id"]}"]')
+    expect(card.locator(".label-chip")).to_have_text(chosen["label"])
+    expect(card.locator(".score")).to_have_text(f"{round(chosen['best_score'] * 100)} %")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.review-open img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
@@ -70,7 +70,7 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
     shot("review")
 
     # WHEN one event of a video is opened
-    card.get_by_role("button", name=re.compile(f"^Open {person['label']}")).click()
+    card.get_by_role("button", name=re.compile(f"^Open {chosen['label']}")).click()
     player = page.get_by_role("region", name="Event")
     video = player.locator("video")
     expect(video).to_be_visible()
@@ -78,17 +78,17 @@ def test_review_events_open_one_mark_reviewed_and_see_new_ones(
     page.wait_for_function(
         "(ms) => { const v = document.querySelector('.review-player video');"
         " return v && v.readyState >= 2 && Math.abs(v.currentTime * 1000 - ms) < 250; }",
-        arg=person["best_time_ms"],
+        arg=chosen["best_time_ms"],
     )
     expect(player.locator(".box")).to_have_count(1)
-    expect(player.locator(".box .box-label")).to_contain_text(person["label"])
+    expect(player.locator(".box .box-label")).to_contain_text(chosen["label"])
     shot("event-opened")
 
     # WHEN it is marked reviewed THEN it moves to the reviewed section (and the API agrees)
     card.get_by_role("button", name="Mark reviewed").click()
     reviewed = page.get_by_role("region", name="Reviewed", exact=True)
-    expect(reviewed.locator(f'[data-event="{person["event_id"]}"]')).to_be_visible()
-    assert [e["event_id"] for e in _events(gallery_stack, reviewed="true")] == [person["event_id"]]
+    expect(reviewed.locator(f'[data-event="{chosen["event_id"]}"]')).to_be_visible()
+    assert [e["event_id"] for e in _events(gallery_stack, reviewed="true")] == [chosen["event_id"]]
 
     # WHEN a camera of the user sees a person while the view is open THEN a pill says so
     own(gallery_stack, DEMO_USER, "review-cam")
