@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from cli.samples import sample_path
 from common.api.auth import mint_token
 from common.webhooks import signing
 from tests.integration.support import (
+    WebhookReceiver,
     db_rows,
     new_device_id,
     post_push,
@@ -34,49 +33,9 @@ from tests.integration.support import (
 pytestmark = [pytest.mark.integration, pytest.mark.storage_backends("gcs")]
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records what it gets and answers `status`."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver.lock:
-                    receiver.requests.append(
-                        ({k.lower(): v for k, v in self.headers.items()}, body)
-                    )
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-
-    def of_type(self, event_type: str) -> list[tuple[dict[str, str], bytes]]:
-        with self.lock:
-            return [r for r in self.requests if r[0].get("media-webhook-type") == event_type]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    found = WebhookReceiver()
     yield found
     found.close()
 
@@ -148,7 +107,7 @@ def _deliveries(owner: MediaApi, webhook_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_recording_with_a_person_makes_one_signed_event_and_a_replay_none(
-    local_stack: Any, receiver: Receiver, tmp_path: Path
+    local_stack: Any, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     # GIVEN a user's device and a webhook endpoint for person events and processed media
     device, camera, owner = _owned_device()
@@ -162,7 +121,7 @@ def test_a_recording_with_a_person_makes_one_signed_event_and_a_replay_none(
     )
 
     # AND an admin's fleet endpoint for this device (and another)
-    fleet = Receiver()
+    fleet = WebhookReceiver()
     admin = MediaApi(mint_token("ops", "user", admin=True))
     _register(admin, fleet.url, ["media.processed"], device_ids=[device, "dev-elsewhere"])
 
@@ -302,7 +261,7 @@ def test_consecutive_recordings_continue_one_event(local_stack: Any, tmp_path: P
 def test_a_failing_receiver_gets_retries_then_a_dead_letter_and_a_replay(
     local_stack: Any, tmp_path: Path
 ) -> None:
-    failing = Receiver(status=500)
+    failing = WebhookReceiver(status=500)
     try:
         _, camera, owner = _owned_device()
         hook = _register(owner, failing.url, ["media.processed"])
