@@ -143,7 +143,12 @@ def _explain(engine: Any) -> None:
         with Session(engine) as session:
             plan = [row[0] for row in session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))]
         scans = sorted(
-            {line.strip().split("  (")[0].lstrip("-> ") for line in plan if "Scan" in line}
+            {line.split(" using ")[1].split()[0] for line in plan if " using " in line}
+            | {
+                "Seq Scan on " + line.split(" on ")[1].split()[0]
+                for line in plan
+                if "Seq Scan" in line
+            }
         )
         timing = next((line for line in plan if line.startswith("Execution Time")), "")
         rows = next((line for line in plan if "actual time" in line), "")
