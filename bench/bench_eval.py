@@ -12,8 +12,8 @@ frame is analysed as a still (`FrameAnalyzer.analyze` on the whole frame and its
   people detector and people inferred from faces, with their filters of that time;
 - "after": the default `AnalysisConfig()`: MTCNN faces and the SSD object detector on the whole
   frame and its tiles;
-- "after + faces confirm": with `people_from_faces` (a face MTCNN is sure of confirms a weak
-  person box of the object detector; off by default: it adds recall and false people);
+- "after, no faces confirm": without `people_from_faces` (a face MTCNN is sure of confirms a
+  weak person box of the object detector; on by default);
 - "after, whole frame": the default without tiles (what tiling buys on stills).
 
 Scoring follows PASCAL VOC: detections sorted by score, each matched to the unmatched labelled
@@ -82,7 +82,7 @@ def configs(only: str | None) -> dict[str, AnalysisConfig]:
     out = {
         "before (HOG + faces)": AnalysisConfig().merged(BEFORE),
         "after": after,
-        "after + faces confirm": after.merged({"people_from_faces": True}),
+        "after, no faces confirm": after.merged({"people_from_faces": False}),
         "after, whole frame": after.merged({"max_tile_grid": 0}),
     }
     return {k: v for k, v in out.items() if only is None or k.startswith(only)}

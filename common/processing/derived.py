@@ -9,7 +9,9 @@ when an object detector runs) whose centre no reported "person" box already hold
 - with an object detector of people (`objects`): the best of the object detector's weak person
   boxes (score >= `WEAK_PERSON_SCORE`, below the person filter) that holds the face in its upper
   half, and is at least as wide as the face and 1.5 faces tall, becomes a person with the face's
-  score (`CONFIRMED_MODEL`): the box is the object detector's, the confidence the face's;
+  score (`CONFIRMED_MODEL`): the box is the object detector's, the confidence the face's; unless
+  the object detector sees an animal there (a dog or cat box holding the face that scores more
+  than the person box: a monkey's face is a face to MTCNN);
 - with HOG alone (`people`): a box estimated from the face by the figure drawing canon of about
   7.5 head heights to a standing adult and shoulders about three faces wide (the box is four
   faces wide to hold the arms), half a face above the face's top down to 7.5 face heights below
@@ -36,6 +38,8 @@ DERIVED_MODEL = "person-from-face"
 CONFIRMED_MODEL = "person-confirmed-by-face"
 """`Detection.model` of a weak object-detector person box confirmed by a face in it."""
 
+ANIMALS = frozenset({"dog", "cat", "cow"})
+"""Labels whose box holding a face vetoes its confirmation."""
 WEAK_PERSON_SCORE = 0.1
 """The lowest object-detector person score a face may confirm."""
 BODY_WIDTH_FACES = 4.0
@@ -73,6 +77,7 @@ def people_from_faces(
         for c in candidates or ()
         if c.label == "person" and c.score >= WEAK_PERSON_SCORE and c not in people
     ]
+    animals = [c for c in candidates or () if c.label in ANIMALS]
     made: list[Detection] = []
     for face in found:
         if face.label != "face" or face.score < threshold:
@@ -80,14 +85,16 @@ def people_from_faces(
         cx, cy = face.x + face.w / 2, face.y + face.h / 2
         if any(p.x <= cx <= p.x + p.w and p.y <= cy <= p.y + p.h for p in people + made):
             continue
-        box = _confirmed(face, weak) if confirm else _estimated(face, width, height)
+        box = _confirmed(face, weak, animals) if confirm else _estimated(face, width, height)
         if box is not None:
             made.append(box)
     made.sort(key=lambda d: -d.score)
     return made
 
 
-def _confirmed(face: Detection, weak: list[Detection]) -> Detection | None:
+def _confirmed(
+    face: Detection, weak: list[Detection], animals: list[Detection]
+) -> Detection | None:
     cx, cy = face.x + face.w / 2, face.y + face.h / 2
     holders = [
         c
@@ -100,9 +107,15 @@ def _confirmed(face: Detection, weak: list[Detection]) -> Detection | None:
     if not holders:
         return None
     best = max(holders, key=lambda c: c.score)
+    if any(a.score > best.score and _holds(a, cx, cy) for a in animals):
+        return None
     return Detection(
         "person", face.score, best.x, best.y, best.w, best.h, face.time_ms, CONFIRMED_MODEL
     )
+
+
+def _holds(box: Detection, x: float, y: float) -> bool:
+    return box.x <= x <= box.x + box.w and box.y <= y <= box.y + box.h
 
 
 def _estimated(face: Detection, width: int, height: int) -> Detection | None:

@@ -179,13 +179,14 @@ def _decode(
     return _Decoded(oriented, mime_type, full, warnings, web, animated)
 
 
-MAX_DECODE_BYTES = 480 * 1024 * 1024
+MAX_DECODE_BYTES = 336 * 1024 * 1024
 """Bound on what decoding one image holds at once: the decoded picture (Pillow keeps 4 bytes a
 pixel for RGB and the other multi-band modes, 1 for L, P and 1; 16-bit greyscale is 2 plus its
 4-byte copy) plus, for TIFFs decoded by libtiff, the file, which libtiff maps whole while it
-decodes. Keeps process_media's peak RSS under 600 MiB with its libraries loaded (about 45 MiB
-of them, then working copies): an 89 MP PNG or BMP (358 MB decoded) passes, an 89 MP LZW TIFF
-(358 MB + a 210 MB file) does not; an 84 MP one at 509 MiB peaked at 581 MiB
+decodes. Keeps process_media's peak RSS under 600 MiB with its libraries and models loaded (about
+115 MiB: the object detector's onnxruntime session alone is 65-75 MiB) and the working copies:
+an 84 MP PNG or BMP (336 MiB decoded) passes; 89 MP ones (Pillow's pixel limit, 358 MB decoded:
+603 MiB with a web copy) and a 76 MP RGBA LZW TIFF (303 MB + a 197 MB file: 633 MiB) do not
 (`bench/bench_analysis_perf.py`)."""
 
 

@@ -19,8 +19,8 @@ size, shifted to lie inside the frame). This module does the same:
   of its group (the rest of the object is in the next region);
 - `head_regions`: where faces are searched inside person boxes.
 
-Regions are (x1, y1, x2, y2) integer corners in frame pixels, right and bottom exclusive. Pure
-Python and `math`; numpy is not needed.
+Regions are (x1, y1, x2, y2) integer corners in frame pixels, right and bottom exclusive. numpy
+is imported by `merge_found` alone.
 """
 
 from __future__ import annotations
@@ -186,23 +186,42 @@ def merge_found(
     Returns:
         The kept boxes, best score first.
     """
-    whole: list[Detection] = []
-    cut: list[Detection] = []
-    for region, boxes in found:
-        for d in boxes:
-            (cut if _is_cut(d, region, width, height) else whole).append(d)
-    kept: list[Detection] = []
-    for d in sorted(whole, key=lambda d: -d.score):
-        if not any(
-            group_of(k.label) == group_of(d.label) and _iou(d, k) > _MERGE_IOU for k in kept
-        ):
-            kept.append(d)
-    for d in sorted(cut, key=lambda d: -d.score):
-        same = [k for k in kept if group_of(k.label) == group_of(d.label)]
-        if not any(_iou(d, k) > _MERGE_IOU or _inside(d, k) >= _CUT_INSIDE for k in same):
-            kept.append(d)
-    kept.sort(key=lambda d: -d.score)
-    return kept
+    import numpy as np
+
+    from common.processing._boxes import iou_one_to_many, nms
+
+    placed = [(d, region) for region, boxes in found for d in boxes]
+    if not placed:
+        return []
+    corners = np.array([(d.x, d.y, d.x + d.w, d.y + d.h) for d, _ in placed], dtype=np.float64)
+    scores = np.array([d.score for d, _ in placed])
+    cut = np.array([_is_cut(d, region, width, height) for d, region in placed])
+    groups: dict[str, list[int]] = {}
+    for i, (d, _) in enumerate(placed):
+        groups.setdefault(group_of(d.label), []).append(i)
+    kept: list[int] = []
+    for members in groups.values():
+        index = np.asarray(members, dtype=np.intp)
+        whole, parts = index[~cut[index]], index[cut[index]]
+        mine = [int(i) for i in whole[nms(corners[whole], scores[whole], _MERGE_IOU)]]
+        for i in parts[np.argsort(-scores[parts], kind="stable")]:
+            if mine:
+                others = corners[mine]
+                box = corners[i]
+                iw = np.clip(
+                    np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None
+                )
+                ih = np.clip(
+                    np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None
+                )
+                inside = iw * ih / max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
+                if (iou_one_to_many(box, others) > _MERGE_IOU).any() or (
+                    inside >= _CUT_INSIDE
+                ).any():
+                    continue
+            mine.append(int(i))
+        kept += mine
+    return sorted((placed[i][0] for i in kept), key=lambda d: -d.score)
 
 
 def _holds(region: Region, box: tuple[float, float, float, float]) -> bool:
@@ -218,20 +237,3 @@ def _is_cut(d: Detection, region: Region, width: int, height: int) -> bool:
         or (x2 < width and d.x + d.w >= x2 - _CUT_MARGIN_PX)
         or (y2 < height and d.y + d.h >= y2 - _CUT_MARGIN_PX)
     )
-
-
-def _intersection(a: Detection, b: Detection) -> int:
-    iw = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    ih = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    return iw * ih
-
-
-def _iou(a: Detection, b: Detection) -> float:
-    inter = _intersection(a, b)
-    union = a.area_px + b.area_px - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _inside(a: Detection, b: Detection) -> float:
-    """The share of `a` that lies inside `b`."""
-    return _intersection(a, b) / max(1, a.area_px)

@@ -50,7 +50,6 @@ def test_inferred_people_pass_the_person_filters_and_only_with_both_detectors() 
     assert [d.label for d in kept_with_derived([face], faces_only, 640, 480)] == ["face"]
     off = CONFIG.merged({"people_from_faces": False})
     assert [d.label for d in kept_with_derived([face], off, 640, 480)] == ["face"]
-    assert AnalysisConfig().people_from_faces is False  # the object detector finds people
 
 
 def test_the_cameraman_is_a_person_though_hog_finds_no_body(
@@ -80,4 +79,15 @@ def test_with_the_object_detector_a_face_confirms_a_weak_person_box_and_nothing_
     people = [d for d in kept if d.label == "person"]
     assert [(p.x, p.y, p.w, p.h, p.score) for p in people] == [(260, 20, 130, 400, 0.999)]
     assert people[0].model == CONFIRMED_MODEL
-    assert AnalysisConfig().people_from_faces is False  # off by default: see bench_eval
+    assert AnalysisConfig().people_from_faces is True
+
+
+def test_a_face_in_what_the_object_detector_calls_an_animal_confirms_no_person() -> None:
+    config = AnalysisConfig(people_from_faces=True)
+    monkey_face = _box("face", 0.9992, 300, 40, 40, 50)  # MTCNN is sure of a monkey's face
+    weak = _box("person", 0.15, 260, 20, 130, 200)
+    dog = _box("dog", 0.6, 250, 10, 150, 220)
+
+    kept = kept_with_derived([monkey_face, weak, dog], config, 800, 600)
+
+    assert [d.label for d in kept] == ["face", "dog"]
