@@ -27,6 +27,7 @@ from tests.integration.support import (
     post_push,
     push_envelope,
     upload_file,
+    wait_job,
     wait_processed,
 )
 
@@ -339,3 +340,75 @@ def test_webhook_urls_follow_the_ssrf_rules_and_only_users_register(local_stack:
     )
     assert by_device.status_code == 403
     assert by_device.json()["code"] == "user_token_required"
+
+
+def test_event_clips_when_the_camera_asks_for_them(local_stack: Any, tmp_path: Path) -> None:
+    # GIVEN a camera that wants a clip around each event, 1 s before and after
+    device, camera, owner = _owned_device()
+    settings = owner.session.put(
+        f"{owner.manage_url}/v1/devices/{device}/cameras/porch/event-settings",
+        json={"labels": ["person"], "clips": True, "clip_pre_ms": 1000, "clip_post_ms": 1000},
+        timeout=10,
+    )
+    assert settings.status_code == 200, settings.text
+    assert settings.json()["labels"] == ["person"]
+
+    # WHEN it records a person
+    created = upload_file(camera, person_video(tmp_path / "p.mp4", 6), camera_id="porch")
+    media = wait_processed(camera, created["id"])
+
+    # THEN the event links a clip job whose result is a clip of that recording
+    (event,) = _events(owner, device_id=device)
+    assert event["clip_job_id"]
+    job = wait_job(camera, event["clip_job_id"])
+    assert job["status"] == "completed", job
+    clip = owner.session.get(f"{owner.list_url}/v1/events/{event['event_id']}", timeout=10).json()
+    assert clip["clip_media_id"] == job["result_media_id"]
+    clip_media = wait_processed(camera, clip["clip_media_id"])
+    assert clip_media["kind"] == "clip"
+    assert clip_media["parent_id"] == media["id"]
+    # the clip's own person track makes no second event
+    assert len(_events(owner, device_id=device)) == 1
+
+
+def test_mediactl_events_and_webhooks(
+    local_stack: Any, tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.mediactl import app
+
+    _, camera, owner = _owned_device()
+    token = owner.session.headers["Authorization"].removeprefix("Bearer ")
+    run = CliRunner()
+    added = run.invoke(
+        app,
+        ["webhooks", "add", receiver.url, "--event", "media.processed", "--token", token],
+    )
+    assert added.exit_code == 0, added.output
+    assert "whsec_" in added.output
+    listed = run.invoke(app, ["webhooks", "list", "--json", "--token", token])
+    (hook,) = json.loads(listed.output)
+    created = upload_file(camera, person_video(tmp_path / "p.mp4", 4), camera_id="cli")
+    wait_processed(camera, created["id"])
+
+    events = run.invoke(app, ["events", "list", "--json", "--token", token, "--label", "person"])
+    assert events.exit_code == 0, events.output
+    (event,) = json.loads(events.output)
+    assert event["camera_id"] == "cli"
+    delivered = _wait(
+        lambda: json.loads(
+            run.invoke(
+                app, ["webhooks", "deliveries", hook["webhook_id"], "--json", "--token", token]
+            ).output
+        )
+    )
+    replayed = run.invoke(
+        app,
+        ["webhooks", "replay", hook["webhook_id"], delivered[0]["delivery_id"], "--token", token],
+    )
+    assert replayed.exit_code == 0, replayed.output
+    _wait(lambda: len(receiver.of_type("media.processed")) == 2)
+    reviewed = run.invoke(app, ["events", "review", "--all", "--token", token])
+    assert reviewed.exit_code == 0, reviewed.output
+    assert "1 events marked reviewed" in reviewed.output
