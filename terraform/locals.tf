@@ -70,9 +70,10 @@ locals {
     process_media = {
       # models: the detector model (DETECTOR_MODEL_URI), downloaded once per instance.
       # uploads: ingest jobs store the bytes they fetched as new originals (create if absent).
-      # webhook-deliveries: events and media.processed / media.failed (common/webhooks/outbox.py).
+      # webhook-deliveries: events and media.processed / media.failed (common/webhooks/outbox.py);
+      # media-jobs: event clips (common/jobs/event_clips.py).
       objects    = { uploads = ["create", "get"], derivatives = ["create", "delete", "get"], models = ["get"] }
-      publishes  = [local.webhook_topic]
+      publishes  = [local.media_jobs_topic, local.webhook_topic]
       firestore  = "write"
       signs_urls = false
     }

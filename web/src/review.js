@@ -152,7 +152,10 @@ export function createReview({ api, pollMs = 5000 }) {
   async function review(event, reviewed) {
     try {
       const updated = await api.reviewEvent(event.event_id, reviewed);
-      events = events.map((e) => (e.event_id === updated.event_id ? updated : e));
+      // The answer carries no snapshot URL (the review route signs none): keep the one shown.
+      events = events.map((e) =>
+        e.event_id === updated.event_id ? { ...updated, snapshot_url: e.snapshot_url } : e,
+      );
       render();
     } catch (error) {
       showError(error, { context: 'Review' });

@@ -173,7 +173,9 @@ def _body(event: Event, extra: EventExtras, url: str | None, start_ms: int) -> E
     )
 
 
-def _bodies(session: Session, events: list[Event]) -> list[EventBody]:
+def _bodies(session: Session, events: list[Event], *, sign: bool = True) -> list[EventBody]:
+    """Bodies of a page of events; `sign=False` leaves `snapshot_url` null (manage_media, whose
+    identity signs no URLs, answers a review so: `GET /v1/events/{id}` has the URL)."""
     from sqlalchemy import select
 
     from common.core.settings import get_settings
@@ -182,7 +184,7 @@ def _bodies(session: Session, events: list[Event]) -> list[EventBody]:
     from common.media.listing import signer
 
     found = extras(session, events)
-    with_snapshot = [e for e in events if found[e.id].snapshot_object_name]
+    with_snapshot = [e for e in events if sign and found[e.id].snapshot_object_name]
     signed = signer().sign_downloads(
         [
             (found[e.id].snapshot_bucket or "", found[e.id].snapshot_object_name or "")
@@ -267,7 +269,7 @@ def review_event(call: Call) -> Reply:
         documents = set_reviewed(
             session, [event], reviewed=body.reviewed, actor=call.principal.actor
         )
-        reply = _bodies(session, [event])[0]
+        reply = _bodies(session, [event], sign=False)[0]
     mirror_events(documents)
     return Reply(reply)
 
@@ -424,6 +426,7 @@ MANAGE_ROUTES = [
         review_event,
         operation_id="reviewEvent",
         summary="Mark one event reviewed (or not)",
+        description="Answers the event with `snapshot_url` null (`GET /v1/events/{event_id}` signs it).",
         body=ReviewBody,
         responses={200: EventBody},
         errors=(400, 401, 404, 422),
