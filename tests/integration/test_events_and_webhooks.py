@@ -159,9 +159,12 @@ def test_a_recording_with_a_person_makes_one_signed_event_and_a_replay_none(
     assert payload["type"] == "event.created"
     assert payload["id"] == headers["media-webhook-id"]
     assert payload["data"]["event_id"] == event["event_id"]
-    delivered = _wait(
-        lambda: [d for d in _deliveries(owner, hook["webhook_id"]) if d["status"] == "succeeded"]
-    )
+
+    def succeeded() -> list[dict[str, Any]]:
+        found = [d for d in _deliveries(owner, hook["webhook_id"]) if d["status"] == "succeeded"]
+        return found if len(found) == 2 else []
+
+    delivered = _wait(succeeded)
     assert {d["event_type"] for d in delivered} == {"event.created", "media.processed"}
     fleet_calls = _wait(lambda: fleet.of_type("media.processed"))
     fleet.close()
