@@ -124,13 +124,15 @@ def _stored_upload() -> bytes:
 def _verified_media() -> bytes:
     """A freshly ingested (declared, stored, verified) 1 MP JPEG, as the push body of its
     `media-verified` message."""
+    from common.db.engine import session_scope
     from common.media.declare import CreateMediaRequest, spec_for_upload
     from common.media.ingest import ingest_bytes
 
     data = sample_jpeg(uuid.uuid4().bytes)
     body = CreateMediaRequest.model_validate(declaration(f"cold-{uuid.uuid4().hex}", data))
     spec = spec_for_upload(BENCH_DEVICE, body, created_by=f"device:{BENCH_DEVICE}")
-    media = ingest_bytes(spec, data, hand_over_after=False).media
+    with session_scope() as session:
+        media = ingest_bytes(session, spec, data, hand_over_after=False).media
     payload = {
         "media_id": media.id,
         "bucket": media.bucket,

@@ -77,14 +77,15 @@ def _spec(data: bytes, index: int, mime_type: str) -> Any:
 
 
 def _make_media(count: int) -> list[Any]:
+    from common.db.engine import session_scope
     from common.media.ingest import ingest_bytes
 
     made = []
-    for index in range(count):
-        data = b"\xff\xd8\xff\xe0" + os.urandom(2048)
-        made.append(
-            ingest_bytes(_spec(data, index, "image/jpeg"), data, hand_over_after=False).media
-        )
+    with session_scope() as session:
+        for index in range(count):
+            data = b"\xff\xd8\xff\xe0" + os.urandom(2048)
+            spec = _spec(data, index, "image/jpeg")
+            made.append(ingest_bytes(session, spec, data, hand_over_after=False).media)
     return made
 
 
@@ -131,11 +132,14 @@ def bench_resolve(api: Any, media: list[Any], rounds: int) -> None:
 
 
 def bench_proxy(api: Any, size_mib: int, rounds: int, list_media_pid: int | None) -> None:
+    from common.db.engine import session_scope
     from common.media.ingest import ingest_bytes
     from common.storage import get_store
 
     data = b"\xff\xd8\xff\xe0" + os.urandom(size_mib * 1024**2 - 4)
-    media = ingest_bytes(_spec(data, 10**6, "image/jpeg"), data, hand_over_after=False).media
+    with session_scope() as session:
+        spec = _spec(data, 10**6, "image/jpeg")
+        media = ingest_bytes(session, spec, data, hand_over_after=False).media
     del data
     store = get_store()
 

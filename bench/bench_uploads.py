@@ -102,6 +102,7 @@ def upload_and_verify(backend: str, size_mib: int, directory: Path) -> None:
     import requests
 
     from cli.client import describe_file
+    from common.db.engine import session_scope
     from common.media.ingest import sign_upload
     from common.media.verify import verify_version
     from common.storage import get_store
@@ -118,7 +119,10 @@ def upload_and_verify(backend: str, size_mib: int, directory: Path) -> None:
     live = get_store().stat(media.bucket, media.object_name)
     assert live is not None
     started = time.perf_counter()
-    outcome = verify_version(media.id, live.version, event_id="bench", hand_over_after=False)
+    with session_scope() as session:
+        outcome = verify_version(
+            session, media.id, live.version, event_id="bench", hand_over_after=False
+        )
     verify_s = time.perf_counter() - started
     raw_s = _raw_read_seconds(backend, media.bucket, media.object_name, live.version)
     print(f"[{backend}] {size_mib} MiB object, upload + verify ({outcome.value}):")
@@ -168,12 +172,14 @@ def _device(offer_file: str, path: str, media_id: str) -> None:
 def resumable_memory(backend: str, size_mib: int, directory: Path) -> None:
     from cli.client import describe_file
     from common.api.upload_schemas import resumable_body
+    from common.db.engine import session_scope
     from common.media import uploads
 
     path = _random_file(directory, size_mib, "resumable.png")
     facts = describe_file(path)
     media = _declare(facts, "bench-device")
-    offer = uploads.offer_upload(media, "resumable").resumable
+    with session_scope() as session:
+        offer = uploads.offer_upload(session, media, "resumable").resumable
     assert offer is not None
     offer_file = directory / "offer.json"
     offer_file.write_text(resumable_body(media, offer).model_dump_json())
@@ -187,7 +193,8 @@ def resumable_memory(backend: str, size_mib: int, directory: Path) -> None:
     upload_s = time.perf_counter() - started
     memory = json.loads(child.stdout.strip().splitlines()[-1])
     started = time.perf_counter()
-    done = uploads.complete(media, event_id="bench")
+    with session_scope() as session:
+        done = uploads.complete(session, media, event_id="bench")
     complete_s = time.perf_counter() - started
     print(
         f"[{backend}] resumable upload of {size_mib} MiB in {offer.chunk_size_bytes // MIB} MiB "

@@ -5,6 +5,9 @@
     mediactl admin reissue-url med_...               # a fresh upload URL while pending
     mediactl admin redrive [--max 100] [--yes]       # dead-lettered messages back to their topic
     mediactl admin device-token --device cam-01      # a short-lived device token (provisioning)
+    mediactl admin device-token revoke --device cam-01 (--token T | --token-id J | --all)
+    mediactl admin delete-device --device cam-01 [--yes]  # tokens refused, owners, shares, media
+    mediactl admin run reconcile | retention         # a housekeeping tick now (local stack)
     mediactl admin audit [--media ...] [--device ...] [--actor ...] [--action ...] [--since T]
     mediactl admin stats [--logs .stack/logs]        # the log-based metrics, summed locally
 
@@ -24,45 +27,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.client import ApiError, MediaApi
+from cli.admin_common import (
+    AdminToken,
+    AdminUser,
+    AsJson,
+    admin_api,
+    fail,
+    purge_pages,
+)
+from cli.client import ApiError, json_answer
 
 admin_app = typer.Typer(help="Operators' commands (an admin credential).", no_args_is_help=True)
 console = Console()
-
-AdminUser = Annotated[str, typer.Option("--admin-user", help="Admin user id to mint a token for.")]
-AdminToken = Annotated[
-    str | None, typer.Option("--admin-token", envvar="ADMIN_TOKEN", help="Admin bearer JWT.")
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _api(user: str, token: str | None) -> MediaApi:
-    if not token:
-        from common.api.auth import mint_token
-
-        try:
-            token = mint_token(user, "user", admin=True, ttl_seconds=900)
-        except RuntimeError as exc:
-            raise typer.BadParameter("set ADMIN_TOKEN, or JWT_SECRET to mint one") from exc
-    try:
-        return MediaApi(token)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-
-
-def _answer(response: Any) -> Any:
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-            raise ApiError(response.status_code, body["code"], body["message"])
-        except (ValueError, KeyError):
-            raise ApiError(response.status_code, "http_error", response.text[:200]) from None
-    return response.json()
-
-
-def _fail(exc: ApiError) -> typer.Exit:
-    console.print(f"[red]{exc}[/red]")
-    return typer.Exit(1)
 
 
 @admin_app.command()
@@ -73,11 +49,11 @@ def describe(
     admin_token: AdminToken = None,
 ) -> None:
     """Everything about one media: status history, jobs, shares, stored objects."""
-    api = _api(admin_user, admin_token)
+    api = admin_api(admin_user, admin_token)
     try:
-        body = _answer(api.session.get(f"{api.list_url}/v1/admin/media/{media_id}", timeout=30))
+        body = json_answer(api.session.get(f"{api.list_url}/v1/admin/media/{media_id}", timeout=30))
     except ApiError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(body, indent=2))
         return
@@ -125,20 +101,14 @@ def purge(
     admin_token: AdminToken = None,
 ) -> None:
     """Delete a device's media (a returned camera, an erasure request). A dry run unless --yes."""
-    api = _api(admin_user, admin_token)
+    api = admin_api(admin_user, admin_token)
     payload: dict[str, Any] = {"dry_run": not yes}
     if before is not None:
         payload["before"] = (before if before.tzinfo else before.astimezone()).isoformat()
-    url = f"{api.manage_url}/v1/admin/devices/{device}/purge"
-    deleted: list[str] = []
     try:
-        while True:
-            body = _answer(api.session.post(url, json=payload, timeout=300))
-            deleted += body["deleted"]
-            if not yes or body["remaining"] == 0 or not body["deleted"]:
-                break
+        body, deleted = purge_pages(api, device, payload, apply=yes)
     except ApiError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     report = {**body, "deleted": deleted}
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -160,13 +130,13 @@ def reissue_url(
     admin_token: AdminToken = None,
 ) -> None:
     """A fresh signed upload URL for a media still waiting for its bytes."""
-    api = _api(admin_user, admin_token)
+    api = admin_api(admin_user, admin_token)
     try:
-        body = _answer(
+        body = json_answer(
             api.session.post(f"{api.create_url}/v1/admin/media/{media_id}/upload-url", timeout=30)
         )
     except ApiError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(body, indent=2))
         return
@@ -183,6 +153,13 @@ def redrive(
     yes: Annotated[bool, typer.Option("--yes", help="Redrive (default: list them).")] = False,
     project: Annotated[str | None, typer.Option(envvar="GOOGLE_CLOUD_PROJECT")] = None,
     prefix: Annotated[str, typer.Option(help="Name prefix of the topics and subscriptions.")] = "",
+    subscription: Annotated[
+        str,
+        typer.Option(
+            help="Where the dead letters wait: dead-letter-inspect, or "
+            "dead-letter-unhandled-inspect (those the dead-letter handler gave up on)."
+        ),
+    ] = "dead-letter-inspect",
     as_json: AsJson = False,
     admin_user: AdminUser = "ops",
     admin_token: AdminToken = None,
@@ -190,9 +167,14 @@ def redrive(
     """Send dead-lettered messages back to their topic after a fix, reviving their media first."""
     from cli.redrive import redrive_messages
 
-    api = _api(admin_user, admin_token) if yes else None
+    api = admin_api(admin_user, admin_token) if yes else None
     report = redrive_messages(
-        project or "local-project", prefix, max_messages=max_messages, api=api, apply=yes
+        project or "local-project",
+        prefix,
+        max_messages=max_messages,
+        api=api,
+        apply=yes,
+        subscription=subscription,
     )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -203,26 +185,6 @@ def redrive(
             row["message_id"], row["subscription"], row["topic"], row["about"], row["done"]
         )
     console.print(table)
-
-
-@admin_app.command("device-token")
-def device_token(
-    device: Annotated[str, typer.Option("--device", help="The device id (its `sub`).")],
-    ttl_seconds: Annotated[int, typer.Option(min=60, max=30 * 86400)] = 86400,
-    kid: Annotated[
-        str, typer.Option(envvar="JWT_KEY_ID", help="Key id to name (the secret's version).")
-    ] = "current",
-) -> None:
-    """Mint a short-lived device token with JWT_SECRET (see docs/RUNBOOKS/DEPLOY.md)."""
-    from common.api.auth import mint_token
-    from common.core.ids import is_segment
-
-    if not is_segment(device):
-        raise typer.BadParameter("not a valid device id")
-    try:
-        typer.echo(mint_token(device, "device", ttl_seconds=ttl_seconds, kid=kid))
-    except RuntimeError as exc:
-        raise typer.BadParameter("set JWT_SECRET (from Secret Manager in production)") from exc
 
 
 @admin_app.command()
@@ -238,7 +200,7 @@ def audit(
     admin_token: AdminToken = None,
 ) -> None:
     """Read the audit log (newest first) with filters."""
-    api = _api(admin_user, admin_token)
+    api = admin_api(admin_user, admin_token)
     params = {
         "media_id": media_id,
         "device_id": device_id,
@@ -249,9 +211,11 @@ def audit(
     }
     query = {k: v for k, v in params.items() if v is not None}
     try:
-        body = _answer(api.session.get(f"{api.list_url}/v1/admin/audit", params=query, timeout=30))
+        body = json_answer(
+            api.session.get(f"{api.list_url}/v1/admin/audit", params=query, timeout=30)
+        )
     except ApiError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(body, indent=2))
         return
@@ -293,3 +257,15 @@ def stats(
         )
     console.print(table)
     console.print(f"bytes uploaded (verified): {summary.bytes_uploaded}")
+
+
+def _register() -> None:
+    from cli.admin_devices import delete_device, device_token_app
+    from cli.admin_run import run_app
+
+    admin_app.add_typer(device_token_app, name="device-token")
+    admin_app.command("delete-device")(delete_device)
+    admin_app.add_typer(run_app, name="run")
+
+
+_register()

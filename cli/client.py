@@ -53,17 +53,36 @@ class FileFacts:
     mime_type: str
 
 
+MEDIA_EXTENSIONS = {".ts": "video/mp2t", ".m2ts": "video/mp2t", ".mts": "video/mp2t"}
+"""Camera extensions the system's MIME table names otherwise (`.ts` is a Qt translation there)."""
+
+
 def describe_file(path: Path) -> FileFacts:
-    """Hash a file in one streaming pass (constant memory)."""
+    """Hash a file in one streaming pass (constant memory).
+
+    The type is read from the bytes, as the server verifies it (`common.media.sniff`): a PNG
+    named `.jpg` is declared `image/png`. Only bytes of no known signature fall back to the
+    file name's type.
+    """
+    from common.media.sniff import SNIFF_BYTES, sniff_mime
+
     sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - content MD5 for GCS
     size = 0
+    head = b""
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
             sha256.update(chunk)
             md5.update(chunk)
             size += len(chunk)
         sampling = sampling_id_of_file(handle, size)
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    mime = (
+        sniff_mime(head)
+        or MEDIA_EXTENSIONS.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
     return FileFacts(
         path, size, sha256.hexdigest(), base64.b64encode(md5.digest()).decode(), sampling, mime
     )
@@ -136,6 +155,21 @@ class _ProgressReader:
         return chunk
 
 
+def json_answer(response: requests.Response) -> Any:
+    """The JSON body of a 2xx answer.
+
+    Raises:
+        ApiError: a 4xx or 5xx answer (its code and message).
+    """
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+            raise ApiError(response.status_code, body["code"], body["message"])
+        except (ValueError, KeyError):
+            raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+    return response.json()
+
+
 class MediaApi:
     """Calls create_media, list_media and manage_media with a bearer token."""
 
@@ -157,13 +191,7 @@ class MediaApi:
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _json(self, response: requests.Response) -> Any:
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-                raise ApiError(response.status_code, body["code"], body["message"])
-            except (ValueError, KeyError):
-                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
-        return response.json()
+        return json_answer(response)
 
     def declare(self, facts: FileFacts, camera_id: str, message_id: str, **extra: Any) -> Any:
         """`POST /v1/media` for a file; returns the response body (with `upload` while pending)."""
@@ -216,6 +244,76 @@ class MediaApi:
             timeout=self.timeout_seconds,
         )
         return self._json(response)
+
+    def gallery(self, filters: dict[str, Any], limit: int = 20, cursor: str | None = None) -> Any:
+        """`GET /v1/media` with the gallery's filters (None values left out)."""
+        params = {k: v for k, v in {**filters, "limit": limit, "cursor": cursor}.items() if v}
+        response = self.session.get(
+            f"{self.list_url}/v1/media", params=params, timeout=self.timeout_seconds
+        )
+        return self._json(response)
+
+    def edit(self, media_id: str, changes: dict[str, Any]) -> Any:
+        """`PATCH /v1/media/{media_id}` with the ETag of a fresh read (a JSON merge patch);
+        answers the media after the edit.
+
+        Raises:
+            ApiError: 412 when someone else changed it between the read and the edit.
+        """
+        read = self.session.get(
+            f"{self.list_url}/v1/media/{media_id}", timeout=self.timeout_seconds
+        )
+        self._json(read)
+        response = self.session.patch(
+            f"{self.manage_url}/v1/media/{media_id}",
+            json=changes,
+            headers={"If-Match": read.headers["ETag"]},
+            timeout=self.timeout_seconds,
+        )
+        return self._json(response)
+
+    def pin(self, media_id: str, pinned: bool) -> Any:
+        """`POST` (pin) or `DELETE` (unpin) `/v1/media/{media_id}/pin`."""
+        method = self.session.post if pinned else self.session.delete
+        return self._json(
+            method(f"{self.manage_url}/v1/media/{media_id}/pin", timeout=self.timeout_seconds)
+        )
+
+    def delete(self, media_id: str, *, cascade: bool = False) -> None:
+        """`DELETE /v1/media/{media_id}` (204, also when it was deleted already)."""
+        response = self.session.delete(
+            f"{self.manage_url}/v1/media/{media_id}",
+            params={"cascade": "true"} if cascade else None,
+            timeout=max(self.timeout_seconds, 120.0),
+        )
+        if response.status_code >= 400:
+            self._json(response)
+
+    def share(self, media_id: str, ttl_seconds: int, note: str | None = None) -> Any:
+        """`POST /v1/media/{media_id}/shares`: a share link (its `url` is shown only here)."""
+        body: dict[str, Any] = {"ttl_seconds": ttl_seconds}
+        if note is not None:
+            body["note"] = note
+        response = self.session.post(
+            f"{self.manage_url}/v1/media/{media_id}/shares", json=body, timeout=self.timeout_seconds
+        )
+        return self._json(response)
+
+    def shares(self, media_id: str) -> Any:
+        """`GET /v1/media/{media_id}/shares`."""
+        return self._json(
+            self.session.get(
+                f"{self.list_url}/v1/media/{media_id}/shares", timeout=self.timeout_seconds
+            )
+        )
+
+    def revoke_share(self, share_id: str) -> None:
+        """`DELETE /v1/shares/{share_id}`."""
+        response = self.session.delete(
+            f"{self.manage_url}/v1/shares/{share_id}", timeout=self.timeout_seconds
+        )
+        if response.status_code >= 400:
+            self._json(response)
 
     def get(self, media_id: str) -> Any:
         """`GET /v1/media/{media_id}`."""

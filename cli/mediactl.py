@@ -3,7 +3,9 @@
     mediactl token --device cam-01             # mint a device JWT (needs JWT_SECRET)
     mediactl upload a.jpg b.mp4 --camera front # declare, upload with a progress bar, wait
     mediactl upload big.mp4 --protocol resumable   # chunked; run it again to resume
-    mediactl list                              # newest captures of this device
+    mediactl list [--camera C --kind clip --type video --status S --label L --object person
+                   --after T --before T --json]   # newest captures, the gallery's filters
+    mediactl delete | share | shares | unshare | label | note | pin | snapshot   # cli/manage.py
     mediactl get med_...                       # metadata, detections, derivative URLs
     mediactl clip med_... --start 2 --duration 3   # cut a clip (seconds), watch it being made
     mediactl watch job_... | med_...           # live status and progress (Server-Sent Events)
@@ -19,7 +21,6 @@ Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`), `CREATE_MED
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,12 +44,15 @@ from cli.admin import admin_app
 from cli.alerts import events_app, webhooks_app
 from cli.capture import capture_time
 from cli.client import ApiError, MediaApi, describe_file
+from cli.manage import api_for, id_column
+from cli.manage import register as register_manage_commands
 from cli.resumable import StateDir, default_state_dir, upload_gcs, upload_s3
 
 app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(events_app, name="events")
 app.add_typer(webhooks_app, name="webhooks")
+register_manage_commands(app)
 console = Console()
 
 
@@ -62,24 +66,6 @@ class UploadProtocol(StrEnum):
 
 DeviceOpt = Annotated[str, typer.Option("--device", envvar="MEDIA_DEVICE_ID", help="Device id.")]
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="MEDIA_TOKEN", help="Bearer JWT.")]
-
-
-def _token(device: str, token: str | None) -> str:
-    if token:
-        return token
-    from common.api.auth import mint_token
-
-    try:
-        return mint_token(device, "device")
-    except RuntimeError as exc:
-        raise typer.BadParameter("set MEDIA_TOKEN, or JWT_SECRET to mint one") from exc
-
-
-def _api(device: str, token: str | None) -> MediaApi:
-    try:
-        return MediaApi(_token(device, token))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 def message_id_for(path: Path, sampling_id: str) -> str:
@@ -204,7 +190,7 @@ def upload(
     A file the API refuses does not stop the others: each is reported, and the exit status is 1
     when any file was refused or did not reach `processed`.
     """
-    api = _api(device, token)
+    api = api_for(device, token)
     states = StateDir(state_dir or default_state_dir())
     when = captured_at.astimezone(UTC) if captured_at and captured_at.tzinfo else captured_at
     if when is not None and when.tzinfo is None:
@@ -231,7 +217,10 @@ def upload(
                 )  # fmt: skip
             except ApiError as exc:
                 refused.append((path, f"{exc.code}: {exc.message}"))
-    table = Table("file", "id", "status", "why", title="uploads")
+    table = Table("file", title="uploads")
+    id_column(table)
+    table.add_column("status")
+    table.add_column("why", overflow="fold")
     failed = bool(refused)
     for path, item in created:
         body = api.wait_terminal(item["id"]) if wait else api.get(item["id"])
@@ -245,34 +234,11 @@ def upload(
         raise typer.Exit(1)
 
 
-@app.command("list")
-def list_(
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
-    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
-    device: DeviceOpt = "device-1",
-    token: TokenOpt = None,
-) -> None:
-    """List a device's newest captures."""
-    page = _api(device, token).list(device, limit=limit, cursor=cursor)
-    table = Table("id", "captured_at", "type", "status", "size")
-    for item in page["items"]:
-        table.add_row(
-            item["id"],
-            item["captured_at"],
-            item["media_type"],
-            item["status"],
-            str(item["size_bytes"]),
-        )
-    console.print(table)
-    if page["next_cursor"]:
-        console.print(f"next: --cursor {page['next_cursor']}")
-
-
 @app.command()
 def get(media_id: str, device: DeviceOpt = "device-1", token: TokenOpt = None) -> None:
     """Print one media object's metadata as JSON."""
     try:
-        console.print_json(json.dumps(_api(device, token).get(media_id)))
+        console.print_json(json.dumps(api_for(device, token).get(media_id)))
     except ApiError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -311,7 +277,7 @@ def clip(
     token: TokenOpt = None,
 ) -> None:
     """Cut a clip out of a processed video, then watch the job (Server-Sent Events)."""
-    api = _api(device, token)
+    api = api_for(device, token)
     try:
         job = api.create_job(
             media_id, "clip", start_ms=round(start * 1000), duration_ms=round(duration * 1000)
@@ -323,7 +289,12 @@ def clip(
     except ApiError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    table = Table("job", "status", "clip media", "path", "duration_ms", "error")
+    table = Table()
+    id_column(table, "job")
+    table.add_column("status")
+    id_column(table, "clip media")
+    for header in ("path", "duration_ms", "error"):
+        table.add_column(header, overflow="fold")
     result = job.get("result") or {}
     table.add_row(
         job["job_id"], job["status"], str(job["result_media_id"]), str(result.get("path")),
@@ -353,7 +324,7 @@ def ingest(
             raise typer.BadParameter(f"{source} is neither a URL nor a file")
         encoded = base64.b64encode(path.read_bytes()).decode()
         body = {"type": "data_url", "data": f"data:application/octet-stream;base64,{encoded}"}
-    api = _api(device, token)
+    api = api_for(device, token)
     try:
         job = api.ingest(body, labels=label or [])
         if job["status"] not in ("completed", "failed"):
@@ -363,7 +334,12 @@ def ingest(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     result = job.get("result") or {}
-    table = Table("job", "status", "media", "deduplicated", "type", "error")
+    table = Table()
+    id_column(table, "job")
+    table.add_column("status")
+    id_column(table, "media")
+    for header in ("deduplicated", "type", "error"):
+        table.add_column(header, overflow="fold")
     table.add_row(
         job["job_id"], job["status"], str(job["result_media_id"]),
         str(result.get("deduplicated", "")), str(result.get("mime_type", "")),
@@ -384,7 +360,7 @@ def resolve(
     """Print a JSON document with its `data:<mime>;med_<id>` references swapped for URLs."""
     try:
         parsed = json.loads(document.read_text())
-        answer = _api(device, token).resolve(parsed, inline=inline)
+        answer = api_for(device, token).resolve(parsed, inline=inline)
     except ValueError as exc:
         raise typer.BadParameter(f"{document} is not JSON: {exc}") from exc
     except ApiError as exc:
@@ -406,7 +382,7 @@ def watch(
     if not target_id.startswith(("med_", "job_")):
         raise typer.BadParameter("expected a media id (med_...) or a job id (job_...)")
     try:
-        last = watch_with_bar(_api(device, token), target_id, timeout_seconds)
+        last = watch_with_bar(api_for(device, token), target_id, timeout_seconds)
     except ApiError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -418,5 +394,6 @@ def watch(
 
 
 if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("COLUMNS", "120")
-    app()
+    from cli.entry import main
+
+    main()

@@ -58,9 +58,18 @@ def _revive(api: MediaApi, about: str | None) -> str:
 
 
 def redrive_messages(
-    project: str, prefix: str, *, max_messages: int, api: MediaApi | None, apply: bool
+    project: str,
+    prefix: str,
+    *,
+    max_messages: int,
+    api: MediaApi | None,
+    apply: bool,
+    subscription: str = INSPECT_SUBSCRIPTION,
 ) -> list[dict[str, Any]]:
     """Pull up to `max_messages` dead letters; with `apply`, revive and republish each one.
+
+    `subscription` is `dead-letter-inspect`, or `dead-letter-unhandled-inspect` for dead letters
+    the handler itself gave up on (they go back to the dead-letter topic, to its handler).
 
     Returns:
         One row per message: `message_id`, `subscription`, `topic`, `about`, `done`.
@@ -70,7 +79,7 @@ def redrive_messages(
     subscriptions = json.loads(TOPOLOGY.read_text())["subscriptions"]
     subscriber = pubsub_v1.SubscriberClient()
     publisher = pubsub_v1.PublisherClient()
-    inspect = subscriber.subscription_path(project, f"{prefix}{INSPECT_SUBSCRIPTION}")
+    inspect = subscriber.subscription_path(project, f"{prefix}{subscription}")
     pulled = subscriber.pull(
         request={"subscription": inspect, "max_messages": max_messages}, timeout=30
     )

@@ -348,6 +348,8 @@ class LocalStack:
         current = self.env.get("CORS_ALLOWED_ORIGINS") or self._base.get("CORS_ALLOWED_ORIGINS")
         self.env["CORS_ALLOWED_ORIGINS"] = merge_cors_origins(current, gallery_origins(port))
         self.env["WEB_GALLERY_URL"] = f"http://127.0.0.1:{port}"
+        # share links open the gallery's viewer page (`/s/<token>`)
+        self.env["WEB_BASE_URL"] = f"http://127.0.0.1:{port}"
         return port
 
     def _start_web(self, port: int) -> None:

@@ -57,9 +57,10 @@ locals {
     manage_media = {
       objects = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
       # An operator's revival hands dead-lettered work over again; a replayed webhook delivery.
-      publishes  = [local.media_verified_topic, local.media_jobs_topic, local.webhook_topic]
-      firestore  = "write"
-      signs_urls = false
+      publishes = [local.media_verified_topic, local.media_jobs_topic, local.webhook_topic]
+      firestore = "write"
+      # PATCH and pin answer the media's detail, whose rendition URLs are signed.
+      signs_urls = true
     }
     finalize_upload = {
       objects    = { uploads = ["create", "delete", "get"] }

@@ -127,7 +127,13 @@ class PurgeReport:
 
 
 def purge_device(
-    device_id: str, *, before: datetime | None, dry_run: bool, limit: int, actor: str
+    session: Session,
+    device_id: str,
+    *,
+    before: datetime | None,
+    dry_run: bool,
+    limit: int,
+    actor: str,
 ) -> PurgeReport:
     """Delete a device's media (captured before `before`, when given), at most `limit` per call.
 
@@ -136,7 +142,6 @@ def purge_device(
     """
     from sqlalchemy import func, select
 
-    from common.db.engine import session_scope
     from common.db.models import EventSegment, MediaObject
     from common.media.delete import delete_media
 
@@ -146,32 +151,28 @@ def purge_device(
     ]
     if before is not None:
         conditions.append(MediaObject.captured_at < before)
-    with session_scope() as session:
-        count, size = session.execute(
-            select(func.count(), func.coalesce(func.sum(MediaObject.size_bytes), 0)).where(
-                *conditions
+    count, size = session.execute(
+        select(func.count(), func.coalesce(func.sum(MediaObject.size_bytes), 0)).where(*conditions)
+    ).one()
+    ids = list(
+        session.execute(
+            select(MediaObject.id).where(*conditions).order_by(MediaObject.captured_at).limit(limit)
+        ).scalars()
+    )
+    matched = select(MediaObject.id).where(*conditions)
+    events = int(
+        session.execute(
+            select(func.count(func.distinct(EventSegment.event_id))).where(
+                EventSegment.media_id.in_(matched)
             )
-        ).one()
-        ids = list(
-            session.execute(
-                select(MediaObject.id)
-                .where(*conditions)
-                .order_by(MediaObject.captured_at)
-                .limit(limit)
-            ).scalars()
-        )
-        matched = select(MediaObject.id).where(*conditions)
-        events = int(
-            session.execute(
-                select(func.count(func.distinct(EventSegment.event_id))).where(
-                    EventSegment.media_id.in_(matched)
-                )
-            ).scalar_one()
-        )
+        ).scalar_one()
+    )
     deleted: list[str] = []
     if not dry_run:
         for media_id in ids:
-            delete_media(media_id, actor=actor, reason=reasons.reason(reasons.PURGED), cascade=True)
+            delete_media(
+                session, media_id, actor=actor, reason=reasons.reason(reasons.PURGED), cascade=True
+            )
             deleted.append(media_id)
         from common.observe import audit
 
@@ -184,11 +185,12 @@ def purge_device(
                 "deleted_count": len(deleted),
                 "remaining": int(count) - len(deleted),
             },
+            session=session,
         )
     return PurgeReport(int(count), int(size), deleted, int(count) - len(deleted), events)
 
 
-def revive(media: MediaObject, *, actor: str) -> str:
+def revive(session: Session, media: MediaObject, *, actor: str) -> str:
     """Bring work on a media that was dead-lettered back to where it can resume.
 
     A media failed by a dead letter returns to `verified` when its bytes were verified (and is
@@ -201,13 +203,13 @@ def revive(media: MediaObject, *, actor: str) -> str:
     Raises:
         Conflict: nothing on it was failed by a dead letter (`not_revivable`).
     """
-    from sqlalchemy import update
+    from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import Job
+    from common.db.repo import get_media
     from common.jobs.api import enqueue
     from common.media import lifecycle
-    from common.media.analyse import load_media
+    from common.media.job_lifecycle import transition_job
     from common.media.verify import hand_over
 
     status = media.status
@@ -218,31 +220,26 @@ def revive(media: MediaObject, *, actor: str) -> str:
     if dead:
         target = MediaStatus.VERIFIED if media.verified_sha256 else MediaStatus.PENDING_UPLOAD
         fields: dict[str, Any] = {} if target is MediaStatus.VERIFIED else {"object_version": None}
-        lifecycle.transition(media.id, target, event_id=actor, revive=True, fields=fields)
+        lifecycle.transition(session, media.id, target, event_id=actor, revive=True, fields=fields)
         status = target.value
-    with session_scope() as session:
-        revived = list(
-            session.execute(
-                update(Job)
-                .where(
-                    Job.media_id == media.id,
-                    Job.status == JobStatus.FAILED.value,
-                    Job.error_code == reasons.DEAD_LETTERED,
-                )
-                .values(
-                    status=JobStatus.QUEUED.value, error_code=None, error=None, finished_at=None
-                )
-                .returning(Job)
-            ).scalars()
+    dead_jobs = session.execute(
+        select(Job.id).where(
+            Job.media_id == media.id,
+            Job.status == JobStatus.FAILED.value,
+            Job.error_code == reasons.DEAD_LETTERED,
         )
+    ).scalars()
+    revived = [
+        transition_job(session, job_id, JobStatus.QUEUED, revive=True)[0]
+        for job_id in list(dead_jobs)
+    ]
     if not dead and not revived:
         raise Conflict(
             f"nothing on media {media.id} was failed by a dead letter", code="not_revivable"
         )
+    session.commit()  # revived before anything is handed over
     if dead and status == MediaStatus.VERIFIED.value:
-        current = load_media(media.id)
-        if current is not None:
-            hand_over(current)
+        hand_over(get_media(session, media.id))
     for job in revived:
         enqueue(job)
     return status

@@ -76,14 +76,12 @@ def load_media(
     Raises:
         NotFound: malformed id, missing, or another device's media (never confirmed to exist).
     """
-    from common.db.models import MediaObject
+    from common.db.repo import get_media
 
-    media = (
-        session.get(MediaObject, media_id, with_for_update=lock)
-        if is_valid_id(media_id, MEDIA_PREFIX)
-        else None
-    )
-    if media is None or not can_see_device(session, principal, media.device_id):
+    if not is_valid_id(media_id, MEDIA_PREFIX):
+        raise NotFound(f"media {media_id!r} not found")
+    media = get_media(session, media_id, lock=lock)
+    if not can_see_device(session, principal, media.device_id):
         raise NotFound(f"media {media_id!r} not found")
     return media
 
@@ -94,11 +92,11 @@ def load_job(session: Session, principal: Principal, job_id: str) -> Job:
     Raises:
         NotFound: malformed id, no such job, or its media (device) is not visible (404).
     """
-    from common.db.models import Job
+    from common.db.repo import get_job
 
-    job = session.get(Job, job_id) if is_valid_id(job_id, JOB_PREFIX) else None
-    if job is None:
+    if not is_valid_id(job_id, JOB_PREFIX):
         raise NotFound(f"job {job_id!r} not found")
+    job = get_job(session, job_id)
     if job.media_id is None:  # an ingest: whose it is, is its device
         if not can_see_device(session, principal, job.device_id):
             raise NotFound(f"job {job_id!r} not found")

@@ -178,6 +178,10 @@ class Call:
         from pydantic import ValidationError as PydanticError
 
         args = self.request.args
+        if any("\x00" in key or "\x00" in value for key, value in args.items(multi=True)):
+            raise ValidationError(
+                "query parameters may not contain U+0000 (NUL)", code="invalid_query"
+            )
         repeated = [key for key in args if len(args.getlist(key)) > 1]
         if repeated:
             raise ValidationError(
@@ -308,7 +312,10 @@ class Api:
                 f"nothing is served at {request.path!r}", code="route_not_found"
             ) from exc
         route = self.routes[int(index)]
-        call = Call(request, {k: str(v) for k, v in params.items()}, route)
+        decoded = {k: str(v) for k, v in params.items()}
+        if any("\x00" in value for value in decoded.values()):  # no id or name holds NUL
+            raise NotFound(f"nothing is served at {request.path!r}", code="route_not_found")
+        call = Call(request, decoded, route)
         if not (route.public or route.ticket):
             call.principal  # noqa: B018 - authenticate before reading what is asked
         result = route.handler(call)

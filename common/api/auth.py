@@ -12,6 +12,9 @@ A verified token is remembered (`VerifiedTokens`), keyed by the SHA-256 of the t
 pays for the signature check (and, with JWKS, the key lookup) about once a minute instead of on
 every request. Only successes are remembered; what it costs: a key removed from the JWKS, or a
 previous secret dropped, still admits tokens already verified with it for up to that TTL.
+
+Device tokens carry an id (`jti`); whether a device's token is revoked, or the device deleted, is
+checked on every request, cached or not (`common.api.revocations`, `common.media.device_tokens`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 
     from common.core.settings import Settings
 
+
 PrincipalKind = Literal["device", "user"]
 VERIFIED_TOKEN_TTL_SECONDS = 60.0
 VERIFIED_TOKEN_CACHE_ENTRIES = 10_000
@@ -47,6 +52,10 @@ class Principal:
     subject: str
     admin: bool = False
     """A user token with the claim `"admin": true` (operators' tools)."""
+    token_id: str | None = None
+    """The token's `jti` (None for tokens minted without one)."""
+    issued_at: float | None = None
+    """The token's `iat`, seconds since the epoch."""
 
     @property
     def actor(self) -> str:
@@ -198,8 +207,11 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Authorization must be 'Bearer <token>'", code="missing_token")
     token = token.strip()
+    from common.api.revocations import REVOCATIONS
+
     known = VERIFIED.get(token, settings)
     if known is not None:
+        REVOCATIONS.check(known)
         return known
     try:
         claims = _decode(token, settings)
@@ -213,6 +225,7 @@ def authenticate(authorization: str | None, settings: Settings | None = None) ->
         ) from exc
     principal = _principal(claims, from_identity_provider=not _is_hmac(token))
     VERIFIED.put(token, settings, principal, claims["exp"])
+    REVOCATIONS.check(principal)
     return principal
 
 
@@ -237,8 +250,10 @@ def _principal(claims: dict[str, Any], *, from_identity_provider: bool = False) 
             code="invalid_token",
         )
     subject = claims.get("sub")
+    token_id = claims.get("jti") if isinstance(claims.get("jti"), str) else None
+    issued_at = float(claims["iat"]) if "iat" in claims else None
     if kind == "device" and is_segment(subject):
-        return Principal(kind="device", subject=str(subject))
+        return Principal("device", str(subject), token_id=token_id, issued_at=issued_at)
     if kind == "user" and is_user_id(subject):
         return Principal(kind="user", subject=str(subject), admin=claims.get("admin") is True)
     raise Unauthenticated("token has no valid sub / kind", code="invalid_token")
@@ -255,7 +270,8 @@ def mint_token(
     kid: str | None = None,
 ) -> str:
     """Mint an HS256 token with the configured secret (local stack, tests, `mediactl token`,
-    `mediactl admin device-token`); `kid` names the secret's version in the header.
+    `mediactl admin device-token`); `kid` names the secret's version in the header, `jti` (a
+    random id) names the token for its revocation (`common.media.device_tokens`).
 
     Raises:
         RuntimeError: if `JWT_SECRET` is not set.
@@ -274,6 +290,7 @@ def mint_token(
         "aud": settings.jwt_audience,
         "iat": issued,
         "exp": issued + timedelta(seconds=ttl_seconds),
+        "jti": uuid.uuid4().hex,
     }
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
@@ -363,5 +380,9 @@ def verify_stream_ticket(ticket: str, path: str, settings: Settings | None = Non
             raise Unauthenticated("stream ticket is not valid", code="invalid_ticket") from exc
         if claims.get("stream") != path:
             raise Unauthenticated("this ticket opens another stream", code="invalid_ticket")
-        return _principal(claims)
+        from common.api.revocations import REVOCATIONS
+
+        principal = _principal(claims)
+        REVOCATIONS.check(principal)  # a device revoked since the ticket was issued
+        return principal
     raise Unauthenticated("stream tickets are not configured", code="invalid_ticket")

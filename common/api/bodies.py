@@ -17,12 +17,15 @@ from common.api.schemas import (
     MediaPage,
     MediaSummary,
     MotionSegmentBody,
+    PlaybackBody,
     Properties,
     SignedRequestBody,
     StorageObject,
+    TileBody,
     TrackBody,
     Verified,
 )
+from common.media.gallery import SUMMARY_COLUMNS
 
 if TYPE_CHECKING:
     from common.api.auth import Principal
@@ -61,58 +64,66 @@ def etag(media: MediaObject) -> str:
     return f'"{media.id}.{media.revision}"'
 
 
-def _summary_fields(media: MediaObject, thumbnail_url: str | None = None) -> dict[str, Any]:
-    return {
-        "id": media.id,
-        "device_id": media.device_id,
-        "camera_id": media.camera_id,
-        "message_id": media.message_id,
-        "captured_at": media.captured_at,
-        "reason": media.reason,
-        "media_type": media.media_type,
-        "mime_type": media.mime_type,
-        "kind": media.kind,
-        "parent_id": media.parent_id,
-        "size_bytes": media.size_bytes,
-        "duration_ms": media.duration_ms,
-        "status": media.status,
-        "status_reason_code": media.status_reason_code,
-        "status_reason": media.status_reason,
-        "thumbnail_url": thumbnail_url,
-        "pinned": bool(media.pinned),
-        "labels": list(media.labels or []),
-        "note": media.note,
-        "original_filename": media.original_filename,
-        "counts": dict((media.analysis or {}).get("counts") or {}),
-        "created_at": media.created_at,
-        "updated_at": media.updated_at,
-    }
+def _summary_fields(fields: dict[str, Any], thumbnail_url: str | None) -> dict[str, Any]:
+    """The list view from `SUMMARY_COLUMNS` by name and `analysis` (a row's or a tile's)."""
+    summary = {name: fields[name] for name in SUMMARY_COLUMNS}
+    summary["thumbnail_url"] = thumbnail_url
+    summary["pinned"] = bool(summary["pinned"])
+    summary["labels"] = list(summary["labels"] or [])
+    summary["counts"] = dict((fields["analysis"] or {}).get("counts") or {})
+    return summary
+
+
+def _row_fields(media: MediaObject) -> dict[str, Any]:
+    return {name: getattr(media, name) for name in (*SUMMARY_COLUMNS, "analysis")}
 
 
 def summary(media: MediaObject, thumbnail_url: str | None = None) -> MediaSummary:
     """The list view (a gallery tile) of one media row."""
-    return MediaSummary(**_summary_fields(media, thumbnail_url))
-
-
-_TILE_ONLY = ("thumbnail_bucket", "thumbnail_object_name", "analysis")
+    return MediaSummary(**_summary_fields(_row_fields(media), thumbnail_url))
 
 
 def media_page(
-    tiles: list[MediaTile], thumbnail_urls: dict[str, str], next_cursor: str | None
+    tiles: list[MediaTile],
+    thumbnail_urls: dict[str, str],
+    next_cursor: str | None,
+    tile_urls: dict[str, list[tuple[str, int, int, str]]] | None = None,
 ) -> MediaPage:
-    """A page of gallery tiles (`common.media.gallery`) with their signed thumbnail URLs: the
-    same body `summary` gives for each row, validated in one call for the page."""
+    """A page of gallery tiles (`common.media.gallery`) with their signed thumbnail and tile
+    URLs: the same body `summary` gives for each row, validated in one call for the page."""
     items = []
     for tile in tiles:
-        fields: dict[str, Any] = dict(tile)
-        for name in _TILE_ONLY:
-            del fields[name]
-        fields["thumbnail_url"] = thumbnail_urls.get(tile["id"])
-        fields["pinned"] = bool(tile["pinned"])
-        fields["labels"] = list(tile["labels"] or [])
-        fields["counts"] = dict((tile["analysis"] or {}).get("counts") or {})
+        fields = _summary_fields(tile, thumbnail_urls.get(tile["id"]))
+        fields["tiles"] = tiles_of((tile_urls or {}).get(tile["id"], []))
         items.append(fields)
     return MediaPage.model_validate({"items": items, "next_cursor": next_cursor})
+
+
+_TILES = {
+    "tile": ("image/jpeg", 1),
+    "tile_2x": ("image/jpeg", 2),
+    "tile_webp": ("image/webp", 1),
+    "tile_webp_2x": ("image/webp", 2),
+}
+
+
+def tiles_of(found: list[tuple[str, int, int, str]]) -> list[TileBody]:
+    """A tile's `srcset` renditions from (kind, width, height, signed URL) of its derivatives;
+    empty unless all four exist (media processed before them have only `thumbnail_url`)."""
+    kinds = {kind for kind, *_ in found}
+    if not set(_TILES) <= kinds:
+        return []
+    return [
+        TileBody(
+            url=url,
+            mime_type=_TILES[kind][0],
+            width_px=width,
+            height_px=height,
+            density=_TILES[kind][1],
+        )
+        for kind, width, height, url in found
+        if kind in _TILES
+    ]
 
 
 def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
@@ -120,7 +131,7 @@ def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
     media = found.media
     thumbnail = next((s.url for s in found.derivatives if s.derivative.kind == "thumbnail"), None)
     return MediaDetailBody(
-        **_summary_fields(media, thumbnail),
+        **_summary_fields(_row_fields(media), thumbnail),
         declared=Declared(size_bytes=media.size_bytes, sha256=media.sha256, md5=media.md5),
         verified=Verified(
             size_bytes=media.actual_size_bytes,
@@ -184,9 +195,24 @@ def detail(found: MediaDetail, principal: Principal) -> MediaDetailBody:
                 height_px=s.derivative.height_px,
                 size_bytes=s.derivative.size_bytes,
                 url=s.url,
+                details=s.derivative.details,
             )
             for s in found.derivatives
         ],
+        tiles=tiles_of(
+            [
+                (s.derivative.kind, s.derivative.width_px, s.derivative.height_px, s.url)
+                for s in found.derivatives
+            ]
+        ),
+        playback=None
+        if found.playback is None
+        else PlaybackBody(
+            state=found.playback.state,  # type: ignore[arg-type]
+            reason=found.playback.reason,
+            url=found.playback.url,
+            mime_type=found.playback.mime_type,
+        ),
     )
 
 

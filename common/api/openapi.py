@@ -45,8 +45,10 @@ STATUS_TEXT = {
     409: "Conflict",
     410: "Gone",
     412: "Precondition failed",
+    428: "Precondition required",
     413: "Payload too large",
     415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Invalid request",
     429: "Too many requests",
     503: "Unavailable",
@@ -65,21 +67,24 @@ def _schemas(routes: Sequence[Route]) -> tuple[dict[Any, Any], dict[str, Any]]:
     for route in routes:
         if route.body is not None:
             wanted.append((route.body, "validation"))
+        if route.query is not None:
+            wanted.append((route.query, "validation"))
         wanted += [(model, "serialization") for model in route.responses.values() if model]
     unique = list(dict.fromkeys(wanted))
     refs, definitions = models_json_schema(unique, ref_template=REF)
     return dict(refs), definitions.get("$defs", {})
 
 
-def _parameters(route: Route) -> list[dict[str, Any]]:
+def _parameters(route: Route, queries: Mapping[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PARAM.findall(route.path)
     ]
     if route.query is not None:
-        schema = route.query.model_json_schema()
+        schema = queries[route.query.__name__]
         required = set(schema.get("required", []))
-        for name, prop in schema.get("properties", {}).items():
+        for name, original in schema.get("properties", {}).items():
+            prop = dict(original)
             param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
             description = prop.pop("description", None)
             prop.pop("title", None)
@@ -90,7 +95,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
-def _operation(route: Route, function: str, refs: Mapping[Any, Any]) -> dict[str, Any]:
+def _operation(
+    route: Route, function: str, refs: Mapping[Any, Any], queries: Mapping[str, Any]
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,
@@ -102,7 +109,7 @@ def _operation(route: Route, function: str, refs: Mapping[Any, Any]) -> dict[str
         operation["security"] = []
     elif route.ticket:
         operation["security"] = [{"bearer": []}, {"ticket": []}]
-    parameters = _parameters(route)
+    parameters = _parameters(route, queries)
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:
@@ -135,11 +142,16 @@ def document(functions: Mapping[str, Sequence[Route]], *, version: str) -> dict[
     """
     every = [route for routes in functions.values() for route in routes]
     refs, definitions = _schemas(every)
+    # Query models are parameters, not bodies: their properties (whose `$ref`s name components,
+    # such as the enums they share with the bodies) become the parameters' schemas.
+    queries = {r.query.__name__: definitions[r.query.__name__] for r in every if r.query}
+    for name in queries:
+        del definitions[name]
     paths: dict[str, dict[str, Any]] = {}
     for function, routes in functions.items():
         for route in routes:
             item = paths.setdefault(openapi_path(route.path), {})
-            item[route.method.lower()] = _operation(route, function, refs)
+            item[route.method.lower()] = _operation(route, function, refs, queries)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -12,9 +12,9 @@ pinned to what the OpenAPI document has always said (`type: string`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -94,8 +94,21 @@ class InlineSnapshotResponse(Schema):
     declared_mime_type: str | None
 
 
+class TileBody(Schema):
+    """One of a gallery tile's pictures (4:3, cropped around the centre) for `srcset`: `density`
+    1 or 2 (device pixels per CSS pixel), WebP or JPEG; never enlarged, so a small picture's tile
+    is smaller than 320 x 240."""
+
+    url: str
+    mime_type: str
+    width_px: int
+    height_px: int
+    density: int
+
+
 class MediaSummary(Schema):
-    """The list view of a media object."""
+    """The list view of a media object; `tiles` are the grid tile's renditions for `srcset`
+    (empty for media processed before they existed: `thumbnail_url` then)."""
 
     id: str
     device_id: str
@@ -113,6 +126,7 @@ class MediaSummary(Schema):
     status_reason_code: str | None
     status_reason: str | None
     thumbnail_url: str | None
+    tiles: list[TileBody] = Field(default_factory=list)
     pinned: bool
     labels: list[str]
     note: str | None
@@ -216,7 +230,9 @@ class AnalysisBody(Schema):
 
 
 class DerivativeBody(Schema):
-    """A rendition, with a short-lived signed GET URL."""
+    """A rendition, with a short-lived signed GET URL; `details` are its own facts (a
+    storyboard's time index: `tile_width_px`, `tile_height_px`, `columns`, `interval_ms`,
+    `times_ms`)."""
 
     kind: str
     mime_type: str
@@ -224,6 +240,21 @@ class DerivativeBody(Schema):
     height_px: int
     size_bytes: int
     url: str
+    details: dict[str, Any] | None = None
+
+
+class PlaybackBody(Schema):
+    """How a browser plays this video (`docs/CONTRACTS.md`, "Renditions").
+
+    `state`: `original` (it plays as it is: `url` is the original's signed GET), `rendition`
+    (the `playback` rendition's URL), `preparing` (processing is making one), `unavailable`
+    (none could be made: `reason` says why) or `unknown` (processed before playability was
+    checked: try the original). `reason` says why a rendition is needed or missing."""
+
+    state: Literal["original", "rendition", "preparing", "unavailable", "unknown"]
+    reason: str | None
+    url: str | None
+    mime_type: str | None
 
 
 class MediaDetailBody(MediaSummary):
@@ -238,6 +269,7 @@ class MediaDetailBody(MediaSummary):
     motion_segments: list[MotionSegmentBody]
     detections: list[DetectionBody]
     derivatives: list[DerivativeBody]
+    playback: PlaybackBody | None = None
 
 
 class JobLinks(Schema):

@@ -43,6 +43,18 @@ def start(trace_id: str, **labels: str | None) -> None:
     _LABELS.set({k: v for k, v in labels.items() if v})
 
 
+def adopt(trace_id: str | None) -> None:
+    """Continue `trace_id` from here on in the current context (its labels kept), when it is one:
+    a delivery about a media joins the trace the media was declared under."""
+    if trace_id and re.fullmatch(r"[0-9a-f]{32}", trace_id):
+        _TRACE.set(trace_id)
+
+
+def traceparent_of(trace_id: str) -> str:
+    """A `traceparent` value continuing `trace_id` (a new span id)."""
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
 def label(**labels: str | None) -> None:
     """Add labels (e.g. the media id once it is known) to the current context."""
     current = dict(_LABELS.get() or {})
@@ -63,4 +75,4 @@ def labels() -> dict[str, str]:
 def traceparent() -> str | None:
     """A `traceparent` value continuing the current trace (a new span id), for the next hop."""
     current = _TRACE.get()
-    return f"00-{current}-{secrets.token_hex(8)}-01" if current else None
+    return traceparent_of(current) if current else None

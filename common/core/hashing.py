@@ -190,3 +190,19 @@ def digest_path(path: Path, chunk_bytes: int = 1 << 20) -> ContentDigest:
     """Digest a local file (size, SHA-256, MD5, sampling id) in one pass, constant memory."""
     with path.open("rb") as handle:
         return digest_file(handle, path.stat().st_size, chunk_bytes)
+
+
+def md5_of_etag(etag: object) -> str | None:
+    """The base64 MD5 of an S3 ETag that is one: 32 hex digits, quoted or not (an object stored
+    by one PUT, unencrypted or SSE-S3); None for anything else (a multipart ETag `<hex>-<parts>`).
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)
+    """
+    if not isinstance(etag, str):
+        return None
+    text = etag.strip('"')
+    if len(text) != 32:
+        return None
+    try:
+        return base64.b64encode(bytes.fromhex(text)).decode("ascii")
+    except ValueError:
+        return None

@@ -27,6 +27,9 @@ DEFAULT_MIME_ALLOWLIST: tuple[str, ...] = (
     "video/mp4",
     "video/quicktime",
     "video/webm",
+    "video/x-msvideo",
+    "video/x-matroska",
+    "video/mp2t",
 )
 
 
@@ -151,6 +154,9 @@ class Settings(BaseSettings):
     max_share_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
     # The public base URL of list_media, for share links (default: the request's own host).
     public_base_url: str | None = None
+    # The web gallery's public URL: share links open its viewer page, `<web_base_url>/s/<token>`
+    # (None: they open list_media's `/v1/s/<token>`, a redirect to the bytes).
+    web_base_url: str | None = None
     # Stream tickets: how long a ticket for one event stream is valid.
     stream_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
 

@@ -8,7 +8,8 @@ Media:
     any state but deleting / deleted      -> deleting -> deleted (a tombstone; terminal)
     failed (dead-lettered)                -> pending_upload | verified  (an operator's revival)
 
-Jobs: queued -> running -> completed | failed; queued -> failed.
+Jobs: queued -> running -> completed | failed; queued -> failed;
+failed (dead-lettered)                -> queued     (an operator's revival)
 
 Anything else (a repeated or backwards transition, e.g. from a duplicated or out-of-order event) is
 not an error: callers treat it as a logged no-op.
@@ -121,3 +122,51 @@ class JobStatus(StrEnum):
 
 
 JOB_TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+
+JOB_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.FAILED}),
+    JobStatus.RUNNING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED}),
+    JobStatus.COMPLETED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+}
+
+JOB_REVIVALS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.FAILED: frozenset({JobStatus.QUEUED}),
+}
+"""A job failed by a dead letter is queued again by an operator's revival (`REVIVALS`)."""
+
+
+def can_transition_job(
+    current: JobStatus | str, target: JobStatus | str, *, revive: bool = False
+) -> bool:
+    """Tell whether `current -> target` is a legal job transition (or a revival)."""
+    table = JOB_REVIVALS if revive else JOB_TRANSITIONS
+    return JobStatus(target) in table.get(JobStatus(current), frozenset())
+
+
+DERIVATIVE_KINDS: tuple[str, ...] = (
+    "thumbnail",
+    "poster",
+    "web",
+    "tile",
+    "tile_2x",
+    "tile_webp",
+    "tile_webp_2x",
+    "display",
+    "playback",
+    "storyboard",
+)
+"""Every kind of rendition a media may have (one object each, `common.storage.layout`):
+`thumbnail` (JPEG, longest side `THUMBNAIL_MAX_PX` pixels), `poster` (a video's full-size frame), `web` (a
+still in a format browsers do not all show, re-encoded), the grid's tiles (4:3, cropped around the centre) at 1x
+and 2x in JPEG and WebP (`TILE_KINDS`), `display` (a photo at the size a screen
+shows it), `playback` (a video re-encoded or remuxed for browsers: H.264 + AAC in MP4) and
+`storyboard` (a sprite of small frames for timeline previews). `docs/CONTRACTS.md`, "Renditions"."""
+
+TILE_KINDS: tuple[str, ...] = (
+    "tile",
+    "tile_2x",
+    "tile_webp",
+    "tile_webp_2x",
+)
+"""The renditions a gallery tile offers (`srcset`: WebP and JPEG, 1x and 2x)."""

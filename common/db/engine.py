@@ -1,5 +1,14 @@
 """One SQLAlchemy engine per process, and the unit-of-work session scope.
 
+One owner per session: the adapter of a request or a message (an HTTP route handler, a push
+handler) opens `session_scope()` once and hands the session to the domain functions, which never
+open their own. A workflow that must make a step durable before a side effect outside the
+database (a storage write, a publish, minutes of analysis) commits the caller's session at that
+point; after each commit the session holds no connection until its next statement. What must
+happen only once a change is committed (the Firestore mirror of a status) is registered with
+`on_commit` and runs right after the commit that makes the change durable (nothing runs for a
+change that rolls back).
+
 Locally the engine connects with a plain `postgresql+pg8000://` URL (`DATABASE_URL`). In the cloud it
 connects through the Cloud SQL Python Connector with IAM database authentication and the lazy
 refresh strategy recommended for serverless (https://github.com/GoogleCloudPlatform/cloud-sql-python-connector).
@@ -19,7 +28,7 @@ load fails its statement; SQLAlchemy invalidates it and the pool, and the caller
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -32,6 +41,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
     from sqlalchemy.pool import ConnectionPoolEntry
 
+_ON_COMMIT = "on_commit"
 IDLE_PING_AFTER_SECONDS = 10.0
 """A pooled connection idle for longer than this is pinged (`SELECT 1`) before it is used."""
 _RETURNED_AT = "returned_at_monotonic"
@@ -117,9 +127,40 @@ def ping(dbapi_connection: Any) -> None:
 
 @cache
 def _session_factory() -> sessionmaker[Session]:
+    from sqlalchemy import event
     from sqlalchemy.orm import sessionmaker
 
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    event.listen(factory, "after_commit", _run_on_commit)
+    event.listen(factory, "after_soft_rollback", _drop_on_commit)
+    return factory
+
+
+def on_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run `callback()` once `session`'s current transaction commits; never if it rolls back.
+
+    Callbacks run in the order registered, all of them even when one raises; the first error is
+    then raised from the commit (the change is committed: a retry finds it and repeats the
+    callback's work, as mirror writes are meant to be repeated).
+    """
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+def _run_on_commit(session: Session) -> None:
+    callbacks = session.info.pop(_ON_COMMIT, [])
+    first: BaseException | None = None
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+def _drop_on_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_ON_COMMIT, None)
 
 
 @contextmanager

@@ -1,11 +1,13 @@
-"""Repository helpers shared by every writer: one insert-or-get, one history-row writer."""
+"""Repository helpers shared by every writer: one insert-or-get, one history-row writer, one
+read of a media row (`get_media`) and of a job row (`get_job`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from common.db.models import Base, StatusHistory
+from common.core.errors import NotFound
+from common.db.models import Base, Job, MediaObject, StatusHistory
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -75,3 +77,32 @@ def add_history(
             object_version=object_version,
         )
     )
+
+
+def get_media(session: Session, media_id: str, *, lock: bool = False) -> MediaObject:
+    """The media row as committed now, locked `FOR UPDATE` until the caller's commit when `lock`.
+
+    Always read from the database (a row the session holds is refreshed), so a long-lived
+    session never decides on a status another process has changed since.
+
+    Raises:
+        NotFound: no row has this id (rows are tombstoned, never removed: a bad id).
+    """
+    media = session.get(
+        MediaObject, media_id, with_for_update=True if lock else None, populate_existing=True
+    )
+    if media is None:
+        raise NotFound(f"media {media_id!r} not found")
+    return media
+
+
+def get_job(session: Session, job_id: str, *, lock: bool = False) -> Job:
+    """The job row as committed now (as `get_media`).
+
+    Raises:
+        NotFound: no such job.
+    """
+    job = session.get(Job, job_id, with_for_update=True if lock else None, populate_existing=True)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return job

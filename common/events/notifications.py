@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from common.core.errors import BadRequest
+from common.core.hashing import md5_of_etag
 from common.events.envelope import PubSubMessage, parse_time
 
 S3_PAYLOAD_FORMAT = "S3_EVENT_JSON"
@@ -93,19 +92,6 @@ def _gcs(message: PubSubMessage) -> StorageNotification:
     )
 
 
-def _md5_of_etag(etag: Any) -> str | None:
-    """Base64 MD5 from a single-part upload's ETag (hex); None for multipart ETags (`...-N`)."""
-    if not isinstance(etag, str):
-        return None
-    text = etag.strip('"')
-    if len(text) != 32:
-        return None
-    try:
-        return base64.b64encode(bytes.fromhex(text)).decode("ascii")
-    except (ValueError, binascii.Error):
-        return None
-
-
 def _s3_record(record: Any, message: PubSubMessage) -> StorageNotification:
     if not isinstance(record, dict):
         raise BadRequest("S3 event record is not an object")
@@ -132,7 +118,7 @@ def _s3_record(record: Any, message: PubSubMessage) -> StorageNotification:
         object_name=unquote_plus(key),
         version=version if isinstance(version, str) and version else None,
         size_bytes=_int_or_none(obj.get("size")),
-        md5_base64=_md5_of_etag(obj.get("eTag")),
+        md5_base64=md5_of_etag(obj.get("eTag")),
         content_type=None,
         event_time=parse_time(record.get("eventTime")) or message.publish_time,
     )

@@ -21,6 +21,8 @@ from common.core.status import JOB_TERMINAL_STATUSES, TERMINAL_STATUSES, JobStat
 from common.media import lifecycle
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.events.envelope import PubSubMessage
 
 log = logging.getLogger(__name__)
@@ -38,15 +40,18 @@ class DeadLetterOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
-def _fail_media(media_id: str, event_id: str) -> DeadLetterOutcome:
-    from common.media.analyse import load_media
+def _fail_media(session: Session, media_id: str, event_id: str) -> DeadLetterOutcome:
+    from common.core.errors import NotFound
+    from common.db.repo import get_media
 
-    media = load_media(media_id)
-    if media is None:
+    try:
+        media = get_media(session, media_id)
+    except NotFound:
         return DeadLetterOutcome.UNKNOWN
     if MediaStatus(media.status) in TERMINAL_STATUSES:
         return DeadLetterOutcome.ALREADY_TERMINAL
     lifecycle.transition(
+        session,
         media_id,
         MediaStatus.FAILED,
         reason=reasons.reason(reasons.DEAD_LETTERED),
@@ -56,43 +61,45 @@ def _fail_media(media_id: str, event_id: str) -> DeadLetterOutcome:
     return DeadLetterOutcome.MEDIA_FAILED
 
 
-def _fail_job(job_id: str, event_id: str) -> DeadLetterOutcome:
-    from common.jobs.state import end_job, get_job
+def _fail_job(session: Session, job_id: str, event_id: str) -> DeadLetterOutcome:
+    from common.core.errors import NotFound
+    from common.db.repo import get_job
+    from common.media.job_lifecycle import transition_job
 
-    job = get_job(job_id)
-    if job is None:
+    try:
+        job = get_job(session, job_id)
+    except NotFound:
         return DeadLetterOutcome.UNKNOWN
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
         return DeadLetterOutcome.ALREADY_TERMINAL
     if job.result_media_id:
-        _fail_media(job.result_media_id, event_id)
-    end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.DEAD_LETTERED))
+        _fail_media(session, job.result_media_id, event_id)
+    transition_job(session, job_id, JobStatus.FAILED, reason=reasons.reason(reasons.DEAD_LETTERED))
     log.warning("job %s failed: its message was dead-lettered", job_id)
     return DeadLetterOutcome.JOB_FAILED
 
 
-def _media_of_notification(message: PubSubMessage) -> list[str]:
+def _media_of_notification(session: Session, message: PubSubMessage) -> list[str]:
     from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import MediaObject
     from common.events.notifications import storage_notifications
 
     found = []
-    with session_scope() as session:
-        for note in storage_notifications(message):
-            media_id = session.execute(
-                select(MediaObject.id).where(
-                    MediaObject.bucket == note.bucket, MediaObject.object_name == note.object_name
-                )
-            ).scalar_one_or_none()
-            if media_id:
-                found.append(media_id)
+    for note in storage_notifications(message):
+        media_id = session.execute(
+            select(MediaObject.id).where(
+                MediaObject.bucket == note.bucket, MediaObject.object_name == note.object_name
+            )
+        ).scalar_one_or_none()
+        if media_id:
+            found.append(media_id)
     return found
 
 
-def handle_dead_letter(message: PubSubMessage) -> DeadLetterOutcome:
-    """End what a dead-lettered message was about (see the module docstring). Idempotent.
+def handle_dead_letter(session: Session, message: PubSubMessage) -> DeadLetterOutcome:
+    """End what a dead-lettered message was about (see the module docstring), in the caller's
+    transaction. Idempotent.
 
     Raises:
         TransientError: database or Firestore unavailable (retry).
@@ -116,14 +123,14 @@ def handle_dead_letter(message: PubSubMessage) -> DeadLetterOutcome:
         payload = message.json()
         job_id = payload.get("job_id") if isinstance(payload, dict) else None
         if isinstance(job_id, str) and is_valid_id(job_id, JOB_PREFIX):
-            return _fail_job(job_id, message.message_id)
+            return _fail_job(session, job_id, message.message_id)
         return DeadLetterOutcome.UNKNOWN
     if "bucketId" in attrs or attrs.get("payloadFormat") == "S3_EVENT_JSON":
         try:
-            media_ids = _media_of_notification(message)
+            media_ids = _media_of_notification(session, message)
         except BadRequest:
             return DeadLetterOutcome.UNKNOWN
-        outcomes = [_fail_media(media_id, message.message_id) for media_id in media_ids]
+        outcomes = [_fail_media(session, m, message.message_id) for m in media_ids]
         return outcomes[0] if outcomes else DeadLetterOutcome.UNKNOWN
     try:
         payload = message.json()
@@ -131,5 +138,5 @@ def handle_dead_letter(message: PubSubMessage) -> DeadLetterOutcome:
         return DeadLetterOutcome.UNKNOWN
     media_id = payload.get("media_id") if isinstance(payload, dict) else None
     if isinstance(media_id, str) and is_valid_id(media_id, MEDIA_PREFIX):
-        return _fail_media(media_id, message.message_id)
+        return _fail_media(session, media_id, message.message_id)
     return DeadLetterOutcome.UNKNOWN

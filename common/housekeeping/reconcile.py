@@ -36,6 +36,8 @@ from common.media.verify import hand_over, verify_version
 from common.storage import get_store
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import Job, MediaObject
 
 log = logging.getLogger(__name__)
@@ -54,51 +56,54 @@ class ReconcileReport:
     media_ids: list[str] = field(default_factory=list)
 
 
-def _media(status: MediaStatus, before: datetime, column: str, limit: int) -> list[MediaObject]:
+def _media(
+    session: Session, status: MediaStatus, before: datetime, column: str, limit: int
+) -> list[MediaObject]:
     from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import MediaObject
 
     when = getattr(MediaObject, column)
-    with session_scope() as session:
-        return list(
-            session.execute(
-                select(MediaObject)
-                .where(MediaObject.status == status.value, when < before)
-                .order_by(when)
-                .limit(limit)
-            ).scalars()
-        )
+    found = list(
+        session.execute(
+            select(MediaObject)
+            .where(MediaObject.status == status.value, when < before)
+            .order_by(when)
+            .limit(limit)
+        ).scalars()
+    )
+    session.commit()
+    return found
 
 
-def _jobs(before: datetime, limit: int) -> list[Job]:
+def _jobs(session: Session, before: datetime, limit: int) -> list[Job]:
     from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import Job
 
-    with session_scope() as session:
-        return list(
-            session.execute(
-                select(Job)
-                .where(
-                    Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
-                    Job.updated_at < before,
-                )
-                .order_by(Job.updated_at)
-                .limit(limit)
-            ).scalars()
-        )
+    found = list(
+        session.execute(
+            select(Job)
+            .where(
+                Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                Job.updated_at < before,
+            )
+            .order_by(Job.updated_at)
+            .limit(limit)
+        ).scalars()
+    )
+    session.commit()
+    return found
 
 
-def _expire_or_verify(media: MediaObject, report: ReconcileReport) -> None:
-    uploads.settle_expired(media)  # an S3 multipart upload: completed if whole, else aborted
+def _expire_or_verify(session: Session, media: MediaObject, report: ReconcileReport) -> None:
+    uploads.settle_expired(session, media)  # S3 multipart: completed if whole, else aborted
     live = get_store().stat(media.bucket, media.object_name)
     if live is not None:
-        verify_version(media.id, live.version, event_id="reconcile")
+        verify_version(session, media.id, live.version, event_id="reconcile")
         report.verified_again += 1
     elif lifecycle.transition(
+        session,
         media.id,
         MediaStatus.FAILED,
         reason=reasons.reason(reasons.UPLOAD_EXPIRED),
@@ -106,23 +111,23 @@ def _expire_or_verify(media: MediaObject, report: ReconcileReport) -> None:
         expected=MediaStatus.PENDING_UPLOAD,
     ):
         report.expired += 1
+    session.commit()
     report.media_ids.append(media.id)
 
 
-def _republish_deliveries(older_than_seconds: float, limit: int) -> int:
-    from common.db.engine import session_scope
+def _republish_deliveries(session: Session, older_than_seconds: float, limit: int) -> int:
     from common.webhooks.outbox import publish, stale_pending
 
-    with session_scope() as session:
-        stale = stale_pending(session, older_than_seconds=older_than_seconds, limit=limit)
+    stale = stale_pending(session, older_than_seconds=older_than_seconds, limit=limit)
     publish(stale)
     return len(stale)
 
 
-def reconcile(now: datetime | None = None) -> ReconcileReport:
+def reconcile(session: Session, now: datetime | None = None) -> ReconcileReport:
     """One reconciler run (see the module docstring).
 
     Args:
+        session: the caller's unit of work (committed after each row).
         now: the time to judge ages against (tz-aware UTC; default: now).
 
     Returns:
@@ -137,35 +142,40 @@ def reconcile(now: datetime | None = None) -> ReconcileReport:
     now = now or utc_now()
     limit = settings.reconcile_batch_size
     report = ReconcileReport()
-    for media in uploads.expired_pending_uploads(now, limit):
-        _expire_or_verify(media, report)
+    expired = uploads.expired_pending_uploads(session, now, limit)
+    session.commit()
+    for media in expired:
+        _expire_or_verify(session, media, report)
     stuck_before = now - timedelta(seconds=settings.stuck_after_seconds)
-    for media in _media(MediaStatus.UPLOADED, stuck_before, "updated_at", limit):
+    for media in _media(session, MediaStatus.UPLOADED, stuck_before, "updated_at", limit):
         if media.object_version and is_claimed(f"verify:{media.id}:{media.object_version}"):
             continue
         live = get_store().stat(media.bucket, media.object_name)
         if live is not None:
-            verify_version(media.id, live.version, event_id="reconcile")
+            verify_version(session, media.id, live.version, event_id="reconcile")
             report.verified_again += 1
             report.media_ids.append(media.id)
     for status in (MediaStatus.VERIFIED, MediaStatus.PROCESSING):
-        for media in _media(status, stuck_before, "updated_at", limit):
+        for media in _media(session, status, stuck_before, "updated_at", limit):
             if is_claimed(f"process:{media.id}"):
                 continue
             hand_over(media)
             report.handed_over_again += 1
             report.media_ids.append(media.id)
-    for media in _media(MediaStatus.DELETING, stuck_before, "updated_at", limit):
+    for media in _media(session, MediaStatus.DELETING, stuck_before, "updated_at", limit):
         from common.media.delete import finish_delete
 
-        finish_delete(media.id)  # storage was down when it was deleted
+        finish_delete(session, media.id)  # storage was down when it was deleted
         report.deletes_finished += 1
-    for job in _jobs(stuck_before, limit):
+    for job in _jobs(session, stuck_before, limit):
         if is_claimed(f"job:{job.id}"):
             continue
         enqueue(job)
         report.jobs_requeued += 1
-    report.deliveries_published = _republish_deliveries(settings.stuck_after_seconds, limit)
+    report.deliveries_published = _republish_deliveries(
+        session, settings.stuck_after_seconds, limit
+    )
+    session.commit()
     log.info(
         "reconcile: %d expired, %d verified again, %d handed over again, %d jobs requeued",
         report.expired,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from common.core import reasons
 from common.core.settings import get_settings
@@ -19,6 +20,9 @@ from common.core.status import GONE_STATUSES
 from common.core.times import utc_now
 from common.db.claims import claimed
 from common.media.delete import delete_media
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +37,10 @@ class SweepReport:
     skipped_claimed: int = 0
 
 
-def expired_media(now: datetime, limit: int) -> list[str]:
+def expired_media(session: Session, now: datetime, limit: int) -> list[str]:
     """Ids of media past their device's retention at `now`, unpinned, oldest capture first."""
     from sqlalchemy import func, select
 
-    from common.db.engine import session_scope
     from common.db.models import DeviceSettings, MediaObject
 
     days = func.coalesce(DeviceSettings.retention_days, get_settings().default_retention_days)
@@ -53,14 +56,16 @@ def expired_media(now: datetime, limit: int) -> list[str]:
         .order_by(MediaObject.captured_at)
         .limit(limit)
     )
-    with session_scope() as session:
-        return list(session.execute(query).scalars())
+    found = list(session.execute(query).scalars())
+    session.commit()
+    return found
 
 
-def sweep(now: datetime | None = None) -> SweepReport:
+def sweep(session: Session, now: datetime | None = None) -> SweepReport:
     """One sweep (see the module docstring).
 
     Args:
+        session: the caller's unit of work (each delete commits it).
         now: the time retention is judged at (tz-aware UTC; default: now).
 
     Raises:
@@ -68,12 +73,14 @@ def sweep(now: datetime | None = None) -> SweepReport:
     """
     settings = get_settings()
     report = SweepReport()
-    for media_id in expired_media(now or utc_now(), settings.retention_batch_size):
+    for media_id in expired_media(session, now or utc_now(), settings.retention_batch_size):
         with claimed(f"delete:{media_id}", CLAIM_TTL_SECONDS) as claim:
             if claim is None:
                 report.skipped_claimed += 1
                 continue
-            delete_media(media_id, actor="retention", reason=reasons.reason(reasons.RETENTION))
+            delete_media(
+                session, media_id, actor="retention", reason=reasons.reason(reasons.RETENTION)
+            )
             report.deleted.append(media_id)
     log.info(
         "retention: %d deleted, %d claimed elsewhere", len(report.deleted), report.skipped_claimed

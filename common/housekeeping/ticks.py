@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+TASKS = ("reconcile", "retention")
+"""The tasks of the schedules in topology.json (attribute `task`)."""
+
+
 class TickOutcome(StrEnum):
     """What a tick did."""
 
@@ -29,17 +33,20 @@ def handle_housekeeping(message: PubSubMessage) -> StrEnum:
         BadRequest: an unknown task (poison: acknowledged).
         TransientError: a dependency is unavailable (retry).
     """
-    if SOURCE_SUBSCRIPTION in message.attributes:
-        return handle_dead_letter(message)
-    task = message.attributes.get("task")
-    if task == "reconcile":
-        from common.housekeeping.reconcile import reconcile
+    from common.db.engine import session_scope
 
-        reconcile()
-        return TickOutcome.RECONCILED
-    if task == "retention":
+    task = message.attributes.get("task")
+    if SOURCE_SUBSCRIPTION not in message.attributes and task not in TASKS:
+        raise BadRequest(f"unknown housekeeping task {task!r}")
+    with session_scope() as session:
+        if SOURCE_SUBSCRIPTION in message.attributes:
+            return handle_dead_letter(session, message)
+        if task == "reconcile":
+            from common.housekeeping.reconcile import reconcile
+
+            reconcile(session)
+            return TickOutcome.RECONCILED
         from common.housekeeping.retention import sweep
 
-        sweep()
+        sweep(session)
         return TickOutcome.SWEPT
-    raise BadRequest(f"unknown housekeeping task {task!r}")

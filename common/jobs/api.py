@@ -5,7 +5,8 @@ params key is the canonical JSON of the validated parameters. So the same reques
 the first answer is 202 (queued), a replay answers 200 with the job as it is now. A new job is
 published to the `media-jobs` topic as `{"job_id"}` with attribute `kind=job`; a replay of a job
 still `queued` publishes it again (the worker is idempotent), which repairs a publish that failed
-after the row was written. The job's realtime document `jobs/{id}` is written by the worker only.
+after the row was written. Its status changes and realtime document `jobs/{id}` are
+`common.media.job_lifecycle`'s.
 
 Who may queue or read a job is decided before these are called (`common.api.access`).
 """
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LISTED_JOBS = 100
+MAX_JSON_INT = 2**53 - 1
+"""The largest integer every JSON reader holds exactly (RFC 8259 section 6)."""
 
 
 class ResultLabels(BaseModel):
@@ -47,14 +50,14 @@ class ResultLabels(BaseModel):
 class ClipParams(ResultLabels):
     """Body of `POST /v1/media/{id}/clips`: the range `[start_ms, start_ms + duration_ms)`."""
 
-    start_ms: int = Field(ge=0)
-    duration_ms: int = Field(gt=0)
+    start_ms: int = Field(ge=0, le=MAX_JSON_INT)
+    duration_ms: int = Field(gt=0, le=MAX_JSON_INT)
 
 
 class SnapshotParams(ResultLabels):
     """Body of `POST /v1/media/{id}/snapshots`: the time of the wanted frame."""
 
-    at_ms: int = Field(ge=0)
+    at_ms: int = Field(ge=0, le=MAX_JSON_INT)
 
 
 PARAMS_MODELS: dict[JobKind, type[BaseModel]] = {
@@ -209,18 +212,3 @@ def media_jobs(session: Session, media_id: str) -> list[Job]:
             .limit(MAX_LISTED_JOBS)
         ).scalars()
     )
-
-
-def mirror_fields(job: Job) -> dict[str, Any]:
-    """The fields of `jobs/{job_id}` in Firestore (without `updated_at` / `seq`)."""
-    return {
-        "job_id": job.id,
-        "kind": job.kind,
-        "media_id": job.media_id,
-        "device_id": job.device_id,
-        "status": job.status,
-        "progress": job.progress,
-        "result_media_id": job.result_media_id,
-        "error_code": job.error_code,
-        "error": job.error,
-    }

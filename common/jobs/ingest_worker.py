@@ -18,6 +18,7 @@ from common.core.errors import MediaError, RemoteFetchError, TransientError
 from common.core.reasons import Reason
 from common.core.settings import get_settings
 from common.core.status import JOB_TERMINAL_STATUSES, JobStatus, MediaKind, MediaStatus
+from common.db.repo import get_job, get_media
 from common.jobs.ingest import (
     DEFAULT_CAMERA_ID,
     STAGED_KEY,
@@ -25,18 +26,14 @@ from common.jobs.ingest import (
     captured_at_of,
     discard_staged,
 )
-from common.jobs.state import (
-    JobOutcome,
-    end_job,
-    get_job,
-    mirror_job,
-    progress_writer,
-    update_job,
-)
+from common.jobs.state import JobOutcome, progress_writer
 from common.media.declare import ORIGINAL_FILENAME_PATTERN, MediaSpec
+from common.media.job_lifecycle import set_job_fields, transition_job
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from sqlalchemy.orm import Session
 
     from common.db.models import Job
 
@@ -125,7 +122,7 @@ ANALYSIS_WAIT_SECONDS = 60.0
 reconciler) before its message is redelivered."""
 
 
-def _wait_for_analysis(media_id: str) -> None:
+def _wait_for_analysis(session: Session, media_id: str) -> None:
     """Wait while another worker analyses the media.
 
     Raises:
@@ -133,12 +130,11 @@ def _wait_for_analysis(media_id: str) -> None:
     """
     import time
 
-    from common.media.analyse import load_media
-
     deadline = time.monotonic() + ANALYSIS_WAIT_SECONDS
     while time.monotonic() < deadline:
-        media = load_media(media_id)
-        if media is None or media.status not in (
+        media = get_media(session, media_id)
+        session.commit()  # no connection held while waiting
+        if media.status not in (
             MediaStatus.VERIFIED.value,
             MediaStatus.PROCESSING.value,
         ):
@@ -148,10 +144,10 @@ def _wait_for_analysis(media_id: str) -> None:
 
 
 def _store_and_analyse(
-    job: Job, local: Path, event_id: str, progress: Callable[[float], None]
+    session: Session, job: Job, local: Path, event_id: str, progress: Callable[[float], None]
 ) -> Reason | None:
     """Everything after the bytes are local; the failure, if any."""
-    from common.media.analyse import ProcessOutcome, load_media, process_media
+    from common.media.analyse import ProcessOutcome, process_media
     from common.media.ingest import ingest_bytes
     from common.media.sniff import SNIFF_BYTES
 
@@ -160,29 +156,36 @@ def _store_and_analyse(
     with local.open("rb") as handle:
         mime_type = accepted_type(handle.read(SNIFF_BYTES))
     ingested = ingest_bytes(
-        _spec(job, local, mime_type, obtained), local, event_id=job.id, hand_over_after=False
+        session,
+        _spec(job, local, mime_type, obtained),
+        local,
+        event_id=job.id,
+        hand_over_after=False,
     )
     media = ingested.media
     result = {"deduplicated": ingested.deduplicated, "mime_type": media.mime_type, **obtained}
-    update_job(job.id, {"result_media_id": media.id, "result": result})
+    set_job_fields(session, job.id, {"result_media_id": media.id, "result": result})
+    session.commit()
     if media.status == MediaStatus.VERIFIED.value:
         outcome = process_media(
+            session,
             media.id,
             event_id=event_id,
             local_path=local,
             on_progress=lambda f: progress(OBTAIN_SHARE + (1 - OBTAIN_SHARE) * f),
         )
         if outcome is ProcessOutcome.IN_PROGRESS:
-            _wait_for_analysis(media.id)
-    final = load_media(media.id)
-    if final is None or final.status in (MediaStatus.REJECTED.value, MediaStatus.FAILED.value):
-        status = final.status if final else "gone"
-        reason = final.status_reason if final else None
-        return reasons.reason(reasons.RESULT_FAILED, f"The ingested media ended {status}: {reason}")
+            _wait_for_analysis(session, media.id)
+    final = get_media(session, media.id)
+    if final.status in (MediaStatus.REJECTED.value, MediaStatus.FAILED.value):
+        return reasons.reason(
+            reasons.RESULT_FAILED,
+            f"The ingested media ended {final.status}: {final.status_reason}",
+        )
     return None
 
 
-def run_ingest(job_id: str, event_id: str) -> JobOutcome:
+def run_ingest(session: Session, job_id: str, event_id: str) -> JobOutcome:
     """Run one ingest job whose claim the caller holds (see the module docstring).
 
     Client-caused failures (a refused or failing URL, a type not accepted, a quota, a conflicting
@@ -191,24 +194,19 @@ def run_ingest(job_id: str, event_id: str) -> JobOutcome:
     Raises:
         TransientError: storage, database, Pub/Sub or Firestore trouble (redelivered).
     """
-    from sqlalchemy import func
-
-    from common.db.models import Job
     from common.observe.events import log_event
     from common.storage.tempfiles import temp_path
 
-    job = get_job(job_id)
-    assert job is not None
+    job = get_job(session, job_id)
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
         return JobOutcome.DUPLICATE
-    started_at = func.coalesce(Job.started_at, func.now())
-    job = update_job(job_id, {"status": JobStatus.RUNNING.value, "started_at": started_at})
-    mirror_job(job)
-    progress = progress_writer(job)
+    job, _ = transition_job(session, job_id, JobStatus.RUNNING)
+    session.commit()
+    progress = progress_writer(session, job)
     failure: Reason | None = None
     with temp_path(prefix="ingest-") as local:
         try:
-            failure = _store_and_analyse(job, local, event_id, progress)
+            failure = _store_and_analyse(session, job, local, event_id, progress)
         except RemoteFetchError as exc:
             log_event(
                 "ingest.fetch_failed",
@@ -218,17 +216,22 @@ def run_ingest(job_id: str, event_id: str) -> JobOutcome:
                 job_id=job_id,
                 device_id=job.device_id,
             )
-            update_job(job_id, {"result": {"error_details": exc.details}})
+            session.rollback()
+            set_job_fields(session, job_id, {"result": {"error_details": exc.details}})
             failure = Reason(exc.code, exc.message)
         except MediaError as exc:
             if exc.http_status >= 500 and exc.code != reasons.SOURCE_GONE:
                 raise  # our dependencies, not the input: redelivered
+            session.rollback()
             failure = Reason(exc.code, exc.message)
     try:
         discard_staged(job.params)
     except TransientError as exc:  # a lifecycle rule on `ingest/` removes what this misses
         log.warning("ingest job %s: could not remove its staged bytes: %s", job_id, exc)
-    end_job(job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure)
+    transition_job(
+        session, job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, reason=failure
+    )
+    session.commit()
     if failure:
         log.warning("ingest job %s failed: %s", job_id, failure.code)
         return JobOutcome.FAILED

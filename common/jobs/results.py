@@ -34,6 +34,8 @@ from common.storage.base import ObjectExists, ObjectNotFound
 from common.storage.tempfiles import local_copy, temp_path
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import Job, MediaObject
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ def run_operation(
             target,
             start_ms=params["start_ms"],
             duration_ms=params["duration_ms"],
+            mode="auto" if _plays_as_is(source) else "reencode",
             tolerance_ms=settings.clip_copy_tolerance_ms,
             on_progress=on_progress,
         )
@@ -98,6 +101,18 @@ def run_operation(
     }
 
 
+def _plays_as_is(source: Path) -> bool:
+    """Whether browsers play `source` as it is; a clip of a video that needs a playable version
+    (HEVC, Motion JPEG, a camera's AVI or MPEG-TS) is cut from the original and re-encoded to
+    H.264, never stream-copied into an MP4 no browser plays (`common.processing.playback`)."""
+    from common.media.sniff import SNIFF_BYTES, sniff_mime
+    from common.processing.playback import plan_playback, probe_format
+
+    with source.open("rb") as handle:
+        mime_type = sniff_mime(handle.read(SNIFF_BYTES)) or "application/octet-stream"
+    return plan_playback(probe_format(source, mime_type)).as_is
+
+
 @dataclass(frozen=True)
 class Result:
     """A job's result media: the ingest outcome, the cut's details, a local copy of its bytes."""
@@ -108,23 +123,27 @@ class Result:
 
 
 def _concat_parts(
-    parts: list[dict[str, Any]], target: Path, on_progress: Callable[[float], None]
+    session: Session,
+    parts: list[dict[str, Any]],
+    target: Path,
+    on_progress: Callable[[float], None],
 ) -> dict[str, Any]:
     """Cut a clip across recordings: each part from its own source, one output."""
     from contextlib import ExitStack
 
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
+    from common.core.errors import NotFound
+    from common.db.repo import get_media
     from common.processing.concat import Part, concat_clip
 
     store = get_store()
     with ExitStack() as stack:
         pieces = []
         for part in parts:
-            with session_scope() as session:
-                media = session.get(MediaObject, part["media_id"])
-            if media is None:
-                raise ObjectNotFound(f"source {part['media_id']} is gone")
+            try:
+                media = get_media(session, part["media_id"])
+            except NotFound as exc:
+                raise ObjectNotFound(f"source {part['media_id']} is gone") from exc
+            session.commit()
             path = stack.enter_context(
                 local_copy(
                     store, media.bucket, media.object_name, media.object_version, prefix="job-src-"
@@ -145,14 +164,18 @@ def _concat_parts(
 
 
 def _cut_and_store(
-    job: Job, source: MediaObject, target: Path, on_progress: Callable[[float], None]
+    session: Session,
+    job: Job,
+    source: MediaObject,
+    target: Path,
+    on_progress: Callable[[float], None],
 ) -> dict[str, Any] | None:
     """Cut the result into `target` and store it if absent; None when another attempt stored it."""
     store = get_store()
     kind = JobKind(job.kind)
     try:
         if "parts" in job.params:
-            details = _concat_parts(job.params["parts"], target, on_progress)
+            details = _concat_parts(session, job.params["parts"], target, on_progress)
         else:
             with local_copy(
                 store, source.bucket, source.object_name, source.object_version, prefix="job-src-"
@@ -198,12 +221,30 @@ def _spec(job: Job, source: MediaObject, path: Path, details: dict[str, Any]) ->
         labels=list(job.params.get("labels") or []),
         note=job.params.get("note"),
         request={"job_id": job.id, "kind": kind.value},
+        original_filename=result_filename(source, kind, details),
     )
+
+
+def _clock(ms: int) -> str:
+    seconds, millis = divmod(max(0, int(ms)), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}.{millis // 100}s"
+
+
+def result_filename(source: MediaObject, kind: JobKind, details: dict[str, Any]) -> str:
+    """The name a job's result goes by: its source and where in it, e.g.
+    "bikes.mp4 clip 0m01.0s-0m03.0s.mp4", "bikes.mp4 at 0m02.4s.jpg"."""
+    stem = (source.original_filename or f"{source.camera_id} {source.media_type}")[:200]
+    start = int(details.get("offset_ms", 0))
+    if kind is JobKind.CLIP:
+        end = start + int(details.get("duration_ms", 0))
+        return f"{stem} clip {_clock(start)}-{_clock(end)}.mp4"
+    return f"{stem} at {_clock(start)}.jpg"
 
 
 @contextmanager
 def produce_result(
-    job: Job, source: MediaObject, on_progress: Callable[[float], None]
+    session: Session, job: Job, source: MediaObject, on_progress: Callable[[float], None]
 ) -> Iterator[Result]:
     """Find or make the job's result media (see the module docstring); yields it with a local
     copy of its bytes, removed when the block ends.
@@ -219,7 +260,7 @@ def produce_result(
     with temp_path(suffix=Path(name).suffix, prefix="job-out-") as local:
         details = None
         if store.stat(bucket, name) is None:
-            details = _cut_and_store(job, source, local, on_progress)
+            details = _cut_and_store(session, job, source, local, on_progress)
         if details is None:  # stored by an earlier or a concurrent attempt: use those bytes
             info = store.stat(bucket, name)
             if info is None:
@@ -230,7 +271,11 @@ def produce_result(
             raw = info.metadata.get(DETAILS_METADATA_KEY)
             details = json.loads(raw) if raw else {}
         ingested = ingest_bytes(
-            _spec(job, source, local, details), local, event_id=job.id, hand_over_after=False
+            session,
+            _spec(job, source, local, details),
+            local,
+            event_id=job.id,
+            hand_over_after=False,
         )
         log.info("job %s: result media %s at %s/%s", job.id, ingested.media.id, bucket, name)
         yield Result(ingested, details, local)

@@ -23,16 +23,13 @@ from common.core.reasons import Reason
 from common.core.settings import get_settings
 from common.core.status import JOB_TERMINAL_STATUSES, JobKind, JobStatus, MediaStatus
 from common.db.claims import claimed
-from common.jobs.state import (
-    JobOutcome,
-    end_job,
-    get_job,
-    mirror_job,
-    progress_writer,
-    update_job,
-)
+from common.db.repo import get_job, get_media
+from common.jobs.state import JobOutcome, progress_writer
+from common.media.job_lifecycle import mirror_job, set_job_fields, transition_job
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import Job, MediaObject
     from common.events.envelope import PubSubMessage
 
@@ -47,26 +44,24 @@ def is_job_message(message: PubSubMessage) -> bool:
     return message.attributes.get("kind") == "job"
 
 
-def load_job(job_id: str) -> tuple[Job, MediaObject] | None:
-    """A clip or snapshot job and its source media, or None."""
-    from common.db.engine import session_scope
-    from common.db.models import Job, MediaObject
+def load_job(session: Session, job_id: str) -> tuple[Job, MediaObject] | None:
+    """A clip or snapshot job and its source media, or None (an ingest job, or no such job)."""
+    from common.core.errors import NotFound
 
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.media_id is None:
-            return None
-        media = session.get(MediaObject, job.media_id)
-        assert media is not None  # foreign key
-        return job, media
+    try:
+        job = get_job(session, job_id)
+    except NotFound:
+        return None
+    if job.media_id is None:
+        return None
+    return job, get_media(session, job.media_id)
 
 
-def _source_deleted(job_id: str) -> bool:
+def _source_deleted(session: Session, job: Job) -> bool:
     """Tell whether the job's source was deleted (or is being deleted)."""
     from common.media.delete import is_gone
 
-    loaded = load_job(job_id)
-    return loaded is not None and is_gone(loaded[1])
+    return job.media_id is not None and is_gone(get_media(session, job.media_id))
 
 
 def handle_job_message(message: PubSubMessage) -> JobOutcome:
@@ -82,13 +77,19 @@ def handle_job_message(message: PubSubMessage) -> JobOutcome:
     job_id = payload.get("job_id") if isinstance(payload, dict) else None
     if not isinstance(job_id, str) or not is_valid_id(job_id, JOB_PREFIX):
         raise BadRequest("media-jobs message has no valid job_id")
-    return run_job(job_id, message.message_id)
+    from common.db.engine import session_scope
+
+    with session_scope() as session:
+        return run_job(session, job_id, message.message_id)
 
 
-def run_job(job_id: str, event_id: str) -> JobOutcome:
+def run_job(session: Session, job_id: str, event_id: str) -> JobOutcome:
     """Run one job (see the module docstring)."""
-    job = get_job(job_id)
-    if job is None:
+    from common.core.errors import NotFound
+
+    try:
+        job = get_job(session, job_id)
+    except NotFound:
         log.warning("job message %s names unknown job %s", event_id, job_id)
         return JobOutcome.UNKNOWN_JOB
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
@@ -101,51 +102,57 @@ def run_job(job_id: str, event_id: str) -> JobOutcome:
         if job.kind == JobKind.INGEST.value:
             from common.jobs.ingest_worker import run_ingest
 
-            return run_ingest(job_id, event_id)
-        return _run_claimed(job_id, event_id)
+            return run_ingest(session, job_id, event_id)
+        return _run_claimed(session, job_id, event_id)
 
 
-def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
-    from sqlalchemy import func
+def _end(session: Session, job_id: str, status: JobStatus, reason: Reason | None) -> None:
+    transition_job(session, job_id, status, reason=reason)
+    session.commit()
 
-    from common.db.models import Job
+
+def _run_claimed(session: Session, job_id: str, event_id: str) -> JobOutcome:
     from common.jobs.results import produce_result
-    from common.media.analyse import ProcessOutcome, load_media, process_media
+    from common.media.analyse import ProcessOutcome, process_media
 
-    loaded = load_job(job_id)
+    loaded = load_job(session, job_id)
     assert loaded is not None
     job, source = loaded
     if JobStatus(job.status) in JOB_TERMINAL_STATUSES:
         return JobOutcome.DUPLICATE
-    if _source_deleted(job_id):
-        end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED))
+    if _source_deleted(session, job):
+        _end(session, job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED))
         return JobOutcome.FAILED
-    started_at = func.coalesce(Job.started_at, func.now())
-    job = update_job(job_id, {"status": JobStatus.RUNNING.value, "started_at": started_at})
-    mirror_job(job)
-    progress = progress_writer(job)
+    job, _ = transition_job(session, job_id, JobStatus.RUNNING)
+    session.commit()
+    progress = progress_writer(session, job)
     failure: Reason | None = None
     try:
-        with produce_result(job, source, lambda f: progress(f * EXTRACT_SHARE)) as result:
+        with produce_result(session, job, source, lambda f: progress(f * EXTRACT_SHARE)) as result:
             media = result.ingested.media
-            update_job(job_id, {"result_media_id": media.id, "result": result.details})
+            set_job_fields(session, job_id, {"result_media_id": media.id, "result": result.details})
+            session.commit()
             outcome = process_media(
+                session,
                 media.id,
                 event_id=event_id,
                 local_path=result.local_path,
                 on_progress=lambda f: progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f),
             )
-        if _source_deleted(job_id):  # deleted while the job ran: its result goes too
+        if _source_deleted(session, job):  # deleted while the job ran: its result goes too
             from common.media.delete import delete_media
 
             delete_media(
-                media.id, actor=f"job:{job_id}", reason=reasons.reason(reasons.SOURCE_DELETED)
+                session,
+                media.id,
+                actor=f"job:{job_id}",
+                reason=reasons.reason(reasons.SOURCE_DELETED),
             )
-            end_job(job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED))
+            _end(session, job_id, JobStatus.FAILED, reasons.reason(reasons.SOURCE_DELETED))
             log.warning("job %s failed: its source was deleted", job_id)
             return JobOutcome.FAILED
-        final = load_media(media.id)
-        if outcome is ProcessOutcome.IN_PROGRESS or final is None:
+        final = get_media(session, media.id)
+        if outcome is ProcessOutcome.IN_PROGRESS:
             return JobOutcome.IN_PROGRESS
         if final.status != MediaStatus.PROCESSED.value:
             failure = reasons.reason(
@@ -158,7 +165,7 @@ def _run_claimed(job_id: str, event_id: str) -> JobOutcome:
         failure = reasons.reason(
             code, None if code == reasons.SOURCE_GONE else "The source video could not be decoded."
         )
-    end_job(job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure)
+    _end(session, job_id, JobStatus.FAILED if failure else JobStatus.COMPLETED, failure)
     if failure:
         log.warning("job %s failed: %s", job_id, failure.code)
         return JobOutcome.FAILED

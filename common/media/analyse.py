@@ -22,11 +22,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.core import reasons
-from common.core.errors import BadRequest, MediaTooLarge, PermanentMediaError, TransientError
+from common.core.errors import (
+    BadRequest,
+    MediaTooLarge,
+    NotFound,
+    PermanentMediaError,
+    TransientError,
+)
 from common.core.ids import MEDIA_PREFIX, is_valid_id
 from common.core.settings import get_settings
 from common.core.status import BEFORE_VERIFICATION, MediaStatus
 from common.db.claims import claimed
+from common.db.repo import get_media
 from common.media import lifecycle
 from common.storage import get_store
 from common.storage.base import ObjectNotFound
@@ -34,6 +41,8 @@ from common.storage.tempfiles import local_copy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from sqlalchemy.orm import Session
 
     from common.db.models import MediaObject
     from common.events.envelope import PubSubMessage
@@ -53,25 +62,15 @@ class ProcessOutcome(StrEnum):
     UNKNOWN_MEDIA = "unknown_media"
 
 
-def load_media(media_id: str) -> MediaObject | None:
-    """The media row, or None."""
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
-
-    with session_scope() as session:
-        return session.get(MediaObject, media_id)
-
-
 def _analyse(
-    media: MediaObject, path: Path, on_progress: Callable[[float], None] | None
+    session: Session, media: MediaObject, path: Path, on_progress: Callable[[float], None] | None
 ) -> ImageAnalysis | VideoAnalysis:
-    from common.db.engine import session_scope
     from common.media.detection_config import config_for
     from common.media.mirror import ProgressReporter
     from common.processing import analyze_image, analyze_video
 
-    with session_scope() as session:
-        config = config_for(session, media.device_id, media.camera_id)
+    config = config_for(session, media.device_id, media.camera_id)
+    session.commit()  # nothing held while the analysis runs
     if media.media_type == "image":
         return analyze_image(path, config)
     reporter = ProgressReporter(media.id, media.device_id)
@@ -99,25 +98,39 @@ def _failure_reason(media: MediaObject, exc: PermanentMediaError) -> reasons.Rea
 
 
 def _analyse_and_store(
+    session: Session,
     media: MediaObject,
     path: Path,
     event_id: str | None,
     on_progress: Callable[[float], None] | None,
 ) -> ProcessOutcome:
     from common.media.analysis_store import MediaGone, store_analysis
+    from common.media.derivatives import remove_stored, save_derivative_rows
+    from common.media.renditions import add_renditions
 
     try:
-        analysis = _analyse(media, path, on_progress)
-        fields = store_analysis(media, analysis)
+        analysis = _analyse(session, media, path, on_progress)
+        # renditions for screens (a playable video can take minutes): stored before any row of
+        # the media is locked, their rows written with the analysis's
+        rows, summary = add_renditions(media, path, analysis)
+        try:
+            fields = store_analysis(session, media, analysis)
+            save_derivative_rows(session, media.id, rows)
+        except MediaGone:
+            remove_stored(rows)
+            raise
+        fields["analysis"].update(summary)
     except MediaGone:
         log.info("media %s was deleted while it was analysed", media.id)
         return ProcessOutcome.GONE
     except PermanentMediaError as exc:
         why = _failure_reason(media, exc)
-        lifecycle.transition(media.id, MediaStatus.FAILED, reason=why, event_id=event_id)
+        lifecycle.transition(session, media.id, MediaStatus.FAILED, reason=why, event_id=event_id)
+        session.commit()
         log.warning("media %s failed: %s", media.id, exc.message)
         return ProcessOutcome.FAILED
-    lifecycle.transition(media.id, MediaStatus.PROCESSED, event_id=event_id, fields=fields)
+    lifecycle.transition(session, media.id, MediaStatus.PROCESSED, event_id=event_id, fields=fields)
+    session.commit()
     log.info(
         "media %s processed: %s (%d boxes) by %s",
         media.id,
@@ -129,6 +142,7 @@ def _analyse_and_store(
 
 
 def process_media(
+    session: Session,
     media_id: str,
     *,
     event_id: str | None,
@@ -138,6 +152,7 @@ def process_media(
     """Analyse a verified media (see the module docstring). Safe to call any number of times.
 
     Args:
+        session: the caller's unit of work (committed at each step).
         media_id: the media.
         event_id: the message that caused the work, for the history.
         local_path: its bytes on local disk, when the caller has them (else downloaded).
@@ -150,8 +165,9 @@ def process_media(
         TransientError: the media is not verified yet, or storage, database or Firestore is
             unavailable (retry).
     """
-    media = load_media(media_id)
-    if media is None:
+    try:
+        media = get_media(session, media_id)
+    except NotFound:
         log.warning("media %s is unknown", media_id)
         return ProcessOutcome.UNKNOWN_MEDIA
     status = MediaStatus(media.status)
@@ -164,26 +180,28 @@ def process_media(
         if claim is None:
             log.info("media %s is being processed elsewhere", media_id)
             return ProcessOutcome.IN_PROGRESS
-        media = load_media(media_id)
-        assert media is not None
+        media = get_media(session, media_id)
         if media.status == MediaStatus.VERIFIED.value:
-            lifecycle.transition(media_id, MediaStatus.PROCESSING, event_id=event_id)
+            lifecycle.transition(session, media_id, MediaStatus.PROCESSING, event_id=event_id)
+            session.commit()
         elif media.status != MediaStatus.PROCESSING.value:
             return ProcessOutcome.DUPLICATE
         if local_path is not None:
-            return _analyse_and_store(media, local_path, event_id, on_progress)
+            return _analyse_and_store(session, media, local_path, event_id, on_progress)
         try:
             with local_copy(
                 get_store(), media.bucket, media.object_name, media.object_version
             ) as path:
-                return _analyse_and_store(media, path, event_id, on_progress)
+                return _analyse_and_store(session, media, path, event_id, on_progress)
         except ObjectNotFound:
             lifecycle.transition(
+                session,
                 media_id,
                 MediaStatus.FAILED,
                 reason=reasons.reason(reasons.OBJECT_GONE),
                 event_id=event_id,
             )
+            session.commit()
             log.warning("media %s failed: its object version is gone", media_id)
             return ProcessOutcome.FAILED
 
@@ -201,4 +219,7 @@ def handle_media_verified(message: PubSubMessage) -> ProcessOutcome:
     media_id = payload.get("media_id") if isinstance(payload, dict) else None
     if not isinstance(media_id, str) or not is_valid_id(media_id, MEDIA_PREFIX):
         raise BadRequest("media-verified message has no valid media_id")
-    return process_media(media_id, event_id=message.message_id)
+    from common.db.engine import session_scope
+
+    with session_scope() as session:
+        return process_media(session, media_id, event_id=message.message_id)

@@ -150,12 +150,13 @@ def _replace(
     from sqlalchemy.dialects.postgresql import insert
 
     from common.core.status import GONE_STATUSES, MediaStatus
-    from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
+    from common.db.models import Derivative, Detection, MotionSegment, Track
+    from common.db.repo import get_media
 
     # Lock the media row: a late duplicate replaces the results after us, never interleaved,
     # and a delete that began meanwhile wins.
-    media = session.get(MediaObject, media_id, with_for_update=True)
-    if media is None or MediaStatus(media.status) in GONE_STATUSES:
+    media = get_media(session, media_id, lock=True)
+    if MediaStatus(media.status) in GONE_STATUSES:
         raise MediaGone(media_id)
     for model in (Detection, Track, MotionSegment):
         session.execute(delete(model).where(model.media_id == media_id))
@@ -197,8 +198,11 @@ def _replace(
     return _record_events(session, media, analysis, tracks)
 
 
-def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) -> dict[str, Any]:
-    """Write renditions, snapshots and result rows of one analysis.
+def store_analysis(
+    session: Session, media: MediaObject, analysis: ImageAnalysis | VideoAnalysis
+) -> dict[str, Any]:
+    """Write renditions and snapshots, and replace the result rows of one analysis in the
+    caller's transaction (the caller commits them with the `processed` transition).
 
     Returns:
         The media columns the analysis determined (size, duration, codec, fps, decode warnings,
@@ -208,17 +212,14 @@ def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) 
         MediaGone: the media was deleted meanwhile (what was written is removed again).
         StorageUnavailable, TransientError: storage or database trouble (retry).
     """
-    from common.db.engine import session_scope
     from common.processing import VideoAnalysis
 
     derivatives = _write_renditions(media.id, analysis)
     tracks = _write_tracks(media.id, analysis)
     try:
-        with session_scope() as session:
-            deliveries, documents, deleted = _replace(
-                session, media.id, analysis, derivatives, tracks
-            )
+        deliveries, documents, deleted = _replace(session, media.id, analysis, derivatives, tracks)
     except MediaGone:
+        session.rollback()
         store = get_store()
         for row in derivatives:
             store.delete(row["bucket"], row["object_name"])
@@ -226,12 +227,16 @@ def store_analysis(media: MediaObject, analysis: ImageAnalysis | VideoAnalysis) 
             if row.get("snapshot_object_name"):
                 store.delete(row["snapshot_bucket"], row["snapshot_object_name"])
         raise
+    from common.db.engine import on_commit
     from common.media.events.notify import mirror_events, unmirror_events
     from common.webhooks.outbox import publish
 
-    publish(deliveries)
-    mirror_events(documents)
-    unmirror_events(deleted)
+    def announce() -> None:
+        publish(deliveries)
+        mirror_events(documents)
+        unmirror_events(deleted)
+
+    on_commit(session, announce)
     summary: dict[str, Any] = {
         "detectors": list(analysis.detectors),
         "counts": dict(analysis.counts),

@@ -257,6 +257,7 @@ class Declared:
 
 
 def _values(spec: MediaSpec, settings: Settings) -> dict[str, Any]:
+    from common.core import context
     from common.storage import get_store
 
     bucket = spec.bucket or settings.uploads_bucket
@@ -287,6 +288,7 @@ def _values(spec: MediaSpec, settings: Settings) -> dict[str, Any]:
         "note": spec.note,
         "original_filename": spec.original_filename,
         "created_by": spec.created_by,
+        "trace_id": context.trace_id(),  # one upload, one trace (common.core.context)
     }
 
 

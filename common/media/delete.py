@@ -24,14 +24,18 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from common.core import reasons
-from common.core.errors import NotFound, TransientError
+from common.core.errors import TransientError
 from common.core.reasons import Reason
 from common.core.settings import get_settings
 from common.core.status import GONE_STATUSES, JobStatus, MediaStatus
+from common.db.repo import get_media
 from common.media import lifecycle
+from common.media.job_lifecycle import transition_job
 from common.storage import get_store, layout
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import MediaObject
 
 log = logging.getLogger(__name__)
@@ -46,135 +50,106 @@ class DeleteOutcome(StrEnum):
     """Marked `deleting`; storage was unavailable, the reconciler will finish."""
 
 
-def _begin(media_id: str, actor: str, reason: Reason) -> tuple[MediaObject, list[str]] | None:
-    """Mark the row `deleting` and end its unfinished jobs; None when it is already deleted."""
-    from sqlalchemy import select, update
+def _begin(
+    session: Session, media_id: str, actor: str, reason: Reason
+) -> tuple[MediaObject, list[str]] | None:
+    """Mark the row `deleting` and end its unfinished jobs (committed); None when it is already
+    deleted."""
+    from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import Job, MediaObject
 
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id)
-        if media is None:
-            raise NotFound(f"media {media_id} not found")
-        if media.status == MediaStatus.DELETED.value:
-            return None
-        running = list(
-            session.execute(
-                select(Job.id).where(
-                    Job.media_id == media_id,
-                    Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
-                )
-            ).scalars()
+    media = get_media(session, media_id, lock=True)
+    if media.status == MediaStatus.DELETED.value:
+        session.commit()
+        return None
+    running = session.execute(
+        select(Job.id).where(
+            Job.media_id == media_id,
+            Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
         )
-        if running:
-            gone = reasons.reason(reasons.SOURCE_DELETED)
-            session.execute(
-                update(Job)
-                .where(Job.id.in_(running))
-                .values(status=JobStatus.FAILED.value, error_code=gone.code, error=gone.message)
-            )
-        children = list(
-            session.execute(
-                select(MediaObject.id).where(MediaObject.parent_id == media_id)
-            ).scalars()
+    ).scalars()
+    for job_id in list(running):
+        transition_job(
+            session, job_id, JobStatus.FAILED, reason=reasons.reason(reasons.SOURCE_DELETED)
         )
+    children = list(
+        session.execute(select(MediaObject.id).where(MediaObject.parent_id == media_id)).scalars()
+    )
     if media.status != MediaStatus.DELETING.value:
         lifecycle.transition(
+            session,
             media_id,
             MediaStatus.DELETING,
             reason=reason,
             event_id=actor,
             fields={"deleted_by": actor},
         )
-    for job_id in running:
-        _mirror_failed_job(job_id, media.device_id)
+    session.commit()
     return media, children
 
 
-def _mirror_failed_job(job_id: str, device_id: str) -> None:
-    from common.db.engine import session_scope
-    from common.db.models import Job
-    from common.media.mirror import JOBS_COLLECTION, write_document
-
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-    if job is not None:
-        write_document(
-            JOBS_COLLECTION,
-            job.id,
-            {
-                "job_id": job.id,
-                "status": job.status,
-                "error_code": job.error_code,
-                "error": job.error,
-                "device_id": device_id,
-                "media_id": job.media_id,
-                "kind": job.kind,
-            },
-        )
-
-
-def _objects_of(media: MediaObject) -> list[tuple[str, str, str | None]]:
+def _objects_of(session: Session, media: MediaObject) -> list[tuple[str, str, str | None]]:
     """(bucket, object name, version) of every object the media owns."""
     from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import Derivative, StatusHistory, Track
 
     settings = get_settings()
     found: list[tuple[str, str, str | None]] = [
         (media.bucket, media.object_name, media.object_version)
     ]
-    with session_scope() as session:
-        found += [
-            (d.bucket, d.object_name, None)
-            for d in session.execute(
-                select(Derivative).where(Derivative.media_id == media.id)
-            ).scalars()
-        ]
-        found += [
-            (t.snapshot_bucket, t.snapshot_object_name, None)
-            for t in session.execute(select(Track).where(Track.media_id == media.id)).scalars()
-            if t.snapshot_bucket and t.snapshot_object_name
-        ]
-        versions = session.execute(
-            select(StatusHistory.object_version).where(
-                StatusHistory.media_id == media.id, StatusHistory.object_version.is_not(None)
-            )
+    found += [
+        (d.bucket, d.object_name, None)
+        for d in session.execute(
+            select(Derivative).where(Derivative.media_id == media.id)
         ).scalars()
-        for version in set(versions):
-            if version is not None:
-                found.append(
-                    (
-                        media.bucket,
-                        layout.quarantine_object_name(
-                            settings.quarantine_prefix, media.object_name, version
-                        ),
-                        None,
-                    )
+    ]
+    found += [
+        (t.snapshot_bucket, t.snapshot_object_name, None)
+        for t in session.execute(select(Track).where(Track.media_id == media.id)).scalars()
+        if t.snapshot_bucket and t.snapshot_object_name
+    ]
+    versions = session.execute(
+        select(StatusHistory.object_version).where(
+            StatusHistory.media_id == media.id, StatusHistory.object_version.is_not(None)
+        )
+    ).scalars()
+    for version in set(versions):
+        if version is not None:
+            found.append(
+                (
+                    media.bucket,
+                    layout.quarantine_object_name(
+                        settings.quarantine_prefix, media.object_name, version
+                    ),
+                    None,
                 )
+            )
     return found
 
 
-def _scrub(media_id: str) -> None:
+def _scrub(session: Session, media_id: str) -> None:
     from sqlalchemy import delete
 
-    from common.db.engine import session_scope
-    from common.db.models import Derivative, Detection, MediaObject, MotionSegment, Track
+    from common.db.engine import on_commit
+    from common.db.models import Derivative, Detection, MotionSegment, Track
     from common.media.events.build import event_data
     from common.media.events.notify import mirror_events, unmirror_events
     from common.media.events.removal import remove_segments
 
-    with session_scope() as session:
-        session.get(MediaObject, media_id, with_for_update=True)
-        changed, gone = remove_segments(session, media_id)
-        documents = [event_data(event) for event in changed]
-        for model in (Detection, Track, MotionSegment, Derivative):
-            session.execute(delete(model).where(model.media_id == media_id))
-    mirror_events(documents)
-    unmirror_events(gone)
+    get_media(session, media_id, lock=True)
+    changed, gone = remove_segments(session, media_id)
+    documents = [event_data(event) for event in changed]
+    def mirror() -> None:
+        mirror_events(documents)
+        unmirror_events(gone)
+
+    on_commit(session, mirror)
+    for model in (Detection, Track, MotionSegment, Derivative):
+        session.execute(delete(model).where(model.media_id == media_id))
     lifecycle.update_fields(
+        session,
         media_id,
         {
             "labels": [],
@@ -198,32 +173,37 @@ def _scrub(media_id: str) -> None:
     )
 
 
-def finish_delete(media_id: str) -> DeleteOutcome:
-    """Remove a `deleting` media's bytes and content and make it a `deleted` tombstone.
+def finish_delete(session: Session, media_id: str) -> DeleteOutcome:
+    """Remove a `deleting` media's bytes and content and make it a `deleted` tombstone
+    (committed).
 
     Returns:
         DELETED, ALREADY_DELETED, or PENDING when storage was unavailable (still `deleting`).
     """
-    media = _load(media_id)
+    media = get_media(session, media_id)
     if media.status == MediaStatus.DELETED.value:
         return DeleteOutcome.ALREADY_DELETED
     store = get_store()
+    objects = _objects_of(session, media)
+    session.commit()  # nothing held while the store works
     try:
-        for bucket, name, version in _objects_of(media):
+        for bucket, name, version in objects:
             store.delete(bucket, name, version)
             if version is not None:
                 store.delete(bucket, name)  # a newer version (an overwrite) goes too
     except TransientError:
         log.warning("media %s stays deleting: storage unavailable", media_id, exc_info=True)
         return DeleteOutcome.PENDING
-    _scrub(media_id)
+    _scrub(session, media_id)
     lifecycle.transition(
+        session,
         media_id,
         MediaStatus.DELETED,
         reason=_reason_of(media),
         expected=MediaStatus.DELETING,
         fields={"deleted_at": _now()},
     )
+    session.commit()
     log.info("media %s deleted by %s", media_id, media.deleted_by)
     return DeleteOutcome.DELETED
 
@@ -238,23 +218,19 @@ def _now() -> object:
     return func.now()
 
 
-def _load(media_id: str) -> MediaObject:
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
-
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id)
-    if media is None:
-        raise NotFound(f"media {media_id} not found")
-    return media
-
-
 def delete_media(
-    media_id: str, *, actor: str, reason: Reason | None = None, cascade: bool = False
+    session: Session,
+    media_id: str,
+    *,
+    actor: str,
+    reason: Reason | None = None,
+    cascade: bool = False,
 ) -> DeleteOutcome:
-    """Delete a media (see the module docstring). Idempotent.
+    """Delete a media (see the module docstring). Idempotent; commits the caller's session at
+    each step.
 
     Args:
+        session: the caller's unit of work.
         media_id: the media.
         actor: who asks (`user:<id>`, `device:<id>`, `retention`, `admin:<id>`), recorded.
         reason: why (default `deleted`); retention and purges say so.
@@ -267,24 +243,26 @@ def delete_media(
         NotFound: no such media.
         TransientError: the database or Firestore is unavailable.
     """
+    from common.observe import audit
+
     why = reason or reasons.reason(reasons.DELETED)
-    begun = _begin(media_id, actor, why)
+    begun = _begin(session, media_id, actor, why)
     if begun is None:
         return DeleteOutcome.ALREADY_DELETED
     media, children = begun
-    from common.observe import audit
-
     audit.record(
         "deleted",
         actor=actor,
         media_id=media_id,
         device_id=media.device_id,
         details={"reason_code": why.code, "cascade": cascade},
+        session=session,
     )
+    session.commit()
     if cascade:
         for child in children:
-            delete_media(child, actor=actor, reason=reason, cascade=True)
-    return finish_delete(media_id)
+            delete_media(session, child, actor=actor, reason=reason, cascade=True)
+    return finish_delete(session, media_id)
 
 
 def is_gone(media: MediaObject) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from common.core.cursor import decode_cursor, encode_cursor, fingerprint_of
 from common.core.status import GONE_STATUSES
@@ -33,73 +33,74 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-class MediaTile(TypedDict):
-    """What a gallery page holds of each media (a row of `tile_columns()`): the summary's fields,
-    `analysis` reduced to `{"counts": ...}`, and where its thumbnail is (None: it has none)."""
+SUMMARY_COLUMNS = (
+    "id",
+    "device_id",
+    "camera_id",
+    "message_id",
+    "captured_at",
+    "reason",
+    "media_type",
+    "mime_type",
+    "kind",
+    "parent_id",
+    "size_bytes",
+    "duration_ms",
+    "status",
+    "status_reason_code",
+    "status_reason",
+    "pinned",
+    "labels",
+    "note",
+    "original_filename",
+    "created_at",
+    "updated_at",
+)
+"""The `media_objects` columns of the list view, in its order: the one list of them (the page's
+select, and the API's summary body from a tile or a row, `common.api.bodies`)."""
 
-    id: str
-    device_id: str
-    camera_id: str
-    message_id: str
-    captured_at: datetime
-    reason: str | None
-    media_type: str
-    mime_type: str
-    kind: str
-    parent_id: str | None
-    size_bytes: int
-    duration_ms: int | None
-    status: str
-    status_reason_code: str | None
-    status_reason: str | None
-    pinned: bool
-    labels: list[str] | None
-    note: str | None
-    original_filename: str | None
-    analysis: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
-    thumbnail_bucket: str | None
-    thumbnail_object_name: str | None
+TILE_EXTRAS = ("analysis", "thumbnail_bucket", "thumbnail_object_name", "tiles")
+"""What a tile holds besides `SUMMARY_COLUMNS`: `analysis` reduced to `{"counts": ...}`, where
+its thumbnail is (None: it has none), and its grid tiles as `[kind, bucket, object name, width,
+height]` (None: none yet)."""
+
+MediaTile = dict[str, Any]
+"""What a gallery page holds of each media (a row of `tile_columns()`): `SUMMARY_COLUMNS` and
+`TILE_EXTRAS` by name."""
 
 
 @cache
 def tile_columns() -> tuple[ColumnElement[Any], ...]:
-    """The columns of a `MediaTile`, labelled with its keys, in its order."""
-    from sqlalchemy import func
+    """The columns of a `MediaTile`, labelled with its keys: `SUMMARY_COLUMNS`, then
+    `TILE_EXTRAS`."""
+    from sqlalchemy import func, select
     from sqlalchemy.dialects.postgresql import JSONB
+    from sqlalchemy.orm import aliased
 
+    from common.core.status import TILE_KINDS
     from common.db.models import Derivative, MediaObject
 
     m = MediaObject
     counts_only = func.jsonb_build_object("counts", m.analysis["counts"], type_=JSONB)
-    columns: tuple[Any, ...] = (
-        m.id,
-        m.device_id,
-        m.camera_id,
-        m.message_id,
-        m.captured_at,
-        m.reason,
-        m.media_type,
-        m.mime_type,
-        m.kind,
-        m.parent_id,
-        m.size_bytes,
-        m.duration_ms,
-        m.status,
-        m.status_reason_code,
-        m.status_reason,
-        m.pinned,
-        m.labels,
-        m.note,
-        m.original_filename,
+    tile = aliased(Derivative, name="tile")
+    tiles = (
+        select(
+            func.json_agg(
+                func.json_build_array(
+                    tile.kind, tile.bucket, tile.object_name, tile.width_px, tile.height_px
+                )
+            )
+        )
+        .where(tile.media_id == m.id, tile.kind.in_(TILE_KINDS))
+        .scalar_subquery()
+    )
+    return (
+        *(getattr(m, name) for name in SUMMARY_COLUMNS),
         counts_only.label("analysis"),
-        m.created_at,
-        m.updated_at,
         Derivative.bucket.label("thumbnail_bucket"),
         Derivative.object_name.label("thumbnail_object_name"),
+        tiles.label("tiles"),
     )
-    return columns
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ class Filters:
 _EQUAL_FILTERS = ("device_id", "camera_id", "kind", "media_type", "status", "parent_id")
 
 
-def _filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
-    """`query` narrowed by the named filters, each compared with a bound parameter of its name."""
+def filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
+    """`query` narrowed by the named filters, each compared with a bound parameter of its name
+    (`bound_filters` gives the values); deleted media are left out unless `status` is named."""
     from sqlalchemy import bindparam
 
     from common.db.models import MediaObject
@@ -148,6 +150,15 @@ def _filtered(query: Select[Any], filters: tuple[str, ...]) -> Select[Any]:
     if "captured_before" in filters:
         query = query.where(captured_at < bindparam("captured_before", type_=captured_at.type))
     return query
+
+
+def bound_filters(filters: Filters) -> dict[str, Any]:
+    """The values `filtered` binds, by name, for the filters that are set."""
+    values = {k: v for k, v in asdict(filters).items() if v is not None}
+    for name in ("label", "object_label"):  # JSONB containment: a one-element array
+        if name in values:
+            values[name] = [values[name]]
+    return values
 
 
 @lru_cache(maxsize=256)
@@ -179,7 +190,7 @@ def _page_statement(
             .subquery("owned")
         )
         query = query.where(m.device_id == owned.c.device_id)
-    query = _filtered(query, filters)
+    query = filtered(query, filters)
     if after:
         key = tuple_(
             bindparam("after_time", type_=m.captured_at.type),
@@ -210,7 +221,7 @@ def _tile(element: dict[str, Any]) -> MediaTile:
     """A `MediaTile` from its JSON form (times are ISO 8601 text there)."""
     for name in _TIMES:
         element[name] = datetime.fromisoformat(element[name])
-    return cast("MediaTile", element)
+    return element
 
 
 @dataclass(frozen=True)
@@ -249,10 +260,7 @@ def gallery_page(
         owner, params["device_ids"] = "devices", device_ids
     elif user_id is not None:
         owner, params["user_id"] = "user", user_id
-    set_filters = {k: v for k, v in asdict(filters).items() if v is not None}
-    for name in ("label", "object_label"):  # JSONB containment: a one-element array
-        if name in set_filters:
-            set_filters[name] = [set_filters[name]]
+    set_filters = bound_filters(filters)
     params.update(set_filters)
     if cursor:
         params["after_time"], params["after_id"] = decode_cursor(cursor, filters)

@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING
 
 from common.core.settings import get_settings
 from common.core.status import MediaStatus
+from common.db.repo import get_media
 from common.media.declare import MediaSpec, declare
 from common.media.verify import Outcome, verify_version
 from common.storage import get_store
 from common.storage.base import ObjectExists, SignedRequest, UploadContract
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import MediaObject
 
 
@@ -70,17 +73,8 @@ def sign_upload(media: MediaObject) -> SignedRequest:
     )
 
 
-def _reload(media_id: str) -> MediaObject:
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
-
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id)
-    assert media is not None  # declared above; rows are only tombstoned, never removed
-    return media
-
-
 def ingest_bytes(
+    session: Session,
     spec: MediaSpec,
     data: bytes | Path,
     *,
@@ -95,6 +89,7 @@ def ingest_bytes(
     version.
 
     Args:
+        session: the caller's unit of work (verification commits it).
         spec: the declaration (its size and hashes must be those of `data`).
         data: the bytes, in memory or in a local file.
         event_id: the request or message that caused it.
@@ -140,5 +135,7 @@ def ingest_bytes(
 
             raise TransientError(f"{media.object_name} exists and vanished") from None
         version = live.version
-    outcome = verify_version(media.id, version, event_id=event_id, hand_over_after=hand_over_after)
-    return Ingested(_reload(media.id), created, outcome, deduplicated)
+    outcome = verify_version(
+        session, media.id, version, event_id=event_id, hand_over_after=hand_over_after
+    )
+    return Ingested(get_media(session, media.id), created, outcome, deduplicated)

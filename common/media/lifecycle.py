@@ -2,23 +2,25 @@
 of `media_objects.status`.
 
 `created()` records a new row's first status (`pending_upload`); `transition()` every later one.
-Both append a `status_history` row, commit, then mirror (`media/{id}` in Firestore), so an SSE
-stream opened on a fresh declaration sees `pending_upload` and every status after it. An illegal
-or repeated transition changes nothing, is logged, and re-mirrors the current state (repairing a
-mirror write that failed before).
+Both append a `status_history` row in the caller's transaction; `transition()` mirrors the new
+status (`media/{id}` in Firestore) once that transaction commits (`common.db.engine.on_commit`),
+so an SSE stream opened on a fresh declaration sees `pending_upload` and every status after it,
+and a change that rolls back is never mirrored. An illegal or repeated transition changes
+nothing, is logged, and re-mirrors the current state (repairing a mirror write that failed
+before).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from common.core.errors import NotFound
 from common.core.reasons import Reason
 from common.core.status import MediaStatus, can_transition
-from common.db.engine import session_scope
+from common.db.engine import on_commit
 from common.db.models import MediaObject
-from common.db.repo import add_history
+from common.db.repo import add_history, get_media
 from common.media.mirror import MEDIA_COLLECTION, delete_document, write_media_status
 
 if TYPE_CHECKING:
@@ -34,35 +36,52 @@ def _reason_of(media: MediaObject) -> Reason | None:
 
 
 def mirror(media: MediaObject) -> None:
-    """Write a media row's current status to its Firestore document (a deleted media's document
-    is deleted: the mirror keeps nothing of it).
+    """Write a media row's current status to its Firestore document now (a deleted media's
+    document is deleted: the mirror keeps nothing of it).
 
     Raises:
         TransientError: Firestore unreachable.
     """
-    if media.status == MediaStatus.DELETED.value:
-        delete_document(MEDIA_COLLECTION, media.id)
-        return
-    write_media_status(
-        media.id,
-        status=media.status,
-        reason=_reason_of(media),
-        device_id=media.device_id,
-        progress=1.0 if media.status == MediaStatus.PROCESSED.value else None,
-    )
+    _mirror_write(media.id, media.status, _reason_of(media), media.device_id)()
+
+
+def _mirror_write(
+    media_id: str, status: str, reason: Reason | None, device_id: str
+) -> Callable[[], None]:
+    """The mirror write of one status, its values taken now (later changes do not alter it)."""
+
+    def write() -> None:
+        if status == MediaStatus.DELETED.value:
+            delete_document(MEDIA_COLLECTION, media_id)
+            return
+        write_media_status(
+            media_id,
+            status=status,
+            reason=reason,
+            device_id=device_id,
+            progress=1.0 if status == MediaStatus.PROCESSED.value else None,
+        )
+
+    return write
+
+
+def mirror_on_commit(session: Session, media: MediaObject) -> None:
+    """Mirror the media's status as it is now, once the caller's transaction commits."""
+    on_commit(session, _mirror_write(media.id, media.status, _reason_of(media), media.device_id))
 
 
 _ANNOUNCED = frozenset({MediaStatus.PROCESSED, MediaStatus.FAILED, MediaStatus.REJECTED})
 """Statuses announced to webhook endpoints (`media.processed`, `media.failed`, `media.rejected`)."""
 
 
-def _announce(session: Session, media: MediaObject) -> list[str]:
-    """Queue the webhook deliveries of a media's new status (in the transition's transaction)."""
+def _announce(session: Session, media: MediaObject) -> None:
+    """Queue the webhook deliveries of a media's new status in the transition's transaction;
+    publish them once it commits (`common.webhooks.outbox`)."""
     from common.core.times import iso_utc
-    from common.webhooks.outbox import enqueue
+    from common.webhooks.outbox import enqueue, publish
 
     counts = (media.analysis or {}).get("counts") if media.analysis else None
-    return enqueue(
+    deliveries = enqueue(
         session,
         f"media.{media.status}",
         media.id,
@@ -83,6 +102,8 @@ def _announce(session: Session, media: MediaObject) -> list[str]:
             "counts": counts,
         },
     )
+    if deliveries:
+        on_commit(session, lambda: publish(deliveries))
 
 
 def created(session: Session, media: MediaObject, *, event_id: str | None = None) -> None:
@@ -101,6 +122,7 @@ def created(session: Session, media: MediaObject, *, event_id: str | None = None
 
 
 def transition(
+    session: Session,
     media_id: str,
     target: MediaStatus,
     *,
@@ -111,9 +133,11 @@ def transition(
     fields: dict[str, Any] | None = None,
     revive: bool = False,
 ) -> bool:
-    """Move a media object to `target` if the status machine allows it.
+    """Move a media object to `target` if the status machine allows it, in the caller's
+    transaction (the row stays locked until it commits; the mirror is written after that).
 
     Args:
+        session: the caller's unit of work.
         media_id: the media id.
         target: the status to enter.
         reason: why (stored on the row and in history; given for rejected and failed).
@@ -129,41 +153,36 @@ def transition(
 
     Raises:
         NotFound: the media id does not exist.
-        TransientError: the database or the mirror is unavailable.
+        TransientError: the database or the mirror is unavailable (from the commit).
     """
-    deliveries: list[str] = []
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id, with_for_update=True)
-        if media is None:
-            raise NotFound(f"media {media_id} not found")
-        previous = media.status
-        allowed = can_transition(previous, target, revive=revive) and (
-            expected is None or previous == expected
+    media = get_media(session, media_id, lock=True)
+    previous = media.status
+    allowed = can_transition(previous, target, revive=revive) and (
+        expected is None or previous == expected
+    )
+    if revive and media.status_reason_code != "dead_lettered":
+        allowed = False
+    if allowed:
+        media.status = target.value
+        media.status_reason_code = reason.code if reason else None
+        media.status_reason = reason.message if reason else None
+        for name, value in (fields or {}).items():
+            setattr(media, name, value)
+        add_history(
+            session,
+            media_id,
+            from_status=previous,
+            to_status=target.value,
+            reason=reason,
+            event_id=event_id,
+            object_version=object_version,
         )
-        if revive and media.status_reason_code != "dead_lettered":
-            allowed = False
-        if allowed:
-            media.status = target.value
-            media.status_reason_code = reason.code if reason else None
-            media.status_reason = reason.message if reason else None
-            for name, value in (fields or {}).items():
-                setattr(media, name, value)
-            add_history(
-                session,
-                media_id,
-                from_status=previous,
-                to_status=target.value,
-                reason=reason,
-                event_id=event_id,
-                object_version=object_version,
-            )
-            if target in _ANNOUNCED:
-                deliveries = _announce(session, media)
-    if deliveries:
-        from common.webhooks.outbox import publish
-
-        publish(deliveries)
-    if not allowed:
+        session.flush()
+        if fields and any(_is_sql(value) for value in fields.values()):
+            session.refresh(media)
+        if target in _ANNOUNCED:
+            _announce(session, media)
+    else:
         log.info(
             "transition %s -> %s of %s is a no-op (event %s)",
             previous,
@@ -171,31 +190,41 @@ def transition(
             media_id,
             event_id,
         )
-    mirror(media)
+    mirror_on_commit(session, media)
     return allowed
 
 
-def update_fields(media_id: str, fields: dict[str, Any], *, expected: MediaStatus) -> bool:
-    """Set columns of a media row other than its status, while it is in status `expected`.
+def _is_sql(value: object) -> bool:
+    """A value the database computes (`func.now()`), read back after the change."""
+    from sqlalchemy.sql import ClauseElement
+
+    return isinstance(value, ClauseElement)
+
+
+def update_fields(
+    session: Session, media_id: str, fields: dict[str, Any], *, expected: MediaStatus
+) -> bool:
+    """Set columns of a media row other than its status, while it is in status `expected` (in
+    the caller's transaction).
 
     Returns:
         True if the row was in `expected` and was updated.
 
     Raises:
-        TransientError: the database is unavailable.
+        NotFound: no such media.
     """
     if "status" in fields:
         raise ValueError("status changes go through transition()")
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id, with_for_update=True)
-        if media is None or media.status != expected.value:
-            return False
-        for name, value in fields.items():
-            setattr(media, name, value)
+    media = get_media(session, media_id, lock=True)
+    if media.status != expected.value:
+        return False
+    for name, value in fields.items():
+        setattr(media, name, value)
     return True
 
 
 def record_event(
+    session: Session,
     media_id: str,
     *,
     reason: Reason,
@@ -205,38 +234,35 @@ def record_event(
     """Append a history row that is not a transition (e.g. a rejected overwrite).
 
     Idempotent: a row with the same media, object version and reason code is written once, so a
-    redelivered notification leaves one record.
+    redelivered notification leaves one record. In the caller's transaction.
 
     Returns:
         True if a row was written, False if it existed already.
 
     Raises:
-        TransientError: the database is unavailable.
+        NotFound: no such media.
     """
     from sqlalchemy import select
 
     from common.db.models import StatusHistory
 
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id, with_for_update=True)  # serialise writers
-        if media is None:
-            raise NotFound(f"media {media_id} not found")
-        existing = session.execute(
-            select(StatusHistory.id).where(
-                StatusHistory.media_id == media_id,
-                StatusHistory.object_version == object_version,
-                StatusHistory.reason_code == reason.code,
-            )
-        ).first()
-        if existing is not None:
-            return False
-        add_history(
-            session,
-            media_id,
-            from_status=media.status,
-            to_status=media.status,
-            reason=reason,
-            event_id=event_id,
-            object_version=object_version,
+    media = get_media(session, media_id, lock=True)  # serialise writers
+    existing = session.execute(
+        select(StatusHistory.id).where(
+            StatusHistory.media_id == media_id,
+            StatusHistory.object_version == object_version,
+            StatusHistory.reason_code == reason.code,
         )
+    ).first()
+    if existing is not None:
+        return False
+    add_history(
+        session,
+        media_id,
+        from_status=media.status,
+        to_status=media.status,
+        reason=reason,
+        event_id=event_id,
+        object_version=object_version,
+    )
     return True

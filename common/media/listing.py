@@ -47,15 +47,56 @@ class SignedTrack:
 
 
 @dataclass(frozen=True)
+class Playback:
+    """How a browser plays a video: `state` (original, rendition, preparing, unavailable,
+    unknown), why, and a signed GET of what to play (None when there is nothing to play yet)."""
+
+    state: str
+    reason: str | None
+    url: str | None
+    mime_type: str | None
+
+
+@dataclass(frozen=True)
 class MediaDetail:
-    """One media with its detections (time, then score order), tracks, motion segments and
-    signed derivative and snapshot URLs."""
+    """One media with its detections (time, then score order), tracks, motion segments,
+    signed derivative and snapshot URLs, and (videos) how a browser plays it."""
 
     media: MediaObject
     detections: list[Detection]
     derivatives: list[SignedDerivative]
     tracks: list[SignedTrack]
     motion_segments: list[MotionSegment]
+    playback: Playback | None = None
+
+
+_PREPARING = frozenset({MediaStatus.VERIFIED.value, MediaStatus.PROCESSING.value})
+
+
+def playback(media: MediaObject, derivatives: list[SignedDerivative]) -> Playback | None:
+    """How a browser plays `media` (None for a photo): its `playback` rendition when it has one,
+    else the original when it plays as it is (`analysis.playback`, `common.media.renditions`),
+    else why not. The original's URL is a signed GET of its verified version, shown inline.
+
+    Raises:
+        StorageUnavailable: signing failed.
+    """
+    if media.media_type != "video":
+        return None
+    made = next((s for s in derivatives if s.derivative.kind == "playback"), None)
+    known = (media.analysis or {}).get("playback") or {}
+    reason = known.get("reason")
+    if made is not None:
+        return Playback("rendition", reason, made.url, made.derivative.mime_type)
+    if media.status in _PREPARING:
+        return Playback("preparing", None, None, None)
+    if media.verified_sha256 is None or media.status != MediaStatus.PROCESSED.value:
+        return Playback("unavailable", f"the video is {media.status}", None, None)
+    if known.get("state") == "unavailable":
+        return Playback("unavailable", reason, None, None)
+    state = "original" if known.get("as_is") else "unknown"
+    url = _sign_download(media, get_settings().download_url_ttl_seconds, inline=True).url
+    return Playback(state, reason, url, media.mime_type)
 
 
 def detail(session: Session, media: MediaObject) -> MediaDetail:
@@ -111,15 +152,18 @@ def detail(session: Session, media: MediaObject) -> MediaDetail:
         )
         for t in tracks
     ]
-    return MediaDetail(media, detections, signed, signed_tracks, segments)
+    return MediaDetail(media, detections, signed, signed_tracks, segments, playback(media, signed))
 
 
-def sign_media_download(media: MediaObject, *, requester: str | None = None) -> SignedRequest:
+def sign_media_download(
+    media: MediaObject, *, requester: str | None = None, session: Session | None = None
+) -> SignedRequest:
     """A short-lived signed GET of the media's verified bytes (its pinned version).
 
     Args:
         media: the media.
         requester: who asks; given, the URL's issue is audited (`download_url_issued`).
+        session: the caller's unit of work the audit event is written in.
 
     Raises:
         Conflict: the bytes were never verified (`not_downloadable`).
@@ -138,17 +182,22 @@ def sign_media_download(media: MediaObject, *, requester: str | None = None) -> 
             media_id=media.id,
             device_id=media.device_id,
             details={"ttl_seconds": ttl_seconds},
+            session=session,
         )
     return signed
 
 
-def _sign_download(media: MediaObject, ttl_seconds: int) -> SignedRequest:
+def _sign_download(media: MediaObject, ttl_seconds: int, *, inline: bool = False) -> SignedRequest:
+    """A signed GET of the verified version; a download (`inline=False`) names the original file
+    in its `response-content-disposition`, so a browser saves it under that name."""
     return signer().sign_download(
         media.bucket,
         media.object_name,
         ttl_seconds=ttl_seconds,
         version=media.object_version,
-        filename=media.original_filename or layout.filename_of(media.object_name),
+        filename=None
+        if inline
+        else media.original_filename or layout.filename_of(media.object_name),
     )
 
 
@@ -164,3 +213,18 @@ def thumbnail_urls(tiles: list[MediaTile]) -> dict[str, str]:
     return {
         tile["id"]: signed_get.url for tile, signed_get in zip(with_thumbnail, signed, strict=True)
     }
+
+
+def tile_urls(tiles: list[MediaTile]) -> dict[str, list[tuple[str, int, int, str]]]:
+    """Short-lived signed GETs of the grid tiles of a page of media: media id -> (kind, width,
+    height, URL) of each tile rendition it has."""
+    ttl_seconds = get_settings().download_url_ttl_seconds
+    found = [(tile["id"], entry) for tile in tiles for entry in tile.get("tiles") or []]
+    signed = signer().sign_downloads(
+        [(str(entry[1]), str(entry[2])) for _, entry in found], ttl_seconds=ttl_seconds
+    )
+    urls: dict[str, list[tuple[str, int, int, str]]] = {}
+    for (media_id, entry), signed_get in zip(found, signed, strict=True):
+        kind, _, _, width, height = entry
+        urls.setdefault(media_id, []).append((str(kind), int(width), int(height), signed_get.url))
+    return urls

@@ -4,9 +4,12 @@ Postgres is the source of truth; the mirror is written after each committed tran
 no-op redelivery, so a mirror write that failed once is repaired by the retry it causes.
 
 - `media/{id}`: `{status, reason_code, reason, progress, device_id, updated_at, seq}`; `progress`
-  is 0..1 while processing. Written by `common.media.lifecycle` on every status change.
+  is 0..1 while processing. Written by `common.media.lifecycle` on every status change. While
+  processing makes a rendition of its own (a video's playable version), `step` names it
+  ("playback") and `step_progress` (0..1) is its progress (`write_media_step`).
 - `jobs/{job_id}`: `{job_id, status, progress, kind, media_id, device_id, result_media_id,
-  error_code, error, updated_at, seq}`, written by the job worker only (`common.jobs.worker`);
+  error_code, error, updated_at, seq}`, written by `common.media.job_lifecycle` only (with every
+  job status change, and the worker's progress);
   an event stream opened before the worker's first write starts from the job row in Postgres.
 
 Every write increments the document's `seq` field (`firestore.Increment(1)`) in the same write, so
@@ -118,6 +121,21 @@ def write_media_status(
     write_document(MEDIA_COLLECTION, media_id, fields)
 
 
+def write_media_step(media_id: str, *, device_id: str, step: str, fraction: float) -> None:
+    """Write the progress of one processing step (`step`, `step_progress`) to `media/{media_id}`.
+
+    Raises:
+        TransientError: if Firestore is unreachable.
+    """
+    fields = {
+        "status": "processing",
+        "device_id": device_id,
+        "step": step,
+        "step_progress": clamp_progress(fraction),
+    }
+    write_document(MEDIA_COLLECTION, media_id, fields)
+
+
 class ThrottledProgress:
     """Calls `write(fraction)` at most once per `min_interval_seconds`, plus always at 1.0.
 
@@ -149,5 +167,17 @@ class ProgressReporter(ThrottledProgress):
             write_media_status(
                 media_id, status="processing", reason=None, device_id=device_id, progress=fraction
             )
+
+        super().__init__(write, min_interval_seconds)
+
+
+class StepProgressReporter(ThrottledProgress):
+    """Throttled progress of one processing step of a media object (`write_media_step`)."""
+
+    def __init__(
+        self, media_id: str, device_id: str, step: str, min_interval_seconds: float = 0.5
+    ) -> None:
+        def write(fraction: float) -> None:
+            write_media_step(media_id, device_id=device_id, step=step, fraction=fraction)
 
         super().__init__(write, min_interval_seconds)

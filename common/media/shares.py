@@ -122,17 +122,62 @@ def revoke_share(session: Session, share: Share, actor: str) -> None:
     if share.revoked_at is None:
         share.revoked_at = datetime.now(UTC)
         share.revoked_by = actor
-        from common.db.models import MediaObject
+        share.revoked_reason = "revoked"
+        from common.db.repo import get_media
 
-        media = session.get(MediaObject, share.media_id)
+        media = get_media(session, share.media_id)
         audit.record(
             "share_revoked",
             actor=actor,
             media_id=share.media_id,
-            device_id=media.device_id if media else None,
+            device_id=media.device_id,
             details={"share_id": share.id},
             session=session,
         )
+
+
+def _opened(session: Session, token: str, now: datetime | None) -> tuple[Share, MediaObject]:
+    """The live share a token names and its media, the opening counted and audited.
+
+    Raises:
+        NotFound, Gone: see `open_share`.
+    """
+    from sqlalchemy import select
+
+    from common.db.models import Share
+    from common.db.repo import get_media
+
+    share = session.execute(
+        select(Share).where(Share.token_sha256 == token_hash(token)).with_for_update()
+    ).scalar_one_or_none()
+    if share is None:
+        raise NotFound("no such share")
+    moment = now or datetime.now(UTC)
+    if share.revoked_at is not None:
+        if share.revoked_reason == "creator_lost_access":
+            raise Gone(
+                "this share ended: whoever created it no longer has access to the camera",
+                code="share_revoked",
+                details={"reason": share.revoked_reason},
+            )
+        raise Gone("this share was revoked", code="share_revoked")
+    if share.expires_at <= moment:
+        raise Gone("this share has expired", code="share_expired")
+    media = get_media(session, share.media_id)
+    if MediaStatus(media.status) in GONE_STATUSES:
+        raise Gone("the shared media was deleted", code="media_deleted")
+    share.open_count += 1
+    share.last_opened_at = moment
+    audit.record(
+        "share_opened",
+        actor=f"share:{share.id}",
+        media_id=media.id,
+        device_id=media.device_id,
+        details={"share_id": share.id, "open_count": share.open_count},
+        session=session,
+    )
+    log_event("share.opened", share_id=share.id, media_id=media.id)
+    return share, media
 
 
 def open_share(session: Session, token: str, now: datetime | None = None) -> SignedRequest:
@@ -143,34 +188,84 @@ def open_share(session: Session, token: str, now: datetime | None = None) -> Sig
         Gone: revoked (`share_revoked`), expired (`share_expired`) or its media deleted
             (`media_deleted`): 410.
     """
-    from sqlalchemy import select
-
-    from common.db.models import MediaObject, Share
     from common.media.listing import sign_media_download
 
-    share = session.execute(
-        select(Share).where(Share.token_sha256 == token_hash(token)).with_for_update()
-    ).scalar_one_or_none()
-    if share is None:
-        raise NotFound("no such share")
-    moment = now or datetime.now(UTC)
-    if share.revoked_at is not None:
-        raise Gone("this share was revoked", code="share_revoked")
-    if share.expires_at <= moment:
-        raise Gone("this share has expired", code="share_expired")
-    media = session.get(MediaObject, share.media_id)
-    if media is None or MediaStatus(media.status) in GONE_STATUSES:
-        raise Gone("the shared media was deleted", code="media_deleted")
-    share.open_count += 1
-    share.last_opened_at = moment
-    signed = sign_media_download(media)
-    audit.record(
-        "share_opened",
-        actor=f"share:{share.id}",
-        media_id=media.id,
-        device_id=media.device_id,
-        details={"share_id": share.id, "open_count": share.open_count},
-        session=session,
+    _, media = _opened(session, token, now)
+    return sign_media_download(media)
+
+
+@dataclass(frozen=True)
+class ShareView:
+    """What the share viewer page shows: the shared media's name, capture time, size, the
+    share's expiry, and short-lived signed GETs of what to show (`view_url`: the display-size
+    photo or the playable video; `poster_url` for a video) and of the original (`download_url`,
+    saved under the original file name). `playable` is False for a video no browser plays
+    (`reason` says why)."""
+
+    media: MediaObject
+    expires_at: datetime
+    view_url: str | None
+    view_mime_type: str | None
+    poster_url: str | None
+    download_url: str
+    playable: bool
+    reason: str | None
+
+
+_SHOWN_KINDS = ("display", "web")
+
+
+def view_share(session: Session, token: str, now: datetime | None = None) -> ShareView:
+    """What a share's viewer page shows (`ShareView`); counts the opening like `open_share`.
+
+    Raises:
+        NotFound, Gone: see `open_share`.
+        StorageUnavailable: signing failed.
+    """
+    from sqlalchemy import select
+
+    from common.db.models import Derivative
+    from common.media.listing import SignedDerivative, playback, sign_media_download, signer
+
+    share, media = _opened(session, token, now)
+    ttl_seconds = get_settings().download_url_ttl_seconds
+    rows = session.execute(select(Derivative).where(Derivative.media_id == media.id)).scalars()
+    signed = {
+        d.kind: SignedDerivative(
+            d, signer().sign_download(d.bucket, d.object_name, ttl_seconds=ttl_seconds).url
+        )
+        for d in rows
+    }
+    download = sign_media_download(media).url
+    poster = signed["poster"].url if "poster" in signed else None
+    plays = playback(media, list(signed.values()))
+    if plays is not None:
+        usable = plays.state in ("original", "rendition", "unknown")
+        return ShareView(
+            media,
+            share.expires_at,
+            plays.url if usable else None,
+            plays.mime_type if usable else None,
+            poster,
+            download,
+            usable,
+            plays.reason,
+        )
+    shown = next((signed[k] for k in _SHOWN_KINDS if k in signed), None)
+    if shown is not None:
+        return ShareView(
+            media,
+            share.expires_at,
+            shown.url,
+            shown.derivative.mime_type,
+            None,
+            download,
+            True,
+            None,
+        )
+    original = signer().sign_download(
+        media.bucket, media.object_name, ttl_seconds=ttl_seconds, version=media.object_version
     )
-    log_event("share.opened", share_id=share.id, media_id=media.id)
-    return signed
+    return ShareView(
+        media, share.expires_at, original.url, media.mime_type, None, download, True, None
+    )

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,9 @@ from common.media.declare import (
 )
 from common.media.ingest import Ingested, ingest_bytes
 from common.media.sniff import sniff_mime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 INLINE_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -83,7 +87,12 @@ def decode_data_url(value: str, max_bytes: int) -> tuple[bytes, str | None]:
 
 
 def create_inline_snapshot(
-    device_id: str, request: InlineSnapshotRequest, *, created_by: str, event_id: str | None
+    session: Session,
+    device_id: str,
+    request: InlineSnapshotRequest,
+    *,
+    created_by: str,
+    event_id: str | None,
 ) -> tuple[Ingested, str | None]:
     """Declare, store and verify a snapshot sent inline by a device.
 
@@ -131,4 +140,4 @@ def create_inline_snapshot(
             "original_filename": request.original_filename,
         },
     )
-    return ingest_bytes(spec, data, event_id=event_id), declared
+    return ingest_bytes(session, spec, data, event_id=event_id), declared

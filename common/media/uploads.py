@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from common.core.errors import Conflict
 from common.core.settings import RESUMABLE_CHUNK_GRANULE_BYTES, Settings, get_settings
 from common.core.status import BEFORE_VERIFICATION, MediaStatus
+from common.db.repo import get_media
 from common.media.ingest import sign_upload, upload_contract
 from common.media.verify import Outcome, verify_version
 from common.storage import get_store
@@ -46,6 +47,8 @@ from common.storage.base import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import MediaObject, UploadSession
 
 log = logging.getLogger(__name__)
@@ -127,17 +130,16 @@ def _multipart(store: ObjectStore) -> MultipartUploads:
     return store.multipart
 
 
-def _session(media_id: str) -> UploadSession | None:
-    from common.db.engine import session_scope
+def _upload_row(session: Session, media_id: str) -> UploadSession | None:
     from common.db.models import UploadSession
 
-    with session_scope() as session:
-        return session.get(UploadSession, media_id)
+    return session.get(UploadSession, media_id, populate_existing=True)
 
 
-def _begin(media: MediaObject, store: ObjectStore, settings: Settings) -> UploadSession:
+def _begin(
+    session: Session, media: MediaObject, store: ObjectStore, settings: Settings
+) -> UploadSession:
     """Start the store's resumable upload and record it (the first of concurrent ones wins)."""
-    from common.db.engine import session_scope
     from common.db.models import UploadSession
     from common.db.repo import insert_or_get
 
@@ -153,18 +155,19 @@ def _begin(media: MediaObject, store: ObjectStore, settings: Settings) -> Upload
         "upload_id": started.upload_id,
         "chunk_size_bytes": chunk_size_for(media.size_bytes, settings),
     }
-    with session_scope() as session:
-        row, created = insert_or_get(session, UploadSession, values, {"media_id": media.id})
+    row, created = insert_or_get(session, UploadSession, values, {"media_id": media.id})
+    session.commit()
     if not created and started.upload_id is not None:
         _multipart(store).abort_parts(media.bucket, media.object_name, started.upload_id)
     return row
 
 
-def _restart(media: MediaObject, row: UploadSession, store: ObjectStore) -> UploadSession:
+def _restart(
+    session: Session, media: MediaObject, row: UploadSession, store: ObjectStore
+) -> UploadSession:
     """A new multipart upload in place of one that is gone (aborted by a lifecycle rule)."""
     from sqlalchemy import update
 
-    from common.db.engine import session_scope
     from common.db.models import UploadSession
 
     started = store.start_resumable(
@@ -173,15 +176,15 @@ def _restart(media: MediaObject, row: UploadSession, store: ObjectStore) -> Uplo
         upload_contract(media),
         ttl_seconds=get_settings().upload_url_ttl_seconds,
     )
-    with session_scope() as session:
-        changed = session.execute(
-            update(UploadSession)
-            .where(UploadSession.media_id == media.id, UploadSession.upload_id == row.upload_id)
-            .values(upload_id=started.upload_id)
-        ).rowcount  # type: ignore[attr-defined]
+    changed = session.execute(
+        update(UploadSession)
+        .where(UploadSession.media_id == media.id, UploadSession.upload_id == row.upload_id)
+        .values(upload_id=started.upload_id)
+    ).rowcount  # type: ignore[attr-defined]
+    session.commit()
     if not changed and started.upload_id is not None:  # another request restarted it first
         _multipart(store).abort_parts(media.bucket, media.object_name, started.upload_id)
-    fresh = _session(media.id)
+    fresh = _upload_row(session, media.id)
     assert fresh is not None
     return fresh
 
@@ -193,7 +196,12 @@ def _received(plan: list[UploadPart], stored: list[StoredPart]) -> dict[int, Sto
 
 
 def _multipart_offer(
-    media: MediaObject, row: UploadSession, store: ObjectStore, settings: Settings, fresh: bool
+    session: Session,
+    media: MediaObject,
+    row: UploadSession,
+    store: ObjectStore,
+    settings: Settings,
+    fresh: bool,
 ) -> ResumableOffer:
     multipart = _multipart(store)
     upload_id = row.upload_id
@@ -207,7 +215,7 @@ def _multipart_offer(
                 RESUMABLE_S3, row.chunk_size_bytes, upload_id=upload_id,
                 received_parts=done, received_bytes=media.size_bytes,
             )  # fmt: skip
-        row = _restart(media, row, store)  # or aborted: begin again
+        row = _restart(session, media, row, store)  # or aborted: begin again
         upload_id = row.upload_id
         assert upload_id is not None
         stored = []
@@ -230,13 +238,14 @@ def _multipart_offer(
     )
 
 
-def offer_upload(media: MediaObject, requested: str | None) -> UploadOffer:
+def offer_upload(session: Session, media: MediaObject, requested: str | None) -> UploadOffer:
     """How a `pending_upload` media's bytes are to be sent (see the module docstring).
 
     A replayed declaration gets the same protocol and, for a resumable upload, the same session:
     on S3 the parts already stored and fresh signed PUTs for the others.
 
     Args:
+        session: the caller's unit of work (committed when a resumable upload is recorded).
         media: the declared row.
         requested: the declaration's `upload_protocol` (None: by size).
 
@@ -246,14 +255,15 @@ def offer_upload(media: MediaObject, requested: str | None) -> UploadOffer:
     """
     settings = get_settings()
     store = get_store()
-    row = _session(media.id)
+    row = _upload_row(session, media.id)
     fresh = False
     if row is None:
         if choose_protocol(requested, media.size_bytes, settings) == SINGLE:
             return UploadOffer(single=sign_upload(media))
-        row, fresh = _begin(media, store, settings), True
+        row, fresh = _begin(session, media, store, settings), True
     if row.protocol == RESUMABLE_S3:
-        return UploadOffer(resumable=_multipart_offer(media, row, store, settings, fresh))
+        offer = _multipart_offer(session, media, row, store, settings, fresh)
+        return UploadOffer(resumable=offer)
     started = store.start_resumable(
         media.bucket,
         media.object_name,
@@ -263,7 +273,9 @@ def offer_upload(media: MediaObject, requested: str | None) -> UploadOffer:
     return UploadOffer(resumable=ResumableOffer(RESUMABLE_GCS, row.chunk_size_bytes, started.start))
 
 
-def _complete_parts(media: MediaObject, row: UploadSession, store: ObjectStore) -> None:
+def _complete_parts(
+    session: Session, media: MediaObject, row: UploadSession, store: ObjectStore
+) -> None:
     """Complete an S3 multipart upload whose planned parts are all stored.
 
     Raises:
@@ -272,7 +284,6 @@ def _complete_parts(media: MediaObject, row: UploadSession, store: ObjectStore) 
     from sqlalchemy import update
 
     from common.core.times import utc_now
-    from common.db.engine import session_scope
     from common.db.models import UploadSession
 
     multipart = _multipart(store)
@@ -297,40 +308,32 @@ def _complete_parts(media: MediaObject, row: UploadSession, store: ObjectStore) 
             )
         except (ObjectExists, ObjectNotFound):
             log.info("media %s: the multipart upload was completed elsewhere", media.id)
-    with session_scope() as session:
-        session.execute(
-            update(UploadSession)
-            .where(UploadSession.media_id == media.id, UploadSession.completed_at.is_(None))
-            .values(completed_at=utc_now())
-        )
+    session.execute(
+        update(UploadSession)
+        .where(UploadSession.media_id == media.id, UploadSession.completed_at.is_(None))
+        .values(completed_at=utc_now())
+    )
+    session.commit()
 
 
-def _reload(media_id: str) -> MediaObject:
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
-
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id)
-    assert media is not None  # rows are only tombstoned, never removed
-    return media
-
-
-def _wait_past_verification(media_id: str, timeout_seconds: float) -> MediaObject:
+def _wait_past_verification(session: Session, media_id: str, timeout_seconds: float) -> MediaObject:
     """The row once it leaves `pending_upload` / `uploaded`, or after `timeout_seconds`."""
     deadline = time.monotonic() + timeout_seconds
     while True:
-        media = _reload(media_id)
+        media = get_media(session, media_id)
+        session.commit()  # no connection held while waiting
         if MediaStatus(media.status) not in BEFORE_VERIFICATION or time.monotonic() >= deadline:
             return media
         time.sleep(WAIT_POLL_SECONDS)
 
 
-def complete(media: MediaObject, *, event_id: str | None) -> Completed:
+def complete(session: Session, media: MediaObject, *, event_id: str | None) -> Completed:
     """The device says its bytes are stored: complete a multipart upload, verify the live
     version now (the same `verify_version` as the notification; a verification already running
     elsewhere is waited for up to `complete_wait_seconds`). Idempotent.
 
     Args:
+        session: the caller's unit of work (committed at each step).
         media: a row the caller may see.
         event_id: the request, for the history.
 
@@ -345,63 +348,64 @@ def complete(media: MediaObject, *, event_id: str | None) -> Completed:
         return Completed(media, None)
     settings = get_settings()
     store = get_store()
-    row = _session(media.id)
+    row = _upload_row(session, media.id)
+    session.commit()
     if row is not None and row.protocol == RESUMABLE_S3 and row.completed_at is None:
-        _complete_parts(media, row, store)
+        _complete_parts(session, media, row, store)
     live = store.stat(media.bucket, media.object_name)
     if live is None:
         raise Conflict(
             "no bytes are stored for this media yet", code="upload_incomplete", details={}
         )
-    outcome = verify_version(media.id, live.version, event_id=event_id)
+    outcome = verify_version(session, media.id, live.version, event_id=event_id)
     if outcome is Outcome.IN_PROGRESS:
-        return Completed(_wait_past_verification(media.id, settings.complete_wait_seconds), outcome)
-    return Completed(_reload(media.id), outcome)
+        waited = _wait_past_verification(session, media.id, settings.complete_wait_seconds)
+        return Completed(waited, outcome)
+    return Completed(get_media(session, media.id), outcome)
 
 
-def expired_pending_uploads(now: datetime, limit: int) -> list[MediaObject]:
+def expired_pending_uploads(session: Session, now: datetime, limit: int) -> list[MediaObject]:
     """`pending_upload` rows past their upload's lifetime plus `pending_upload_grace_seconds`,
     oldest first: the upload URL's (`upload_url_ttl_seconds`) for single uploads,
     `resumable_upload_ttl_seconds` from the session's start for resumable ones."""
     from sqlalchemy import and_, or_, select
 
-    from common.db.engine import session_scope
     from common.db.models import MediaObject, UploadSession
 
     settings = get_settings()
     grace = settings.pending_upload_grace_seconds
     single_before = now - timedelta(seconds=settings.upload_url_ttl_seconds + grace)
     resumable_before = now - timedelta(seconds=settings.resumable_upload_ttl_seconds + grace)
-    with session_scope() as session:
-        return list(
-            session.execute(
-                select(MediaObject)
-                .outerjoin(UploadSession, UploadSession.media_id == MediaObject.id)
-                .where(
-                    MediaObject.status == MediaStatus.PENDING_UPLOAD.value,
-                    or_(
-                        and_(
-                            UploadSession.media_id.is_(None),
-                            MediaObject.created_at < single_before,
-                        ),
-                        UploadSession.created_at < resumable_before,
+    return list(
+        session.execute(
+            select(MediaObject)
+            .outerjoin(UploadSession, UploadSession.media_id == MediaObject.id)
+            .where(
+                MediaObject.status == MediaStatus.PENDING_UPLOAD.value,
+                or_(
+                    and_(
+                        UploadSession.media_id.is_(None),
+                        MediaObject.created_at < single_before,
                     ),
-                )
-                .order_by(MediaObject.created_at)
-                .limit(limit)
-            ).scalars()
-        )
+                    UploadSession.created_at < resumable_before,
+                ),
+            )
+            .order_by(MediaObject.created_at)
+            .limit(limit)
+        ).scalars()
+    )
 
 
-def settle_expired(media: MediaObject) -> None:
+def settle_expired(session: Session, media: MediaObject) -> None:
     """Before an expired upload is judged: an S3 multipart upload whose parts are all stored is
     completed (its object is then verified), any other is aborted (its parts dropped)."""
-    row = _session(media.id)
+    row = _upload_row(session, media.id)
+    session.commit()
     if row is None or row.protocol != RESUMABLE_S3 or row.completed_at is not None:
         return
     store = get_store()
     try:
-        _complete_parts(media, row, store)
+        _complete_parts(session, media, row, store)
     except Conflict:
         assert row.upload_id is not None
         _multipart(store).abort_parts(media.bucket, media.object_name, row.upload_id)

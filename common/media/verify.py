@@ -30,6 +30,7 @@ from common.core.reasons import Reason
 from common.core.settings import Settings, get_settings
 from common.core.status import BEFORE_VERIFICATION, MediaStatus
 from common.db.claims import claimed
+from common.db.repo import get_media
 from common.events.notifications import StorageNotification, storage_notifications
 from common.media import lifecycle
 from common.media.sniff import SNIFF_BYTES, matches_declared, sniff_mime
@@ -37,6 +38,8 @@ from common.storage import get_store, layout
 from common.storage.base import ObjectNotFound
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from common.db.models import MediaObject
     from common.events.envelope import PubSubMessage
     from common.storage.base import ObjectInfo
@@ -83,12 +86,20 @@ def compare(
     if (digest.md5_base64 or info.md5_base64) != media.md5:
         problems.append((reasons.MD5_MISMATCH, "the MD5 differs from the declared one"))
     stored_type = (info.content_type or media.mime_type).lower().split(";")[0].strip()
-    if stored_type != media.mime_type or not matches_declared(media.mime_type, sniffed):
-        found = sniffed or "an unknown type"
+    if not matches_declared(media.mime_type, sniffed):
+        found = sniffed or "of an unknown type"
         problems.append(
             (
                 reasons.CONTENT_TYPE_MISMATCH,
                 f"the bytes are {found}, not the declared {media.mime_type}",
+            )
+        )
+    if stored_type != media.mime_type:
+        problems.append(
+            (
+                reasons.CONTENT_TYPE_MISMATCH,
+                f"the object was stored with Content-Type {stored_type[:100]}, not the declared "
+                f"{media.mime_type}",
             )
         )
     if not problems:
@@ -113,13 +124,16 @@ def _discard(media: MediaObject, version: str, settings: Settings) -> None:
 
 
 def hand_over(media: MediaObject) -> None:
-    """Publish `media-verified` `{media_id, bucket, object_name, version}` for processing.
+    """Publish `media-verified` `{media_id, bucket, object_name, version}` for processing, with
+    the `traceparent` of the media's own trace (so a re-drive by the reconciler joins it too).
 
     Raises:
         TransientError: the publish failed.
     """
+    from common.core import context
     from common.events.publish import publish_json
 
+    trace = {"traceparent": context.traceparent_of(media.trace_id)} if media.trace_id else {}
     publish_json(
         get_settings().media_verified_topic,
         {
@@ -129,6 +143,7 @@ def hand_over(media: MediaObject) -> None:
             "version": media.object_version,
         },
         media_id=media.id,
+        **trace,  # processing joins the upload's trace, whoever hands it over
     )
 
 
@@ -140,24 +155,21 @@ def _handed_over(media: MediaObject) -> bool:
     return media.kind != MediaKind.INGEST.value
 
 
-def _load(media_id: str) -> MediaObject:
-    from common.core.errors import NotFound
-    from common.db.engine import session_scope
-    from common.db.models import MediaObject
-
-    with session_scope() as session:
-        media = session.get(MediaObject, media_id)
-    if media is None:
-        raise NotFound(f"media {media_id} not found")
-    return media
-
-
 def verify_version(
-    media_id: str, version: str, *, event_id: str | None, hand_over_after: bool = True
+    session: Session,
+    media_id: str,
+    version: str,
+    *,
+    event_id: str | None,
+    hand_over_after: bool = True,
 ) -> Outcome:
     """Verify one stored version of a media's object (see the module docstring). Idempotent.
 
+    Commits the caller's session at each step (the pinned version before the bytes are read,
+    the outcome before it is handed over).
+
     Args:
+        session: the caller's unit of work.
         media_id: the media row.
         version: the object version to verify.
         event_id: the message or request that asked, for the history.
@@ -171,9 +183,14 @@ def verify_version(
         NotFound: no such media.
         TransientError: storage, database, Pub/Sub or Firestore unavailable (retry).
     """
+    from common.core import context
+
     settings = get_settings()
     store = get_store()
-    media = _load(media_id)
+    media = get_media(session, media_id)
+    session.commit()  # no transaction held while the store is asked
+    context.adopt(media.trace_id)  # a bucket notification carries no trace: the upload's
+    context.label(media_id=media.id, device_id=media.device_id)
     status = MediaStatus(media.status)
     if media.object_version is not None and version != media.object_version:
         live = store.stat(media.bucket, media.object_name)
@@ -181,7 +198,7 @@ def verify_version(
             log.info("media %s: version %s is not live; stale", media_id, version)
             return Outcome.STALE_VERSION
         if status not in BEFORE_VERIFICATION:
-            return _reject_overwrite(media, version, status, event_id, settings)
+            return _reject_overwrite(session, media, version, status, event_id, settings)
     if status not in BEFORE_VERIFICATION:
         if status is MediaStatus.VERIFIED and hand_over_after and _handed_over(media):
             hand_over(media)  # the publish after an earlier commit may have been lost
@@ -192,11 +209,16 @@ def verify_version(
         if claim is None:
             log.info("media %s: version %s is being verified elsewhere", media_id, version)
             return Outcome.IN_PROGRESS
-        return _verify_claimed(media_id, version, event_id, hand_over_after, settings)
+        return _verify_claimed(session, media_id, version, event_id, hand_over_after, settings)
 
 
 def _reject_overwrite(
-    media: MediaObject, version: str, status: MediaStatus, event_id: str | None, settings: Settings
+    session: Session,
+    media: MediaObject,
+    version: str,
+    status: MediaStatus,
+    event_id: str | None,
+    settings: Settings,
 ) -> Outcome:
     """Set aside a version written over verified content, once (the store's notification and a
     redelivery, or a complete call, may race: the claim lets one do it, the later ones see it
@@ -213,16 +235,25 @@ def _reject_overwrite(
             "it was set aside and the verified version stays.",
         )
         _discard(media, version, settings)
-        lifecycle.record_event(media.id, reason=why, event_id=event_id, object_version=version)
+        lifecycle.record_event(
+            session, media.id, reason=why, event_id=event_id, object_version=version
+        )
+        session.commit()
         log.warning("media %s: overwrite by version %s rejected", media.id, version)
         return Outcome.OVERWRITE_REJECTED
 
 
 def _verify_claimed(
-    media_id: str, version: str, event_id: str | None, hand_over_after: bool, settings: Settings
+    session: Session,
+    media_id: str,
+    version: str,
+    event_id: str | None,
+    hand_over_after: bool,
+    settings: Settings,
 ) -> Outcome:
     store = get_store()
-    media = _load(media_id)  # again: another holder may have finished before we claimed
+    media = get_media(session, media_id)  # again: another holder may have finished first
+    session.commit()
     if MediaStatus(media.status) not in BEFORE_VERIFICATION:
         return Outcome.DUPLICATE
     info = store.stat(media.bucket, media.object_name, version)
@@ -231,9 +262,15 @@ def _verify_claimed(
         return Outcome.VERSION_GONE
     pinned = {"object_version": version}
     if not lifecycle.transition(
-        media_id, MediaStatus.UPLOADED, event_id=event_id, object_version=version, fields=pinned
+        session,
+        media_id,
+        MediaStatus.UPLOADED,
+        event_id=event_id,
+        object_version=version,
+        fields=pinned,
     ):
-        lifecycle.update_fields(media_id, pinned, expected=MediaStatus.UPLOADED)
+        lifecycle.update_fields(session, media_id, pinned, expected=MediaStatus.UPLOADED)
+    session.commit()  # the version is pinned before its bytes are read
     digester = StreamingDigester(
         info.size_bytes,
         md5=settings.verify_md5_locally or not info.md5_base64,
@@ -257,6 +294,7 @@ def _verify_claimed(
     if problem is not None:
         _discard(media, version, settings)
         lifecycle.transition(
+            session,
             media_id,
             MediaStatus.REJECTED,
             reason=problem,
@@ -264,10 +302,12 @@ def _verify_claimed(
             object_version=version,
             fields=measured,
         )
+        _record_upload(session, media, "rejected", digest.size_bytes, problem.code)
+        session.commit()
         log.warning("media %s rejected (%s): %s", media_id, problem.code, problem.message)
-        _record_upload(media, "rejected", digest.size_bytes, problem.code)
         return Outcome.REJECTED
     lifecycle.transition(
+        session,
         media_id,
         MediaStatus.VERIFIED,
         event_id=event_id,
@@ -275,15 +315,19 @@ def _verify_claimed(
         expected=MediaStatus.UPLOADED,
         fields=measured,
     )
-    _record_upload(media, "verified", digest.size_bytes, None)
+    _record_upload(session, media, "verified", digest.size_bytes, None)
+    session.commit()  # verified before it is handed over
     if hand_over_after:
-        hand_over(_load(media_id))
+        hand_over(get_media(session, media_id))
     log.info("media %s verified (sampling id %s)", media_id, digest.sampling_id)
     return Outcome.VERIFIED
 
 
-def _record_upload(media: MediaObject, outcome: str, size_bytes: int, code: str | None) -> None:
-    """The audit event and the metric line of a verification's outcome."""
+def _record_upload(
+    session: Session, media: MediaObject, outcome: str, size_bytes: int, code: str | None
+) -> None:
+    """The audit event (in the caller's transaction) and the metric line of a verification's
+    outcome."""
     from common.observe import audit
     from common.observe.events import log_event
 
@@ -293,6 +337,7 @@ def _record_upload(media: MediaObject, outcome: str, size_bytes: int, code: str 
         media_id=media.id,
         device_id=media.device_id,
         details={"outcome": outcome, "reason_code": code, "size_bytes": size_bytes},
+        session=session,
     )
     fields: dict[str, Any] = {
         "media_id": media.id,
@@ -320,11 +365,12 @@ def _in_scope(note: StorageNotification, settings: Settings) -> Outcome | None:
     return None
 
 
-def handle_notification(note: StorageNotification, event_id: str | None) -> Outcome:
+def handle_notification(
+    session: Session, note: StorageNotification, event_id: str | None
+) -> Outcome:
     """Verify the object version a notification names, if it is an upload we expect."""
     from sqlalchemy import select
 
-    from common.db.engine import session_scope
     from common.db.models import MediaObject
 
     settings = get_settings()
@@ -332,12 +378,11 @@ def handle_notification(note: StorageNotification, event_id: str | None) -> Outc
     if skip is not None:
         log.info("notification %s for %s: %s", event_id, note.object_name, skip.value)
         return skip
-    with session_scope() as session:
-        media_id = session.execute(
-            select(MediaObject.id).where(
-                MediaObject.bucket == note.bucket, MediaObject.object_name == note.object_name
-            )
-        ).scalar_one_or_none()
+    media_id = session.execute(
+        select(MediaObject.id).where(
+            MediaObject.bucket == note.bucket, MediaObject.object_name == note.object_name
+        )
+    ).scalar_one_or_none()
     if media_id is None:
         log.warning(
             "notification %s names unknown object %s/%s", event_id, note.bucket, note.object_name
@@ -349,7 +394,7 @@ def handle_notification(note: StorageNotification, event_id: str | None) -> Outc
         if live is None:
             return Outcome.VERSION_GONE
         version = live.version
-    return verify_version(media_id, version, event_id=event_id)
+    return verify_version(session, media_id, version, event_id=event_id)
 
 
 def handle_object_notification(message: PubSubMessage) -> Outcome:
@@ -359,7 +404,11 @@ def handle_object_notification(message: PubSubMessage) -> Outcome:
         BadRequest: the message is not an object notification (poison: acknowledged).
         TransientError: storage, database, Pub/Sub or Firestore unavailable (retry).
     """
+    from common.db.engine import session_scope
+
     outcome = Outcome.NOTHING
-    for note in storage_notifications(message):
-        outcome = handle_notification(note, message.message_id)
+    notes = storage_notifications(message)
+    with session_scope() as session:
+        for note in notes:
+            outcome = handle_notification(session, note, message.message_id)
     return outcome

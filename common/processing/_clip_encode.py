@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from common.processing._stream import FALLBACK_FPS, clock_of
+from common.processing._stream import FALLBACK_FPS, audio_layout, clock_of
 
 X264_PRESET = "veryfast"
 X264_CRF = 20
@@ -65,7 +65,7 @@ class ClipEncoder:
         if audio_in is not None:
             context = audio_in.codec_context
             audio = output.add_stream("aac", rate=context.sample_rate)
-            audio.layout = context.layout.name
+            audio.layout = audio_layout(context)
             audio.bit_rate = AAC_BIT_RATE
             self._audio = audio
             self._audio_start_s = start_pts * self._time_base

@@ -34,8 +34,9 @@ def upright(
 
     Args:
         frame: an `av.VideoFrame`.
-        pixel_format: "rgb24" (height, width, 3) or "gray" (height, width; full-range luma).
-        bound_px: for "rgb24" a bound on the upright longest side, for "gray" on the upright
+        pixel_format: "rgb24" or "bgr24" (height, width, 3), or "gray" (height, width;
+            full-range luma).
+        bound_px: for colour a bound on the upright longest side, for "gray" on the upright
             width (the motion copy); None keeps full resolution. Never enlarges.
     """
     import numpy as np

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from common.processing.derived import kept_with_derived
-from common.processing.detectors import get_detectors, merge_labels, pool
+from common.processing.detectors import get_detectors, merge_labels, pool, region_pool
 from common.processing.regions import Region, head_regions, merge_found, tiles
 from common.processing.tracking import IouTracker
 
@@ -67,11 +67,13 @@ class FrameAnalyzer:
         *,
         source_size: tuple[int, int] | None = None,
         regions: Sequence[Region] | None = None,
+        bgr: bool = False,
+        faces: bool = True,
     ) -> list[Detection]:
         """Detect, map to source pixels, filter and track one frame.
 
         Args:
-            frame_rgb: the frame, (height, width, 3) RGB uint8.
+            frame_rgb: the frame, (height, width, 3) uint8, RGB (BGR with `bgr`).
             time_ms: its time (None for a still image).
             source_size: (width, height) of the full-resolution source when `frame_rgb` is a
                 reduced copy of it; boxes are scaled to it. None: the frame is the source.
@@ -79,6 +81,9 @@ class FrameAnalyzer:
                 detectors on the whole frame and its tiles, whole-frame detectors on the whole
                 frame. Otherwise every detector runs on the regions only, except faces (with
                 `faces_in_people`), which are searched around the people found.
+            bgr: the frame is BGR (as OpenCV's detectors take it), not RGB.
+            faces: False skips the face search around people on this sample (video analysis
+                searches heads at most once a second).
 
         Returns:
             The boxes that passed the filters, in source pixels.
@@ -87,7 +92,7 @@ class FrameAnalyzer:
 
         cv2 = _cv.cv2()
         height, width = frame_rgb.shape[:2]
-        bgr = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)  # 40x faster than a reversed copy
+        frame_bgr = frame_rgb if bgr else cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
         full = regions is None
         frame: list[Region] = [(0, 0, width, height)]
         plan: list[tuple[Detector, Sequence[Region]]] = []
@@ -105,12 +110,12 @@ class FrameAnalyzer:
                 later.append(detector)
             else:
                 plan.append((detector, regions or []))
-        found = self._run(plan, bgr, time_ms)
-        if later:
+        found = self._run(plan, frame_bgr, time_ms)
+        if later and faces:
             people = [d for d in found if d.label == "person"]
             people = [d for d in people if d.score >= self._config.filter_for("person").min_score]
             heads = head_regions(people, width, height, max_count=3, min_height_px=60)
-            found += self._run([(d, heads) for d in later], bgr, time_ms)
+            found += self._run([(d, heads) for d in later], frame_bgr, time_ms)
         scale = (1.0, 1.0)
         if source_size is not None and source_size != (width, height):
             scale = (source_size[0] / width, source_size[1] / height)
@@ -120,7 +125,7 @@ class FrameAnalyzer:
         self.frames_detected += 1
         self.raw_detections += found
         kept = kept_with_derived(found, self._config, *source_size)
-        self.tracker.update(kept, time_ms, frame_rgb, scale=scale)
+        self.tracker.update(kept, time_ms, frame_rgb, scale=scale, bgr=bgr)
         return kept
 
     def finish(self) -> tuple[tuple[Track, ...], tuple[Detection, ...]]:
@@ -157,9 +162,9 @@ class FrameAnalyzer:
 
         cv2 = _cv.cv2()
         height, width = bgr.shape[:2]
-        per_region: list[tuple[Region, list[Detection]]] = []
         enlarge = detector.region_px is None and "face" in detector.labels
-        for region in regions:
+
+        def one(region: Region) -> tuple[Region, list[Detection]]:
             x1, y1, x2, y2 = region
             crop = bgr[y1:y2, x1:x2]
             factor = 1.0
@@ -172,7 +177,14 @@ class FrameAnalyzer:
                 size = (round(crop.shape[1] * factor), round(crop.shape[0] * factor))
                 crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
             boxes = detector.detect(crop, time_ms=time_ms)
-            per_region.append((region, [_placed(d, region, factor) for d in boxes]))
+            return region, [_placed(d, region, factor) for d in boxes]
+
+        if detector.region_px is not None and len(regions) > 1:
+            # a region detector's session runs each call on one thread and releases the GIL:
+            # the regions of a sample share the cores
+            per_region = list(region_pool().map(one, regions))
+        else:
+            per_region = [one(region) for region in regions]
         if len(per_region) == 1:
             return per_region[0][1]
         return merge_found(per_region, width, height, self._config.group_of)

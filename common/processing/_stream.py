@@ -94,3 +94,13 @@ def open_video_stream(container: Any, name: str) -> tuple[Any, StreamClock]:
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     return stream, clock_of(stream)
+
+
+def audio_layout(context: Any) -> str:
+    """The output channel layout: mono or stereo as in the source, 5.1 kept, anything else
+    (unnamed orders such as a camera's "1 channels") by its channel count, at most stereo."""
+    name = getattr(context.layout, "name", "") or ""
+    if name in ("mono", "stereo", "5.1", "5.1(side)"):
+        return name
+    channels = len(getattr(context.layout, "channels", ())) or 2
+    return "mono" if channels == 1 else "stereo"

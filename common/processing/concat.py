@@ -3,9 +3,16 @@
 A camera's wall-clock window may start in one recording and end in the next. Each part
 `[start_ms, start_ms + duration_ms)` of its source is decoded and re-encoded into a single H.264
 (libx264, the same preset and CRF as `common.processing.clip`) + AAC MP4 with `+faststart`, parts
-back to back at the first part's frame rate and size (later parts are scaled to it). Audio is
-kept when every part has it (resampled to the first part's rate and layout); frames are kept whole
-at the part edges, so audio is trimmed to within one audio frame (~21 ms at 48 kHz).
+back to back at the first part's frame rate and size (later parts are scaled to it).
+
+Recordings of one camera may have different frame rates (25 and 29.97 fps, a variable rate), so
+the output is re-timed to one constant rate on the wall clock, as FFmpeg's `fps` filter does
+(https://ffmpeg.org/ffmpeg-filters.html#fps): part `i` fills output times
+`[sum of the earlier parts' durations, + duration_ms)`, and each output frame slot shows the
+source frame on screen at that moment (frames are repeated or dropped, never slowed down or sped
+up). Every part lasts its `duration_ms` to within one output frame, whatever its source rate.
+Audio is kept when every part has it (resampled to the first part's rate and layout); frames are
+kept whole at the part edges, so audio is trimmed to within one audio frame (~21 ms at 48 kHz).
 """
 
 from __future__ import annotations
@@ -55,7 +62,8 @@ def _open(path: Path) -> Any:
 
 
 def _frames_in(container: Any, stream: Any, part: Part) -> Any:
-    """Decoded frames of `stream` whose time lies in the part's range (seeks first)."""
+    """(seconds from the part's start, frame) of the decoded frames of `stream` whose time lies
+    in the part's range (seeks first)."""
     start_s, end_s = part.start_ms / 1000, (part.start_ms + part.duration_ms) / 1000
     offset = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
     container.seek(
@@ -69,7 +77,7 @@ def _frames_in(container: Any, stream: Any, part: Part) -> Any:
             continue
         if moment >= end_s:
             return
-        yield frame
+        yield moment - start_s, frame
 
 
 class _Writer:
@@ -98,21 +106,40 @@ class _Writer:
             )
         self.frames = 0
         self._samples = 0
+        self._elapsed = Fraction(0)
+        """Output seconds the parts written so far fill (the sum of their durations)."""
 
-    def part(self, container: Any, part: Part, progress: Callable[[int], None]) -> None:
-        """Encode one part: its video frames, then its audio."""
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for frame in _frames_in(container, stream, part):
-            picture = frame.reformat(width=self.width, height=self.height, format="yuv420p")
+    def _slot_time(self) -> Fraction:
+        """Output time of the next frame slot."""
+        return self.frames / self.rate
+
+    def _emit(self, picture: Any, until: Fraction, progress: Callable[[int], None]) -> None:
+        """Show `picture` in every frame slot before `until` (output seconds)."""
+        while self._slot_time() < until:
             picture.pts = self.frames
             picture.time_base = Fraction(1) / self.rate
             self._out.mux(self.video.encode(picture))
             self.frames += 1
             progress(self.frames)
+
+    def part(self, container: Any, part: Part, progress: Callable[[int], None]) -> None:
+        """Encode one part, re-timed to the output rate (module docstring), then its audio."""
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        begin = self._elapsed
+        end = begin + Fraction(part.duration_ms, 1000)
+        shown: Any = None
+        for seconds, frame in _frames_in(container, stream, part):
+            at = min(begin + Fraction(seconds).limit_denominator(1_000_000), end)
+            if shown is not None:
+                self._emit(shown, at, progress)  # the previous frame until this one's time
+            shown = frame.reformat(width=self.width, height=self.height, format="yuv420p")
+        if shown is not None:
+            self._emit(shown, end, progress)
+        self._elapsed = end
         if self.audio is None:
             return
-        for frame in _frames_in(container, container.streams.audio[0], part):
+        for _, frame in _frames_in(container, container.streams.audio[0], part):
             for chunk in self._resampler.resample(frame):
                 chunk.pts = self._samples
                 self._samples += chunk.samples

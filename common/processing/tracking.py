@@ -102,6 +102,7 @@ class IouTracker:
         self.stationary_interval_ms = 0
         self._scale = (1.0, 1.0)
         self._frame_height = 0
+        self._bgr = False
 
     def update(
         self,
@@ -110,6 +111,7 @@ class IouTracker:
         frame_rgb: NDArray[np.uint8] | None,
         *,
         scale: tuple[float, float] = (1.0, 1.0),
+        bgr: bool = False,
     ) -> None:
         """Add the (filtered) boxes of one sample that the detectors ran on.
 
@@ -118,7 +120,9 @@ class IouTracker:
             time_ms: the sample's time (None for a still image).
             frame_rgb: the frame, (height, width, 3) RGB, for snapshots (None: no snapshot).
             scale: source pixels per `frame_rgb` pixel, (x, y), when the frame is reduced.
+            bgr: the frame is BGR, not RGB (snapshots are turned to RGB as they are cut).
         """
+        self._bgr = bgr
         self._scale = scale
         if frame_rgb is not None:
             self._frame_height = round(frame_rgb.shape[0] * scale[1])
@@ -238,7 +242,9 @@ class IouTracker:
         if new or d.score > track.best.score:
             track.best = d
             if self._snapshots and frame_rgb is not None:
-                track.crop = _crop(frame_rgb, d, self._config.snapshot_max_px, self._scale)
+                track.crop = _crop(
+                    frame_rgb, d, self._config.snapshot_max_px, self._scale, bgr=self._bgr
+                )
 
 
 def _predict(track: _Live, time_ms: int | None) -> Box:
@@ -274,9 +280,15 @@ def _affinity(predicted: Box, b: Detection, iou_threshold: float, travel_px: flo
 
 
 def _crop(
-    frame_rgb: NDArray[np.uint8], d: Detection, max_px: int, scale: tuple[float, float]
+    frame_rgb: NDArray[np.uint8],
+    d: Detection,
+    max_px: int,
+    scale: tuple[float, float],
+    *,
+    bgr: bool = False,
 ) -> NDArray[np.uint8]:
-    """The box (source pixels) with a margin, cut from the frame, longest side <= `max_px`."""
+    """The box (source pixels) with a margin, cut from the frame, longest side <= `max_px`, RGB
+    (turned from BGR when `bgr`)."""
     from common.processing import _cv
 
     cv2 = _cv.cv2()
@@ -288,6 +300,8 @@ def _crop(
     x2 = min(width, max(x1 + 1, round(bx + bw + mx)))
     y2 = min(height, max(y1 + 1, round(by + bh + my)))
     crop = frame_rgb[y1:y2, x1:x2]
+    if bgr:
+        crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
     shrink = max_px / max(crop.shape[:2])
     if shrink < 1.0:
         size = (max(1, round(crop.shape[1] * shrink)), max(1, round(crop.shape[0] * shrink)))

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from common.processing.regions import Region
 
 
+_FACES_EVERY_MS = 1000
+"""Faces are searched in the heads of the people found at most this often (full passes search
+the whole frame whenever they run)."""
+
 POSTER_MAX_MS = 1000
 """The poster is the first frame at or after min(POSTER_MAX_MS, duration / 2)."""
 
@@ -178,6 +182,7 @@ class _Run:
         self._half_frame_ms = clock.frame_ms / 2 if clock.fps > 0 else 0.0
         self._last_sample_ms: int | None = None
         self._last_full_ms: int | None = None
+        self._last_faces_ms: int | None = None
 
     def run(self, on_progress: Callable[[float], None] | None) -> VideoAnalysis:
         import av
@@ -236,14 +241,17 @@ class _Run:
         if not full and not self._sample_due(time_ms, motion):
             return
         analyzer = self._analyzer
-        rgb = _frames.upright(frame, "rgb24", options.detect_max_side_px)
+        rgb = _frames.upright(frame, "bgr24", options.detect_max_side_px)  # as detectors take it
         regions = None if full else self._regions(rgb, gray, motion, size, time_ms)
         if regions is not None and not regions:
             return
         if regions is None:
             self._last_full_ms = time_ms
         self._last_sample_ms = time_ms
-        analyzer.analyze(rgb, time_ms, source_size=size, regions=regions)
+        faces = self._last_faces_ms is None or time_ms - self._last_faces_ms >= _FACES_EVERY_MS
+        if faces:
+            self._last_faces_ms = time_ms
+        analyzer.analyze(rgb, time_ms, source_size=size, regions=regions, bgr=True, faces=faces)
 
     def _full_due(self, time_ms: int) -> bool:
         options = self._config.video

@@ -5,7 +5,7 @@ Uploads bucket:
     `<quarantine_prefix><object name>.<version>`                 rejected bytes, kept for forensics
 
 Derivatives bucket:
-    `<media_id>/<kind>.<ext>`                                    renditions (thumbnail, poster, web)
+    `<media_id>/<kind>.<ext>`                                    renditions (`DERIVATIVE_KINDS`)
     `<media_id>/track-<n>.jpg`                                   a track's snapshot
     `<job_id>/clip.mp4`, `<job_id>/snapshot.jpg`                 a job's result media
     `ingest/<device_id>/<token>`                                 a data URL's bytes, until ingested
@@ -21,7 +21,7 @@ import re
 from datetime import UTC, datetime
 
 from common.core.ids import is_segment
-from common.core.status import JobKind
+from common.core.status import DERIVATIVE_KINDS, JobKind
 
 EXTENSIONS: dict[str, str] = {
     "image/jpeg": "jpg",
@@ -33,8 +33,12 @@ EXTENSIONS: dict[str, str] = {
     "video/mp4": "mp4",
     "video/quicktime": "mov",
     "video/webm": "webm",
+    "video/x-msvideo": "avi",
+    "video/x-matroska": "mkv",
+    "video/mp2t": "ts",
 }
 """File extension of each MIME type an object may have."""
+
 
 _UPLOAD_NAME = re.compile(
     r"^(?P<device>[^/]+)/(?P<camera>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})/(?P<message>[^/]+)\.(?P<ext>[a-z0-9]+)$"
@@ -86,9 +90,11 @@ def derivative_object_name(media_id: str, kind: str, mime_type: str = "image/jpe
     """Object name of a rendition in the derivatives bucket: `<media_id>/<kind>.<ext>`.
 
     Raises:
-        ValueError: an id outside the id pattern.
+        ValueError: an id outside the id pattern, or a kind outside `DERIVATIVE_KINDS`.
         KeyError: a MIME type without an extension in `EXTENSIONS`.
     """
+    if kind not in DERIVATIVE_KINDS:
+        raise ValueError(f"{kind!r} is not a derivative kind")
     return f"{_segment(media_id, 'media_id')}/{_segment(kind, 'kind')}.{EXTENSIONS[mime_type]}"
 
 

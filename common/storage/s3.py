@@ -18,7 +18,6 @@ completes the upload with `If-None-Match: *` (`common.storage.s3_multipart`, `se
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,8 +25,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from common.core.errors import MediaError
+from common.core import hashing
 from common.core.settings import Settings
+from common.storage._s3_calls import error_of, object_params, translate, version_of
 from common.storage.base import (
     RESUMABLE_S3,
     MultipartUploads,
@@ -44,54 +44,17 @@ from common.storage.base import (
 
 READ_CHUNK_BYTES = 1024 * 1024
 """Bytes per chunk read from a GET's streaming body."""
-_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchUpload", "NotFound", "404"})
 _KMS_ENCRYPTION = ("aws:kms", "aws:kms:dsse")
 
 
-def _error(exc: Exception) -> tuple[str, int, str]:
-    """(error code, HTTP status, message) of a botocore ClientError; ("", 0, "") otherwise."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return "", 0, ""
-    error = response.get("Error") or {}
-    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
-    return str(error.get("Code", "")), int(status), str(error.get("Message", ""))
-
-
-def _translate(exc: Exception, what: str) -> Exception:
-    """Our error for a boto3 exception: not found, precondition failed, anything else transient."""
-    if isinstance(exc, MediaError):
-        return exc
-    code, status, message = _error(exc)
-    if code in _NOT_FOUND_CODES or status == 404:
-        return ObjectNotFound(f"{what} not found")
-    if code == "InvalidArgument" and "version" in message.lower():
-        return ObjectNotFound(f"{what}: no such version")
-    if status == 412 or code == "PreconditionFailed":
-        return ObjectExists(f"{what} exists")
-    return StorageUnavailable(f"storage error on {what}: {code or exc.__class__.__name__}")
-
-
-def _version(response: dict[str, Any]) -> str:
-    return str(response.get("VersionId") or "null")
-
-
 def md5_of_etag(etag: Any, encryption: Any = None) -> str | None:
-    """The base64 MD5 an ETag stands for, when it stands for one.
-
-    The ETag of an object stored by one PUT (or a copy of one) is the hex MD5 of its bytes unless
-    it is encrypted with SSE-KMS or SSE-C; multipart ETags end in `-<parts>`.
+    """The base64 MD5 an object's ETag stands for, when it stands for one: not for an object
+    encrypted with SSE-KMS or SSE-C (`common.core.hashing.md5_of_etag` for the rest).
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)
     """
-    if not isinstance(etag, str) or encryption in _KMS_ENCRYPTION:
+    if encryption in _KMS_ENCRYPTION:
         return None
-    text = etag.strip('"')
-    if len(text) != 32:
-        return None
-    try:
-        return base64.b64encode(bytes.fromhex(text)).decode("ascii")
-    except (ValueError, binascii.Error):
-        return None
+    return hashing.md5_of_etag(etag)
 
 
 def _info(bucket: str, name: str, head: dict[str, Any]) -> ObjectInfo:
@@ -101,19 +64,12 @@ def _info(bucket: str, name: str, head: dict[str, Any]) -> ObjectInfo:
     return ObjectInfo(
         bucket=bucket,
         name=name,
-        version=_version(head),
+        version=version_of(head),
         size_bytes=int(head.get("ContentLength") or 0),
         content_type=head.get("ContentType"),
         md5_base64=md5_of_etag(head.get("ETag"), encryption),
         metadata=dict(head.get("Metadata") or {}),
     )
-
-
-def _object(bucket: str, name: str, version: str | None = None) -> dict[str, str]:
-    params = {"Bucket": bucket, "Key": name}
-    if version is not None:
-        params["VersionId"] = version
-    return params
 
 
 class S3Store:
@@ -185,7 +141,7 @@ class S3Store:
         """
         checksum = base64.b64encode(bytes.fromhex(contract.sha256_hex)).decode("ascii")
         params = {
-            **_object(bucket, name),
+            **object_params(bucket, name),
             "ContentType": contract.content_type,
             "ContentLength": contract.size_bytes,
             "ContentMD5": contract.md5_base64,
@@ -211,7 +167,7 @@ class S3Store:
         filename: str | None = None,
     ) -> SignedRequest:
         """A presigned GET (of `version` when given; an attachment named `filename`)."""
-        params: dict[str, Any] = _object(bucket, name, version)
+        params: dict[str, Any] = object_params(bucket, name, version)
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
         return self.presign("get_object", params, {}, ttl_seconds)
@@ -222,10 +178,10 @@ class S3Store:
         """Create a multipart upload with the declared Content-Type (`CreateMultipartUpload`)."""
         try:
             created = self.client.create_multipart_upload(
-                **_object(bucket, name), ContentType=contract.content_type
+                **object_params(bucket, name), ContentType=contract.content_type
             )
         except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{name}") from exc
+            raise translate(exc, f"s3://{bucket}/{name}") from exc
         return ResumableStart(RESUMABLE_S3, upload_id=str(created["UploadId"]))
 
     # ------------------------------------------------------------------------------ reading
@@ -236,16 +192,16 @@ class S3Store:
         of a missing key with 403; 405 is a HEAD of a delete marker's version.
         """
         try:
-            head = self.client.head_object(**_object(bucket, name, version))
+            head = self.client.head_object(**object_params(bucket, name, version))
         except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}")
-            if isinstance(error, ObjectNotFound) or _error(exc)[1] in (403, 405):
+            error = translate(exc, f"s3://{bucket}/{name}")
+            if isinstance(error, ObjectNotFound) or error_of(exc)[1] in (403, 405):
                 return None
             raise error from exc
         return _info(bucket, name, head)
 
     def _get(self, bucket: str, name: str, version: str | None, **extra: Any) -> Any:
-        return self.client.get_object(**_object(bucket, name, version), **extra)["Body"]
+        return self.client.get_object(**object_params(bucket, name, version), **extra)["Body"]
 
     def stream(self, bucket: str, name: str, version: str, sink: Writable) -> None:
         """Stream one version into `sink` in `READ_CHUNK_BYTES` chunks of one GET."""
@@ -254,7 +210,7 @@ class S3Store:
             for chunk in body.iter_chunks(READ_CHUNK_BYTES):
                 sink.write(chunk)
         except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{name}#{version}") from exc
+            raise translate(exc, f"s3://{bucket}/{name}#{version}") from exc
 
     def read_range(
         self, bucket: str, name: str, version: str | None, start: int, end: int | None
@@ -264,13 +220,13 @@ class S3Store:
         try:
             body = self._get(bucket, name, version, Range=wanted)
         except Exception as exc:
-            if _error(exc)[0] == "InvalidRange":
+            if error_of(exc)[0] == "InvalidRange":
                 return
-            raise _translate(exc, f"s3://{bucket}/{name}") from exc
+            raise translate(exc, f"s3://{bucket}/{name}") from exc
         try:
             yield from body.iter_chunks(READ_CHUNK_BYTES)
         except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{name}") from exc
+            raise translate(exc, f"s3://{bucket}/{name}") from exc
 
     def download_to_file(self, bucket: str, name: str, version: str | None, path: Path) -> None:
         """Stream one version (live when None) into `path`."""
@@ -279,7 +235,7 @@ class S3Store:
                 for chunk in self._get(bucket, name, version).iter_chunks(READ_CHUNK_BYTES):
                     handle.write(chunk)
             except Exception as exc:
-                raise _translate(exc, f"s3://{bucket}/{name}") from exc
+                raise translate(exc, f"s3://{bucket}/{name}") from exc
 
     # ------------------------------------------------------------------------------ writing
     def _put(
@@ -295,7 +251,7 @@ class S3Store:
         md5_base64: str | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
-            **_object(bucket, name),
+            **object_params(bucket, name),
             "Body": body,
             "ContentType": content_type,
             "ContentLength": size_bytes,
@@ -308,11 +264,11 @@ class S3Store:
         try:
             put = self.client.put_object(**params)
         except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{name}") from exc
+            raise translate(exc, f"s3://{bucket}/{name}") from exc
         return ObjectInfo(
             bucket=bucket,
             name=name,
-            version=_version(put),
+            version=version_of(put),
             size_bytes=size_bytes,
             content_type=content_type,
             md5_base64=md5_base64 or md5_of_etag(put.get("ETag"), put.get("ServerSideEncryption")),
@@ -376,11 +332,11 @@ class S3Store:
             self.client.copy_object(
                 Bucket=bucket,
                 Key=target_name,
-                CopySource=_object(bucket, name, version),
+                CopySource=object_params(bucket, name, version),
                 IfNoneMatch="*",
             )
         except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}#{version}")
+            error = translate(exc, f"s3://{bucket}/{name}#{version}")
             if isinstance(error, ObjectExists):
                 return
             raise error from exc
@@ -394,9 +350,9 @@ class S3Store:
         if version is None and self.stat(bucket, name) is None:
             return  # nothing live: do not stack delete markers
         try:
-            self.client.delete_object(**_object(bucket, name, version))
+            self.client.delete_object(**object_params(bucket, name, version))
         except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}")
+            error = translate(exc, f"s3://{bucket}/{name}")
             if isinstance(error, ObjectNotFound):
                 return
             raise error from exc
@@ -413,9 +369,9 @@ class S3Store:
                         yield ObjectInfo(
                             bucket=bucket,
                             name=item["Key"],
-                            version=_version(item),
+                            version=version_of(item),
                             size_bytes=int(item.get("Size") or 0),
                             md5_base64=md5_of_etag(item.get("ETag")),
                         )
         except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{prefix}") from exc
+            raise translate(exc, f"s3://{bucket}/{prefix}") from exc

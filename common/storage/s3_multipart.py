@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from common.storage._s3_calls import object_params, translate, version_of
 from common.storage.base import ObjectInfo, ObjectNotFound, SignedRequest, StoredPart, UploadPart
-from common.storage.s3 import _object, _translate, _version
 
 if TYPE_CHECKING:
     from common.storage.s3 import S3Store
@@ -41,7 +41,7 @@ class S3Multipart:
             self._store.presign(
                 "upload_part",
                 {
-                    **_object(bucket, name),
+                    **object_params(bucket, name),
                     "UploadId": upload_id,
                     "PartNumber": part.number,
                     "ContentLength": part.size_bytes,
@@ -59,7 +59,7 @@ class S3Multipart:
         try:
             while True:
                 page = self._store.client.list_parts(
-                    **_object(bucket, name),
+                    **object_params(bucket, name),
                     UploadId=upload_id,
                     MaxParts=LIST_PAGE_PARTS,
                     PartNumberMarker=marker,
@@ -72,7 +72,7 @@ class S3Multipart:
                     return parts
                 marker = int(page["NextPartNumberMarker"])
         except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}?uploadId")
+            error = translate(exc, f"s3://{bucket}/{name}?uploadId")
             if isinstance(error, ObjectNotFound):
                 return None
             raise error from exc
@@ -83,7 +83,7 @@ class S3Multipart:
         """`CompleteMultipartUpload` with `If-None-Match: *`."""
         try:
             done = self._store.client.complete_multipart_upload(
-                **_object(bucket, name),
+                **object_params(bucket, name),
                 UploadId=upload_id,
                 MultipartUpload={
                     "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
@@ -91,19 +91,21 @@ class S3Multipart:
                 IfNoneMatch="*",
             )
         except Exception as exc:
-            raise _translate(exc, f"s3://{bucket}/{name}?uploadId") from exc
+            raise translate(exc, f"s3://{bucket}/{name}?uploadId") from exc
         return ObjectInfo(
             bucket=bucket,
             name=name,
-            version=_version(done),
+            version=version_of(done),
             size_bytes=sum(p.size_bytes for p in parts),
         )
 
     def abort_parts(self, bucket: str, name: str, upload_id: str) -> None:
         """`AbortMultipartUpload`; an upload already gone is fine."""
         try:
-            self._store.client.abort_multipart_upload(**_object(bucket, name), UploadId=upload_id)
+            self._store.client.abort_multipart_upload(
+                **object_params(bucket, name), UploadId=upload_id
+            )
         except Exception as exc:
-            error = _translate(exc, f"s3://{bucket}/{name}?uploadId")
+            error = translate(exc, f"s3://{bucket}/{name}?uploadId")
             if not isinstance(error, ObjectNotFound):
                 raise error from exc

@@ -10,11 +10,10 @@ browser download) against a real local stack of its own that serves the built ap
   says which error it expects (`console.expect(pattern)`).
 - `shot`: screenshots of each step in tests/browser/screenshots/<test>/ (git-ignored).
 
-The tests in the browser (the test_gallery_* modules but _server) share the stack and run module
-by module in name order. Each looks only at the media it names, so what an earlier one adds (an
-upload, a clip) or deletes never changes what a later one asserts; test_gallery_browse, whose
-sign-in counts the demo media and whose filters show them all, sorts first, before any test adds
-or deletes one.
+The tests in the browser (the test_gallery_* modules but _server) share the stack, in any order.
+Each looks only at the media it names, or asks the API what the grid must hold at that moment
+(test_gallery_browse counts and orders the whole gallery that way), so what another test adds
+(an upload, a clip) or deletes never changes what one asserts.
 """
 
 from __future__ import annotations
@@ -217,5 +216,5 @@ def signed_in(page: Page, console: ConsoleWatch) -> Page:
     """The gallery, signed in with the dev login."""
     page.goto("/")
     page.get_by_role("button", name="Sign in as the demo user").click()
-    page.get_by_role("list", name="Media").wait_for()
+    page.get_by_role("region", name="Media", exact=True).wait_for()
     return page

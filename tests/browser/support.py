@@ -6,7 +6,9 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, WebError, expect
@@ -116,12 +118,16 @@ def own(stack: LocalStack, user: str, device: str) -> None:
 
 # --------------------------------------------------------------------------------- the page
 def grid(page: Page) -> Locator:
-    return page.get_by_role("list", name="Media")
+    """The gallery's grid: every day's list of tiles."""
+    return page.get_by_role("region", name="Media", exact=True)
 
 
 def tile(page: Page, name: str, status: str | None = None) -> Locator:
-    label = re.compile(rf"^{re.escape(name)}, {re.escape(status) if status else '.*'}$")
-    return grid(page).get_by_role("listitem", name=label)
+    """A tile's link, announced "name, camera · time, found ..., status, ..." (any status: None;
+    Chromium puts a space before each comma, at the line boundaries of the caption)."""
+    said = rf" ?, {re.escape(status)}( ?,|$)" if status else ""
+    label = re.compile(rf"^{re.escape(name)} ?, .*{said}")
+    return grid(page).get_by_role("link", name=label)
 
 
 def open_media(page: Page, name: str) -> None:
@@ -157,3 +163,61 @@ def record_attribute(page: Page, selector: str, attribute: str) -> None:
 def seen(page: Page) -> list[str]:
     values: list[str] = page.evaluate("() => window.__seen")
     return values
+
+
+# ------------------------------------------------------------------- media a test sets up itself
+def new_owned_device(stack: LocalStack, prefix: str) -> str:
+    """A fresh device id the demo user owns (so only this test's media are on it)."""
+    import uuid
+
+    device = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    own(stack, DEMO_USER, device)
+    return device
+
+
+def upload_processed(
+    stack: LocalStack,
+    device: str,
+    path: Path,
+    camera: str = "cam-1",
+    captured_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Upload `path` as `device`'s camera would and wait until it is processed: its detail."""
+    from rich.progress import Progress
+
+    from cli.mediactl import upload_one
+
+    api = api_for(stack, device)
+    with Progress(disable=True) as progress:
+        created = upload_one(api, path, camera, None, progress, captured_at)
+    body = api.wait_terminal(created["id"], timeout_seconds=PROCESS_TIMEOUT_SECONDS)
+    assert body["status"] == "processed", (path.name, body["status"], body["status_reason"])
+    detail: dict[str, Any] = api.get(created["id"])
+    return detail
+
+
+def sql(stack: LocalStack, statement: str, **params: Any) -> None:
+    """Run one statement on the stack's database (seeding what a test needs)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.env["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(text(statement), params)
+    engine.dispose()
+
+
+def axe_violations(page: Page, context: str | None = None) -> list[str]:
+    """axe-core's violations of any impact on the page as it is now (axe-core from the web app's
+    lockfile, web/node_modules), one line each: rule, impact, the first offending elements."""
+    source = (ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    page.evaluate(source)  # evaluated by DevTools: the page's CSP allows no inline script
+    found: list[dict[str, Any]] = page.evaluate(
+        """async (context) => {
+            const result = await axe.run(context ? document.querySelector(context) : document,
+                                         { resultTypes: ['violations'] });
+            return result.violations.map((v) => ({ id: v.id, impact: v.impact,
+                nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary) }));
+        }""",
+        context,
+    )
+    return [f"{v['id']} ({v['impact']}): {' | '.join(v['nodes'])}" for v in found]

@@ -118,7 +118,11 @@ def test_it_works_at_phone_width(signed_in: Page, shot: Shot) -> None:
     page = signed_in
     page.set_viewport_size({"width": 390, "height": 844})
     expect(tile(page, "astronaut.png")).to_be_visible()
-    columns = grid(page).evaluate("g => getComputedStyle(g).gridTemplateColumns.split(' ').length")
+    columns = (
+        grid(page)
+        .locator("ul.grid")
+        .first.evaluate("g => getComputedStyle(g).gridTemplateColumns.split(' ').length")
+    )
     assert columns == 2
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     shot("phone gallery", full_page=False)

@@ -36,13 +36,14 @@ def test_a_clip_job_shows_live_progress_and_its_result_appears_in_the_grid(
 
     job.get_by_role("link", name="Open clip").click()
 
-    expect(page.get_by_role("heading", level=1, name="cam-1 clip")).to_be_visible()
-    details = page.get_by_role("region", name="Metadata")
+    clip_name = "carphone_pristine.mp4 clip 0m01.0s-0m02.5s.mp4"
+    expect(page.get_by_role("heading", level=1, name=clip_name)).to_be_visible()
+    details = page.get_by_role("region", name="Details")
     expect(details).to_contain_text("Cut from")
     expect(details).to_contain_text("0:01.5")
     page.get_by_role("link", name="← Gallery").click()
     page.get_by_role("group", name="Kind").get_by_role("button", name="Clips").click()
-    expect(tile(page, "cam-1 clip", "processed")).to_be_visible()
+    expect(tile(page, clip_name, "processed")).to_be_visible()
     shot("clip in the grid")
 
 
@@ -61,7 +62,9 @@ def test_a_snapshot_at_the_playhead_shows_progress_and_opens(signed_in: Page, sh
     expect(job).to_have_attribute("data-status", "completed", timeout=PROCESSING_MS)
     expect(job).to_contain_text("snapshot at")
     job.get_by_role("link", name="Open snapshot").click()
-    expect(page.get_by_role("heading", level=1, name="cam-1 snapshot")).to_be_visible()
+    expect(
+        page.get_by_role("heading", level=1, name=re.compile(r"^bikes\.mp4 at \dm\d\d\.\ds\.jpg$"))
+    ).to_be_visible()
     expect(page.locator("img.media")).to_be_visible()
     page.wait_for_function("() => document.querySelector('img.media').naturalWidth > 0")
     assert at > 0

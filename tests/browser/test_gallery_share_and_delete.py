@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from playwright.sync_api import BrowserContext, Page, expect
+
+from emulators.stack import LocalStack
 
 from .support import ConsoleWatch, Shot, open_media, tile
 
 
-def test_a_share_link_opens_in_a_fresh_browser_without_a_token_until_revoked(
+def test_a_share_link_opens_its_page_in_a_fresh_browser_until_revoked(
     signed_in: Page,
     context: BrowserContext,
     new_context: Callable[..., BrowserContext],
     console: ConsoleWatch,
     shot: Shot,
+    gallery_stack: LocalStack,
 ) -> None:
     page = signed_in
     context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -26,7 +30,7 @@ def test_a_share_link_opens_in_a_fresh_browser_without_a_token_until_revoked(
     share.get_by_role("button", name="Create share link").click()
 
     link = share.get_by_label("Share link", exact=True)
-    expect(link).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/v1/s/"))
+    expect(link).to_have_value(re.compile(rf"^{re.escape(gallery_stack.web_url or '')}/s/[\w-]+$"))
     url = link.input_value()
     expect(share.get_by_role("list", name="Share links")).to_contain_text("active")
     share.get_by_role("button", name="Copy link").click()
@@ -34,18 +38,22 @@ def test_a_share_link_opens_in_a_fresh_browser_without_a_token_until_revoked(
     assert page.evaluate("() => navigator.clipboard.readText()") == url
     shot("share created")
 
+    # a visitor without an account sees the page: name, capture time, expiry, the photo
     stranger = new_context()
     console.watch(stranger)
-    # A page opened on storage or on list_media makes Chromium ask that origin for /favicon.ico
-    # (fake-gcs answers 500, the function 404): not the gallery's doing.
-    console.expect(r"\(http://127\.0\.0\.1:\d+/favicon\.ico\)$")
     visitor = stranger.new_page()
-    answer = visitor.goto(url)
-    assert answer is not None
-    assert answer.status == 200
-    assert answer.headers["content-type"] == "image/png"
-    assert "authorization" not in answer.request.redirected_from.headers  # type: ignore[union-attr]
-    shot("share opened", target=visitor)
+    visitor.goto(url)
+    expect(visitor.get_by_role("heading", level=1, name="astronaut.png")).to_be_visible()
+    expect(
+        visitor.get_by_text(re.compile(r"^Captured .* · this link works until "))
+    ).to_be_visible()
+    photo = visitor.get_by_role("img", name="Shared photo: astronaut.png")
+    expect(photo).to_be_visible()
+    visitor.wait_for_function("() => document.querySelector('img.media').naturalWidth > 0")
+    assert visitor.url == url, "the address bar keeps the page's URL, not a storage URL"
+    download = visitor.get_by_role("link", name="Download original")
+    assert "response-content-disposition" in unquote(download.get_attribute("href") or "")
+    shot("share page", target=visitor)
 
     share.get_by_role("button", name="Revoke").click()
 
@@ -53,11 +61,29 @@ def test_a_share_link_opens_in_a_fresh_browser_without_a_token_until_revoked(
     console.expect(r"status of 410")
     late = new_context().new_page()
     console.watch(late.context)
-    answer = late.goto(url)
-    assert answer is not None
-    assert answer.status == 410
-    assert answer.json()["code"] == "share_revoked"
+    late.goto(url)
+    expect(late.get_by_role("heading", level=1, name="This link was turned off")).to_be_visible()
+    expect(late.locator("body")).not_to_contain_text("share_revoked")
+    assert late.url == url
     shot("share revoked", target=late)
+
+
+def test_an_unknown_share_link_says_so_in_words(
+    new_context: Callable[..., BrowserContext],
+    console: ConsoleWatch,
+    shot: Shot,
+    gallery_stack: LocalStack,
+) -> None:
+    visitor = new_context().new_page()
+    console.watch(visitor.context)
+    console.expect(r"status of 404")
+
+    visitor.goto(f"{gallery_stack.web_url}/s/{'x' * 43}")
+
+    expect(visitor.get_by_role("heading", level=1, name="This link does not work")).to_be_visible()
+    expect(visitor.get_by_text("Check that the whole link was copied.")).to_be_visible()
+    expect(visitor.locator("body")).not_to_contain_text("{")
+    shot("unknown share", target=visitor)
 
 
 def test_delete_asks_first_then_removes_the_tile(signed_in: Page, shot: Shot) -> None:

@@ -28,6 +28,14 @@ from common.core.hashing import sampling_id_of_bytes
 from common.storage.base import ObjectStore
 
 
+def in_session(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`work(session, *args, **kwargs)` in a unit of work of its own (as an adapter runs it)."""
+    from common.db.engine import session_scope
+
+    with session_scope() as session:
+        return work(session, *args, **kwargs)
+
+
 def new_device_id() -> str:
     """A fresh device id per test keeps tests independent on a shared stack."""
     return f"dev-{uuid.uuid4().hex[:10]}"

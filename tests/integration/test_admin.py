@@ -19,6 +19,7 @@ from tests.integration.support import (
     api_for,
     declaration,
     facts_for_bytes,
+    in_session,
     new_device_id,
     post_create,
     upload_file,
@@ -89,7 +90,7 @@ def test_redrive_revives_dead_lettered_work_and_it_completes(
     data = sample_path("chelsea.png").read_bytes()
     spec = _derivatives_spec(api_device(api), data, "image/png")
     monkeypatch.setattr(verify, "hand_over", lambda media: None)
-    media = ingest.ingest_bytes(spec, data).media
+    media = in_session(ingest.ingest_bytes, spec, data).media
     monkeypatch.undo()
     # GIVEN its media-verified message was dead-lettered (the handler ends the media failed)
     publisher = pubsub_v1.PublisherClient()

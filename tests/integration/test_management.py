@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from cli.samples import sample_path
+from common.storage import layout
 from tests.integration.support import (
     api_for,
     db_rows,
@@ -131,9 +132,13 @@ def test_delete_removes_bytes_and_mirror_and_leaves_a_tombstone(local_stack: Any
     where = stored_object(created["id"])
     objects = [(where["bucket"], where["name"])]
     objects += [
-        (os.environ["DERIVATIVES_BUCKET"], f"{created['id']}/{d['kind']}.jpg")
+        (
+            os.environ["DERIVATIVES_BUCKET"],
+            layout.derivative_object_name(created["id"], d["kind"], d["mime_type"]),
+        )
         for d in body["derivatives"]
     ]
+    assert len(objects) >= 6, "the original, its thumbnail and its four grid tiles"
     assert all(store().stat(b, n) is not None for b, n in objects)
     url = f"{api.manage_url}/v1/media/{created['id']}"
     assert api.session.delete(url, timeout=30).status_code == 204

@@ -74,7 +74,15 @@ def test_video_is_probed_sampled_and_gets_a_poster(device: str) -> None:
     assert body["media_type"] == "video"
     assert body["properties"]["video_codec"] == "h264"
     assert 3500 <= body["properties"]["duration_ms"] <= 4500
-    assert {d["kind"] for d in body["derivatives"]} == {"poster", "thumbnail"}
+    assert {d["kind"] for d in body["derivatives"]} == {
+        "poster",
+        "thumbnail",
+        "storyboard",
+        "tile",
+        "tile_2x",
+        "tile_webp",
+        "tile_webp_2x",
+    }
     assert body["detections"], "the talking face should be found in sampled frames"
     assert all(d["time_ms"] is not None for d in body["detections"])
 

@@ -20,6 +20,7 @@ from tests.integration.support import (
     db_rows,
     declaration,
     facts_for_bytes,
+    in_session,
     new_device_id,
     post_create,
     upload_file,
@@ -209,20 +210,20 @@ def test_retention_deletes_old_unpinned_media_and_keeps_pins(
         f"{owner.manage_url}/v1/devices/{device}/retention", json={"retention_days": 7}, timeout=10
     )
     assert (keep.status_code, keep.json()["retention_days"]) == (200, 7)
-    report = sweep(now=datetime(2026, 1, 9, tzinfo=UTC))
+    report = in_session(sweep, now=datetime(2026, 1, 9, tzinfo=UTC))
     assert old[0] in report.deleted
     assert old[1] not in report.deleted
     assert fresh not in report.deleted
     assert api.get(old[0])["status"] == "deleted"
     assert api.get(old[1])["status"] == "pending_upload"
-    again = sweep(now=datetime(2026, 1, 9, tzinfo=UTC))  # idempotent
+    again = in_session(sweep, now=datetime(2026, 1, 9, tzinfo=UTC))  # idempotent
     assert old[0] not in again.deleted
     forever = owner.session.put(
         f"{owner.manage_url}/v1/devices/{device}/retention", json={"retention_days": 0}, timeout=10
     )
     assert forever.status_code == 200
     api.session.delete(f"{api.manage_url}/v1/media/{old[1]}/pin", timeout=10)
-    assert old[1] not in sweep(now=datetime(2030, 1, 1, tzinfo=UTC)).deleted
+    assert old[1] not in in_session(sweep, now=datetime(2030, 1, 1, tzinfo=UTC)).deleted
 
 
 def test_a_clip_by_wall_clock_time_spans_two_recordings(local_stack: Any) -> None:

@@ -26,6 +26,7 @@ from tests.integration.support import (
     db_rows,
     declaration,
     facts_for_bytes,
+    in_session,
     new_device_id,
     post_create,
     store,
@@ -304,7 +305,7 @@ def test_the_reconciler_gives_resumable_uploads_their_own_lifetime(
     soon = row["created_at"] + timedelta(
         seconds=settings.upload_url_ttl_seconds + settings.pending_upload_grace_seconds + 60
     )
-    report = reconcile(now=soon)
+    report = in_session(reconcile, now=soon)
     # THEN both are left alone
     assert {whole_id, idle_id}.isdisjoint(report.media_ids)
     assert api.get(idle_id)["status"] == "pending_upload"
@@ -312,7 +313,7 @@ def test_the_reconciler_gives_resumable_uploads_their_own_lifetime(
     later = row["created_at"] + timedelta(
         seconds=settings.resumable_upload_ttl_seconds + settings.pending_upload_grace_seconds + 60
     )
-    reconcile(now=later)
+    in_session(reconcile, now=later)
     # THEN the whole one is completed and verified, the idle one expired and its upload aborted
     assert wait_processed(api, whole_id)["verified"]["sha256_matches"] is True
     body = api.get(idle_id)

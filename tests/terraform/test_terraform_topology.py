@@ -79,7 +79,8 @@ def test_function_groups_name_topology_functions() -> None:
     assert named
     assert named <= functions
     signers = {n for n, access in local["function_access"].items() if access["signs_urls"]}
-    assert signers == http - {"manage_media"}  # manage_media signs nothing
+    # manage_media signs the rendition URLs of the detail that PATCH and pin answer
+    assert signers == http
     assert pushed == {
         n for n, f in topology_json()["functions"].items() if f["trigger"] == "pubsub"
     }

@@ -77,3 +77,21 @@ def test_imports_only_go_down(path: Path) -> None:
         elif LEVEL[target] >= LEVEL[own]:
             wrong.append(module)
     assert wrong == [], f"{path.relative_to(COMMON)} imports upward or sideways: {wrong}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(COMMON)))
+def test_no_module_imports_private_names_of_another(path: Path) -> None:
+    """`_name` is internal to its module: another module that needs it gets a public home for it
+    (a private *module* of a package, such as `processing/_cv.py`, is imported whole)."""
+    tree = ast.parse(path.read_text())
+    wrong = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        if not node.module.startswith("common."):
+            continue
+        source = COMMON.parent / (node.module.replace(".", "/") + ".py")
+        if not source.is_file():  # a package: its private submodules may be imported
+            continue
+        wrong += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert wrong == [], f"{path.relative_to(COMMON)} imports private names: {wrong}"

@@ -58,10 +58,10 @@ async function errorOf(response) {
  * @param {(error: ApiError) => void} onUnauthenticated called on every 401
  */
 export function createApi(config, token, onUnauthenticated) {
-  async function call(base, method, path, { query, body, headers, contentType } = {}) {
+  async function call(base, method, path, { query, body, headers, contentType, anonymous, bytes } = {}) {
     const url = joinUrl(base, path) + queryString(query);
-    const init = { method, headers: { Accept: 'application/json', ...(headers || {}) } };
-    const bearer = token();
+    const init = { method, headers: { Accept: bytes ? '*/*' : 'application/json', ...(headers || {}) } };
+    const bearer = anonymous ? null : token();
     if (bearer) init.headers.Authorization = `Bearer ${bearer}`;
     if (body !== undefined) {
       init.headers['Content-Type'] = contentType || 'application/json';
@@ -84,6 +84,7 @@ export function createApi(config, token, onUnauthenticated) {
       throw error;
     }
     const etag = response.headers.get('ETag');
+    if (bytes) return { status: response.status, etag, body: new Uint8Array(await response.arrayBuffer()) };
     const text = response.status === 204 ? '' : await response.text();
     return { status: response.status, etag, body: text ? JSON.parse(text) : null };
   }
@@ -106,6 +107,10 @@ export function createApi(config, token, onUnauthenticated) {
     },
     /** `GET /v1/media/{id}/download`: a signed GET of the verified bytes. */
     download: async (id) => (await list('GET', `/v1/media/${enc(id)}/download`)).body,
+    /** `GET /v1/media/{id}/content`: the verified bytes through the API (for an archive). */
+    content: async (id) => (await list('GET', `/v1/media/${enc(id)}/content`, { bytes: true })).body,
+    /** `GET /v1/s/{token}/view`: a share link's page data (no account). */
+    shareView: async (token) => (await list('GET', `/v1/s/${enc(token)}/view`, { anonymous: true })).body,
     /** `PATCH /v1/media/{id}` (JSON merge patch with If-Match). */
     patch: async (id, patch, etag) => {
       const answer = await manage('PATCH', `/v1/media/${enc(id)}`, {
@@ -139,6 +144,8 @@ export function createApi(config, token, onUnauthenticated) {
     ticket: async (kind, id) =>
       (await list('POST', `/v1/${kind === 'job' ? 'jobs' : 'media'}/${enc(id)}/events/ticket`))
         .body,
+    /** `POST /v1/events/stream/ticket`: a ticket for the stream of every media of the user's devices. */
+    streamTicket: async () => (await list('POST', '/v1/events/stream/ticket')).body,
     /** `GET /v1/media/{id}/shares`. */
     shares: async (id) => (await list('GET', `/v1/media/${enc(id)}/shares`)).body,
     /** `POST /v1/media/{id}/shares`. */

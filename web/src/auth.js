@@ -1,5 +1,7 @@
-// Signing in. The page holds one bearer token (a JWT the functions verify) in sessionStorage, for
-// this tab only; it has no secret of its own.
+// Signing in. The page holds one bearer token (a JWT the functions verify) in localStorage, so a
+// tab opened from the gallery (Ctrl-click on a tile) is signed in too, until the token expires or
+// the person signs out in any tab; it has no secret of its own. The OpenID Connect state of a
+// sign-in under way stays in sessionStorage (that tab's).
 //
 // - Local stack: `config.devLoginUrl` (only the stack's web server sets it) mints a user token
 //   for the demo user, who owns the demo devices.
@@ -45,25 +47,49 @@ function store(token, method) {
     subject: claims.sub,
     expiresAt: claims.exp,
   };
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
   return session;
 }
 
-/** The signed-in session, or null (none, unreadable or expired). */
-export function currentSession(nowSeconds = Date.now() / 1000) {
+/** The stored session as it is (even expired), or null. */
+function storedSession() {
   try {
-    const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
-    if (!session || !session.token) return null;
-    if (session.expiresAt && session.expiresAt - EXPIRY_MARGIN_SECONDS < nowSeconds) return null;
-    return session;
+    const session = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
+    return session && session.token ? session : null;
   } catch {
     return null;
   }
 }
 
-export function signOut() {
-  sessionStorage.removeItem(SESSION_KEY);
+/** Whether the session expires (within the margin) before `nowSeconds`. */
+export function sessionExpired(session, nowSeconds = Date.now() / 1000) {
+  return Boolean(session?.expiresAt && session.expiresAt - EXPIRY_MARGIN_SECONDS < nowSeconds);
 }
+
+/** The signed-in session, or null (none, unreadable or expired). */
+export function currentSession(nowSeconds = Date.now() / 1000) {
+  const session = storedSession();
+  return session && !sessionExpired(session, nowSeconds) ? session : null;
+}
+
+/** Why there is no session although one was stored ("" when none was, or it is fine). */
+export function endedSessionReason(nowSeconds = Date.now() / 1000) {
+  const session = storedSession();
+  return session && sessionExpired(session, nowSeconds) ? 'Your session expired: sign in again.' : '';
+}
+
+/** Milliseconds until the current session expires (its margin included), or null. */
+export function msUntilExpiry(session, nowMs = Date.now()) {
+  if (!session?.expiresAt) return null;
+  return Math.max(0, (session.expiresAt - EXPIRY_MARGIN_SECONDS) * 1000 - nowMs);
+}
+
+export function signOut() {
+  localStorage.removeItem(SESSION_KEY);
+}
+
+/** The storage key of the session (another tab signing out changes it: `storage` events). */
+export const SESSION_STORAGE_KEY = SESSION_KEY;
 
 /** The ways this deployment offers to sign in. */
 export function signInMethods(config) {

@@ -1,6 +1,6 @@
 // Labels and note, edited in place and saved with a JSON merge patch that names the ETag the
 // person started from (`If-Match`), so a concurrent edit is not overwritten: a 412 says so and
-// offers to load the other change.
+// offers to load the other change, with the person's own edit kept on top of it to review.
 
 import { h, replace } from './dom.js';
 import { notice, showError } from './ui.js';
@@ -17,12 +17,34 @@ export function mergePatch(before, after) {
 }
 
 /**
+ * A draft edited from `base`, applied again on top of `fresh` (someone else's newer values):
+ * labels the person added or removed are added or removed again, the note is theirs if they
+ * changed it.
+ */
+export function rebase(draft, base, fresh) {
+  const added = draft.labels.filter((l) => !base.labels.includes(l));
+  const removed = base.labels.filter((l) => !draft.labels.includes(l));
+  const labels = [...fresh.labels.filter((l) => !removed.includes(l)), ...added.filter((l) => !fresh.labels.includes(l))];
+  return { labels, note: draft.note !== base.note ? draft.note : fresh.note };
+}
+
+const DRAFT_KEY = 'media-gallery.draft.';
+
+/**
  * @param {{api: any, media: object, etag: string, onSaved: (media: object, etag: string) => void,
  *   onStale: () => void}} options
  */
 export function createEditor({ api, media, etag, onSaved, onStale }) {
   let saved = { labels: [...(media.labels || [])], note: media.note || '' };
   let draft = { labels: [...saved.labels], note: saved.note };
+  let kept = null;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(DRAFT_KEY + media.id) || 'null');
+  } catch {
+    kept = null;
+  }
+  sessionStorage.removeItem(DRAFT_KEY + media.id);
+  if (kept) draft = rebase(kept.draft, kept.base, saved);
   let currentEtag = etag;
   let saving = false;
 
@@ -90,7 +112,7 @@ export function createEditor({ api, media, etag, onSaved, onStale }) {
     const dirty = Object.keys(mergePatch(saved, draft)).length > 0 || input.value.trim() !== '';
     save.disabled = !dirty || saving;
     undo.disabled = !dirty || saving;
-    status.textContent = saving ? 'Saving…' : dirty ? 'Unsaved changes' : '';
+    status.textContent = saving ? 'Saving…' : dirty ? (kept ? 'Your edit, on top of their change: review and save' : 'Unsaved changes') : '';
   }
 
   function reset(values) {
@@ -108,6 +130,7 @@ export function createEditor({ api, media, etag, onSaved, onStale }) {
     try {
       const answer = await api.patch(media.id, patch, currentEtag);
       currentEtag = answer.etag;
+      kept = null;
       saved = { labels: [...(answer.media.labels || [])], note: answer.media.note || '' };
       reset(saved);
       notice('Saved.');
@@ -116,7 +139,13 @@ export function createEditor({ api, media, etag, onSaved, onStale }) {
       if (error.status === 412) {
         showError(error, {
           context: 'Someone else changed this media since you opened it; your edit was not saved',
-          action: { label: 'Load their change', run: onStale },
+          action: {
+            label: 'Load their change',
+            run: () => {
+              sessionStorage.setItem(DRAFT_KEY + media.id, JSON.stringify({ draft, base: saved }));
+              onStale();
+            },
+          },
         });
       } else {
         showError(error, { context: 'Saving labels and note' });

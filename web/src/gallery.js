@@ -1,94 +1,28 @@
-// The gallery: every medium of the user's devices, newest capture first, in pages of the keyset
-// cursor loaded as the end of the grid scrolls into view; filter chips; live status badges.
+// The gallery: every medium of the user's devices, newest capture first, under a heading per
+// day, in pages of the keyset cursor loaded as the end of the grid scrolls into view; filter
+// chips (filters.js); selection and bulk actions (bulk.js); live status badges.
 
+import { followArrivals } from './arrivals.js';
+import { createBulkBar, createSelection } from './bulk.js';
+import { dayLabel, groupByDay, newestFirst } from './days.js';
 import { h, replace } from './dom.js';
 import {
-  MEDIA_TERMINAL,
-  formatCounts,
-  formatMs,
-  formatTime,
-  statusLabel,
-} from './format.js';
+  COMMON_OBJECTS,
+  apiFilters,
+  cameraPairs,
+  chipGroups,
+  filtered,
+  filtersFromSearch,
+  matches,
+  searchOfFilters,
+} from './filters.js';
+import { MEDIA_TERMINAL, formatCounts, formatTime } from './format.js';
+import { tileElement } from './tiles.js';
 import { showError } from './ui.js';
 
 export const PAGE_SIZE = 24;
-
-/** The kind chips ("tabs" of the product documents) and the API filters each one means. */
-export const TABS = [
-  { id: '', label: 'All', filters: {} },
-  { id: 'photos', label: 'Photos', filters: { kind: 'upload', media_type: 'image' } },
-  { id: 'videos', label: 'Videos', filters: { kind: 'upload', media_type: 'video' } },
-  { id: 'clips', label: 'Clips', filters: { kind: 'clip' } },
-  { id: 'snapshots', label: 'Snapshots', filters: { kind: 'snapshot' } },
-];
-export const STATUSES = ['processed', 'processing', 'pending_upload', 'failed', 'rejected'];
-
-/** Objects offered as filter chips before any media shows them (what cameras are watched for). */
-export const COMMON_OBJECTS = ['person', 'dog', 'cat', 'car', 'vehicle', 'bicycle'];
-
-/** The page's filter state from a query string (`?tab=clips&camera=dev/cam&status=&label=&object=`). */
-export function filtersFromSearch(search) {
-  const params = new URLSearchParams(search);
-  const [device, ...camera] = (params.get('camera') || '').split('/');
-  return {
-    tab: TABS.some((t) => t.id === params.get('tab')) ? params.get('tab') : '',
-    device: device || '',
-    camera: camera.join('/'),
-    status: params.get('status') || '',
-    label: params.get('label') || '',
-    object: params.get('object') || '',
-  };
-}
-
-/** The query string of a filter state ("" for none). */
-export function searchOfFilters(state) {
-  const params = new URLSearchParams();
-  if (state.tab) params.set('tab', state.tab);
-  if (state.device) params.set('camera', state.camera ? `${state.device}/${state.camera}` : state.device);
-  if (state.status) params.set('status', state.status);
-  if (state.label) params.set('label', state.label);
-  if (state.object) params.set('object', state.object);
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
-/** The `GET /v1/media` filters of a filter state. */
-export function apiFilters(state) {
-  const tab = TABS.find((t) => t.id === state.tab) || TABS[0];
-  const filters = { ...tab.filters };
-  if (state.device) filters.device_id = state.device;
-  if (state.camera) filters.camera_id = state.camera;
-  if (state.status) filters.status = state.status;
-  if (state.label) filters.label = state.label;
-  if (state.object) filters.object = state.object;
-  return filters;
-}
-
-/** Whether a media summary passes `GET /v1/media` filters (for items the page learns of). */
-export function matches(filters, item) {
-  if (item.status === 'deleted' && filters.status !== 'deleted') return false;
-  if (filters.label && !(item.labels || []).includes(filters.label)) return false;
-  if (filters.object && !(filters.object in (item.counts || {}))) return false;
-  for (const key of ['device_id', 'camera_id', 'kind', 'media_type', 'status', 'parent_id']) {
-    if (filters[key] && item[key] !== filters[key]) return false;
-  }
-  return true;
-}
-
-/** The gallery's order: captured_at desc, then id desc. Negative when `a` comes first. */
-export function newestFirst(a, b) {
-  if (a.captured_at !== b.captured_at) return a.captured_at < b.captured_at ? 1 : -1;
-  if (a.id === b.id) return 0;
-  return a.id < b.id ? 1 : -1;
-}
-
-function tileName(item) {
-  return item.original_filename || `${item.camera_id} ${item.kind}`;
-}
-
-function statusBadge(status) {
-  return h('span', { class: `badge status-${status}`, dataset: { status } }, statusLabel(status));
-}
+export { apiFilters, filtersFromSearch, matches, newestFirst, searchOfFilters };
+export { mediaName, tileLabel } from './tiles.js';
 
 /**
  * @param {{api: any, streams: import('./streams.js').StreamPool,
@@ -101,17 +35,44 @@ export function createGallery({ api, streams, navigate }) {
   let loading = false;
   let generation = 0;
   let devices = null;
+  let devicesLoaded = false;
+  let scrollY = 0;
   const tiles = new Map();
   const followed = new Map();
   const labelsSeen = new Set();
   const objectsSeen = new Set(COMMON_OBJECTS);
+  // live: the one stream of every media of the user's devices is open (no per-tile streams)
+  let live = false;
+  let arrivals = null;
+  const waiting = new Map(); // arrivals held while the person has scrolled away from the top
 
-  const grid = h('div', { class: 'grid', role: 'list', 'aria-label': 'Media' });
-  const empty = h('p', { class: 'empty', hidden: true }, 'Nothing here yet: drop photos or videos on the page to upload them.');
+  const selection = createSelection((ids) => {
+    bulk.update(ids);
+    for (const [id, node] of tiles) {
+      const box = node.querySelector('input.select');
+      box.checked = ids.includes(id);
+      node.classList.toggle('selected', box.checked);
+    }
+    el.classList.toggle('selecting', ids.length > 0);
+  });
+  const bulk = createBulkBar({
+    api,
+    selection,
+    itemsOf: (ids) => items.filter((i) => ids.includes(i.id)),
+    onDeleted: (id) => remove(id),
+    onChanged: (media) => upsert(media),
+  });
+
+  const heading = h('h1', { class: 'gallery-title' }, 'Your media');
+  const pill = h('button', { type: 'button', class: 'new-pill', hidden: true, onclick: () => showWaiting() });
+  const jumped = h('p', { class: 'jumped', hidden: true });
+  const days = h('section', { class: 'days', 'aria-label': 'Media' });
+  const empty = h('div', { class: 'empty', hidden: true, role: 'status' });
   const more = h('p', { class: 'more', 'aria-live': 'polite' });
   const sentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
   const chips = h('nav', { class: 'filters', 'aria-label': 'Filters' });
-  const el = h('section', { class: 'gallery', 'aria-label': 'Gallery' }, chips, grid, empty, more, sentinel);
+  const el = h('section', { class: 'gallery', 'aria-labelledby': 'gallery-title' }, heading, chips, jumped, bulk.el, pill, days, empty, more, sentinel);
+  heading.id = 'gallery-title';
 
   const observer = new IntersectionObserver(
     (entries) => {
@@ -121,132 +82,79 @@ export function createGallery({ api, streams, navigate }) {
   );
   observer.observe(sentinel);
 
-  function chip(label, active, onclick, extra = {}) {
-    return h(
-      'button',
-      { type: 'button', class: active ? 'chip active' : 'chip', 'aria-pressed': active ? 'true' : 'false', onclick, ...extra },
-      label,
-    );
-  }
-
   function setState(next) {
     state = { ...state, ...next };
-    const search = searchOfFilters(state);
-    window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
+    window.history.replaceState(window.history.state, '', `${window.location.pathname}${searchOfFilters(state)}`);
+    selection.clear();
     reload();
   }
 
   let chipsKey = '';
 
   function renderChips() {
-    const key = JSON.stringify([state, [...labelsSeen].sort(), [...objectsSeen].sort(), devices]);
+    const key = JSON.stringify([state, [...labelsSeen].sort(), [...objectsSeen].sort(), devices, devicesLoaded]);
     if (key === chipsKey) return;
     chipsKey = key;
-    const groups = [];
-    groups.push(
-      h(
-        'div',
-        { class: 'chip-group', role: 'group', 'aria-label': 'Kind' },
-        TABS.map((t) => chip(t.label, state.tab === t.id, () => setState({ tab: t.id }))),
-      ),
+    replace(chips, chipGroups({ state, set: setState, cameras: cameraPairs(devices), devicesLoaded, objects: [...objectsSeen].sort(), labels: [...labelsSeen].sort() }));
+    jumped.hidden = !state.at;
+    replace(
+      jumped,
+      state.at && `Showing what was captured up to ${formatTime(new Date(`${state.at}:59:59`).toISOString())}. `,
+      state.at && h('button', { type: 'button', onclick: () => setState({ at: '' }) }, 'Back to the newest'),
     );
-    const cameras = [];
-    for (const device of devices?.items || []) {
-      for (const camera of device.cameras || []) cameras.push({ device: device.device_id, camera });
-    }
-    if (cameras.length) {
-      const many = new Set(cameras.map((c) => c.device)).size > 1;
-      groups.push(
-        h(
-          'div',
-          { class: 'chip-group', role: 'group', 'aria-label': 'Camera' },
-          chip('All cameras', !state.device, () => setState({ device: '', camera: '' })),
-          cameras.map((c) =>
-            chip(
-              many ? `${c.device} · ${c.camera}` : c.camera,
-              state.device === c.device && state.camera === c.camera,
-              () => setState({ device: c.device, camera: c.camera }),
-            ),
-          ),
-        ),
-      );
-    }
-    groups.push(
-      h(
-        'div',
-        { class: 'chip-group', role: 'group', 'aria-label': 'Status' },
-        chip('Any status', !state.status, () => setState({ status: '' })),
-        STATUSES.map((s) => chip(statusLabel(s), state.status === s, () => setState({ status: s }))),
-      ),
-    );
-    groups.push(
-      h(
-        'div',
-        { class: 'chip-group', role: 'group', 'aria-label': 'Found' },
-        chip('Anything found', !state.object, () => setState({ object: '' })),
-        [...objectsSeen].sort().map((o) => chip(o, state.object === o, () => setState({ object: o }))),
-      ),
-    );
-    const labelInput = h('input', {
-      type: 'search',
-      class: 'label-input',
-      placeholder: 'label…',
-      'aria-label': 'Filter by label',
-      value: state.label,
-      onchange: (event) => setState({ label: event.target.value.trim() }),
-    });
-    groups.push(
-      h(
-        'div',
-        { class: 'chip-group', role: 'group', 'aria-label': 'Label' },
-        chip('Any label', !state.label, () => setState({ label: '' })),
-        [...labelsSeen].sort().map((l) => chip(`#${l}`, state.label === l, () => setState({ label: l }))),
-        labelInput,
-      ),
-    );
-    replace(chips, groups);
   }
 
   function tile(item) {
-    const thumb = item.thumbnail_url
-      ? h('img', { src: item.thumbnail_url, alt: tileName(item), loading: 'lazy', decoding: 'async' })
-      : h('div', { class: 'placeholder', 'aria-hidden': 'true' }, item.media_type === 'video' ? '▶' : '▣');
-    const link = h(
-      'a',
-      {
-        class: 'tile',
-        href: `/media/${item.id}`,
-        role: 'listitem',
-        'aria-label': `${tileName(item)}, ${statusLabel(item.status)}`,
-        dataset: { id: item.id, status: item.status, kind: item.kind },
-        onclick: (event) => {
-          if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-          event.preventDefault();
-          navigate(`/media/${item.id}`);
-        },
-      },
-      h(
-        'div',
-        { class: 'thumb' },
-        thumb,
-        statusBadge(item.status),
-        item.kind !== 'upload' && h('span', { class: 'kind' }, item.kind),
-        item.duration_ms != null && h('span', { class: 'duration' }, formatMs(item.duration_ms)),
-      ),
-      h(
-        'div',
-        { class: 'caption' },
-        h('span', { class: 'name' }, tileName(item)),
-        h('span', { class: 'when' }, `${item.camera_id} · ${formatTime(item.captured_at)}`),
-        formatCounts(item.counts) && h('span', { class: 'counts' }, formatCounts(item.counts)),
-        (item.labels || []).length > 0 && h('span', { class: 'labels' }, item.labels.map((l) => `#${l}`).join(' ')),
-      ),
-    );
-    return link;
+    return tileElement(item, {
+      // the first row is what a person sees first: no lazy loading, fetched first
+      eager: items.indexOf(item) < 6,
+      selected: selection.has(item.id),
+      onOpen: () => navigate(`/media/${item.id}`),
+      onSelect: (range) => selection.toggle(item.id, { range, order: items.map((i) => i.id) }),
+    });
+  }
+
+  function showWaiting() {
+    for (const media of waiting.values()) upsert(media);
+    waiting.clear();
+    pill.hidden = true;
+    window.scrollTo({ top: 0 });
+    days.querySelector('a.tile')?.focus({ preventScroll: true });
+  }
+
+  /** A version of some media of the user's devices, from the live stream. */
+  async function arrived(doc) {
+    const id = doc.media_id;
+    const current = items.find((i) => i.id === id);
+    if (doc.status === 'deleted') return current && remove(id);
+    if (current) {
+      if (current.status === doc.status) return;
+      if (doc.status === 'processed') return refreshItem(id);
+      return upsert({ ...current, status: doc.status, status_reason: doc.reason ?? current.status_reason });
+    }
+    if (waiting.has(id) && doc.status !== 'processed') return;
+    const known = cameraPairs(devices).some((c) => c.device === doc.device_id && c.camera === doc.camera_id);
+    if (!known) loadDevices(); // a camera used for the first time gets its chip
+    let media;
+    try {
+      ({ media } = await api.media(id));
+    } catch {
+      return;
+    }
+    if (!matches(apiFilters(state), media)) return;
+    const last = items[items.length - 1];
+    if (cursor && last && newestFirst(media, last) > 0) return; // a later page brings it
+    if (window.scrollY > 300 || waiting.size) {
+      waiting.set(id, media);
+      pill.hidden = false;
+      pill.textContent = `${waiting.size} new — show`;
+      return;
+    }
+    upsert(media);
   }
 
   function follow(item) {
-    if (MEDIA_TERMINAL.has(item.status) || followed.has(item.id)) return;
+    if (live || MEDIA_TERMINAL.has(item.status) || followed.has(item.id)) return;
     const handle = streams.follow(
       'media',
       item.id,
@@ -262,6 +170,10 @@ export function createGallery({ api, streams, navigate }) {
     followed.set(item.id, handle);
   }
 
+  function version(item) {
+    return [item.status, item.thumbnail_url ? 't' : '', (item.tiles || []).length, (item.labels || []).join(','), item.note || '', formatCounts(item.counts)].join('|');
+  }
+
   function render() {
     for (const label of items.flatMap((i) => i.labels || [])) labelsSeen.add(label);
     for (const found of items.flatMap((i) => Object.keys(i.counts || {}))) objectsSeen.add(found);
@@ -272,28 +184,67 @@ export function createGallery({ api, streams, navigate }) {
         tiles.delete(id);
       }
     }
-    let previous = null;
-    for (const item of items) {
-      let node = tiles.get(item.id);
-      if (!node || node.dataset.version !== version(item)) {
-        const fresh = tile(item);
-        fresh.dataset.version = version(item);
-        if (node) node.replaceWith(fresh);
-        node = fresh;
-        tiles.set(item.id, node);
+    selection.keep(wanted);
+    const groups = groupByDay(items);
+    const sections = new Map([...days.children].map((s) => [s.dataset.day, s]));
+    let previousSection = null;
+    for (const group of groups) {
+      let section = sections.get(group.key);
+      sections.delete(group.key);
+      if (!section) {
+        const title = h('h2', { id: `day-${group.key}` }, dayLabel(group.key));
+        section = h(
+          'section',
+          { class: 'day', dataset: { day: group.key }, 'aria-labelledby': `day-${group.key}` },
+          h('header', { class: 'day-head' }, title, h('span', { class: 'day-count muted' }),
+            h('button', { type: 'button', class: 'select-day', onclick: () => selection.toggleAll(dayIds(group.key)) }, 'Select day')),
+          h('ul', { class: 'grid', 'aria-labelledby': `day-${group.key}` }),
+        );
       }
-      const expected = previous ? previous.nextSibling : grid.firstChild;
-      if (expected !== node) grid.insertBefore(node, expected);
-      previous = node;
-      follow(item);
+      const expectedSection = previousSection ? previousSection.nextSibling : days.firstChild;
+      if (expectedSection !== section) days.insertBefore(section, expectedSection);
+      previousSection = section;
+      section.querySelector('.day-count').textContent = `${group.items.length} ${group.items.length === 1 ? 'item' : 'items'}`;
+      section.querySelector('.select-day').setAttribute('aria-label', `Select day: ${dayLabel(group.key)}`);
+      const list = section.querySelector('ul');
+      let previous = null;
+      for (const item of group.items) {
+        let node = tiles.get(item.id);
+        if (!node || node.dataset.version !== version(item)) {
+          const fresh = tile(item);
+          fresh.dataset.version = version(item);
+          if (node) node.replaceWith(fresh);
+          node = fresh;
+          tiles.set(item.id, node);
+        }
+        const expected = previous ? previous.nextSibling : list.firstChild;
+        if (expected !== node) list.insertBefore(node, expected);
+        previous = node;
+        follow(item);
+      }
     }
-    empty.hidden = items.length > 0 || loading || cursor !== null;
+    for (const stale of sections.values()) stale.remove();
+    renderEmpty();
     more.textContent = loading ? 'Loading…' : cursor ? '' : items.length ? `${items.length} shown, that is all.` : '';
+    heading.textContent = filtered(state) ? 'Your media (filtered)' : 'Your media';
     renderChips();
   }
 
-  function version(item) {
-    return [item.status, item.thumbnail_url ? 't' : '', (item.labels || []).join(','), item.note || '', formatCounts(item.counts)].join('|');
+  function dayIds(key) {
+    return groupByDay(items).find((g) => g.key === key)?.items.map((i) => i.id) || [];
+  }
+
+  function renderEmpty() {
+    empty.hidden = items.length > 0 || loading || cursor !== null;
+    if (empty.hidden) return;
+    if (filtered(state)) {
+      replace(empty, h('p', null, 'No media match these filters.'),
+        h('button', { type: 'button', class: 'primary', onclick: () => setState({ tab: '', device: '', camera: '', status: '', label: '', object: '', from: '', to: '', at: '' }) }, 'Clear filters'));
+    } else if (devices && !(devices.items || []).length) {
+      replace(empty, h('p', null, 'You own no cameras yet. Media appear here once a camera of yours uploads; ask an administrator to add you as an owner of a device.'));
+    } else {
+      replace(empty, h('p', null, 'Nothing here yet: drop photos or videos on the page, or use Upload.'));
+    }
   }
 
   async function loadPage(first) {
@@ -310,14 +261,13 @@ export function createGallery({ api, streams, navigate }) {
     } catch (error) {
       if (mine !== generation) return;
       cursor = null;
-      showError(error, { context: 'Loading the gallery' });
+      if (error.status !== 401) showError(error, { context: 'Loading the gallery' });
     } finally {
       if (mine === generation) {
         loading = false;
         render();
       }
     }
-    // Still room below (a tall screen, or a page of few tiles): the sentinel stays in view.
     if (mine === generation && cursor && sentinelVisible()) loadMore();
   }
 
@@ -341,11 +291,10 @@ export function createGallery({ api, streams, navigate }) {
     loadPage(true);
   }
 
-  /** Show a media the page learned about (an upload, a job's result), where it belongs. */
+  /** Show a media the page learned about (an upload, a job's result, an arrival), where it belongs. */
   function upsert(item) {
-    const filters = apiFilters(state);
     const index = items.findIndex((i) => i.id === item.id);
-    if (!matches(filters, item)) {
+    if (!matches(apiFilters(state), item)) {
       if (index >= 0) items.splice(index, 1);
     } else if (index >= 0) {
       items[index] = item;
@@ -366,7 +315,7 @@ export function createGallery({ api, streams, navigate }) {
       upsert(media);
     } catch (error) {
       if (error.status === 404) remove(id);
-      else showError(error, { context: 'Refreshing a tile' });
+      else if (error.status !== 401) showError(error, { context: 'Refreshing a tile' });
     }
   }
 
@@ -381,9 +330,11 @@ export function createGallery({ api, streams, navigate }) {
       devices = await api.devices();
     } catch (error) {
       devices = null;
-      showError(error, { context: 'Loading your cameras' });
+      if (error.status !== 401) showError(error, { context: 'Loading your cameras' });
     }
+    devicesLoaded = true;
     renderChips();
+    renderEmpty();
     return devices;
   }
 
@@ -392,20 +343,55 @@ export function createGallery({ api, streams, navigate }) {
     start() {
       renderChips();
       reload();
+      // one stream for the whole gallery where the deployment serves it (config.liveArrivals)
+      if (api.config.liveArrivals) arrivals = followArrivals({
+        api,
+        onMedia: arrived,
+        onReady: () => {
+          live = true;
+          for (const handle of followed.values()) handle.close();
+          followed.clear();
+        },
+        onUnavailable: () => {
+          live = false;
+          for (const item of items) follow(item);
+        },
+      });
       return loadDevices();
     },
     devices: () => devices,
+    /** Ask for the user's devices again (a camera seen for the first time gets its chip). */
+    reloadDevices: loadDevices,
+    items: () => items,
     path: () => `/${searchOfFilters(state)}`,
     reload,
     upsert,
     refreshItem,
     remove,
+    /** The media before and after `id` in the grid's order (null at either end). */
+    neighbours(id) {
+      const index = items.findIndex((i) => i.id === id);
+      if (index < 0) return { previous: null, next: null };
+      return { previous: items[index - 1] || null, next: items[index + 1] || null };
+    },
+    /** Move keyboard focus to a tile (back from its detail), scrolled into view. */
+    focusTile(id) {
+      const link = tiles.get(id)?.querySelector('a.tile');
+      if (link) link.focus({ preventScroll: false });
+      return Boolean(link);
+    },
     show(visible) {
+      if (!visible && !el.hidden) scrollY = window.scrollY;
+      const wasHidden = el.hidden;
       el.hidden = !visible;
-      if (visible) loadMore();
+      if (visible) {
+        if (wasHidden) requestAnimationFrame(() => window.scrollTo(0, scrollY));
+        loadMore();
+      }
     },
     destroy() {
       observer.disconnect();
+      arrivals?.close();
       for (const handle of followed.values()) handle.close();
     },
   };

@@ -1,5 +1,6 @@
-// Detections over the picture: labelled boxes over an image, and over a video at the sampled
-// frames where they were found, with a timeline of tracks and frames to click.
+// Detections over the picture: labelled boxes over an image, and over a video where they are
+// at the playhead (each track's box interpolated between its samples, shown only near one),
+// with a timeline of tracks and frames to click and a storyboard preview while hovering it.
 //
 // Boxes are in pixels of the oriented full-resolution image or frame (`properties.width_px` x
 // `height_px`); they are drawn as percentages of a stage whose aspect ratio is the media's, so
@@ -9,7 +10,9 @@ import { h, replace } from './dom.js';
 import { formatMs } from './format.js';
 
 const SEEK_TOLERANCE_MS = 40;
-const DEFAULT_WINDOW_MS = 1000;
+const DEFAULT_INTERVAL_MS = 1000;
+/** Consecutive samples of a track further apart than this many intervals are not bridged. */
+const BRIDGE_INTERVALS = 1.5;
 
 /** Sorted distinct frame times (ms) of a video's detections. */
 export function frameTimes(detections) {
@@ -18,25 +21,86 @@ export function frameTimes(detections) {
   );
 }
 
-/** How long a sampled frame's boxes stay on screen: the shortest gap between samples. */
-export function sampleWindowMs(times, fallback = DEFAULT_WINDOW_MS) {
+/** The shortest gap between sample times (the sampling interval where none is stated). */
+export function sampleWindowMs(times, fallback = DEFAULT_INTERVAL_MS) {
   let gap = Infinity;
   for (let i = 1; i < times.length; i += 1) gap = Math.min(gap, times[i] - times[i - 1]);
   return Number.isFinite(gap) && gap > 0 ? gap : fallback;
 }
 
 /**
- * The sampled frame shown at playback time `ms`: the last one at or before it (a frame seeked to
- * lands a few ms early, hence a tolerance), if it is no older than one sampling window.
+ * The samples of each track, in time order: track id (or a key of its own for a box without a
+ * track) -> [{time_ms, detection}], the best box of each time.
  */
-export function frameAt(times, ms, windowMs) {
-  let found = null;
-  for (const t of times) {
-    if (t <= ms + SEEK_TOLERANCE_MS) found = t;
-    else break;
+export function trackSamples(detections) {
+  const tracks = new Map();
+  detections.forEach((d, index) => {
+    if (d.time_ms == null) return;
+    const key = d.track_id != null ? `t${d.track_id}` : `d${index}`;
+    const samples = tracks.get(key) || [];
+    const same = samples.find((s) => s.time_ms === d.time_ms);
+    if (!same) samples.push({ time_ms: d.time_ms, detection: d });
+    else if (d.score > same.detection.score) same.detection = d;
+    tracks.set(key, samples);
+  });
+  for (const samples of tracks.values()) samples.sort((a, b) => a.time_ms - b.time_ms);
+  return tracks;
+}
+
+/**
+ * The sampling interval of a video's detector: the analysis' `detect_interval_ms` when it says,
+ * else the shortest gap between neighbouring samples of one track, else between any samples.
+ */
+export function samplingIntervalMs(detections, analysis) {
+  const stated = analysis?.detect_interval_ms;
+  if (Number.isFinite(stated) && stated > 0) return stated;
+  let gap = Infinity;
+  for (const samples of trackSamples(detections).values()) {
+    for (let i = 1; i < samples.length; i += 1) gap = Math.min(gap, samples[i].time_ms - samples[i - 1].time_ms);
   }
-  if (found == null || ms - found >= windowMs) return null;
-  return found;
+  if (Number.isFinite(gap) && gap > 0) return gap;
+  return sampleWindowMs(frameTimes(detections));
+}
+
+function lerp(a, b, f) {
+  return a + (b - a) * f;
+}
+
+/**
+ * The boxes to draw at playback time `ms`: a box is shown only within half a sampling interval
+ * of its sample, and between two neighbouring samples of one track (at most 1.5 intervals
+ * apart, or any two of a track in `stationary`, keys as `trackSamples` makes them) it moves
+ * linearly from one to the other. A seek lands a few ms early, hence a small
+ * tolerance. Each box is a detection (label, score, track_id) with the box at `ms`.
+ */
+export function boxesAt(tracks, ms, intervalMs, stationary = new Set()) {
+  const half = intervalMs / 2;
+  const shown = [];
+  for (const [key, samples] of tracks.entries()) {
+    let next = samples.findIndex((s) => s.time_ms > ms + SEEK_TOLERANCE_MS);
+    if (next === -1) next = samples.length;
+    const before = samples[next - 1];
+    const after = samples[next];
+    // a stationary track (it stayed in place) is sampled sparsely: its box stays between samples
+    const bridged = stationary.has(key) || (after && before && after.time_ms - before.time_ms <= intervalMs * BRIDGE_INTERVALS);
+    if (before && after && bridged) {
+      const f = Math.min(1, Math.max(0, (ms - before.time_ms) / (after.time_ms - before.time_ms)));
+      const a = before.detection.box;
+      const b = after.detection.box;
+      shown.push({
+        ...before.detection,
+        time_ms: Math.round(ms),
+        sample_ms: before.time_ms,
+        box: { x: lerp(a.x, b.x, f), y: lerp(a.y, b.y, f), w: lerp(a.w, b.w, f), h: lerp(a.h, b.h, f) },
+      });
+      continue;
+    }
+    const near = [before, after]
+      .filter((s) => s && Math.abs(ms - s.time_ms) <= half + SEEK_TOLERANCE_MS)
+      .sort((x, y) => Math.abs(ms - x.time_ms) - Math.abs(ms - y.time_ms))[0];
+    if (near) shown.push({ ...near.detection, sample_ms: near.time_ms });
+  }
+  return shown;
 }
 
 /** A box as percentages of the picture. */
@@ -88,11 +152,12 @@ export function stage(media, width, height) {
  * @returns {{el: HTMLElement, setPlayhead: (ms: number) => void,
  *   setRange: (startMs: number | null, endMs?: number) => void}}
  */
-export function timeline({ durationMs, tracks, detections, motion, onSeek }) {
+export function timeline({ durationMs, tracks, detections, motion, onSeek, storyboard }) {
   const duration = Math.max(1, durationMs || 1);
   const at = (ms) => `${((Math.max(0, Math.min(duration, ms)) / duration) * 100).toFixed(3)}%`;
   const span = (start, end) => ({ left: at(start), width: at(Math.max(0, end - start)) });
   const playhead = h('div', { class: 'playhead', 'aria-hidden': 'true' });
+  const preview = storyboardPreview(storyboard);
   const range = h('div', { class: 'range', hidden: true, 'aria-hidden': 'true' });
   const bar = h(
     'div',
@@ -109,6 +174,7 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek }) {
     ),
     range,
     playhead,
+    preview?.el,
   );
   const rows = (tracks || []).map((t) =>
     h(
@@ -158,7 +224,17 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek }) {
   const el = h(
     'section',
     { class: 'timeline', 'aria-label': 'Detections timeline' },
-    h('div', { class: 'timeline-row' }, h('span', { class: 'timeline-name' }, 'frames'), h('div', { class: 'timeline-lane' }, bar, ticks)),
+    h('div', { class: 'timeline-row' }, h('span', { class: 'timeline-name' }, 'frames'),
+      // the whole lane (bar and frame marks) previews the storyboard frame under the pointer
+      h('div', {
+        class: 'timeline-lane',
+        onpointermove: (event) => {
+          const rect = bar.getBoundingClientRect();
+          const fraction = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
+          preview?.show(fraction * duration, fraction);
+        },
+        onpointerleave: () => preview?.hide(),
+      }, bar, ticks)),
     rows,
     legend,
   );
@@ -167,9 +243,62 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek }) {
     setPlayhead: (ms) => {
       playhead.style.left = at(ms);
     },
+    /** Show the storyboard frame of `ms` above the bar (scrubbing), or hide it (null). */
+    preview: (ms) => (ms == null ? preview?.hide() : preview?.show(ms, ms / duration)),
     setRange: (startMs, endMs) => {
       range.hidden = startMs == null;
       if (startMs != null) Object.assign(range.style, span(startMs, endMs));
     },
   };
+}
+
+/**
+ * The storyboard tile of time `ms` (docs/CONTRACTS.md, "Renditions"): the last tile whose time
+ * is at or before it. Returns its index and its offset in the sprite, in pixels.
+ */
+export function storyboardTile(index, ms) {
+  const times = index.times_ms || [];
+  let tile = 0;
+  for (let i = 0; i < times.length; i += 1) {
+    if (times[i] <= ms) tile = i;
+    else break;
+  }
+  const columns = Math.max(1, index.columns || 1);
+  return {
+    tile,
+    x: (tile % columns) * index.tile_width_px,
+    y: Math.floor(tile / columns) * index.tile_height_px,
+  };
+}
+
+function storyboardPreview(storyboard) {
+  const index = storyboard?.details;
+  if (!storyboard?.url || !index?.times_ms?.length) return null;
+  const picture = h('div', { class: 'storyboard-frame' });
+  Object.assign(picture.style, {
+    width: `${index.tile_width_px}px`,
+    height: `${index.tile_height_px}px`,
+    backgroundImage: `url("${storyboard.url}")`,
+  });
+  const label = h('span', { class: 'storyboard-time' });
+  const el = h('div', { class: 'storyboard-preview', hidden: true, 'aria-hidden': 'true' }, picture, label);
+  return {
+    el,
+    show(ms, fraction) {
+      const { x, y } = storyboardTile(index, ms);
+      picture.style.backgroundPosition = `-${x}px -${y}px`;
+      label.textContent = formatMs(ms);
+      el.style.left = `${(Math.min(1, Math.max(0, fraction)) * 100).toFixed(2)}%`;
+      el.hidden = false;
+      el.dataset.ms = String(Math.round(ms));
+    },
+    hide() {
+      el.hidden = true;
+    },
+  };
+}
+
+/** The `trackSamples` keys of the tracks that stood still (`stationary` in the track records). */
+export function stationaryKeys(tracks) {
+  return new Set((tracks || []).filter((t) => t.stationary).map((t) => `t${t.track_id}`));
 }

@@ -256,3 +256,15 @@ export function createReview({ api, pollMs = 5000 }) {
     },
   };
 }
+
+/**
+ * The review view as a route's view (`views.js`): rendered into `container`.
+ * @param {{api: object, container: HTMLElement, pollMs?: number}} options
+ * @returns {{destroy: () => void}}
+ */
+export function renderReview({ api, container, pollMs }) {
+  const review = createReview({ api, pollMs: pollMs || undefined });
+  container.replaceChildren(review.el);
+  review.show(true);
+  return { destroy: () => review.destroy() };
+}

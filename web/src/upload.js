@@ -19,6 +19,24 @@ export function capturedAt(file, now = Date.now()) {
   return new Date(Math.min(modified, now)).toISOString();
 }
 
+/**
+ * The MIME type of a file from its first bytes, for the containers cameras write that browsers
+ * name inconsistently (AVI, Matroska/WebM, MPEG-TS, QuickTime); the browser's own type
+ * otherwise. The server sniffs the bytes again and refuses a type that does not match.
+ */
+export function sniffedType(head, fallback) {
+  const ascii = (from, to) => String.fromCharCode(...head.slice(from, to));
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'AVI ') return 'video/x-msvideo';
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
+    return ascii(0, 64).includes('webm') ? 'video/webm' : 'video/x-matroska';
+  }
+  for (const [size, offset] of [[188, 0], [192, 4]]) {
+    if (head.length > offset + size * 3 && [0, 1, 2, 3].every((i) => head[offset + size * i] === 0x47)) return 'video/mp2t';
+  }
+  if (ascii(4, 8) === 'ftyp' && ascii(8, 10) === 'qt') return 'video/quicktime';
+  return fallback || 'application/octet-stream';
+}
+
 /** The declaration body of `POST /v1/media` for a file on a device's camera. */
 export function declaration(file, facts, { deviceId, cameraId, labels, note, messageId, now }) {
   const body = {
@@ -26,7 +44,7 @@ export function declaration(file, facts, { deviceId, cameraId, labels, note, mes
     camera_id: cameraId,
     message_id: messageId,
     captured_at: capturedAt(file, now),
-    mime_type: file.type || 'application/octet-stream',
+    mime_type: facts.mimeType || file.type || 'application/octet-stream',
     size_bytes: facts.size,
     sha256: facts.sha256,
     md5: facts.md5,
@@ -92,6 +110,7 @@ export function putFile(upload, file, onProgress) {
 export async function uploadFile(api, streams, file, target, onState) {
   onState({ phase: 'hashing', fraction: 0 });
   const facts = await digestFile(file, (fraction) => onState({ phase: 'hashing', fraction }));
+  facts.mimeType = sniffedType(new Uint8Array(await file.slice(0, 1024).arrayBuffer()), file.type);
   onState({ phase: 'declaring' });
   const created = await api.declare(
     declaration(file, facts, { ...target, messageId: newMessageId() }),

@@ -6,7 +6,12 @@ import { formatBytes, formatPercent, statusLabel } from './format.js';
 import { uploadFile } from './upload.js';
 import { showError } from './ui.js';
 
-const ACCEPT = 'image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,video/mp4,video/quicktime,video/webm';
+const ACCEPT = [
+  'image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/bmp', 'image/tiff',
+  'video/mp4', 'video/quicktime', 'video/webm', 'video/x-msvideo', 'video/x-matroska', 'video/mp2t',
+  '.avi', '.mkv', '.ts', '.m2ts', '.mts', '.mov',
+].join(',');
+const LAST_CAMERA_KEY = 'media-gallery.last-camera';
 
 /** The (device, camera) choices of `GET /v1/devices`. */
 export function cameraChoices(devices) {
@@ -57,21 +62,34 @@ export function createUploads({ api, streams, gallery, navigate }) {
   function fillDevices() {
     const owned = gallery.devices()?.items || [];
     replace(device, owned.map((d) => h('option', { value: d.device_id }, d.device_id)));
+    const last = lastUsed();
+    if (last && owned.some((d) => d.device_id === last.device)) device.value = last.device;
     hint.textContent = owned.length
       ? 'Files go straight to storage through a signed URL, then through verification and detection.'
       : 'You own no devices yet, so there is no camera to upload for.';
     fillCameras();
   }
 
+  function lastUsed() {
+    try {
+      return JSON.parse(localStorage.getItem(LAST_CAMERA_KEY) || 'null');
+    } catch {
+      return null;
+    }
+  }
+
   function fillCameras() {
     const known = choices().filter((c) => c.device === device.value).map((c) => c.camera);
     replace(cameras, known.map((c) => h('option', { value: c })));
-    if (!camera.value || !known.includes(camera.value)) camera.value = known[0] || 'web';
+    const last = lastUsed();
+    if (last?.device === device.value && last.camera) camera.value = last.camera;
+    if (!camera.value || !(known.includes(camera.value) || last?.camera === camera.value)) camera.value = known[0] || 'web';
   }
 
   function target() {
     if (!device.value) throw Object.assign(new Error('choose a device you own first'), { code: 'no_device' });
     if (!camera.reportValidity()) throw Object.assign(new Error('the camera id is not valid'), { code: 'invalid_camera' });
+    localStorage.setItem(LAST_CAMERA_KEY, JSON.stringify({ device: device.value, camera: camera.value }));
     return {
       deviceId: device.value,
       cameraId: camera.value,

@@ -3,8 +3,8 @@ import { apiFilters, filtersFromSearch, matches, newestFirst, searchOfFilters } 
 
 describe('filter state', () => {
   it('round-trips through the query string', () => {
-    const state = { tab: 'clips', device: 'dev-1', camera: 'front', status: 'processed', label: 'cat', object: 'dog' };
-    expect(searchOfFilters(state)).toBe('?tab=clips&camera=dev-1%2Ffront&status=processed&label=cat&object=dog');
+    const state = { tab: 'clips', device: 'dev-1', camera: 'front', status: 'processed', label: 'cat', object: 'dog', from: '2026-12-01', to: '2026-12-03', at: '2026-12-02T14' };
+    expect(searchOfFilters(state)).toBe('?tab=clips&camera=dev-1%2Ffront&status=processed&label=cat&object=dog&from=2026-12-01&to=2026-12-03&at=2026-12-02T14');
     expect(filtersFromSearch(searchOfFilters(state))).toEqual(state);
     expect(searchOfFilters(filtersFromSearch(''))).toBe('');
   });

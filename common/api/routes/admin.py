@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import bodies, schemas
 from common.api.app import Call, Reply, Route
 from common.api.routes.shares import ShareBody, share_body
+from common.core.times import UtcInput
 
 
 def require_admin(call: Call) -> None:
@@ -102,7 +103,7 @@ class PurgeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    before: AwareDatetime | None = None
+    before: UtcInput | None = None
     dry_run: bool = Field(default=True, strict=True)
     limit: int = Field(default=200, ge=1, le=1000, strict=True)
 
@@ -124,19 +125,22 @@ def purge(call: Call) -> Reply:
     from common.admin.operations import purge_device
     from common.core.errors import NotFound
     from common.core.ids import is_segment
+    from common.db.engine import session_scope
 
     require_admin(call)
     device_id = call.params["device_id"]
     if not is_segment(device_id):
         raise NotFound(f"device {device_id!r} not found")
     request = call.body(PurgeRequest)
-    report = purge_device(
-        device_id,
-        before=request.before.astimezone(UTC) if request.before else None,
-        dry_run=request.dry_run,
-        limit=request.limit,
-        actor=call.principal.actor,
-    )
+    with session_scope() as session:
+        report = purge_device(
+            session,
+            device_id,
+            before=request.before.astimezone(UTC) if request.before else None,
+            dry_run=request.dry_run,
+            limit=request.limit,
+            actor=call.principal.actor,
+        )
     return Reply(
         PurgeBody(
             device_id=device_id,
@@ -166,7 +170,7 @@ def revive(call: Call) -> Reply:
     require_admin(call)
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    status = revive_media(media, actor=call.principal.actor)
+        status = revive_media(session, media, actor=call.principal.actor)
     return Reply(ReviveBody(media_id=media.id, status=status))
 
 

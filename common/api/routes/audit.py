@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import schemas
 from common.api.app import Call, Reply, Route
 from common.api.routes.admin import require_admin
 from common.core.ids import SEGMENT_PATTERN
+from common.core.times import UtcInput
 
 
 class AuditQuery(BaseModel):
@@ -22,8 +23,8 @@ class AuditQuery(BaseModel):
     device_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
     actor: str | None = Field(default=None, max_length=300)
     action: str | None = Field(default=None, pattern=r"^[a-z_]{1,64}$")
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: UtcInput | None = None
+    until: UtcInput | None = None
     limit: int = Field(default=100, ge=1, le=500)
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
 
@@ -94,13 +95,18 @@ class QuotaBody(schemas.Schema):
     used_media: int
 
 
+BIGINT_MAX = 2**63 - 1
+INTEGER_MAX = 2**31 - 1
+"""The largest values of the columns the limits are stored in (Postgres bigint, integer)."""
+
+
 class QuotaOverride(BaseModel):
     """`PUT /v1/admin/devices/{device_id}/quota`: null puts a limit back to the default."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    bytes_per_day: int | None = Field(ge=0)
-    media_per_day: int | None = Field(ge=0)
+    bytes_per_day: int | None = Field(ge=0, le=BIGINT_MAX)
+    media_per_day: int | None = Field(ge=0, le=INTEGER_MAX)
 
 
 def _device(call: Call) -> str:
@@ -154,7 +160,7 @@ def set_quota(call: Call) -> Reply:
             details=request.model_dump(),
             session=session,
         )
-    with session_scope() as session:
+        session.flush()
         return Reply(_quota_body(session, device_id))
 
 

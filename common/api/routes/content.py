@@ -48,7 +48,8 @@ def _range(call: Call, etag: str, size: int) -> tuple[int, int] | Literal["unsat
 def content(call: Call) -> Response:
     """`GET /v1/media/{media_id}/content`: the verified bytes, streamed (RFC 9110 ranges)."""
     from common.api.access import load_media
-    from common.core.errors import Conflict, Gone
+    from common.api.app import error_response
+    from common.core.errors import Conflict, Gone, MediaError
     from common.core.status import GONE_STATUSES, MediaStatus
     from common.db.engine import session_scope
     from common.storage import get_store, layout
@@ -78,7 +79,13 @@ def content(call: Call) -> Response:
         return Response(status=304, headers=headers)
     bounds = _range(call, etag, size)
     if bounds == "unsatisfiable":
-        return Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        error = MediaError(
+            f"no range of the Range header is within the {size} bytes of the media",
+            code="range_not_satisfiable",
+            details={"size_bytes": size},
+        )
+        error.http_status = 416
+        return error_response(error, {"Accept-Ranges": "bytes", "Content-Range": f"bytes */{size}"})
     start, stop = bounds if bounds is not None else (0, size)
     chunks = get_store().read_range(
         media.bucket, media.object_name, media.object_version, start, stop - 1 if stop else None
@@ -155,16 +162,17 @@ def resolve(call: Call) -> Reply:
             can_see_device=lambda device_id: can_see_device(session, principal, device_id),
             inline=request.inline,
         )
-    if result.resolved or result.unresolved:
-        audit.record(
-            "resolved",
-            actor=principal.actor,
-            details={
-                "resolved": result.resolved,
-                "inlined": result.inlined,
-                "unresolved": len(result.unresolved),
-            },
-        )
+        if result.resolved or result.unresolved:
+            audit.record(
+                "resolved",
+                actor=principal.actor,
+                details={
+                    "resolved": result.resolved,
+                    "inlined": result.inlined,
+                    "unresolved": len(result.unresolved),
+                },
+                session=session,
+            )
     return Reply(
         ResolveBody(
             document=result.document,
@@ -191,8 +199,8 @@ ROUTES = [
             "`POST .../content/ticket`."
         ),
         query=ContentQuery,
-        responses={200: None, 206: None, 304: None, 416: None},
-        errors=(401, 404, 409, 410, 422, 503),
+        responses={200: None, 206: None, 304: None},
+        errors=(401, 404, 409, 410, 416, 422, 503),
         ticket=True,
     ),
     Route(

@@ -4,13 +4,30 @@ detection settings (changes on manage_media, owners only)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.api import schemas
 from common.api.app import Call, Reply, Route
 from common.core.ids import USER_ID_PATTERN
+
+MAX_MASKS = 32
+MAX_MASK_POINTS = 256
+"""Vertices of one mask polygon at most: a region drawn on a frame needs tens, and every sampled
+frame's boxes are tested against every vertex."""
+
+
+class MaskOverride(BaseModel):
+    """A mask polygon: `points` as (x, y) fractions of the frame (0..1), 3 to `MAX_MASK_POINTS`;
+    `labels` it applies to (empty: every label)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_MASK_POINTS)
+    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=32
+    )
 
 
 class DetectionOverride(BaseModel):
@@ -24,7 +41,7 @@ class DetectionOverride(BaseModel):
 
     filters: dict[str, dict[str, Any]] | None = None
     default_filter: dict[str, Any] | None = None
-    masks: list[dict[str, Any]] | None = Field(default=None, max_length=32)
+    masks: list[MaskOverride] | None = Field(default=None, max_length=MAX_MASKS)
     detectors: list[str] | None = None
     video: dict[str, Any] | None = None
     track_iou: float | None = None
@@ -147,15 +164,18 @@ def add_owner(call: Call) -> Reply:
 
 
 def remove_owner(call: Call) -> Reply:
-    """`DELETE /v1/devices/{device_id}/owners/{user_id}`: 204, also when it was not an owner."""
+    """`DELETE /v1/devices/{device_id}/owners/{user_id}`: 204, also when it was not an owner.
+    The shares the removed owner created on the device's media end with them."""
     from common.api.access import require_owner
     from common.db.engine import session_scope
+    from common.media.device_tokens import end_shares_of
     from common.media.devices import revoke
 
-    device_id = call.params["device_id"]
+    device_id, user_id = call.params["device_id"], call.params["user_id"]
     with session_scope() as session:
         require_owner(session, call.principal, device_id)
-        revoke(session, device_id, call.params["user_id"])
+        if revoke(session, device_id, user_id):
+            end_shares_of(session, device_id, f"user:{user_id}", call.principal.actor)
     return Reply(None, 204)
 
 
@@ -305,7 +325,7 @@ MANAGE_ROUTES = [
         "/v1/devices/<device_id>/owners/<path:user_id>",
         remove_owner,
         operation_id="removeOwner",
-        summary="Take a device away from a user",
+        summary="Take a device away from a user (the shares they created on it end)",
         responses={204: None},
         errors=(401, 403, 404),
     ),

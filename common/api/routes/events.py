@@ -103,7 +103,7 @@ def job_events(call: Call) -> Response:
     from common.api.access import load_job
     from common.api.sse import JOB_TERMINAL, event_response
     from common.db.engine import session_scope
-    from common.jobs.api import mirror_fields
+    from common.media.job_lifecycle import mirror_fields
     from common.media.mirror import JOBS_COLLECTION
 
     principal = _stream_principal(call)

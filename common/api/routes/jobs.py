@@ -3,20 +3,21 @@ camera's wall-clock window, read jobs."""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from common.api import bodies, schemas
 from common.api.app import Call, Handler, Reply, Route
 from common.core.status import JobKind
-from common.jobs.api import PARAMS_MODELS, ClipParams, ResultLabels, SnapshotParams
+from common.core.times import UtcInput
+from common.jobs.api import MAX_JSON_INT, PARAMS_MODELS, ClipParams, ResultLabels, SnapshotParams
 
 
 class WindowClipRequest(ResultLabels):
     """`POST /v1/devices/{id}/cameras/{camera}/clips`: the window `[start_at, start_at +
     duration_ms)` on the wall clock (RFC 3339 with an offset)."""
 
-    start_at: AwareDatetime = Field(strict=False)
-    duration_ms: int = Field(gt=0)
+    start_at: UtcInput = Field(strict=False)
+    duration_ms: int = Field(gt=0, le=MAX_JSON_INT)
 
 
 def window_clip(call: Call) -> Reply:

@@ -11,7 +11,9 @@ from common.api.app import Call, Handler, Reply, Route
 from common.core.errors import PreconditionFailed, ValidationError
 from common.media.declare import MAX_LABELS, MAX_NOTE_CHARS, Label
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(?P<id>[^".]+)\.(?P<revision>\d+)"\s*$')
+_ETAG = re.compile(r'^\s*"(?P<id>[^".]+)\.(?P<revision>\d{1,18})"\s*$')
+"""A strong ETag of ours: `"<media id>.<revision>"`. If-Match compares strongly (RFC 9110
+section 13.1.1): a weak one (`W/"..."`) never matches."""
 
 
 class MediaPatch(BaseModel):
@@ -37,7 +39,7 @@ def expected_revision(call: Call, media_id: str) -> int | None:
 
     Raises:
         PreconditionFailed: no `If-Match` (428 `precondition_required`), or one naming another
-            media or a malformed ETag (412).
+            media, a weak or a malformed ETag (412).
     """
     header = call.request.headers.get("If-Match")
     if header is None:
@@ -48,6 +50,12 @@ def expected_revision(call: Call, media_id: str) -> int | None:
         raise error
     if header.strip() == "*":
         return None
+    if header.strip().startswith("W/"):
+        raise PreconditionFailed(
+            "If-Match needs the strong ETag of GET /v1/media/{id}; a weak one never matches "
+            "(RFC 9110, section 13.1.1)",
+            code="precondition_failed",
+        )
     match = _ETAG.match(header)
     if match is None or match.group("id") != media_id:
         raise PreconditionFailed("If-Match does not name this media's ETag")
@@ -72,12 +80,9 @@ def patch_media(call: Call) -> Reply:
         raise ValidationError("the patch changes nothing (labels, note)", code="empty_patch")
     with session_scope() as session:
         load_media(session, call.principal, media_id)
-    revision = expected_revision(call, media_id)
-    edited = edit_media(media_id, changes, expected_revision=revision)
-    with session_scope() as session:
-        body = bodies.detail(
-            detail(session, load_media(session, call.principal, media_id)), call.principal
-        )
+        revision = expected_revision(call, media_id)
+        edited = edit_media(session, media_id, changes, expected_revision=revision)
+        body = bodies.detail(detail(session, edited), call.principal)
     return Reply(body, headers={"ETag": bodies.etag(edited)})
 
 
@@ -90,7 +95,7 @@ def delete_media(call: Call) -> Reply:
     query = call.query(DeleteQuery)
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    delete(media.id, actor=call.principal.actor, cascade=query.cascade)
+        delete(session, media.id, actor=call.principal.actor, cascade=query.cascade)
     return Reply(None, 204)
 
 
@@ -104,11 +109,8 @@ def _pin(pinned: bool) -> Handler:
 
         with session_scope() as session:
             media = load_media(session, call.principal, call.params["media_id"])
-        edited = edit_media(media.id, {"pinned": pinned}, expected_revision=None)
-        with session_scope() as session:
-            body = bodies.detail(
-                detail(session, load_media(session, call.principal, media.id)), call.principal
-            )
+            edited = edit_media(session, media.id, {"pinned": pinned}, expected_revision=None)
+            body = bodies.detail(detail(session, edited), call.principal)
         return Reply(body, headers={"ETag": bodies.etag(edited)})
 
     return pin

@@ -3,16 +3,17 @@ in full (with its ETag), a signed download."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
 from common.api import bodies, schemas
 from common.api.app import Call, Reply, Route
 from common.core.ids import SEGMENT_PATTERN
 from common.core.status import MediaKind, MediaStatus, MediaType
+from common.core.times import UtcInput
+from common.media.latest import MAX_PER_DEVICE
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -33,8 +34,10 @@ class PageQuery(BaseModel):
     cursor: str | None = Field(default=None, min_length=1, max_length=512)
 
 
-class GalleryQuery(PageQuery):
-    """Query of the gallery: filters (all optional, combined with AND) and paging."""
+class FilterQuery(BaseModel):
+    """The gallery's filters (all optional, combined with AND)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     device_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
     camera_id: str | None = Field(default=None, pattern=SEGMENT_PATTERN)
@@ -49,18 +52,13 @@ class GalleryQuery(PageQuery):
         max_length=64,
         description="media in which analysis found an object of this label (person, dog, car...)",
     )
-    captured_after: AwareDatetime | None = Field(default=None, description="inclusive")
-    captured_before: AwareDatetime | None = Field(default=None, description="exclusive")
+    captured_after: UtcInput | None = Field(default=None, description="inclusive")
+    captured_before: UtcInput | None = Field(default=None, description="exclusive")
     parent_id: str | None = Field(default=None, max_length=40)
 
     def filters(self) -> Filters:
         """The filters of this query."""
         from common.media.gallery import Filters
-
-        def utc(value: datetime | None) -> datetime | None:
-            from datetime import UTC
-
-            return value.astimezone(UTC) if value else None
 
         return Filters(
             device_id=self.device_id,
@@ -70,10 +68,34 @@ class GalleryQuery(PageQuery):
             status=self.status.value if self.status else None,
             label=self.label,
             object_label=self.object_label,
-            captured_after=utc(self.captured_after),
-            captured_before=utc(self.captured_before),
+            captured_after=self.captured_after,  # UtcInput: in UTC already
+            captured_before=self.captured_before,
             parent_id=self.parent_id,
         )
+
+
+class GalleryQuery(PageQuery, FilterQuery):
+    """Query of the gallery: filters and paging."""
+
+
+class LatestQuery(FilterQuery):
+    """Query of the latest media of each device: how many per device, and the gallery's
+    filters."""
+
+    per_device: int = Field(default=1, ge=1, le=MAX_PER_DEVICE)
+
+
+class DeviceLatestBody(schemas.Schema):
+    """One device and its newest media (newest capture first; empty when none match)."""
+
+    device_id: str
+    items: list[schemas.MediaSummary]
+
+
+class LatestBody(schemas.Schema):
+    """The latest media of each device the caller sees, devices in id order."""
+
+    devices: list[DeviceLatestBody]
 
 
 class DownloadQuery(BaseModel):
@@ -116,10 +138,10 @@ def _page(
 
 
 def _reply(session: Session, page: GalleryPage) -> Reply:
-    from common.media.listing import thumbnail_urls
+    from common.media.listing import thumbnail_urls, tile_urls
 
     urls = thumbnail_urls(page.items)
-    return Reply(bodies.media_page(page.items, urls, page.next_cursor))
+    return Reply(bodies.media_page(page.items, urls, page.next_cursor, tile_urls(page.items)))
 
 
 def gallery(call: Call) -> Reply:
@@ -140,6 +162,46 @@ def device_media(call: Call) -> Reply:
     filters = Filters(device_id=call.params["device_id"])
     with read_scope() as session:
         return _reply(session, _page(session, call.principal, filters, query))
+
+
+def latest(call: Call) -> Reply:
+    """`GET /v1/devices/latest-media`: each device's newest media, in one call."""
+    from common.api.access import require_device
+    from common.db.engine import read_scope
+    from common.media.latest import latest_per_device
+    from common.media.listing import thumbnail_urls
+
+    query = call.query(LatestQuery)
+    principal = call.principal
+    device_ids: list[str] | None = None
+    user_id = None
+    with read_scope() as session:
+        if query.device_id is not None:
+            require_device(session, principal, query.device_id)
+            device_ids = [query.device_id]
+        elif principal.kind == "device":
+            device_ids = [principal.subject]
+        elif not principal.admin:
+            user_id = principal.subject
+        found = latest_per_device(
+            session,
+            device_ids=device_ids,
+            user_id=user_id,
+            filters=query.filters(),
+            per_device=query.per_device,
+        )
+    urls = thumbnail_urls([tile for device in found for tile in device.items])
+    return Reply(
+        LatestBody(
+            devices=[
+                DeviceLatestBody(
+                    device_id=device.device_id,
+                    items=bodies.media_page(device.items, urls, None).items,
+                )
+                for device in found
+            ]
+        )
+    )
 
 
 def get_media(call: Call) -> Reply:
@@ -165,7 +227,7 @@ def download(call: Call) -> Reply | Response:
     query = call.query(DownloadQuery)
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    signed = sign_media_download(media, requester=call.principal.actor)
+        signed = sign_media_download(media, requester=call.principal.actor, session=session)
     if query.redirect in ("true", "1"):
         response = redirect(signed.url, code=302)
         response.headers["Cache-Control"] = "no-store"
@@ -200,6 +262,22 @@ ROUTES = [
         description="Ordered by captured_at desc, id desc; keyset pagination with an opaque cursor.",
         query=PageQuery,
         responses={200: schemas.MediaPage},
+        errors=(401, 404, 422, 503),
+    ),
+    Route(
+        "GET",
+        "/v1/devices/latest-media",
+        latest,
+        operation_id="latestMediaPerDevice",
+        summary="The latest media of each device the caller sees, in one call",
+        description=(
+            "For each device (a device token: itself; a user: the devices it owns; an admin: "
+            "every device with media, at most 1,000) its newest `per_device` media (1..20, "
+            "default 1) by capture time, with the gallery's filters; deleted media are left out "
+            "unless `status` asks for them. A device without matching media has an empty list."
+        ),
+        query=LatestQuery,
+        responses={200: LatestBody},
         errors=(401, 404, 422, 503),
     ),
     Route(

@@ -30,6 +30,11 @@ class ShareBody(schemas.Schema):
     created_at: schemas.UtcTime
     expires_at: schemas.UtcTime
     revoked_at: schemas.UtcTime | None
+    revoked_by: str | None
+    revoked_reason: str | None = Field(
+        description="`revoked`, or `creator_lost_access` (its creator no longer owns the device, "
+        "or the device's tokens were revoked or it was deleted)"
+    )
     open_count: int
 
 
@@ -53,6 +58,8 @@ def share_body(share: object, url: str | None = None) -> ShareBody:
         created_at=share.created_at,
         expires_at=share.expires_at,
         revoked_at=share.revoked_at,
+        revoked_by=share.revoked_by,
+        revoked_reason=share.revoked_reason,
         open_count=share.open_count or 0,
     )
 
@@ -86,12 +93,16 @@ def create(call: Call) -> Reply:
 
 
 def _list_media_url(call: Call, token: str) -> str:
-    """Share URLs point at list_media (which opens them), not at manage_media."""
+    """Share URLs point at the web gallery's viewer page when `WEB_BASE_URL` is set, else at
+    list_media (which opens them), never at manage_media."""
     import os
 
     from common.core.settings import get_settings
 
-    base = get_settings().public_base_url or os.environ.get("LIST_MEDIA_URL")
+    settings = get_settings()
+    if settings.web_base_url:
+        return f"{settings.web_base_url.rstrip('/')}/s/{token}"
+    base = settings.public_base_url or os.environ.get("LIST_MEDIA_URL")
     if base:
         return f"{base.rstrip('/')}/v1/s/{token}"
     return _share_url(call, token)
@@ -140,6 +151,56 @@ def open_link(call: Call) -> Response:
     return response
 
 
+class ShareViewBody(schemas.Schema):
+    """The share viewer page's data: the shared media and short-lived signed GETs (valid
+    `DOWNLOAD_URL_TTL_SECONDS`; ask again when one expires). `view_url` is what to show (the
+    display-size photo, the playable video; null for a video no browser plays, `reason` says
+    why), `download_url` saves the original under its file name."""
+
+    name: str
+    media_type: str
+    mime_type: str
+    captured_at: schemas.UtcTime
+    width_px: int | None
+    height_px: int | None
+    duration_ms: int | None
+    expires_at: schemas.UtcTime
+    view_url: str | None
+    view_mime_type: str | None
+    poster_url: str | None
+    download_url: str
+    playable: bool
+    reason: str | None
+
+
+def view_link(call: Call) -> Reply:
+    """`GET /v1/s/{token}/view` (list_media, no account): the viewer page's data as JSON."""
+    from common.db.engine import session_scope
+    from common.media.shares import view_share
+    from common.storage import layout
+
+    with session_scope() as session:
+        found = view_share(session, call.params["token"])
+        media = found.media
+        body = ShareViewBody(
+            name=media.original_filename or layout.filename_of(media.object_name),
+            media_type=media.media_type,
+            mime_type=media.mime_type,
+            captured_at=media.captured_at,
+            width_px=media.width_px,
+            height_px=media.height_px,
+            duration_ms=media.duration_ms,
+            expires_at=found.expires_at,
+            view_url=found.view_url,
+            view_mime_type=found.view_mime_type,
+            poster_url=found.poster_url,
+            download_url=found.download_url,
+            playable=found.playable,
+            reason=found.reason,
+        )
+    return Reply(body, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
 LIST_ROUTES = [
     Route(
         "GET",
@@ -159,6 +220,20 @@ LIST_ROUTES = [
         description="410 when the share was revoked, has expired, or its media was deleted.",
         responses={302: None},
         errors=(404, 410),
+        public=True,
+    ),
+    Route(
+        "GET",
+        "/v1/s/<token>/view",
+        view_link,
+        operation_id="viewShare",
+        summary="A share link's viewer data: no account needed; the media and signed GETs",
+        description=(
+            "What the web gallery's page `/s/{token}` shows. 404 `not_found` for an unknown "
+            "token; 410 `share_revoked`, `share_expired` or `media_deleted`. Counts an opening."
+        ),
+        responses={200: ShareViewBody},
+        errors=(404, 410, 503),
         public=True,
     ),
 ]

@@ -4,6 +4,8 @@ inline."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import RootModel
 
 from common.api import bodies, schemas, upload_schemas
@@ -11,6 +13,9 @@ from common.api.app import Call, Reply, Route
 from common.jobs.ingest import IngestRequest
 from common.media.declare import CreateMediaRequest, spec_for_upload
 from common.media.snapshots import InlineSnapshotRequest
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class CreateOrIngestRequest(RootModel[CreateMediaRequest | IngestRequest]):
@@ -27,7 +32,7 @@ def _request_id(call: Call) -> str | None:
     )
 
 
-def declaring_device(call: Call, named: str | None) -> str:
+def declaring_device(session: Session, call: Call, named: str | None) -> str:
     """The device a declaration is for: a device token's own, or one the user token owns.
 
     Raises:
@@ -38,7 +43,6 @@ def declaring_device(call: Call, named: str | None) -> str:
     """
     from common.api.access import require_owner
     from common.core.errors import Forbidden, ValidationError
-    from common.db.engine import session_scope
 
     principal = call.principal
     if principal.kind == "device":
@@ -50,21 +54,18 @@ def declaring_device(call: Call, named: str | None) -> str:
             "a user token must name the device_id of a device it owns",
             details=[{"field": "device_id", "message": "required for user tokens"}],
         )
-    with session_scope() as session:
-        require_owner(session, principal, named)
+    require_owner(session, principal, named)
     return named
 
 
-def ingesting_device(call: Call, named: str | None) -> str:
+def ingesting_device(session: Session, call: Call, named: str | None) -> str:
     """The device an ingest is for: as `declaring_device`, except that a user token naming none
     gets their personal device (`common.media.devices.personal_device_id`)."""
     if named is not None or call.principal.kind == "device":
-        return declaring_device(call, named)
-    from common.db.engine import session_scope
+        return declaring_device(session, call, named)
     from common.media.devices import ensure_personal_device
 
-    with session_scope() as session:
-        return ensure_personal_device(session, call.principal.subject)
+    return ensure_personal_device(session, call.principal.subject)
 
 
 def ingest(call: Call) -> Reply:
@@ -75,9 +76,10 @@ def ingest(call: Call) -> Reply:
     from common.observe import audit
 
     request = call.body(IngestRequest)
-    device_id = ingesting_device(call, request.device_id)
-    params = params_of(device_id, request)
     with session_scope() as session:
+        device_id = ingesting_device(session, call, request.device_id)
+        session.commit()
+        params = params_of(device_id, request)
         queued = create_ingest_job(session, device_id, params, created_by=call.principal.actor)
         if queued.created:
             audit.record(
@@ -96,7 +98,9 @@ def ingest(call: Call) -> Reply:
 def create(call: Call) -> Reply:
     """`POST /v1/media`: declare a capture and answer its upload URL while the bytes are pending;
     with a `source`, queue an ingest instead."""
+    from common.core import context
     from common.core.status import MediaStatus
+    from common.db.engine import session_scope
     from common.media.declare import declare
     from common.media.uploads import offer_upload
 
@@ -104,18 +108,21 @@ def create(call: Call) -> Reply:
     if isinstance(data, dict) and "source" in data:
         return ingest(call)
     request = call.body(CreateMediaRequest)
-    device_id = declaring_device(call, request.device_id)
-    declared = declare(
-        spec_for_upload(device_id, request, created_by=call.principal.actor),
-        event_id=_request_id(call),
-    )
-    media = declared.media
-    upload = resumable = None
-    if media.status == MediaStatus.PENDING_UPLOAD.value:
-        offer = offer_upload(media, request.upload_protocol)
-        upload = bodies.signed(offer.single) if offer.single else None
-        if offer.resumable:
-            resumable = upload_schemas.resumable_body(media, offer.resumable)
+    with session_scope() as session:
+        device_id = declaring_device(session, call, request.device_id)
+        session.commit()
+        declared = declare(
+            spec_for_upload(device_id, request, created_by=call.principal.actor),
+            event_id=_request_id(call),
+        )
+        media = declared.media
+        context.label(media_id=media.id, device_id=media.device_id)
+        upload = resumable = None
+        if media.status == MediaStatus.PENDING_UPLOAD.value:
+            offer = offer_upload(session, media, request.upload_protocol)
+            upload = bodies.signed(offer.single) if offer.single else None
+            if offer.resumable:
+                resumable = upload_schemas.resumable_body(media, offer.resumable)
     body = upload_schemas.CreateUploadResponse(
         id=media.id,
         status=media.status,
@@ -136,19 +143,23 @@ def complete(call: Call) -> Reply:
     call.principal.require_device()
     with session_scope() as session:
         media = load_media(session, call.principal, call.params["media_id"])
-    done = uploads.complete(media, event_id=_request_id(call) or f"complete:{media.id}")
+        done = uploads.complete(
+            session, media, event_id=_request_id(call) or f"complete:{media.id}"
+        )
     return Reply(upload_schemas.completed_body(done, call.principal))
 
 
 def inline_snapshot(call: Call) -> Reply:
     """`POST /v1/snapshots`: store and verify a small still sent inline."""
+    from common.db.engine import session_scope
     from common.media.snapshots import create_inline_snapshot
 
     device_id = call.principal.require_device()
     request = call.body(InlineSnapshotRequest)
-    ingested, declared = create_inline_snapshot(
-        device_id, request, created_by=call.principal.actor, event_id=_request_id(call)
-    )
+    with session_scope() as session:
+        ingested, declared = create_inline_snapshot(
+            session, device_id, request, created_by=call.principal.actor, event_id=_request_id(call)
+        )
     media = ingested.media
     body = schemas.InlineSnapshotResponse(
         id=media.id,

@@ -28,9 +28,11 @@ from common.db.models.alerts import (
 )
 from common.db.models.devices import (
     CameraDetectionConfig,
+    DeviceCredentials,
     DeviceOwner,
     DeviceSettings,
     QuotaUsage,
+    RevokedToken,
 )
 from common.db.models.media import (
     UPLOAD_PROTOCOLS,
@@ -58,6 +60,7 @@ __all__ = [
     "Claim",
     "Derivative",
     "Detection",
+    "DeviceCredentials",
     "DeviceOwner",
     "DeviceSettings",
     "Event",
@@ -66,6 +69,7 @@ __all__ = [
     "MediaObject",
     "MotionSegment",
     "QuotaUsage",
+    "RevokedToken",
     "Share",
     "StatusHistory",
     "Track",

@@ -119,6 +119,9 @@ class Share(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by: Mapped[str | None] = mapped_column(String(256))
+    # Why it ended early: `revoked` (someone revoked it), `creator_lost_access` (its creator no
+    # longer owns the device, or the device's tokens were revoked).
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))
     open_count: Mapped[int] = mapped_column(Integer, server_default="0")
     last_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

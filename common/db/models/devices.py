@@ -72,3 +72,33 @@ class QuotaUsage(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
     media: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class DeviceCredentials(Base):
+    """Whether a device's tokens are still accepted (`common.media.device_tokens`).
+
+    `tokens_valid_after`: tokens issued (`iat`) before it are refused (all of a device's tokens
+    revoked at once). `deleted_at`: the device was deleted; every token of it is refused.
+    """
+
+    __tablename__ = "device_credentials"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class RevokedToken(Base):
+    """One device token refused by its id (`jti`) until it would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str] = mapped_column(String(256))
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.core.status import (
+    DERIVATIVE_KINDS,
     MediaKind,
     MediaStatus,
 )
@@ -129,6 +130,9 @@ class MediaObject(Base):
     object_name: Mapped[str] = mapped_column(String(1024))
     object_version: Mapped[str | None] = mapped_column(String(1024))
     storage_uri: Mapped[str] = mapped_column(Text)
+    # The trace of the request that declared it (32 hex): the bucket's notification, verification
+    # and processing log under it, so one upload is one trace (common.core.context).
+    trace_id: Mapped[str | None] = mapped_column(String(32))
     width_px: Mapped[int | None] = mapped_column(Integer)
     height_px: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
@@ -206,12 +210,14 @@ class UploadSession(Base):
 
 
 class Derivative(Base):
-    """A rendition written by process_media (thumbnail or poster) in the derivatives bucket."""
+    """A rendition written by process_media in the derivatives bucket (kinds:
+    `common.core.status.DERIVATIVE_KINDS`); `details` holds facts of its own (a storyboard's
+    time index)."""
 
     __tablename__ = "derivatives"
     __table_args__ = (
         UniqueConstraint("media_id", "kind", name="uq_derivatives_media_kind"),
-        CheckConstraint(check_in("kind", ("thumbnail", "poster", "web")), name="kind"),
+        CheckConstraint(check_in("kind", DERIVATIVE_KINDS), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -223,6 +229,7 @@ class Derivative(Base):
     height_px: Mapped[int] = mapped_column(Integer)
     mime_type: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

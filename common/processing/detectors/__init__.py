@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from common.processing.config import AnalysisConfig, DetectorConfig
 
-__all__ = ["Detector", "get_detectors", "merge_labels", "pool", "run_detectors"]
+__all__ = ["Detector", "get_detectors", "merge_labels", "pool", "region_pool", "run_detectors"]
 
 _CROSS_MODEL_IOU = 0.5  # two detectors' boxes of one label overlapping more are one object
 
@@ -91,6 +91,13 @@ def _build(detector: DetectorConfig) -> Detector:
 def pool() -> concurrent.futures.ThreadPoolExecutor:
     """The process's two detector threads (OpenCV and onnxruntime release the GIL)."""
     return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="detector")
+
+
+@cache
+def region_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The process's two threads that run one detector on several regions of a frame at once
+    (apart from `pool`, whose threads wait on these)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="region")
 
 
 def run_detectors(

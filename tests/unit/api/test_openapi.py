@@ -34,3 +34,26 @@ def test_every_error_code_the_code_raises_is_in_the_contracts() -> None:
         raised |= set(re.findall(r'^\s+code = "([a-z_]+)"', path.read_text(), re.M))
     missing = sorted(code for code in raised if f"`{code}`" not in contracts)
     assert missing == []
+
+
+def test_the_list_view_is_the_summary_columns_and_what_is_derived_from_them() -> None:
+    """The media summary body (gallery pages, `GET /v1/devices/{id}/media`) is made from the one
+    list of its columns; its schema names exactly those and the derived fields."""
+    from common.api.schemas import MediaSummary
+    from common.media.gallery import SUMMARY_COLUMNS
+
+    assert list(MediaSummary.model_fields) == [
+        *SUMMARY_COLUMNS[:15],
+        "thumbnail_url",
+        *SUMMARY_COLUMNS[15:19],
+        "counts",
+        *SUMMARY_COLUMNS[19:],
+    ]
+
+
+def test_the_committed_document_is_valid_openapi() -> None:
+    """Client generators read it: every `$ref` resolves, every schema is OpenAPI 3.1."""
+    import yaml
+    from openapi_spec_validator import validate
+
+    validate(yaml.safe_load(TARGET.read_text()))

@@ -81,3 +81,15 @@ def test_irregular_chunks_keep_the_head_and_sampled_ranges_wherever_they_fall(si
     assert result.sha256_hex == hashlib.sha256(data).hexdigest()
     assert result.sampling_id == sampling_id_of_bytes(data)
     assert result.md5_base64 is None
+
+
+def test_the_md5_of_a_single_put_etag_and_none_for_a_multipart_one() -> None:
+    from common.core.hashing import md5_of_etag
+
+    hex_md5 = hashlib.md5(b"x").hexdigest()
+    expected = base64.b64encode(hashlib.md5(b"x").digest()).decode()
+    assert md5_of_etag(f'"{hex_md5}"') == expected
+    assert md5_of_etag(hex_md5) == expected  # S3 event notifications send it unquoted
+    assert md5_of_etag(f'"{hex_md5}-2"') is None
+    assert md5_of_etag("z" * 32) is None
+    assert md5_of_etag(None) is None

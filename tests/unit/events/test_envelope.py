@@ -115,6 +115,25 @@ def test_deeply_nested_message_data_is_poison() -> None:
     assert handle_push(raw(body), parse) == (200, "poison")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"media_id": ' + b"9" * 4301 + b"}",  # int() refuses more than 4,300 digits
+        b'{"job_id": "job_1", "x": [NaN]}',
+        b'{"media_id": "med_\\u0000"}',
+    ],
+)
+def test_message_data_python_or_postgres_cannot_take_is_poison(data: bytes) -> None:
+    body = push_body()
+    body["message"]["data"] = base64.b64encode(data).decode()
+
+    def parse(message: PubSubMessage) -> Done:
+        message.json()
+        return Done.OK
+
+    assert handle_push(raw(body), parse) == (200, "poison")
+
+
 def test_transient_errors_answer_503_so_pubsub_redelivers() -> None:
     def flaky(_: PubSubMessage) -> Done:
         raise TransientError("database down")

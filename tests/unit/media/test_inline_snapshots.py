@@ -93,7 +93,7 @@ def declared(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Stands in for the ingest path (database and storage); records what it was given."""
     calls: list[Any] = []
 
-    def ingest_bytes(spec: Any, data: bytes, **options: Any) -> Any:
+    def ingest_bytes(session: Any, spec: Any, data: bytes, **options: Any) -> Any:
         calls.append((spec, data))
         return SimpleNamespace(media=SimpleNamespace(id="med_01"), created=True, outcome=None)
 
@@ -116,7 +116,13 @@ def body(frame_data: str, **overrides: Any) -> dict[str, Any]:
 
 def create(data: dict[str, Any]) -> Any:
     request = InlineSnapshotRequest.model_validate(data)
-    return create_inline_snapshot("dev-1", request, created_by="device:dev-1", event_id=None)
+    return create_inline_snapshot(
+        None,  # type: ignore[arg-type]  # ingest_bytes is replaced: no database
+        "dev-1",
+        request,
+        created_by="device:dev-1",
+        event_id=None,
+    )
 
 
 def test_png_sent_as_jpeg_is_declared_and_stored_as_png(declared: list[Any]) -> None:

@@ -69,6 +69,17 @@ def test_bytes_of_another_type_are_a_content_type_mismatch() -> None:
     assert "/tmp" not in reason.message
 
 
+def test_a_stored_content_type_that_differs_says_so_and_not_that_the_bytes_differ() -> None:
+    digest = digest_file(io.BytesIO(DATA), len(DATA))
+    reason = compare(media(), digest, info(content_type="application/octet-stream"), "image/png")
+    assert reason is not None
+    assert reason.code == "content_type_mismatch"
+    assert reason.message == (
+        "The stored bytes do not match the declaration: the object was stored with Content-Type "
+        "application/octet-stream, not the declared image/png."
+    )
+
+
 def test_the_digester_keeps_the_head_for_sniffing() -> None:
     digester = StreamingDigester(len(DATA), head_bytes=SNIFF_BYTES)
     for start in range(0, len(DATA), 100):

@@ -1,7 +1,7 @@
 """Events built from analysis tracks, per-camera event settings, webhook endpoints and deliveries.
 
 Revision ID: events_webhooks
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 04:00:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "events_webhooks"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
