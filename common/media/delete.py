@@ -141,6 +141,7 @@ def _scrub(session: Session, media_id: str) -> None:
     get_media(session, media_id, lock=True)
     changed, gone = remove_segments(session, media_id)
     documents = [event_data(event) for event in changed]
+
     def mirror() -> None:
         mirror_events(documents)
         unmirror_events(gone)
