@@ -116,7 +116,8 @@ def purge(
     verb = "would delete" if not yes else "deleted"
     count = body["matched_count"] if not yes else len(deleted)
     console.print(
-        f"device {device}: {verb} {count} media ({body['matched_bytes']:,} bytes matched); "
+        f"device {device}: {verb} {count} media ({body['matched_bytes']:,} bytes, "
+        f"{body.get('matched_events', 0)} events matched); "
         f"{body['remaining']} remaining"
     )
 

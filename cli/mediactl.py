@@ -11,6 +11,8 @@
     mediactl watch job_... | med_...           # live status and progress (Server-Sent Events)
     mediactl ingest https://... | photo.png    # the server fetches a URL (or a data URL of a file)
     mediactl resolve doc.json [--inline]       # media references in a JSON file -> signed URLs
+    mediactl events list | follow | review     # events of your cameras (cli/alerts.py)
+    mediactl webhooks add | list | deliveries | replay
 
 Reads `MEDIA_TOKEN` (or mints one from `JWT_SECRET` for `--device`) and the API's one base URL,
 `MEDIA_API_URL`, from the environment (`source .stack/env.sh` for the local stack; Terraform's
@@ -40,6 +42,7 @@ from rich.progress import (
 from rich.table import Table
 
 from cli.admin import admin_app
+from cli.alerts import events_app, webhooks_app
 from cli.capture import capture_time
 from cli.client import ApiError, MediaApi, describe_file
 from cli.manage import api_for, id_column
@@ -48,6 +51,8 @@ from cli.resumable import StateDir, default_state_dir, upload_gcs, upload_s3
 
 app = typer.Typer(help="Device CLI for the media pipeline.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+app.add_typer(events_app, name="events")
+app.add_typer(webhooks_app, name="webhooks")
 register_manage_commands(app)
 console = Console()
 

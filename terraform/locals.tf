@@ -33,6 +33,7 @@ locals {
   object_events_topic  = "object-events"
   media_verified_topic = "media-verified"
   media_jobs_topic     = "media-jobs"
+  webhook_topic        = "webhook-deliveries"
 
   # What each function's identity may do, as data: iam.tf makes the storage, Pub/Sub and
   # Firestore grants from it. The local stack records every cloud call each function's code makes
@@ -43,7 +44,7 @@ locals {
     create_media = {
       # derivatives: a data URL's bytes staged for its ingest job (ingest/), removed on a replay.
       objects    = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
-      publishes  = [local.media_verified_topic, local.media_jobs_topic]
+      publishes  = [local.media_verified_topic, local.media_jobs_topic, local.webhook_topic]
       firestore  = "write"
       signs_urls = true
     }
@@ -55,23 +56,25 @@ locals {
     }
     manage_media = {
       objects = { uploads = ["create", "delete", "get"], derivatives = ["create", "delete", "get"] }
-      # An operator's revival hands dead-lettered work over again.
-      publishes = [local.media_verified_topic, local.media_jobs_topic]
+      # An operator's revival hands dead-lettered work over again; a replayed webhook delivery.
+      publishes = [local.media_verified_topic, local.media_jobs_topic, local.webhook_topic]
       firestore = "write"
       # PATCH and pin answer the media's detail, whose rendition URLs are signed.
       signs_urls = true
     }
     finalize_upload = {
       objects    = { uploads = ["create", "delete", "get"] }
-      publishes  = [local.media_verified_topic]
+      publishes  = [local.media_verified_topic, local.webhook_topic]
       firestore  = "write"
       signs_urls = false
     }
     process_media = {
       # models: the detector model (DETECTOR_MODEL_URI), downloaded once per instance.
       # uploads: ingest jobs store the bytes they fetched as new originals (create if absent).
+      # webhook-deliveries: events and media.processed / media.failed (common/webhooks/outbox.py);
+      # media-jobs: event clips (common/jobs/event_clips.py).
       objects    = { uploads = ["create", "get"], derivatives = ["create", "delete", "get"], models = ["get"] }
-      publishes  = []
+      publishes  = [local.media_jobs_topic, local.webhook_topic]
       firestore  = "write"
       signs_urls = false
     }
@@ -80,8 +83,17 @@ locals {
       # derivatives: the retention sweep and the reconciler's finished deletes remove a media's
       # renditions and track snapshots (common/media/delete.py), nothing else.
       objects    = { uploads = ["create", "delete", "get"], derivatives = ["delete"] }
-      publishes  = [local.media_verified_topic, local.media_jobs_topic]
+      publishes  = [local.media_verified_topic, local.media_jobs_topic, local.webhook_topic]
       firestore  = "write"
+      signs_urls = false
+    }
+    deliver_webhook = {
+      # Reads and updates webhook_deliveries in Postgres and POSTs to endpoints users registered
+      # (common/fetch SSRF rules): no bucket, no topic (retries are Pub/Sub redeliveries), no
+      # Firestore, no signing, no JWT secret.
+      objects    = {}
+      publishes  = []
+      firestore  = "none"
       signs_urls = false
     }
   }
@@ -202,6 +214,15 @@ locals {
       min_instance_count      = 0
       max_instance_count      = 2
       max_request_concurrency = 1
+      db_max_overflow         = 0
+    }
+    deliver_webhook = {
+      available_memory        = "512Mi"
+      available_cpu           = "1"
+      timeout_seconds         = 60
+      min_instance_count      = 0
+      max_instance_count      = 3
+      max_request_concurrency = 2
       db_max_overflow         = 0
     }
     process_media = {

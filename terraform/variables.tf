@@ -73,9 +73,9 @@ variable "function_overrides" {
   validation {
     condition = alltrue([
       for name in keys(var.function_overrides) :
-      contains(["create_media", "list_media", "manage_media", "finalize_upload", "process_media", "housekeeping"], name)
+      contains(["create_media", "list_media", "manage_media", "finalize_upload", "process_media", "housekeeping", "deliver_webhook"], name)
     ])
-    error_message = "function_overrides keys must be function names: create_media, list_media, manage_media, finalize_upload, process_media, housekeeping."
+    error_message = "function_overrides keys must be function names: create_media, list_media, manage_media, finalize_upload, process_media, housekeeping, deliver_webhook."
   }
 
   validation {

@@ -121,6 +121,9 @@ class PurgeReport:
     matched_bytes: int
     deleted: list[str]
     remaining: int
+    matched_events: int = 0
+    """Events with a segment in the matched media (deleted, or shortened when they continue
+    into media the purge keeps)."""
 
 
 def purge_device(
@@ -134,12 +137,12 @@ def purge_device(
 ) -> PurgeReport:
     """Delete a device's media (captured before `before`, when given), at most `limit` per call.
 
-    A dry run deletes nothing and reports how many media and bytes match. Deleted media become
+    A dry run deletes nothing and reports how many media, bytes and events match. Deleted media become
     tombstones through the one delete path (reason `purged`); run again until `remaining` is 0.
     """
     from sqlalchemy import func, select
 
-    from common.db.models import MediaObject
+    from common.db.models import EventSegment, MediaObject
     from common.media.delete import delete_media
 
     conditions = [
@@ -155,6 +158,14 @@ def purge_device(
         session.execute(
             select(MediaObject.id).where(*conditions).order_by(MediaObject.captured_at).limit(limit)
         ).scalars()
+    )
+    matched = select(MediaObject.id).where(*conditions)
+    events = int(
+        session.execute(
+            select(func.count(func.distinct(EventSegment.event_id))).where(
+                EventSegment.media_id.in_(matched)
+            )
+        ).scalar_one()
     )
     deleted: list[str] = []
     if not dry_run:
@@ -176,7 +187,7 @@ def purge_device(
             },
             session=session,
         )
-    return PurgeReport(int(count), int(size), deleted, int(count) - len(deleted))
+    return PurgeReport(int(count), int(size), deleted, int(count) - len(deleted), events)
 
 
 def revive(session: Session, media: MediaObject, *, actor: str) -> str:

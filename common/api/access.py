@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from common.api.auth import Principal
-    from common.db.models import Job, MediaObject
+    from common.db.models import Event, Job, MediaObject, WebhookEndpoint
 
 
 def can_see_device(session: Session, principal: Principal, device_id: str) -> bool:
@@ -106,3 +106,43 @@ def load_job(session: Session, principal: Principal, job_id: str) -> Job:
     except NotFound as exc:
         raise NotFound(f"job {job_id!r} not found") from exc
     return job
+
+
+def load_event(
+    session: Session, principal: Principal, event_id: str, *, lock: bool = False
+) -> Event:
+    """Load an event of a device the caller may see (locked `FOR UPDATE` when `lock`).
+
+    Raises:
+        NotFound: malformed id, missing, or another device's event.
+    """
+    from common.db.models import Event
+    from common.media.events.build import EVENT_PREFIX
+
+    event = (
+        session.get(Event, event_id, with_for_update=lock)
+        if is_valid_id(event_id, EVENT_PREFIX)
+        else None
+    )
+    if event is None or not can_see_device(session, principal, event.device_id):
+        raise NotFound(f"event {event_id!r} not found")
+    return event
+
+
+def load_webhook(session: Session, principal: Principal, endpoint_id: str) -> WebhookEndpoint:
+    """Load a webhook endpoint the caller manages: a user's own, or any for an admin.
+
+    Raises:
+        NotFound: malformed id, missing, or someone else's (never confirmed to exist).
+    """
+    from common.db.models import WebhookEndpoint
+    from common.webhooks.outbox import ENDPOINT_PREFIX
+
+    endpoint = (
+        session.get(WebhookEndpoint, endpoint_id)
+        if principal.kind == "user" and is_valid_id(endpoint_id, ENDPOINT_PREFIX)
+        else None
+    )
+    if endpoint is None or not (principal.admin or endpoint.user_id == principal.subject):
+        raise NotFound(f"webhook endpoint {endpoint_id!r} not found")
+    return endpoint

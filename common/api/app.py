@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, MapAdapter, Rule
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from common.core.errors import (
@@ -251,17 +251,17 @@ class Api:
             Rule(route.path, methods=[route.method], endpoint=index)
             for index, route in enumerate(self.routes)
         ]
-        self._map = Map(rules, strict_slashes=False, merge_slashes=False)
-        self._map.update()  # compile the rules now (a warm-up), not on the first request
         own = {(route.method, route.path) for route in self.routes}
-        others = [
+        rules += [
             Rule(route.path, methods=[route.method], endpoint=service)
             for service, served in (binding or {}).items()
             for route in served
             if (route.method, route.path) not in own
         ]
-        self._elsewhere = Map(others, strict_slashes=False, merge_slashes=False)
-        self._elsewhere.update()
+        # One map of the whole API, so a literal path served elsewhere (`/v1/events/stream`)
+        # wins over a template served here (`/v1/events/<event_id>`), as at the load balancer.
+        self._map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self._map.update()  # compile the rules now (a warm-up), not on the first request
 
     def __call__(self, request: Request) -> Response:
         """Route, run and render one request; never raises. Logs one line per request."""
@@ -319,20 +319,23 @@ class Api:
 
     def _dispatch(self, request: Request, origin: str | None) -> Response:
         adapter = self._map.bind_to_environ(request.environ)
-        elsewhere = self._elsewhere.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
-            allowed = {*adapter.allowed_methods(), *elsewhere.allowed_methods()}
-            return self._options(request, sorted(allowed), origin)
+            return self._options(request, sorted(adapter.allowed_methods()), origin)
         try:
             index, params = adapter.match()
         except HTTPException as exc:
-            _misdirected(request, elsewhere)
-            allowed = {*adapter.allowed_methods(), *elsewhere.allowed_methods()}
+            allowed = adapter.allowed_methods()
             if allowed:
                 raise _method_not_allowed(request.method, sorted(allowed)) from exc
             raise NotFound(
                 f"nothing is served at {request.path!r}", code="route_not_found"
             ) from exc
+        if isinstance(index, str):
+            raise MisdirectedRequest(
+                f"{request.method} {request.path} is served by {index}: send API requests to "
+                "the API's base URL",
+                details={"service": index},
+            )
         route = self.routes[int(index)]
         decoded = {k: str(v) for k, v in params.items()}
         if any("\x00" in value for value in decoded.values()):  # no id or name holds NUL
@@ -372,19 +375,6 @@ class Api:
                 "Vary": "Origin",
             },
         )
-
-
-def _misdirected(request: Request, elsewhere: MapAdapter) -> None:
-    """Raise 421 when another service of the API serves this method and path."""
-    try:
-        service, _ = elsewhere.match()
-    except HTTPException:
-        return
-    raise MisdirectedRequest(
-        f"{request.method} {request.path} is served by {service}: send API requests to the "
-        "API's base URL",
-        details={"service": service},
-    )
 
 
 def _method_not_allowed(method: str, allowed: list[str]) -> MediaError:

@@ -248,6 +248,22 @@ class Settings(BaseSettings):
     # deployed function; every other address class stays refused.
     ingest_allow_loopback_for_tests: bool = False
 
+    # --- events and webhooks (docs/CONTRACTS.md, "Events", "Webhooks")
+    webhook_deliveries_topic: str = "webhook-deliveries"
+    # A webhook endpoint may be http:// (only for tests and the local stack; https in the cloud).
+    webhook_allow_http: bool = False
+    # TESTS ONLY: endpoints on 127.0.0.0/8 and ::1 (receivers a test starts). Never in the cloud.
+    webhook_allow_loopback_for_tests: bool = False
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Wall-clock bound on one delivery POST, connect to the end of the answer's headers.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_endpoints_per_owner: int = Field(default=20, ge=1)
+    # Consecutive recordings of one camera continue an event (common/media/events/continuity.py)
+    # when the next starts at most this long after the previous one ends...
+    event_continuation_gap_ms: int = Field(default=2000, ge=0, le=60_000)
+    # ...and the object was seen this close to the end of one and the start of the other.
+    event_continuation_edge_ms: int = Field(default=3000, ge=0, le=60_000)
+
     @field_validator("resumable_chunk_size_bytes")
     @classmethod
     def _chunk_multiple(cls, value: int) -> int:

@@ -199,7 +199,7 @@ def _exchange(
         return conn, response
     except _NETWORK_ERRORS as exc:
         conn.close()
-        raise _network_failure(exc, watchdog) from exc
+        raise network_failure(exc, watchdog) from exc
     except BaseException:
         conn.close()
         raise
@@ -251,7 +251,7 @@ def _stream_body(
                 try:
                     chunk = response.read1(min(_CHUNK_BYTES, policy.max_bytes - size_bytes + 1))
                 except _NETWORK_ERRORS as exc:
-                    raise _network_failure(exc, watchdog) from exc
+                    raise network_failure(exc, watchdog) from exc
                 if not chunk:
                     if watchdog.fired:  # a close-delimited body cut by the shutdown looks whole
                         raise _timed_out()
@@ -291,7 +291,7 @@ def _timed_out() -> Exception:
     return fetch_failed("timeout", "the fetch took longer than its time limit")
 
 
-def _network_failure(exc: BaseException, watchdog: Watchdog) -> Exception:
+def network_failure(exc: BaseException, watchdog: Watchdog) -> Exception:
     """Map what the socket, http.client or urllib3 raised to a `fetch_failed`."""
     if watchdog.fired or isinstance(exc, TimeoutError | Urllib3TimeoutError):
         return _timed_out()

@@ -14,7 +14,9 @@ claims its work):
   `media-verified` is published again;
 - `queued` and `running` jobs untouched that long with no live claim: the job is published again;
 - `deleting` media untouched that long (storage was unavailable when they were deleted): the
-  delete is finished.
+  delete is finished;
+- webhook deliveries queued that long ago and never attempted (their publish failed): published
+  again.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ReconcileReport:
     handed_over_again: int = 0
     jobs_requeued: int = 0
     deletes_finished: int = 0
+    deliveries_published: int = 0
     media_ids: list[str] = field(default_factory=list)
 
 
@@ -112,6 +115,14 @@ def _expire_or_verify(session: Session, media: MediaObject, report: ReconcileRep
     report.media_ids.append(media.id)
 
 
+def _republish_deliveries(session: Session, older_than_seconds: float, limit: int) -> int:
+    from common.webhooks.outbox import publish, stale_pending
+
+    stale = stale_pending(session, older_than_seconds=older_than_seconds, limit=limit)
+    publish(stale)
+    return len(stale)
+
+
 def reconcile(session: Session, now: datetime | None = None) -> ReconcileReport:
     """One reconciler run (see the module docstring).
 
@@ -161,6 +172,10 @@ def reconcile(session: Session, now: datetime | None = None) -> ReconcileReport:
             continue
         enqueue(job)
         report.jobs_requeued += 1
+    report.deliveries_published = _republish_deliveries(
+        session, settings.stuck_after_seconds, limit
+    )
+    session.commit()
     log.info(
         "reconcile: %d expired, %d verified again, %d handed over again, %d jobs requeued",
         report.expired,

@@ -1,6 +1,8 @@
 """Writing what analysis found: renditions and track snapshots to the derivatives bucket, then
 detections, tracks, motion segments and derivative rows in one transaction (replacing an earlier
-analysis of the same media)."""
+analysis of the same media), and in the same transaction the events its tracks make
+(`common.media.events`) with their webhook deliveries; after it, the deliveries are published
+and the events mirrored."""
 
 from __future__ import annotations
 
@@ -83,6 +85,56 @@ def _write_tracks(media_id: str, analysis: ImageAnalysis | VideoAnalysis) -> lis
     return rows
 
 
+def _record_events(
+    session: Session,
+    media: MediaObject,
+    analysis: ImageAnalysis | VideoAnalysis,
+    tracks: list[dict[str, Any]],
+) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+    """Events of this analysis (`common.media.events.build`), in its transaction.
+
+    Returns:
+        Webhook deliveries queued, event documents to mirror, ids of events deleted (segments of
+        tracks an earlier analysis of the same media had and this one has not).
+    """
+    from sqlalchemy import select
+
+    from common.db.models import EventSegment
+    from common.media.events.build import TrackFacts, event_data, record_events
+    from common.media.events.notify import queue_deliveries
+    from common.media.events.removal import remove_segments
+
+    first_boxes: dict[int, tuple[int, int, int, int]] = {}
+    for d in sorted(analysis.detections, key=lambda d: d.time_ms or 0):
+        if d.track_id is not None:
+            first_boxes.setdefault(d.track_id, (d.x, d.y, d.w, d.h))
+    facts = [
+        TrackFacts(
+            row["track_id"],
+            row["label"],
+            row["first_ms"],
+            row["last_ms"],
+            row["best_score"],
+            first_boxes.get(row["track_id"], (row["x"], row["y"], row["w"], row["h"])),
+        )
+        for row in tracks
+    ]
+    present = {row["track_id"] for row in tracks}
+    stale = (
+        set(
+            session.execute(
+                select(EventSegment.track_id).where(EventSegment.media_id == media.id)
+            ).scalars()
+        )
+        - present
+    )
+    changed, deleted = remove_segments(session, media.id, stale) if stale else ([], [])
+    changes = record_events(session, media, facts)
+    deliveries = queue_deliveries(session, changes, media.id)
+    documents = [event_data(event) for event in changed] + [event_data(e) for e, _ in changes]
+    return deliveries, documents, deleted
+
+
 class MediaGone(Exception):
     """The media was deleted while it was analysed: nothing of the analysis is kept."""
 
@@ -93,7 +145,7 @@ def _replace(
     analysis: ImageAnalysis | VideoAnalysis,
     derivatives: list[dict[str, Any]],
     tracks: list[dict[str, Any]],
-) -> None:
+) -> tuple[list[str], list[dict[str, Any]], list[str]]:
     from sqlalchemy import delete
     from sqlalchemy.dialects.postgresql import insert
 
@@ -142,6 +194,8 @@ def _replace(
                 set_={k: statement.excluded[k] for k in row if k not in ("media_id", "kind")},
             )
         )
+    session.flush()
+    return _record_events(session, media, analysis, tracks)
 
 
 def store_analysis(
@@ -163,7 +217,7 @@ def store_analysis(
     derivatives = _write_renditions(media.id, analysis)
     tracks = _write_tracks(media.id, analysis)
     try:
-        _replace(session, media.id, analysis, derivatives, tracks)
+        deliveries, documents, deleted = _replace(session, media.id, analysis, derivatives, tracks)
     except MediaGone:
         session.rollback()
         store = get_store()
@@ -173,6 +227,16 @@ def store_analysis(
             if row.get("snapshot_object_name"):
                 store.delete(row["snapshot_bucket"], row["snapshot_object_name"])
         raise
+    from common.db.engine import on_commit
+    from common.media.events.notify import mirror_events, unmirror_events
+    from common.webhooks.outbox import publish
+
+    def announce() -> None:
+        publish(deliveries)
+        mirror_events(documents)
+        unmirror_events(deleted)
+
+    on_commit(session, announce)
     summary: dict[str, Any] = {
         "detectors": list(analysis.detectors),
         "counts": dict(analysis.counts),

@@ -8,9 +8,10 @@
    without, they stay and keep `parent_id` as a dangling reference to the tombstone;
 3. `finish_delete()` removes the original's version and quarantined versions (unless other media
    share those stored bytes: they go with the last of them, `common.media.dedupe`), renditions
-   and track snapshots, then the detections, tracks, motion segments and derivative rows, scrubs
-   what the row said about the content (labels, note, file name, hashes, properties), deletes
-   the Firestore document, and moves the row to `deleted`.
+   and track snapshots, then its events' segments (events left with none are deleted, the others
+   recomputed: `common.media.events.removal`), the detections, tracks, motion segments and
+   derivative rows, scrubs what the row said about the content (labels, note, file name, hashes,
+   properties), deletes the Firestore document, and moves the row to `deleted`.
 
 Every step is idempotent. When storage fails in step 3 the row stays `deleting` and the reconciler
 finishes it later, so a row never points at bytes that are half gone without saying so.
@@ -142,9 +143,21 @@ def _objects_of(session: Session, media: MediaObject) -> list[tuple[str, str, st
 def _scrub(session: Session, media_id: str) -> None:
     from sqlalchemy import delete
 
+    from common.db.engine import on_commit
     from common.db.models import Derivative, Detection, MotionSegment, Track
+    from common.media.events.build import event_data
+    from common.media.events.notify import mirror_events, unmirror_events
+    from common.media.events.removal import remove_segments
 
     get_media(session, media_id, lock=True)
+    changed, gone = remove_segments(session, media_id)
+    documents = [event_data(event) for event in changed]
+
+    def mirror() -> None:
+        mirror_events(documents)
+        unmirror_events(gone)
+
+    on_commit(session, mirror)
     for model in (Detection, Track, MotionSegment, Derivative):
         session.execute(delete(model).where(model.media_id == media_id))
     lifecycle.update_fields(

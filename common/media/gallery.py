@@ -20,16 +20,12 @@ per-value converters, and no ORM object building. Each element is a `MediaTile`;
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from common.core.errors import ValidationError
+from common.core.cursor import decode_cursor, encode_cursor, fingerprint_of
 from common.core.status import GONE_STATUSES
 
 if TYPE_CHECKING:
@@ -124,43 +120,7 @@ class Filters:
 
     def fingerprint(self) -> str:
         """16 hex characters naming these filters (times in UTC ISO form)."""
-        values = {
-            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()
-        }
-        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def encode_cursor(captured_at: datetime, media_id: str, filters: Filters) -> str:
-    """Opaque cursor: the last item's sort key and the filters' fingerprint, base64url JSON."""
-    raw = json.dumps(
-        {"t": captured_at.isoformat(), "i": media_id, "f": filters.fingerprint()},
-        separators=(",", ":"),
-    )
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, filters: Filters) -> tuple[datetime, str]:
-    """Inverse of `encode_cursor`, for the same filters.
-
-    Raises:
-        ValidationError: not a cursor of this API (`invalid_cursor`), or one made for other filters
-            (`cursor_mismatch`).
-    """
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        captured_at = datetime.fromisoformat(data["t"])
-        media_id, fingerprint = data["i"], data["f"]
-        if captured_at.tzinfo is None or not isinstance(media_id, str):
-            raise ValueError("bad cursor")
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationError("cursor is not valid", code="invalid_cursor") from exc
-    if fingerprint != filters.fingerprint():
-        raise ValidationError(
-            "this cursor belongs to a listing with other filters", code="cursor_mismatch"
-        )
-    return captured_at, media_id
+        return fingerprint_of(asdict(self))
 
 
 _EQUAL_FILTERS = ("device_id", "camera_id", "kind", "media_type", "status", "parent_id")

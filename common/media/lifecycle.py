@@ -80,6 +80,42 @@ def mirror_on_commit(session: Session, media: MediaObject) -> None:
     )
 
 
+_ANNOUNCED = frozenset({MediaStatus.PROCESSED, MediaStatus.FAILED, MediaStatus.REJECTED})
+"""Statuses announced to webhook endpoints (`media.processed`, `media.failed`, `media.rejected`)."""
+
+
+def _announce(session: Session, media: MediaObject) -> None:
+    """Queue the webhook deliveries of a media's new status in the transition's transaction;
+    publish them once it commits (`common.webhooks.outbox`)."""
+    from common.core.times import iso_utc
+    from common.webhooks.outbox import enqueue, publish
+
+    counts = (media.analysis or {}).get("counts") if media.analysis else None
+    deliveries = enqueue(
+        session,
+        f"media.{media.status}",
+        media.id,
+        device_id=media.device_id,
+        camera_id=media.camera_id,
+        label=None,
+        data={
+            "media_id": media.id,
+            "device_id": media.device_id,
+            "camera_id": media.camera_id,
+            "kind": media.kind,
+            "media_type": media.media_type,
+            "status": media.status,
+            "reason_code": media.status_reason_code,
+            "reason": media.status_reason,
+            "captured_at": iso_utc(media.captured_at),
+            "duration_ms": media.duration_ms,
+            "counts": counts,
+        },
+    )
+    if deliveries:
+        on_commit(session, lambda: publish(deliveries))
+
+
 def transition(
     session: Session,
     media_id: str,
@@ -139,6 +175,8 @@ def transition(
         session.flush()
         if fields and any(_is_sql(value) for value in fields.values()):
             session.refresh(media)
+        if target in _ANNOUNCED:
+            _announce(session, media)
     else:
         log.info(
             "transition %s -> %s of %s is a no-op (event %s)",

@@ -8,6 +8,7 @@ stats` summarises locally.
     ingest.fetch_failed  reason_code (url_not_allowed | fetch_failed | too_large)
     delivery.dead_lettered  subscription
     share.opened         share_id, media_id
+    webhook.dead_lettered  delivery_id (a webhook delivery given up after its retries)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """process_media (Pub/Sub push): analyse verified media, and run clip / snapshot jobs.
 
 Two push subscriptions deliver here: `process-media` (`media-verified`: detections, thumbnails,
-posters; common/media/analyse.py) and `media-jobs` (attribute `kind=job`: cut a clip or a
-snapshot; common/jobs/worker.py). Answers 2xx when done, or when the input is poison or
+posters, events; common/media/analyse.py, then event clips: common/jobs/event_clips.py) and
+`media-jobs` (attribute `kind=job`: cut a clip or a snapshot; common/jobs/worker.py). Answers 2xx when done, or when the input is poison or
 undecodable (the media or job ends `failed`); 503/500 (redelivered, then dead-lettered) on
 transient failures. See common/events/envelope.py.
 """
@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 configure()
 
 WARM_UP = WarmUp(
-    warm.modules("common.media.analyse", "common.jobs.worker", "cv2", "av", "PIL.Image"),
+    warm.modules(
+        "common.media.analyse",
+        "common.jobs.event_clips",
+        "common.jobs.worker",
+        "cv2",
+        "av",
+        "PIL.Image",
+    ),
     warm.database,
     warm.storage,
     warm.mirror,
@@ -41,7 +48,7 @@ def _route(message: PubSubMessage) -> StrEnum:
 
     if is_job_message(message):
         return handle_job_message(message)
-    from common.media.analyse import handle_media_verified
+    from common.jobs.event_clips import handle_media_verified
 
     return handle_media_verified(message)
 

@@ -105,6 +105,9 @@ def local_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
             "INGEST_ALLOW_HTTP": "true",
             "INGEST_ALLOW_LOOPBACK_FOR_TESTS": "true",
             "INGEST_MAX_BYTES": str(8 * 1024**2),
+            # Webhook receivers in the tests listen on 127.0.0.1 too.
+            "WEBHOOK_ALLOW_HTTP": "true",
+            "WEBHOOK_ALLOW_LOOPBACK_FOR_TESTS": "true",
             # resumable uploads of a few MiB cross chunk and part boundaries (S3's minimum part)
             "RESUMABLE_CHUNK_SIZE_BYTES": str(RESUMABLE_CHUNK_BYTES),
             "RESUMABLE_THRESHOLD_BYTES": str(RESUMABLE_THRESHOLD_BYTES),

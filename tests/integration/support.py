@@ -265,3 +265,46 @@ def push_endpoint(answer: Callable[[dict[str, Any]], int]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- webhooks
+
+
+class WebhookReceiver:
+    """A webhook receiver on 127.0.0.1 that records what it gets and answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver.lock:
+                    receiver.requests.append(
+                        ({k.lower(): v for k, v in self.headers.items()}, body)
+                    )
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def of_type(self, event_type: str) -> list[tuple[dict[str, str], bytes]]:
+        with self.lock:
+            return [r for r in self.requests if r[0].get("media-webhook-type") == event_type]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

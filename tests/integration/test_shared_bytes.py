@@ -41,7 +41,7 @@ def admin() -> MediaApi:
 def used_today(device: str) -> tuple[int, int]:
     """(media, bytes) the device's quota counted today."""
     boss = admin()
-    state = boss.session.get(f"{boss.list_url}/v1/admin/devices/{device}/quota", timeout=10)
+    state = boss.session.get(f"{boss.base_url}/v1/admin/devices/{device}/quota", timeout=10)
     assert state.status_code == 200, state.text
     return state.json()["used_media"], state.json()["used_bytes"]
 
@@ -81,7 +81,7 @@ def test_a_new_capture_of_stored_bytes_is_new_media_that_shares_them(local_stack
     assert media["shares_bytes_of"] == first["id"]
     assert media["verified"]["sha256_matches"] is True
     assert media["thumbnail_url"]
-    content = api.session.get(f"{api.list_url}/v1/media/{created['id']}/content", timeout=30)
+    content = api.session.get(f"{api.base_url}/v1/media/{created['id']}/content", timeout=30)
     assert content.content == photo.read_bytes()
     assert stored_object(created["id"])["name"] == stored_object(first["id"])["name"]
     # AND it is in the gallery beside the first, and counted as one more media, no more bytes
@@ -135,11 +135,11 @@ def test_shared_bytes_are_deleted_with_the_last_media_that_uses_them(
     wait_processed(api, second["id"])
     where = stored_object(first["id"])
     # WHEN the first is deleted
-    deleted = api.session.delete(f"{api.manage_url}/v1/media/{first['id']}", timeout=60)
+    deleted = api.session.delete(f"{api.base_url}/v1/media/{first['id']}", timeout=60)
     assert deleted.status_code < 300, deleted.text
     # THEN the bytes stay for the second, which still serves them
     assert store().stat(where["bucket"], where["name"]) is not None
-    content = api.session.get(f"{api.list_url}/v1/media/{second['id']}/content", timeout=30)
+    content = api.session.get(f"{api.base_url}/v1/media/{second['id']}/content", timeout=30)
     assert (content.status_code, content.content) == (200, photo.read_bytes())
     # AND a third capture of them still shares them
     third = post_create(api, declaration(describe_file(photo), camera_id="back")).json()
@@ -148,7 +148,7 @@ def test_shared_bytes_are_deleted_with_the_last_media_that_uses_them(
     # WHEN the others are deleted too THEN the bytes go with the last of them
     for media_id in (second["id"], third["id"]):
         assert store().stat(where["bucket"], where["name"]) is not None
-        response = api.session.delete(f"{api.manage_url}/v1/media/{media_id}", timeout=60)
+        response = api.session.delete(f"{api.base_url}/v1/media/{media_id}", timeout=60)
         assert response.status_code < 300, response.text
     assert store().stat(where["bucket"], where["name"]) is None
     # AND bytes declared again afterwards are a new upload of their own
@@ -177,7 +177,7 @@ def test_a_stream_opened_right_after_a_declaration_starts_at_pending_upload(
     api = api_for(new_device_id())
     facts = describe_file(sample_path("astronaut.png"))
     created = post_create(api, declaration(facts)).json()
-    path = f"{api.list_url}/v1/media/{created['id']}/events"
+    path = f"{api.base_url}/v1/media/{created['id']}/events"
     # WHEN a client opens the media's event stream at once
     with api.session.get(
         path, headers={"Accept": "text/event-stream"}, stream=True, timeout=(10, 120)

@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "package_functions.py"
 FUNCTIONS = (
     "create_media",
+    "deliver_webhook",
     "finalize_upload",
     "housekeeping",
     "list_media",

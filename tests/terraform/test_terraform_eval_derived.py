@@ -22,7 +22,7 @@ def test_terraform_evaluates_function_access_in_its_documented_shape(evaluate: E
         assert set(entry) == {"objects", "publishes", "firestore", "signs_urls"}, name
         assert all(isinstance(ops, list) for ops in entry["objects"].values()), name
         assert set(entry["objects"]) <= {"uploads", "derivatives", "models"}, name
-        assert entry["firestore"] in {"read", "write"}, name
+        assert entry["firestore"] in {"none", "read", "write"}, name
         assert isinstance(entry["signs_urls"], bool), name
     assert access["process_media"]["objects"]["models"] == ["get"]
     assert [n for n, a in access.items() if "models" in a["objects"]] == ["process_media"]

@@ -19,20 +19,31 @@ def test_terraform_evaluates_defaults_from_topology(evaluate: Evaluate) -> None:
     topology = json.loads((REPO_ROOT / "topology.json").read_text(encoding="utf-8"))
     assert set(out["function_sizing"]) == set(topology["functions"])
     assert sorted(out["http_functions"]) == ["create_media", "list_media", "manage_media"]
-    assert sorted(out["pushed_functions"]) == ["finalize_upload", "housekeeping", "process_media"]
+    assert sorted(out["pushed_functions"]) == [
+        "deliver_webhook",
+        "finalize_upload",
+        "housekeeping",
+        "process_media",
+    ]
     assert sorted(out["dead_letter_subscriptions"]) == [
         "dead-letter-handler",
+        "deliver-webhook",
         "finalize-upload",
         "housekeeping",
         "media-jobs",
         "process-media",
+        "webhook-dead-letter-handler",
     ]
-    assert out["dead_letter_topics"] == ["dead-letter", "dead-letter-unhandled"]
+    assert out["dead_letter_topics"] == [
+        "dead-letter",
+        "dead-letter-unhandled",
+        "webhook-dead-letter",
+    ]
     assert out["function_service_names"]["create_media"] == "media-create-media"
     assert all(out["timeouts_fit_ack_deadlines"].values())
     assert out["function_sizing"]["process_media"]["available_memory"] == "2Gi"
-    # One pooled connection per thread: 10 x 4 + 10 x 8 + 3 x 2 + 10 + 2 + 5.
-    assert out["sql_connection_budget"] == 143
+    # One pooled connection per thread: 10 x 4 + 10 x 8 + 3 x 2 + 10 + 2 + 5 + 3 x 2.
+    assert out["sql_connection_budget"] == 149
     assert (
         out["sql_connection_budget"] + out["sql_reserved_connections"] <= out["sql_max_connections"]
     )

@@ -22,7 +22,7 @@ def test_terraform_applies_function_overrides_to_one_function_only(evaluate: Eva
     assert out["function_sizing"]["process_media"]["available_memory"] == "4Gi"
     assert out["function_sizing"]["process_media"]["timeout_seconds"] == 540
     assert out["function_sizing"]["create_media"]["max_instance_count"] == 10
-    assert out["sql_connection_budget"] == 143 - 5 + 2
+    assert out["sql_connection_budget"] == 149 - 5 + 2
 
 
 def test_terraform_flags_a_timeout_beyond_the_ack_deadline(evaluate: Evaluate) -> None:
@@ -56,7 +56,7 @@ def test_terraform_moves_the_pool_with_an_overridden_concurrency(evaluate: Evalu
     assert code == 0, error
     assert out["function_sizing"]["list_media"]["threads"] == 16
     assert out["function_sizing"]["list_media"]["db_pool_size"] == 16
-    assert out["sql_connection_budget"] == 143 - 80 + 160
+    assert out["sql_connection_budget"] == 149 - 80 + 160
     assert out["function_sizing_problems"] == []
 
 

@@ -3,6 +3,7 @@
 core                                  errors, settings, ids, status, reasons, json, hashing
 db  storage  events  fetch  observe   each on core only (never on each other)
 processing                            a pure library: core's errors only
+webhooks                              endpoints, signed deliveries (on observe and below)
 media                                 on everything above
 jobs                                  on media and below
 api  housekeeping                     on jobs and below (never on each other)
@@ -25,12 +26,13 @@ LEVEL = {
     "fetch": 1,
     "processing": 1,
     "observe": 2,
-    "media": 3,
-    "jobs": 4,
-    "admin": 5,
-    "api": 6,
-    "housekeeping": 6,
-    "streams": 7,
+    "webhooks": 3,
+    "media": 4,
+    "jobs": 5,
+    "admin": 6,
+    "api": 7,
+    "housekeeping": 7,
+    "streams": 8,
 }
 ALLOWED_SIDEWAYS: dict[str, set[str]] = {"processing": set()}
 

@@ -14,13 +14,15 @@ ADAPTER_DIRS = ("api/routes/", "streams/service.py")  # the stream service is an
 # Own units of work on purpose: claims are committed apart from the work they guard; an audit event
 # without a session records what a rolled-back transaction refused (a quota); a declaration
 # (common/media/declare.py) takes its content lock and quota charge in one transaction of its own;
-# authentication reads a device's revocations (cached) before the route's unit of work begins.
+# authentication reads a device's revocations (cached) before the route's unit of work begins; a
+# webhook delivery reads its row, sends with no transaction open, then records the answer.
 OWN_UNITS = {
     "db/claims.py",
     "db/engine.py",
     "observe/audit.py",
     "media/declare.py",
     "api/revocations.py",
+    "webhooks/deliver.py",
 }
 
 

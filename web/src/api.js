@@ -158,6 +158,15 @@ export function createApi(config, token, onUnauthenticated) {
           body: note ? { ttl_seconds: ttlSeconds, note } : { ttl_seconds: ttlSeconds },
         })
       ).body,
+    /** `GET /v1/events`: one page of events, newest first (filters as the API names them). */
+    events: async (filters, cursor, limit = 50) =>
+      (await call('GET', '/v1/events', { query: { ...filters, cursor, limit } })).body,
+    /** `POST /v1/events/{id}/review`: mark reviewed (or not); answers the event. */
+    reviewEvent: async (id, reviewed = true) =>
+      (await call('POST', `/v1/events/${enc(id)}/review`, { body: { reviewed } })).body,
+    /** `POST /v1/events/review`: every unreviewed event the filters select (at most 1000). */
+    reviewEvents: async (filters) =>
+      (await call('POST', '/v1/events/review', { body: filters || {} })).body,
     /** `DELETE /v1/shares/{share_id}`. */
     revokeShare: async (shareId) => {
       await call('DELETE', `/v1/shares/${enc(shareId)}`);

@@ -20,6 +20,7 @@ import { renderDetail } from './detail.js';
 import { h, replace } from './dom.js';
 import { createGallery } from './gallery.js';
 import { renderNotFound } from './notfound.js';
+import { REVIEW_PATH, renderReview } from './review.js';
 import { renderShare } from './sharepage.js';
 import { StreamPool } from './streams.js';
 import { clearErrors, mountMessages, showError } from './ui.js';
@@ -184,6 +185,9 @@ function start(config) {
           pending.then((d) => d.destroy());
         },
       };
+    } else if (found.name === 'review') {
+      document.title = 'Review · Media gallery';
+      current = renderReview({ api, container: other, pollMs: config.reviewPollMs });
     } else if (found.name === 'share') {
       current = await renderShare({ api, token: found.params.token, container: other });
     } else {
@@ -201,6 +205,7 @@ function start(config) {
     'header',
     { class: 'top' },
     h('a', { href: '/', class: 'brand', onclick: (e) => { e.preventDefault(); navigate('/'); } }, 'Media gallery'),
+    h('a', { href: REVIEW_PATH, onclick: (e) => { e.preventDefault(); navigate(REVIEW_PATH); } }, 'Review'),
     h('div', { class: 'spacer' }),
     h('button', { type: 'button', class: 'primary', onclick: () => uploads.toggle() }, 'Upload'),
     h('span', { class: 'user', title: session.subject }, session.user),

@@ -5,6 +5,7 @@
 export const ROUTES = [
   { name: 'gallery', pattern: /^\/$/ },
   { name: 'media', pattern: /^\/media\/([^/]+)$/, params: ['id'] },
+  { name: 'review', pattern: /^\/review$/ },
   { name: 'share', pattern: /^\/s\/([A-Za-z0-9_-]{16,200})$/, params: ['token'], public: true },
 ];
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from common.api.app import Route
 from common.api.routes import (
     admin,
+    alerts,
     audit,
     content,
     device_tokens,
@@ -18,6 +19,7 @@ from common.api.routes import (
     media,
     shares,
     uploads,
+    webhooks,
 )
 
 CREATE_MEDIA = (*uploads.ROUTES, *admin.CREATE_ROUTES)
@@ -30,6 +32,8 @@ LIST_MEDIA = (
     *shares.LIST_ROUTES,
     *admin.LIST_ROUTES,
     *audit.LIST_ROUTES,
+    *alerts.LIST_ROUTES,
+    *webhooks.LIST_ROUTES,
 )
 MANAGE_MEDIA = (
     *manage.ROUTES,
@@ -38,6 +42,8 @@ MANAGE_MEDIA = (
     *device_tokens.MANAGE_ROUTES,
     *admin.MANAGE_ROUTES,
     *audit.MANAGE_ROUTES,
+    *alerts.MANAGE_ROUTES,
+    *webhooks.MANAGE_ROUTES,
 )
 STREAMS = tuple(events.STREAM_ROUTES)
 """Served by the stream service (`common.streams`), not by a function."""

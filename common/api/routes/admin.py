@@ -115,6 +115,7 @@ class PurgeBody(schemas.Schema):
     dry_run: bool
     matched_count: int
     matched_bytes: int
+    matched_events: int
     deleted: list[str]
     remaining: int
 
@@ -146,6 +147,7 @@ def purge(call: Call) -> Reply:
             dry_run=request.dry_run,
             matched_count=report.matched_count,
             matched_bytes=report.matched_bytes,
+            matched_events=report.matched_events,
             deleted=report.deleted,
             remaining=report.remaining,
         )

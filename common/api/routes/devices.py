@@ -202,7 +202,9 @@ def put_retention(call: Call) -> Reply:
     )
 
 
-def _camera(call: Call) -> tuple[str, str]:
+def camera_params(call: Call) -> tuple[str, str]:
+    """The `(device_id, camera_id)` of a camera route; 404 `not_found` for a camera id that is
+    not one path segment of the allowed alphabet."""
     from common.core.errors import NotFound
     from common.core.ids import is_segment
 
@@ -218,7 +220,7 @@ def get_detection(call: Call) -> Reply:
     from common.db.engine import session_scope
     from common.db.models import CameraDetectionConfig
 
-    device_id, camera_id = _camera(call)
+    device_id, camera_id = camera_params(call)
     with session_scope() as session:
         require_device(session, call.principal, device_id)
         row = session.get(CameraDetectionConfig, (device_id, camera_id))
@@ -252,7 +254,7 @@ def put_detection(call: Call) -> Reply:
     from common.db.models import CameraDetectionConfig
     from common.media.detection_config import check_override
 
-    device_id, camera_id = _camera(call)
+    device_id, camera_id = camera_params(call)
     override = call.body(DetectionOverride).model_dump(exclude_none=True)
     check_override(override)
     with session_scope() as session:

@@ -18,6 +18,14 @@ from common.db.models.activity import (
     Job,
     Share,
 )
+from common.db.models.alerts import (
+    DELIVERY_STATUSES,
+    CameraEventSettings,
+    Event,
+    EventSegment,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from common.db.models.devices import (
     CameraDetectionConfig,
     DeviceCredentials,
@@ -38,6 +46,7 @@ from common.db.models.media import (
 )
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "MEDIA_KINDS",
     "MEDIA_STATUSES",
     "MEDIA_TYPES",
@@ -47,12 +56,15 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CameraDetectionConfig",
+    "CameraEventSettings",
     "Claim",
     "Derivative",
     "Detection",
     "DeviceCredentials",
     "DeviceOwner",
     "DeviceSettings",
+    "Event",
+    "EventSegment",
     "Job",
     "MediaObject",
     "MotionSegment",
@@ -62,4 +74,6 @@ __all__ = [
     "StatusHistory",
     "Track",
     "UploadSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

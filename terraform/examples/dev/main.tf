@@ -152,9 +152,10 @@ module "media_pipeline" {
 
   # Smaller ceilings in dev; threads and pools follow each function's concurrency.
   function_overrides = {
-    process_media = { max_instance_count = 2 }
-    list_media    = { max_instance_count = 4 }
-    manage_media  = { max_instance_count = 1 }
+    process_media   = { max_instance_count = 2 }
+    list_media      = { max_instance_count = 4 }
+    manage_media    = { max_instance_count = 1 }
+    deliver_webhook = { max_instance_count = 1, max_request_concurrency = 1 }
   }
   sql_max_connections = 100
 }
