@@ -254,6 +254,7 @@ class GalleryServer:
             "apiBaseUrl": env["MEDIA_API_URL"],
             "devLoginUrl": DEV_LOGIN_PATH,
             "environment": "local stack",
+            "liveArrivals": True,  # the stack's stream service serves GET /v1/events/stream
         }
         if page_size := env.get("WEB_GALLERY_PAGE_SIZE"):
             config["galleryPageSize"] = page_size

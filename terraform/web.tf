@@ -29,7 +29,9 @@ locals {
     "frame-ancestors 'none'",
   ])
   # Served as /config.json: where the page finds the API. Public by nature; no secrets.
-  web_gallery_config = merge(var.web_gallery_extra_config, {
+  # liveArrivals: the grid follows GET /v1/events/stream where the stream service is behind the
+  # API's origin.
+  web_gallery_config = merge({ liveArrivals = local.streams_enabled && local.lb_enabled }, var.web_gallery_extra_config, {
     apiBaseUrl = local.api_base_url
   })
 }

@@ -3,8 +3,9 @@ devices, one event per version, resumable across documents.
 
 Each event type is one `UserFeed`: a mirror collection, the SSE event name its versions go out
 as, and the field that carries the document id. The stream follows every feed of `USER_FEEDS`,
-so a new event type (detection events, say) is one more entry here, written by its mirror with
-`device_id`, `updated_at` and `seq` like the others.
+so a new event type is one more entry here, written by its mirror with `device_id`,
+`updated_at` and `seq` like the others: media statuses (`event: media`) and detection events
+(`event: event`, `common.media.events.notify`).
 
 Event ids are cursors, `<updated_at in microseconds>-<document id>-<seq>`, ordered across all
 documents and feeds; `Last-Event-ID` (or `?last_event_id=`, for an EventSource opened again with
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.api.sse import format_event, to_json
+from common.media.events.notify import EVENTS_COLLECTION
 from common.media.mirror import MEDIA_COLLECTION
 from common.streams.hub import Cursor, Version
 
@@ -37,7 +39,10 @@ class UserFeed:
     id_field: str
 
 
-USER_FEEDS: tuple[UserFeed, ...] = (UserFeed(MEDIA_COLLECTION, "media", "media_id"),)
+USER_FEEDS: tuple[UserFeed, ...] = (
+    UserFeed(MEDIA_COLLECTION, "media", "media_id"),
+    UserFeed(EVENTS_COLLECTION, "event", "event_id"),
+)
 """The event types of `GET /v1/events/stream`, in no particular order."""
 
 RESET_WINDOW = "resume_window_passed"

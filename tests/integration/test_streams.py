@@ -136,6 +136,31 @@ def test_a_users_stream_sends_every_media_of_their_devices_live_and_nothing_else
 
 
 @pytest.mark.storage_backends("gcs")
+def test_a_users_stream_sends_the_detection_events_of_their_cameras(local_stack: Any) -> None:
+    # GIVEN a user's camera (default event labels: person, dog, cat, car) and their open stream
+    user, mine = f"user-{uuid.uuid4().hex[:8]}", new_device_id()
+    grant(mine, user)
+    with open_stream(mint_token(user, "user"), "/v1/events/stream") as stream:
+        stream.wait_for(is_ready, "the stream to be live")
+        # WHEN the camera uploads a photo of a person
+        photo = upload_file(api_for(mine), sample_path("astronaut.png"), camera_id="door")["id"]
+        # THEN the person event comes down the stream, as GET /v1/events/{id} tells it
+        stream.wait_for(
+            lambda events: any(
+                e.event == "event" and json.loads(e.data)["media_id"] == photo for e in events
+            ),
+            "the person event",
+        )
+        found = [json.loads(e.data) for e in stream.snapshot() if e.event == "event"]
+    [event] = [e for e in found if e["media_id"] == photo]
+    assert (event["device_id"], event["camera_id"], event["label"]) == (mine, "door", "person")
+    owner = MediaApi(mint_token(user, "user"))
+    listed = owner.session.get(f"{owner.base_url}/v1/events/{event['event_id']}", timeout=30)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["start_at"] == event["start_at"]
+
+
+@pytest.mark.storage_backends("gcs")
 def test_a_ticket_opens_the_stream_and_filters_narrow_it(local_stack: Any) -> None:
     user, device = f"user-{uuid.uuid4().hex[:8]}", new_device_id()
     grant(device, user)

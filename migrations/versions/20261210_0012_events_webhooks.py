@@ -1,7 +1,7 @@
 """Events built from analysis tracks, per-camera event settings, webhook endpoints and deliveries.
 
-Revision ID: events_webhooks
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 04:00:00+00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "events_webhooks"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
