@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.client import MediaApi, parse_sse, sse_lines
+from cli.manage import api_for
 
 events_app = typer.Typer(help="Events: objects the cameras care about.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhook endpoints and their deliveries.", no_args_is_help=True)
@@ -41,19 +42,9 @@ FOLLOW_POLL_SECONDS = 2.0
 
 
 def _api(user: str | None, device: str | None, token: str | None) -> MediaApi:
-    if not token:
-        from common.api.auth import mint_token
-
-        if not (user or device):
-            raise typer.BadParameter("give --token (MEDIA_TOKEN), --user or --device")
-        try:
-            token = mint_token(user, "user") if user else mint_token(device or "", "device")
-        except RuntimeError as exc:
-            raise typer.BadParameter("set MEDIA_TOKEN, or JWT_SECRET to mint one") from exc
-    try:
-        return MediaApi(token)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    if not (token or user or device):
+        raise typer.BadParameter("give --token (MEDIA_TOKEN), --user or --device")
+    return api_for(device or "", token, user=user)
 
 
 def _call(response: Any) -> Any:

@@ -41,13 +41,14 @@ TokenOpt = Annotated[str | None, typer.Option("--token", envvar="MEDIA_TOKEN", h
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
 
 
-def api_for(device: str, token: str | None) -> MediaApi:
-    """The API with `token`, or a device token minted from `JWT_SECRET` for `device`."""
+def api_for(device: str, token: str | None, *, user: str | None = None) -> MediaApi:
+    """The API with `token`, or a token minted from `JWT_SECRET`: for `user` when given (a user
+    token), else for `device`."""
     if not token:
         from common.api.auth import mint_token
 
         try:
-            token = mint_token(device, "device")
+            token = mint_token(user, "user") if user else mint_token(device, "device")
         except RuntimeError as exc:
             raise typer.BadParameter("set MEDIA_TOKEN, or JWT_SECRET to mint one") from exc
     try:

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import yaml
 
 from common.api.openapi import pipeline_document
+from scripts.generated import write_or_check
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "openapi.yaml"
 HEADER = "# Generated from common/api/routes by `python -m scripts.openapi`; do not edit.\n"
@@ -39,17 +39,7 @@ def render() -> str:
 
 def main() -> int:
     """Write (or check) docs/openapi.yaml."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        same = TARGET.read_text() == text
-        print("docs/openapi.yaml is up to date" if same else "docs/openapi.yaml is stale")
-        return 0 if same else 1
-    TARGET.write_text(text)
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render, __doc__)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from common.api.routes import BINDING
 from common.api.urlmap import url_map
+from scripts.generated import write_or_check
 
 TARGET = Path(__file__).resolve().parents[1] / "terraform" / "url_map.json"
 
@@ -23,17 +23,7 @@ def render() -> str:
 
 def main() -> int:
     """Write (or check) terraform/url_map.json."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        same = TARGET.read_text() == text
-        print("terraform/url_map.json is up to date" if same else "terraform/url_map.json is stale")
-        return 0 if same else 1
-    TARGET.write_text(text)
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render, __doc__)
 
 
 if __name__ == "__main__":
