@@ -190,9 +190,12 @@ def init_cluster(workdir: Path) -> Cluster:
 
 
 def serve(cluster: Cluster, port: int) -> ManagedProcess:
-    """Start the server of `cluster` on 127.0.0.1:`port` (fsync off: it is disposable) and wait
-    until it answers SQL. Used for the first start and for every restart after a crash, so the
-    data and the address stay.
+    """Start the server of `cluster` on 127.0.0.1:`port` and wait until it answers SQL. Used for
+    the first start and for every restart after a crash, so the data and the address stay.
+
+    fsync is off (the cluster is disposable: a machine crash may lose it), but commits are
+    synchronous: a commit is acknowledged once its WAL is written to the kernel, so a postmaster
+    killed with SIGKILL (the chaos test) loses no transaction a client was told about.
 
     Raises:
         StackError: The server exited or did not answer in time.
@@ -211,8 +214,6 @@ def serve(cluster: Cluster, port: int) -> ManagedProcess:
             "listen_addresses=127.0.0.1",
             "-c",
             "fsync=off",
-            "-c",
-            "synchronous_commit=off",
             "-c",
             "full_page_writes=off",
         ],

@@ -27,6 +27,7 @@ def test_the_page_is_told_where_the_api_is_and_nothing_secret(
         "devLoginUrl": "/dev/login",
         "environment": "local stack",
         "galleryPageSize": "3",
+        "liveArrivals": True,
         "oidcIssuer": idp.issuer,
         "oidcClientId": "media-api",
         "oidcName": "Test SSO",

@@ -46,6 +46,8 @@ def test_an_integer_beyond_4300_digits_is_a_400_on_every_body_route(
         camera_id="cam-1",
         share_id="shr_00000000000000000000000000",
         user_id="someone",
+        event_id="evt_00000000000000000000000000",
+        webhook_id="whk_00000000000000000000000000",
     )
     token = processed["device_token" if template == "/v1/snapshots" else "admin_token"]
     for body in (f'{{"x": {HUGE}}}', f'{{"document": [1, {{"deep": -{HUGE}}}]}}'):

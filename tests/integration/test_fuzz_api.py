@@ -127,7 +127,18 @@ def _fuzz(strategy: Any, base: str, token: str, mode: str, calls: list[int]) -> 
         assert mode == "negative"
 
 
-PATH_NAMES = ("media_id", "device_id", "camera_id", "user_id", "job_id", "share_id", "token")
+PATH_NAMES = (
+    "media_id",
+    "device_id",
+    "camera_id",
+    "user_id",
+    "job_id",
+    "share_id",
+    "token",
+    "event_id",
+    "webhook_id",
+    "delivery_id",
+)
 
 
 def _sample_path(template: str, values: dict[str, str]) -> str:
