@@ -7,12 +7,13 @@
 const RETRY_MS = [1000, 2000, 5000, 10000];
 
 /**
- * Follow every media of the user's devices.
- * @param {{api: any, onMedia: (doc: object) => void, onReady?: () => void,
- *   onUnavailable?: (error: Error) => void}} options
+ * Follow every media of the user's devices (`event: media`) and, with `onEvent`, their detection
+ * events (`event: event`).
+ * @param {{api: any, onMedia?: (doc: object) => void, onEvent?: (doc: object) => void,
+ *   onReady?: () => void, onUnavailable?: (error: Error) => void}} options
  * @returns {{close: () => void}}
  */
-export function followArrivals({ api, onMedia, onReady, onUnavailable }) {
+export function followArrivals({ api, onMedia, onEvent, onReady, onUnavailable }) {
   let source = null;
   let closed = false;
   let lastId = null;
@@ -44,15 +45,20 @@ export function followArrivals({ api, onMedia, onReady, onUnavailable }) {
       if (event.lastEventId) lastId = event.lastEventId;
       onReady?.();
     });
-    stream.addEventListener('media', (event) => {
-      failures = 0;
-      if (event.lastEventId) lastId = event.lastEventId;
-      try {
-        onMedia(JSON.parse(event.data));
-      } catch {
-        // a malformed event is skipped; the next version of that media carries its state
-      }
-    });
+    const listen = (type, handler) => {
+      if (!handler) return;
+      stream.addEventListener(type, (event) => {
+        failures = 0;
+        if (event.lastEventId) lastId = event.lastEventId;
+        try {
+          handler(JSON.parse(event.data));
+        } catch {
+          // a malformed event is skipped; the next version of that document carries its state
+        }
+      });
+    };
+    listen('media', onMedia);
+    listen('event', onEvent);
     stream.addEventListener('error', () => {
       // Ended (SSE_MAX_SECONDS) or broke: its ticket is spent, so open a new one and resume.
       if (closed || stream !== source) return;

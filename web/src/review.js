@@ -3,10 +3,13 @@
 // recording at the event's best moment with the object's box drawn; "Mark reviewed" for one or
 // all; a "N new" pill when events arrive while the view is open.
 //
-// New events are noticed by asking `GET /v1/events?start_after=<newest shown>` every
-// `pollMs` (docs/CONTRACTS.md, "Events"); the per-user stream (`GET /v1/events/stream`,
-// `event: event`) replaces the polling where the deployment serves it.
+// New events are noticed by asking `GET /v1/events?start_after=<newest shown>` every `pollMs`,
+// and at once when the per-user stream (`GET /v1/events/stream`, `event: event`, where the
+// deployment serves it: `config.liveArrivals`) announces an event the view does not show
+// (docs/CONTRACTS.md, "Events", "Live status"); the polling also finds the events of devices
+// owned after the stream opened.
 
+import { followArrivals } from './arrivals.js';
 import { h, replace } from './dom.js';
 import { formatTime } from './format.js';
 import { drawBoxes, stage } from './overlay.js';
@@ -65,6 +68,8 @@ export function createReview({ api, pollMs = 5000 }) {
   let events = [];
   let fresh = 0;
   let timer = null;
+  let stream = null;
+  let pending = null;
   let player = null;
   let visible = false;
   const list = h('div', { class: 'review-list' });
@@ -234,24 +239,56 @@ export function createReview({ api, pollMs = 5000 }) {
     }
   }
 
+  /** Ask for new events soon (one request for a burst of announcements). */
+  function pollSoon() {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = null;
+      poll();
+    }, 250);
+  }
+
+  function follow() {
+    // the stream follows the devices owned when it opened: polling still finds the others
+    timer = setInterval(poll, pollMs);
+    if (!api.config?.liveArrivals) return;
+    stream = followArrivals({
+      api,
+      onEvent: (doc) => {
+        if (!events.some((e) => e.event_id === doc.event_id)) pollSoon();
+      },
+      onUnavailable: () => {
+        stream = null;
+      },
+    });
+  }
+
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+    clearTimeout(pending);
+    pending = null;
+    stream?.close();
+    stream = null;
+  }
+
   return {
     el,
     /** Show (and load) or hide the view. */
     show(on) {
       visible = on;
       el.hidden = !on;
-      clearInterval(timer);
-      timer = null;
+      stop();
       if (!on) {
         player?.stop();
         return;
       }
       load().catch((error) => showError(error, { context: 'Review' }));
-      timer = setInterval(poll, pollMs);
+      follow();
     },
     destroy() {
       visible = false;
-      clearInterval(timer);
+      stop();
       player?.stop();
     },
   };
