@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import functions_framework
 
 from common.api import warm
-from common.api.app import LazyApi
+from common.api.hosting import LazyApi
 from common.observe.logging import configure
 
 configure()

@@ -13,6 +13,7 @@ from common.api.routes import (
     content,
     device_tokens,
     devices,
+    event_settings,
     events,
     jobs,
     manage,
@@ -33,6 +34,7 @@ LIST_MEDIA = (
     *admin.LIST_ROUTES,
     *audit.LIST_ROUTES,
     *alerts.LIST_ROUTES,
+    *event_settings.LIST_ROUTES,
     *webhooks.LIST_ROUTES,
 )
 MANAGE_MEDIA = (
@@ -43,6 +45,7 @@ MANAGE_MEDIA = (
     *admin.MANAGE_ROUTES,
     *audit.MANAGE_ROUTES,
     *alerts.MANAGE_ROUTES,
+    *event_settings.MANAGE_ROUTES,
     *webhooks.MANAGE_ROUTES,
 )
 STREAMS = tuple(events.STREAM_ROUTES)
