@@ -42,6 +42,27 @@ def _found(body: dict[str, Any]) -> str:
     return ", ".join(f"{n} {label}" for label, n in counts.items()) or "none"
 
 
+def _events_by_media(api: Any, device_id: str) -> dict[str, dict[str, int]]:
+    """The device's events (`GET /v1/events`), counted per media and label."""
+    from collections import Counter, defaultdict
+
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    cursor = None
+    for _ in range(20):  # 20 pages of 200: far more than a demo makes
+        params: dict[str, Any] = {"device_id": device_id, "limit": 200}
+        if cursor:
+            params["cursor"] = cursor
+        answer = api.session.get(f"{api.base_url}/v1/events", params=params, timeout=30)
+        answer.raise_for_status()
+        page = answer.json()
+        for event in page["items"]:
+            found[event["media_id"]][event["label"]] += 1
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return {media_id: dict(counts) for media_id, counts in found.items()}
+
+
 def _detectors(body: dict[str, Any]) -> str:
     analysis = body.get("analysis") or {}
     return ", ".join(analysis.get("detectors") or []) or "-"
@@ -80,11 +101,12 @@ def run(files: list[Path], console: Console, device_id: str) -> int:
         for path in files:
             created.append(upload_one(api, path, "cam-1", "demo", progress))
     table = Table(title=f"device {device_id}", expand=False)
-    for column in ("file", "status", "SHA-256", "objects found (tracks)"):
+    for column in ("file", "status", "SHA-256", "objects found (tracks)", "events"):
         table.add_column(column, overflow="fold")
     failures = 0
     with console.status("following each item through the pipeline ..."):
         results = [api.wait_terminal(c["id"], timeout_seconds=300) for c in created]
+        events = _events_by_media(api, device_id)
     for path, body in zip(files, results, strict=True):
         ok = body["status"] == "processed"
         failures += not ok
@@ -96,6 +118,7 @@ def run(files: list[Path], console: Console, device_id: str) -> int:
             status,
             "verified" if body["verified"]["sha256_matches"] else "NOT verified",
             _found(body),
+            _found({"counts": events.get(body["id"])}),
         )
     console.print(table)
     for path, body in zip(files, results, strict=True):
