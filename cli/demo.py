@@ -48,8 +48,8 @@ def _events_by_media(api: Any, device_id: str) -> dict[str, dict[str, int]]:
 
     found: dict[str, Counter[str]] = defaultdict(Counter)
     cursor = None
-    for _ in range(20):  # 20 pages of 200: far more than a demo makes
-        params: dict[str, Any] = {"device_id": device_id, "limit": 200}
+    for _ in range(50):  # 50 pages of 100: far more than a demo makes
+        params: dict[str, Any] = {"device_id": device_id, "limit": 100}
         if cursor:
             params["cursor"] = cursor
         answer = api.session.get(f"{api.base_url}/v1/events", params=params, timeout=30)
@@ -101,7 +101,8 @@ def run(files: list[Path], console: Console, device_id: str) -> int:
         for path in files:
             created.append(upload_one(api, path, "cam-1", "demo", progress))
     table = Table(title=f"device {device_id}", expand=False)
-    for column in ("file", "status", "SHA-256", "objects found (tracks)", "events"):
+    table.add_column("file", no_wrap=True)  # names whole at any width; the counts fold
+    for column in ("status", "SHA-256", "objects found (tracks)", "events"):
         table.add_column(column, overflow="fold")
     failures = 0
     with console.status("following each item through the pipeline ..."):
