@@ -203,13 +203,15 @@ def sql(stack: LocalStack, statement: str, **params: Any) -> None:
 
 def axe_violations(page: Page, context: str | None = None) -> list[str]:
     """axe-core's violations of any impact on the page as it is now (axe-core from the web app's
-    lockfile, web/node_modules), one line each: rule, impact, the first offending elements."""
+    lockfile, web/node_modules; its rules plus WCAG 2.2's target size, which axe leaves off by
+    default), one line each: rule, impact, the first offending elements."""
     source = (ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js").read_text()
     page.evaluate(source)  # evaluated by DevTools: the page's CSP allows no inline script
     found: list[dict[str, Any]] = page.evaluate(
         """async (context) => {
             const result = await axe.run(context ? document.querySelector(context) : document,
-                                         { resultTypes: ['violations'] });
+                                         { resultTypes: ['violations'],
+                                           rules: { 'target-size': { enabled: true } } });
             return result.violations.map((v) => ({ id: v.id, impact: v.impact,
                 nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary) }));
         }""",

@@ -9,6 +9,8 @@
 import { h, replace } from './dom.js';
 import { formatMs } from './format.js';
 
+const MIN_TARGET_PX = 24;
+
 const SEEK_TOLERANCE_MS = 40;
 const DEFAULT_INTERVAL_MS = 1000;
 /** Consecutive samples of a track further apart than this many intervals are not bridged. */
@@ -200,20 +202,39 @@ export function timeline({ durationMs, tracks, detections, motion, onSeek, story
     if (d.time_ms == null) continue;
     byTime.set(d.time_ms, [...(byTime.get(d.time_ms) || []), d.label]);
   }
-  const ticks = h(
-    'div',
-    { class: 'timeline-ticks' },
-    [...byTime.entries()].map(([ms, labels]) =>
-      h('button', {
-        type: 'button',
-        class: 'tick',
-        style: { left: at(ms) },
-        title: `${[...new Set(labels)].join(', ')} at ${formatMs(ms)}`,
-        'aria-label': `${[...new Set(labels)].join(', ')} at ${formatMs(ms)}`,
-        onclick: () => onSeek(ms),
-      }),
-    ),
-  );
+  // One mark per sampled frame, merged with the frames after it where marks would sit closer
+  // than a touch target (24 px, WCAG 2.2 target size) at the timeline's width: a mark seeks to
+  // the first frame it stands for, is named after that frame, and says how many more it holds.
+  const times = [...byTime.keys()].sort((a, b) => a - b);
+  const ticks = h('div', { class: 'timeline-ticks' });
+  const mark = ({ ms, labels, more }) => {
+    const also = more ? ` (and ${more} more ${more === 1 ? 'frame' : 'frames'})` : '';
+    const said = `${[...new Set(labels)].join(', ')} at ${formatMs(ms)}${also}`;
+    return h('button', {
+      type: 'button',
+      class: 'tick',
+      style: { left: at(ms) },
+      title: said,
+      'aria-label': said,
+      onclick: () => onSeek(ms),
+    });
+  };
+  const renderTicks = (widthPx) => {
+    const groups = [];
+    for (const ms of times) {
+      const last = groups[groups.length - 1];
+      if (last && ((ms - last.ms) / duration) * widthPx < MIN_TARGET_PX) last.more += 1;
+      else groups.push({ ms, labels: byTime.get(ms), more: 0 });
+    }
+    ticks.replaceChildren(...groups.map(mark));
+  };
+  renderTicks(Infinity); // until laid out: every frame its mark
+  if (typeof ResizeObserver !== 'undefined') {
+    new ResizeObserver((entries) => {
+      const width = entries[entries.length - 1].contentRect.width;
+      if (width > 0) renderTicks(width);
+    }).observe(ticks);
+  }
   const legend = h(
     'p',
     { class: 'timeline-legend muted' },
